@@ -1,0 +1,38 @@
+"""`o3video` command line. Each sub-command lives in `o3video/commands/<name>.py` and exposes
+`HELP` (one line), `add_arguments(parser)` and `run(args) -> int`. Command modules import their
+heavy dependencies inside `run`, so `o3video --help` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Order is the order `o3video --help` lists them in.
+COMMANDS = ["score"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="o3video",
+        description="Grounded video reasoning: every claim cites when (a timestamp) and where (a box).",
+    )
+    from o3video import __version__
+
+    parser.add_argument("--version", action="version", version=f"o3video {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"o3video.commands.{name}")
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
