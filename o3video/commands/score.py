@@ -1,0 +1,84 @@
+"""`o3video score`: score completions against their samples with the paper's rewards."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, TextIO
+
+HELP = "Score model completions with the paper's rewards (accuracy, thinking, format) per task."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", required=True, type=Path, help='JSON lines: {"completion": str, "sample": {...}}')
+    parser.add_argument("--out", type=Path, help="write one JSON line of scores per input line here (default: stdout)")
+    parser.add_argument("--progress", type=float, default=1.0, help="training progress p in [0,1] for the adaptive σ")
+    parser.add_argument("--sigma", type=float, help="fixed σ for the temporal proximity (ablation; default adaptive)")
+    parser.add_argument("--tau", type=float, default=3.0, help="temporal gate τ in seconds (default 3)")
+    parser.add_argument("--no-gating", action="store_true", help="turn the temporal gate off (ablation, τ = ∞)")
+
+
+def _score_line(line: str, args: argparse.Namespace) -> tuple[str, dict[str, float]]:
+    from o3video.rewards import score
+
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not valid JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(entry, dict) or not isinstance(entry.get("completion"), str) or not isinstance(entry.get("sample"), dict):
+        raise ValueError('expected {"completion": "<text>", "sample": {...}}')
+    tau = None if args.no_gating else args.tau
+    scores = score(entry["completion"], entry["sample"], args.progress, sigma=args.sigma, tau=tau)
+    return str(entry["sample"]["task"]), scores
+
+
+def _print_summary(per_task: dict[str, list[dict[str, float]]], failed: int, total: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from o3video.rewards import TERMS
+
+    table = Table(title=f"Mean rewards per task ({total - failed} scored, {failed} failed)")
+    table.add_column("task")
+    table.add_column("n", justify="right")
+    for term in (*TERMS, "total"):
+        table.add_column(term, justify="right")
+    for task, rows in sorted(per_task.items()):
+        means = [sum(r[t] for r in rows) / len(rows) for t in (*TERMS, "total")]
+        table.add_row(task, str(len(rows)), *(f"{m:.3f}" for m in means))
+    Console(stderr=True).print(table)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.input.is_file():
+        print(f"o3video score: {args.input}: no such file", file=sys.stderr)
+        return 2
+    per_task: dict[str, list[dict[str, float]]] = defaultdict(list)
+    failed = total = 0
+    out: TextIO = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        with args.input.open(encoding="utf-8") as lines:
+            for line_no, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                total += 1
+                result: dict[str, Any] = {"line": line_no}
+                try:
+                    task, scores = _score_line(line, args)
+                except ValueError as err:  # includes RewardInputError
+                    failed += 1
+                    print(f"{args.input}:{line_no}: {err}", file=sys.stderr)
+                    result["error"] = str(err)
+                else:
+                    per_task[task].append(scores)
+                    result |= {"task": task, **scores}
+                out.write(json.dumps(result) + "\n")
+                out.flush()
+    finally:
+        if args.out:
+            out.close()
+    _print_summary(per_task, failed, total)
+    return 1 if failed else 0

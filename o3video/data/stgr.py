@@ -1,0 +1,258 @@
+"""STGR records, read exactly as released (DESIGN §2): validation, loading, and box conventions.
+
+A record is a plain dict that round-trips to JSON. Fields kept as released: `task`, `source`,
+`question`, `answer`, `reasoning_process` (SFT only), `video_path` or `image_path`, `key_frames`
+(`[{"idx", "time", "path"}]`), `key_items` (`{"<idx>": {"<object>": [[x1,y1,x2,y2], ...]}}`, boxes
+normalised to [0, 1]) and `image_size` (`[W, H]`, the original image size for visual QA).
+Extra fields are kept untouched. This module is pure Python (no torch, no video decoding).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from o3video.geometry import BoxFormat, rescale_box, to_pixels
+from o3video.grammar import map_boxes, parse_answer_box, parse_option_letter, parse_temporal_truth
+from o3video.tasks import Task, parse_task
+
+# Tolerance for normalised key_items boxes slightly outside [0, 1] from annotation rounding.
+_NORM_SLACK = 0.01
+
+
+class RecordError(ValueError):
+    """A malformed STGR record; the message names the file, the record index and the field."""
+
+
+@dataclass
+class SkippedRecord:
+    index: int  # 0-based position of the record in the file
+    line: int | None  # 1-based line number for JSON lines files
+    problems: list[str]
+
+
+@dataclass
+class STGRFile:
+    """What `load_stgr` read: the valid records, and the ones skipped with their problems."""
+
+    path: Path
+    records: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+
+
+# --- validation ---------------------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_answer(task: Task, answer: str) -> list[str]:
+    if task.is_temporal:
+        letter, span = parse_temporal_truth(answer, with_option=task is Task.TEMPORAL_MCQ)
+        form = "'X\\n[S, E]'" if task is Task.TEMPORAL_MCQ else "'[S, E]'"
+        if span is None or span[1] < span[0] or (task is Task.TEMPORAL_MCQ and letter is None):
+            return [f"answer: {task.value} needs {form} with S <= E, got {answer!r}"]
+    elif task is Task.GENERAL_MCQ:
+        if parse_option_letter(answer) is None:
+            return [f"answer: MCQ needs an option letter, got {answer!r}"]
+    elif task is Task.VISUAL:
+        if parse_answer_box(answer) is None:
+            return [f"answer: visual QA needs '<box>[x1,y1,x2,y2]</box>', got {answer!r}"]
+    elif not answer.strip():
+        return ["answer: empty"]
+    return []
+
+
+def _check_key_frames(record: dict[str, Any], required: bool) -> list[str]:
+    key_frames = record.get("key_frames")
+    if key_frames is None or key_frames == []:
+        return ["key_frames: missing (spatio-temporal QA needs annotated key frames)"] if required else []
+    if not isinstance(key_frames, list):
+        return [f"key_frames: must be a list, got {type(key_frames).__name__}"]
+    problems = []
+    for i, frame in enumerate(key_frames):
+        where = f"key_frames[{i}]"
+        if not isinstance(frame, dict):
+            problems.append(f"{where}: must be an object with idx, time, path")
+            continue
+        if not isinstance(frame.get("idx"), int) or isinstance(frame.get("idx"), bool):
+            problems.append(f"{where}.idx: must be an integer, got {frame.get('idx')!r}")
+        if not _is_number(frame.get("time")) or frame["time"] < 0:
+            problems.append(f"{where}.time: must be a finite number >= 0, got {frame.get('time')!r}")
+        if "path" in frame and not isinstance(frame["path"], str):
+            problems.append(f"{where}.path: must be a string, got {frame['path']!r}")
+    return problems
+
+
+def _check_key_items(record: dict[str, Any], required: bool) -> list[str]:
+    items = record.get("key_items")
+    if items is None or items == {}:
+        return ["key_items: missing (spatio-temporal QA needs boxes for its key frames)"] if required else []
+    if not isinstance(items, dict):
+        return [f"key_items: must be an object keyed by key-frame idx, got {type(items).__name__}"]
+    frame_ids = {str(f.get("idx")) for f in record.get("key_frames") or [] if isinstance(f, dict)}
+    problems = []
+    for idx, objects in items.items():
+        if str(idx) not in frame_ids:
+            problems.append(f"key_items[{idx!r}]: no key frame with idx {idx}")
+        if not isinstance(objects, dict):
+            problems.append(f"key_items[{idx!r}]: must map object names to lists of boxes")
+            continue
+        for name, boxes in objects.items():
+            where = f"key_items[{idx!r}][{name!r}]"
+            if not isinstance(boxes, list) or not boxes:
+                problems.append(f"{where}: must be a non-empty list of boxes")
+                continue
+            if all(_is_number(v) for v in boxes):  # a single box written without the outer list
+                boxes = [boxes]
+            for j, box in enumerate(boxes):
+                problems += _check_normalised_box(box, f"{where}[{j}]")
+    return problems
+
+
+def _check_normalised_box(box: object, where: str) -> list[str]:
+    if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) for v in box):
+        return [f"{where}: must be 4 finite numbers, got {box!r}"]
+    x1, y1, x2, y2 = box
+    if min(box) < -_NORM_SLACK or max(box) > 1 + _NORM_SLACK:
+        return [f"{where}: must be normalised to [0, 1], got {box!r}"]
+    if x2 <= x1 or y2 <= y1:
+        return [f"{where}: reversed or empty box {box!r}"]
+    return []
+
+
+def validate_record(record: object) -> list[str]:
+    """Every problem with `record` as `"field: what is wrong"`; an empty list means it is valid."""
+    if not isinstance(record, dict):
+        return [f"record: must be a JSON object, got {type(record).__name__}"]
+    try:
+        task = parse_task(record.get("task"))
+    except ValueError as err:
+        return [f"task: {err}"]
+    problems = []
+    for name in ("question", "answer"):
+        if not isinstance(record.get(name), str):
+            problems.append(f"{name}: missing or not a string")
+    if not problems:
+        problems += _check_answer(task, record["answer"])
+        if not record["question"].strip():
+            problems.append("question: empty")
+    for name in ("source", "reasoning_process"):
+        if name in record and not isinstance(record[name], str):
+            problems.append(f"{name}: must be a string, got {type(record[name]).__name__}")
+    media = "image_path" if task.uses_image else "video_path"
+    if not isinstance(record.get(media), str) or not record[media]:
+        problems.append(f"{media}: missing ({task.value} needs one)")
+    if task is Task.VISUAL or "image_size" in record:
+        size = record.get("image_size")
+        if not (isinstance(size, list) and len(size) == 2 and all(_is_number(v) and v > 0 for v in size)):
+            problems.append(f"image_size: must be [W, H] with positive numbers, got {size!r}")
+    if "box_format" in record and record["box_format"] not in {f.value for f in BoxFormat}:
+        problems.append(f"box_format: unknown {record['box_format']!r}")
+    required = task is Task.SPATIO_TEMPORAL
+    problems += _check_key_frames(record, required)
+    problems += _check_key_items(record, required)
+    return problems
+
+
+# --- loading -------------------------------------------------------------------------------------------
+
+
+def _read_entries(path: Path) -> Iterator[tuple[int, int | None, object]]:
+    """(index, line, parsed JSON or the JSONDecodeError) for a JSON array file or a JSON lines file."""
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        try:
+            entries = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise RecordError(f"{path}: not valid JSON ({err})") from None
+        yield from ((i, None, entry) for i, entry in enumerate(entries))
+        return
+    index = 0
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry: object = json.loads(line)
+        except json.JSONDecodeError as err:
+            entry = err
+        yield index, line_no, entry
+        index += 1
+
+
+def load_stgr(path: str | Path, *, on_error: Literal["raise", "skip"] = "raise") -> STGRFile:
+    """Read a released STGR `.json` (array) or `.jsonl` file and validate every record.
+
+    `on_error="raise"` stops at the first bad record with a `RecordError` naming the file, the record
+    index (and line) and the field; `"skip"` keeps going and reports skipped records in the result."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordError(f"{path}: no such file")
+    out = STGRFile(path=path)
+    for index, line, entry in _read_entries(path):
+        if isinstance(entry, json.JSONDecodeError):
+            problems = [f"not valid JSON ({entry.msg} at column {entry.colno})"]
+        else:
+            problems = validate_record(entry)
+        if not problems:
+            out.records.append(entry)  # type: ignore[arg-type]
+            continue
+        if on_error == "raise":
+            where = f"record {index}" + (f" (line {line})" if line else "")
+            raise RecordError(f"{path}: {where}: " + "; ".join(problems))
+        out.skipped.append(SkippedRecord(index=index, line=line, problems=problems))
+    return out
+
+
+# --- box conventions -------------------------------------------------------------------------------------
+
+
+def reasoning_box_format(record: dict[str, Any]) -> BoxFormat:
+    """The convention of the boxes in a record's `reasoning_process`.
+
+    An explicit `box_format` field wins. Visual QA reasoning is in the original image's pixels;
+    VideoEspresso uses centre-size on 0–1000; the Gemini-annotated sources use normalised corners."""
+    if record.get("box_format"):
+        return BoxFormat(record["box_format"])
+    if parse_task(record.get("task")) is Task.VISUAL:
+        return BoxFormat.XYXY_PIXELS
+    if "videoespresso" in str(record.get("source", "")).lower().replace("_", "").replace("-", ""):
+        return BoxFormat.CXCYWH_1000
+    return BoxFormat.XYXY_NORM
+
+
+def reasoning_in_pixels(record: dict[str, Any], image_size: tuple[float, float], *, decimals: int = 0) -> str:
+    """The record's `reasoning_process` with every box converted to pixels of the model-input frame."""
+    fmt = reasoning_box_format(record)
+    text = record.get("reasoning_process") or ""
+    if fmt is BoxFormat.XYXY_PIXELS:
+        source_size = record.get("image_size") or image_size
+        return map_boxes(text, lambda b: rescale_box(b, source_size, image_size), decimals=decimals)
+    return map_boxes(text, lambda b: to_pixels(b, fmt, image_size), decimals=decimals)
+
+
+def reward_sample(record: dict[str, Any], image_size: tuple[float, float]) -> dict[str, Any]:
+    """The record as `o3video.rewards.score` reads it: `image_size` becomes the model-input size and
+    the released `image_size` (the original image size, used by visual QA) moves to `original_image_size`."""
+    sample = dict(record)
+    if "image_size" in record:
+        sample["original_image_size"] = record["image_size"]
+    sample["image_size"] = [image_size[0], image_size[1]]
+    return sample
+
+
+__all__ = [
+    "RecordError",
+    "STGRFile",
+    "SkippedRecord",
+    "load_stgr",
+    "reasoning_box_format",
+    "reasoning_in_pixels",
+    "reward_sample",
+    "validate_record",
+]

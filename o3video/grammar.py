@@ -1,0 +1,315 @@
+"""The grounded-evidence grammar: parse model completions and render claims back to text.
+
+A completion looks like::
+
+    <think>The <obj>red car</obj><box>[120,44,210,130]</box>at<t>12.5</t>s stops ...</think>
+    <answer>It turns left.</answer>
+
+`parse` never raises: whatever string it is given, it returns a `Completion` holding what could be
+read (possibly nothing) and a list of `problems` describing what could not. It accepts the variants
+real models emit: spaces inside tags and lists, any letter case in tag names, ints or floats,
+several `<box>` per `<obj>`, `<t>12</t>s`, `<t>12.0</t> s` and `at <t>3</t>s`.
+
+This module is pure Python on purpose: rewards, data construction and evaluation all build on it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+Box = tuple[float, float, float, float]
+
+GROUNDING_TAGS = ("obj", "box", "t")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
+_NUMBER_RE = re.compile(_NUMBER, re.IGNORECASE)
+
+
+def _tag(name: str, closing: bool = False) -> str:
+    """Regex for `<name>` / `</name>` tolerating spaces inside the angle brackets and any case."""
+    slash = r"/\s*" if closing else ""
+    return rf"<\s*{slash}{name}\s*>"
+
+
+def _block_re(name: str, inner: str = ".*?") -> re.Pattern[str]:
+    return re.compile(rf"{_tag(name)}({inner}){_tag(name, closing=True)}", re.IGNORECASE | re.DOTALL)
+
+
+_THINK_RE = _block_re("think")
+_ANSWER_RE = _block_re("answer")
+_BOX_RE = _block_re("box", "[^<>]*?")  # inline tags hold no other tag
+_TIME_RE = _block_re("t", "[^<>]*?")
+# One claim: <obj>name</obj> then one or more <box>…</box>, then optionally `at <t>T</t> s`.
+_CLAIM_RE = re.compile(
+    rf"{_tag('obj')}(?P<name>[^<>]*?){_tag('obj', True)}"
+    rf"(?P<boxes>(?:\s*{_tag('box')}[^<>]*?{_tag('box', True)})+)"
+    rf"(?:\s*(?:at\s*)?{_tag('t')}(?P<time>[^<>]*?){_tag('t', True)}\s*s?)?",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One grounded mention: an object, where it is (boxes, pixels of the frame the model saw) and when."""
+
+    object: str
+    boxes: tuple[Box, ...]
+    time: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Object name, at least one box and a time: what the spatial reward scores."""
+        return bool(self.object) and bool(self.boxes) and self.time is not None
+
+
+@dataclass
+class Completion:
+    """What `parse` could read from a completion. Missing parts are None or empty."""
+
+    text: str
+    think: str | None = None
+    answer: str | None = None
+    claims: list[Claim] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # every valid <t> in <think>, in order
+    boxes: list[Box] = field(default_factory=list)  # every valid <box> in <think>, in order
+    answer_times: list[float] = field(default_factory=list)
+    answer_boxes: list[Box] = field(default_factory=list)
+    answer_claims: list[Claim] = field(default_factory=list)  # visual QA answers are `<obj>…</obj><box>…</box>`
+    well_formed: bool = False  # exactly one <think>…</think> then one <answer>…</answer>, nothing else
+    tags_balanced: bool = False  # every <obj>, <box>, <t> opened and closed in order, none nested
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete_claims(self) -> list[Claim]:
+        return [c for c in self.claims if c.complete]
+
+
+def parse_number(text: str) -> float | None:
+    """A finite float from text like ' 12', '12.5', '12.5s', '1e3'; None if there is none."""
+    match = _NUMBER_RE.search(text or "")
+    if match is None:
+        return None
+    try:
+        value = float(match.group(0))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_box(text: str) -> Box | None:
+    """A box from '[x1, y1, x2, y2]' (brackets, parentheses or none); None unless exactly 4 finite numbers."""
+    inner = (text or "").strip().strip("[]()").strip()
+    parts = [p for p in re.split(r"[,\s]+", inner) if p]
+    if len(parts) != 4:
+        return None
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        return None
+    if not all(math.isfinite(v) for v in values):
+        return None
+    return values  # type: ignore[return-value]
+
+
+def _read_boxes(text: str, where: str, problems: list[str]) -> list[Box]:
+    boxes: list[Box] = []
+    for match in _BOX_RE.finditer(text):
+        box = parse_box(match.group(1))
+        if box is None:
+            problems.append(f"{where}: unreadable box {match.group(0)!r} (need 4 finite numbers)")
+        else:
+            boxes.append(box)
+    return boxes
+
+
+def _read_times(text: str, where: str, problems: list[str]) -> list[float]:
+    times: list[float] = []
+    for match in _TIME_RE.finditer(text):
+        value = parse_number(match.group(1))
+        if value is None or re.fullmatch(r"\s*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*s?\s*", match.group(1)) is None:
+            problems.append(f"{where}: unreadable time {match.group(0)!r}")
+        else:
+            times.append(value)
+    return times
+
+
+def _read_claims(think: str, problems: list[str]) -> list[Claim]:
+    claims: list[Claim] = []
+    for match in _CLAIM_RE.finditer(think):
+        name = " ".join(match.group("name").split())
+        boxes = tuple(_read_boxes(match.group("boxes"), f"claim {name!r}", problems))
+        time = None
+        if match.group("time") is not None:
+            time = parse_number(match.group("time"))  # an unreadable time is reported with the think's times
+        elif boxes:
+            problems.append(f"claim {name!r}: no time (expected `at<t>T</t>s` after its boxes)")
+        if not name:
+            problems.append("claim with an empty object name")
+        claims.append(Claim(object=name, boxes=boxes, time=time))
+    return claims
+
+
+def tags_balanced(text: str) -> bool:
+    """True when every grounding tag (`obj`, `box`, `t`) opens, then closes, before another opens."""
+    tag_re = re.compile(r"<\s*(/?)\s*(obj|box|t)\s*>", re.IGNORECASE)
+    open_tag: str | None = None
+    for match in tag_re.finditer(text):
+        closing, name = match.group(1) == "/", match.group(2).lower()
+        if not closing:
+            if open_tag is not None:
+                return False
+            open_tag = name
+        elif open_tag != name:
+            return False
+        else:
+            open_tag = None
+    return open_tag is None
+
+
+def _structure(text: str, problems: list[str]) -> bool:
+    """Exactly one think block, then one answer block, and only white space outside them."""
+    counts = {
+        name: (len(re.findall(_tag(name), text, re.IGNORECASE)), len(re.findall(_tag(name, True), text, re.IGNORECASE)))
+        for name in ("think", "answer")
+    }
+    ok = True
+    for name, (opened, closed) in counts.items():
+        if (opened, closed) != (1, 1):
+            problems.append(f"expected one <{name}> and one </{name}>, found {opened} and {closed}")
+            ok = False
+    if not ok:
+        return False
+    pattern = rf"\s*{_tag('think')}.*?{_tag('think', True)}\s*{_tag('answer')}.*?{_tag('answer', True)}\s*"
+    if re.fullmatch(pattern, text, re.IGNORECASE | re.DOTALL) is None:
+        problems.append("text outside <think>…</think><answer>…</answer>, or the blocks are out of order")
+        return False
+    return True
+
+
+def parse(text: object) -> Completion:
+    """Parse a completion. Never raises; see `Completion.problems` for what could not be read."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    out = Completion(text=text)
+    think_match, answer_match = _THINK_RE.search(text), _ANSWER_RE.search(text)
+    if think_match is None:
+        out.problems.append("no <think>…</think> block")
+    if answer_match is None:
+        out.problems.append("no <answer>…</answer> block")
+    out.well_formed = _structure(text, out.problems)
+    out.tags_balanced = tags_balanced(text)
+    if not out.tags_balanced:
+        out.problems.append("unbalanced or nested <obj>/<box>/<t> tags")
+    if think_match is not None:
+        out.think = think_match.group(1).strip()
+        out.claims = _read_claims(out.think, out.problems)
+        out.times = _read_times(out.think, "think", out.problems)
+        out.boxes = _read_boxes(out.think, "think", [])  # box problems already reported per claim
+    if answer_match is not None:
+        out.answer = answer_match.group(1).strip()
+        out.answer_times = _read_times(out.answer, "answer", out.problems)
+        out.answer_boxes = _read_boxes(out.answer, "answer", out.problems)
+        out.answer_claims = _read_claims(out.answer, [])
+    return out
+
+
+# --- rendering -------------------------------------------------------------------------------------
+
+
+def format_number(value: float, decimals: int) -> str:
+    """`12` for decimals=0, `12.5` for decimals=1; never `-0`."""
+    text = f"{value:.{decimals}f}" if decimals > 0 else str(int(round(value)))
+    return "0" if text in ("-0", "-0.0") else text
+
+
+def render_box(box: Sequence[float], *, decimals: int = 0) -> str:
+    return "<box>[" + ",".join(format_number(v, decimals) for v in box) + "]</box>"
+
+
+def render_time(time: float, *, decimals: int = 1) -> str:
+    return f"<t>{format_number(time, decimals)}</t>s"
+
+
+def render_claim(claim: Claim, *, decimals: int = 0, time_decimals: int = 1) -> str:
+    """`<obj>name</obj><box>[…]</box>…at<t>T</t>s` — the canonical form the model is trained to emit."""
+    boxes = "".join(render_box(b, decimals=decimals) for b in claim.boxes)
+    when = f"at{render_time(claim.time, decimals=time_decimals)}" if claim.time is not None else ""
+    return f"<obj>{claim.object}</obj>{boxes}{when}"
+
+
+def render_completion(think: str, answer: str) -> str:
+    return f"<think>{think}</think><answer>{answer}</answer>"
+
+
+def render_span(start: float, end: float, *, decimals: int = 1) -> str:
+    """The temporal-QA answer form `From <t>S</t>s to <t>E</t>s`."""
+    return f"From {render_time(start, decimals=decimals)} to {render_time(end, decimals=decimals)}"
+
+
+def map_boxes(text: str, fn: Callable[[Box], Sequence[float]], *, decimals: int = 0) -> str:
+    """Rewrite every readable `<box>[…]</box>` in `text` through `fn` (e.g. a coordinate conversion).
+
+    Unreadable boxes are left exactly as they were, so a conversion never invents coordinates."""
+
+    def replace(match: re.Match[str]) -> str:
+        box = parse_box(match.group(1))
+        return match.group(0) if box is None else render_box(fn(box), decimals=decimals)
+
+    return _BOX_RE.sub(replace, text)
+
+
+# --- ground-truth answer forms (DESIGN §2) ------------------------------------------------------------
+
+
+def parse_span(text: object) -> tuple[float, float] | None:
+    """`[S, E]` (the released temporal ground truth) → (S, E); None unless exactly two finite numbers."""
+    if isinstance(text, (list, tuple)):
+        text = "[" + ",".join(str(v) for v in text) + "]"
+    if not isinstance(text, str):
+        return None
+    match = re.fullmatch(r"\s*[\[(]\s*([^,\])]+)\s*,\s*([^,\])]+)\s*[\])]\s*", text)
+    if match is None:
+        return None
+    start, end = parse_number(match.group(1)), parse_number(match.group(2))
+    if start is None or end is None:
+        return None
+    return start, end
+
+
+_LETTER_FORMS = (r"([A-Za-z])", r"([A-Za-z])\.", r"\(([A-Za-z])\)", r"\[([A-Za-z])\]")
+
+
+def parse_option_letter(text: object) -> str | None:
+    """The option letter of `B`, `B.`, `(B)` or `[B]` (surrounding white space allowed); else None."""
+    if not isinstance(text, str):
+        return None
+    stripped = text.strip()
+    for form in _LETTER_FORMS:
+        match = re.fullmatch(form, stripped)
+        if match:
+            return match.group(1).upper()
+    return None
+
+
+def split_temporal_mcq(text: str) -> tuple[str | None, str]:
+    """Split a temporal-MCQ answer `From <t>S</t>s to <t>E</t>s.\\nCorrect Option: X` into (letter, rest)."""
+    match = re.search(r"correct\s*option\s*:\s*(.*)$", text, re.IGNORECASE | re.DOTALL)
+    if match is None:
+        return None, text
+    return parse_option_letter(match.group(1)), text[: match.start()]
+
+
+def parse_answer_box(answer: str) -> Box | None:
+    """The first box of an answer such as `<obj>cup</obj><box>[…]</box>`, or of a bare `[x1,y1,x2,y2]`."""
+    boxes = _read_boxes(answer or "", "answer", [])
+    return boxes[0] if boxes else parse_box(answer or "")
+
+
+def parse_temporal_truth(answer: str, *, with_option: bool) -> tuple[str | None, tuple[float, float] | None]:
+    """(letter, span) of a released temporal ground truth: `"[S, E]"`, or `"X\\n[S, E]"` with an option."""
+    if not with_option:
+        return None, parse_span(answer)
+    letter, _, span_text = (answer or "").partition("\n")
+    return parse_option_letter(letter), parse_span(span_text)

@@ -1,0 +1,313 @@
+"""The paper's rewards, exactly as DESIGN §3 specifies: `r = r_acc + r_thk + r_fmt`, `r_thk = r_t + r_s`.
+
+Everything is computed per sample from that sample's own `task` (never from a batch's first
+element). A sample is a released STGR record whose `image_size` is the `[W, H]` of the frames the
+model saw (see `o3video.data.stgr.reward_sample`); visual QA also reads `original_image_size`, the
+released image size its ground-truth box is in (absent: the box is taken as model-input pixels).
+
+Two interfaces:
+* `score(completion, sample, progress)` → the five numbers, for evaluation and `o3video score`;
+* `reward_functions()` → one TRL-compatible callable per term for `GRPOTrainer(reward_funcs=...)`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from o3video.geometry import GeometryError, box_iou, check_size, rescale_box, temporal_iou, to_pixels
+from o3video.grammar import (
+    Box,
+    Completion,
+    parse,
+    parse_answer_box,
+    parse_option_letter,
+    parse_temporal_truth,
+    split_temporal_mcq,
+)
+from o3video.tasks import Task, parse_task
+
+TERMS = ("accuracy", "temporal", "spatial", "format")
+DEFAULT_TAU = 3.0  # seconds; the paper's temporal gate (the reference code's 1 s is a defect)
+
+
+class RewardInputError(ValueError):
+    """A sample that lacks what its task's rewards need; the message names the field."""
+
+
+@dataclass(frozen=True)
+class KeyFrame:
+    time: float
+    boxes: tuple[Box, ...]  # every ground-truth box of this frame, in model-input pixels
+
+
+@dataclass(frozen=True)
+class Truth:
+    """A sample's ground truth, read once and converted to model-input pixels."""
+
+    task: Task
+    answer: str
+    letter: str | None = None  # MCQ option
+    span: tuple[float, float] | None = None  # temporal tasks
+    box: Box | None = None  # visual QA, model-input pixels
+    key_frames: tuple[KeyFrame, ...] = ()  # spatio-temporal QA (point supervision)
+
+
+# --- schedules -----------------------------------------------------------------------------------------
+
+
+def proximity_sigma(progress: float) -> float:
+    """Adaptive temporal proximity: σ(p) = max(1, 4·(1 − p)), 4 → 1 over the first 75% of training."""
+    p = min(max(float(progress), 0.0), 1.0) if math.isfinite(progress) else 1.0
+    return max(1.0, 4.0 * (1.0 - p))
+
+
+# --- ground truth ----------------------------------------------------------------------------------------
+
+
+def _input_size(sample: dict[str, Any], task: Task) -> tuple[float, float]:
+    try:
+        return check_size(sample.get("image_size"))
+    except GeometryError:
+        raise RewardInputError(
+            f"image_size: {task.value} rewards need [W, H] of the frames the model saw, got {sample.get('image_size')!r}"
+        ) from None
+
+
+def _key_frames(sample: dict[str, Any], size: tuple[float, float]) -> tuple[KeyFrame, ...]:
+    items = sample.get("key_items") or {}
+    frames = []
+    for i, frame in enumerate(sample.get("key_frames") or []):
+        try:
+            time = float(frame["time"])
+            objects = items.get(str(frame["idx"]), {})
+            boxes = []
+            for name_boxes in objects.values():
+                if name_boxes and not isinstance(name_boxes[0], (list, tuple)):
+                    name_boxes = [name_boxes]
+                boxes += [tuple(to_pixels(b, "xyxy_norm", size)) for b in name_boxes]
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise RewardInputError(f"key_frames[{i}] / key_items: unreadable ({err!r})") from None
+        frames.append(KeyFrame(time=time, boxes=tuple(boxes)))
+    return tuple(frames)
+
+
+def read_truth(sample: dict[str, Any]) -> Truth:
+    """The ground truth of one sample; RewardInputError names the missing or malformed field."""
+    if not isinstance(sample, dict):
+        raise RewardInputError(f"sample: must be a dict, got {type(sample).__name__}")
+    try:
+        task = parse_task(sample.get("task"))
+    except ValueError as err:
+        raise RewardInputError(f"task: {err}") from None
+    answer = sample.get("answer")
+    if not isinstance(answer, str):
+        raise RewardInputError(f"answer: missing or not a string in a {task.value} sample")
+    if task.is_temporal:
+        letter, span = parse_temporal_truth(answer, with_option=task is Task.TEMPORAL_MCQ)
+        if span is None or (task is Task.TEMPORAL_MCQ and letter is None):
+            raise RewardInputError(f"answer: unreadable {task.value} ground truth {answer!r}")
+        return Truth(task, answer, letter=letter, span=span)
+    if task is Task.GENERAL_MCQ:
+        letter = parse_option_letter(answer)
+        if letter is None:
+            raise RewardInputError(f"answer: MCQ ground truth is not an option letter: {answer!r}")
+        return Truth(task, answer, letter=letter)
+    if task is Task.VISUAL:
+        box = parse_answer_box(answer)
+        if box is None:
+            raise RewardInputError(f"answer: visual QA ground truth has no box: {answer!r}")
+        size = _input_size(sample, task)
+        original = sample.get("original_image_size") or size
+        try:
+            box = tuple(rescale_box(box, original, size))  # type: ignore[assignment]
+        except GeometryError as err:
+            raise RewardInputError(f"original_image_size: {err}") from None
+        return Truth(task, answer, box=box)
+    if task is Task.SPATIO_TEMPORAL:
+        return Truth(task, answer, key_frames=_key_frames(sample, _input_size(sample, task)))
+    return Truth(task, answer)
+
+
+# --- accuracy -------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _rouge_scorer():  # rouge-score is imported lazily: only free-form answers need it
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+
+
+def rouge_score(reference: str, prediction: str) -> float:
+    """Mean of ROUGE-1/2/L F-measures (stemmed), clipped to [0, 1]."""
+    if not reference.strip() or not prediction.strip():
+        return 0.0
+    scores = _rouge_scorer().score(reference, prediction)
+    mean = sum(s.fmeasure for s in scores.values()) / len(scores)
+    return min(1.0, max(0.0, mean))
+
+
+def _answered_span(times: Sequence[float]) -> tuple[float, float] | None:
+    return (times[0], times[1]) if len(times) >= 2 else None
+
+
+def accuracy_reward(completion: Completion, truth: Truth) -> float:
+    """r_acc: option match, ROUGE, temporal IoU, letter + temporal IoU, or box IoU, by task."""
+    answer = completion.answer
+    if answer is None:
+        return 0.0
+    task = truth.task
+    if task is Task.GENERAL_MCQ:
+        return float(parse_option_letter(answer) == truth.letter)
+    if task is Task.TEMPORAL:
+        return temporal_iou(_answered_span(completion.answer_times), truth.span)
+    if task is Task.TEMPORAL_MCQ:
+        letter, _ = split_temporal_mcq(answer)
+        return float(letter == truth.letter) + temporal_iou(_answered_span(completion.answer_times), truth.span)
+    if task is Task.VISUAL:
+        return box_iou(completion.answer_boxes[0], truth.box) if completion.answer_boxes else 0.0
+    return rouge_score(truth.answer, answer)
+
+
+# --- thinking -------------------------------------------------------------------------------------------
+
+
+def temporal_reward(completion: Completion, truth: Truth, progress: float = 1.0, *, sigma: float | None = None) -> float:
+    """r_t. Point supervision (key frames): mean Gaussian proximity of each <think> time to its nearest
+    key time, σ adaptive unless fixed. Interval supervision (temporal QA): share of times inside [S, E]."""
+    times = completion.times
+    if not times:
+        return 0.0
+    if truth.task.is_temporal:
+        start, end = truth.span  # type: ignore[misc]
+        return sum(start <= t <= end for t in times) / len(times)
+    if truth.task is Task.SPATIO_TEMPORAL and truth.key_frames:
+        s = proximity_sigma(progress) if sigma is None else float(sigma)
+        key_times = [k.time for k in truth.key_frames]
+        deltas = [min(abs(t - k) for k in key_times) for t in times]
+        return sum(math.exp(-(d * d) / (2 * s * s)) for d in deltas) / len(deltas)
+    return 0.0
+
+
+def spatial_reward(completion: Completion, truth: Truth, *, tau: float | None = DEFAULT_TAU) -> float:
+    """r_s. Each grounded claim is matched to the key frame nearest its time; it scores its best box IoU
+    there only if that frame is within τ seconds (`abs` difference; τ=None disables the gate)."""
+    if truth.task is Task.VISUAL:
+        return max((box_iou(b, truth.box) for b in completion.boxes), default=0.0)
+    if truth.task is not Task.SPATIO_TEMPORAL or not truth.key_frames:
+        return 0.0
+    claims = completion.complete_claims
+    if not claims:
+        return 0.0
+    total = 0.0
+    for claim in claims:
+        nearest = min(truth.key_frames, key=lambda k: abs(claim.time - k.time))  # type: ignore[operator]
+        if tau is not None and abs(claim.time - nearest.time) > tau:  # type: ignore[operator]
+            continue
+        total += max((box_iou(b, g) for b in claim.boxes for g in nearest.boxes), default=0.0)
+    return total / len(claims)
+
+
+# --- format ---------------------------------------------------------------------------------------------
+
+
+def has_required_grounding(completion: Completion, task: Task) -> bool:
+    """The grounding a task calls for: spatio-temporal obj+box+t; temporal ≥ 2 <t>; visual obj+box."""
+    if task is Task.SPATIO_TEMPORAL:
+        return bool(completion.complete_claims)
+    if task.is_temporal:
+        return len(completion.times) >= 2
+    if task is Task.VISUAL:
+        return any(c.boxes for c in completion.claims + completion.answer_claims)
+    return True
+
+
+def format_reward(completion: Completion, task: Task) -> float:
+    """r_fmt: 1.0 for a well-formed think+answer with balanced tags and the task's grounding; 0.5 for a
+    well-formed think+answer without that grounding; 0 otherwise (including unbalanced tags)."""
+    if not (completion.well_formed and completion.tags_balanced):
+        return 0.0
+    return 1.0 if has_required_grounding(completion, task) else 0.5
+
+
+# --- entry points ---------------------------------------------------------------------------------------
+
+
+def score(
+    completion: str,
+    sample: dict[str, Any],
+    progress: float = 1.0,
+    *,
+    sigma: float | None = None,
+    tau: float | None = DEFAULT_TAU,
+) -> dict[str, float]:
+    """All reward terms of one completion: `accuracy`, `temporal`, `spatial`, `format`, `total`.
+
+    `sigma=None` uses the adaptive σ(progress); a number fixes it (ablation). `tau=None` turns the
+    temporal gate off (ablation). Raises RewardInputError for a malformed sample, never for a
+    malformed completion."""
+    truth = read_truth(sample)
+    parsed = parse(completion)
+    out = {
+        "accuracy": accuracy_reward(parsed, truth),
+        "temporal": temporal_reward(parsed, truth, progress, sigma=sigma),
+        "spatial": spatial_reward(parsed, truth, tau=tau),
+        "format": format_reward(parsed, truth.task),
+    }
+    out["total"] = sum(out.values())
+    return out
+
+
+def completion_text(completion: object) -> str:
+    """The text of a TRL completion: a plain string, or conversational messages (last message's content)."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion:
+        content = completion[-1].get("content", "") if isinstance(completion[-1], dict) else completion[-1]
+        if isinstance(content, list):
+            return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return str(content)
+    return ""
+
+
+def training_progress(trainer_state: object) -> float:
+    """step / max_steps from a transformers TrainerState; 1.0 when unknown."""
+    step = getattr(trainer_state, "global_step", None)
+    total = getattr(trainer_state, "max_steps", None)
+    if isinstance(step, (int, float)) and isinstance(total, (int, float)) and total > 0:
+        return min(1.0, max(0.0, step / total))
+    return 1.0
+
+
+def _make_reward_function(term: str, sigma: float | None, tau: float | None) -> Callable[..., list[float]]:
+    def reward(prompts: Any = None, completions: Sequence[Any] = (), trainer_state: Any = None, **columns: Any) -> list[float]:
+        n = len(completions)
+        progress = training_progress(trainer_state)
+        rows = {k: v for k, v in columns.items() if isinstance(v, (list, tuple)) and len(v) == n}
+        rewards = []
+        for i, completion in enumerate(completions):
+            sample = {k: v[i] for k, v in rows.items()}
+            rewards.append(score(completion_text(completion), sample, progress, sigma=sigma, tau=tau)[term])
+        return rewards
+
+    reward.__name__ = reward.__qualname__ = f"{term}_reward"
+    reward.__doc__ = f"TRL reward function for r_{term}; reads each sample's own task and progress from trainer_state."
+    return reward
+
+
+def reward_functions(
+    *, sigma: float | None = None, tau: float | None = DEFAULT_TAU, terms: Sequence[str] = TERMS
+) -> list[Callable[..., list[float]]]:
+    """One TRL-compatible reward callable per term, for `GRPOTrainer(reward_funcs=...)`.
+
+    Each is called as TRL calls custom rewards — `f(prompts=, completions=, trainer_state=, **columns)`,
+    one list entry per completion — and reads the sample from the dataset columns (`task`, `answer`,
+    `key_frames`, `key_items`, `image_size`, `original_image_size`). Their sum is the paper's reward."""
+    unknown = set(terms) - set(TERMS)
+    if unknown:
+        raise ValueError(f"unknown reward terms {sorted(unknown)}; choose from {TERMS}")
+    return [_make_reward_function(term, sigma, tau) for term in terms]
