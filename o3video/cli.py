@@ -1,4 +1,4 @@
-"""`o3video` command line. Each sub-command lives in `o3video/commands/<name>.py` and exposes
+"""`o3video` command line. Each sub-command lives in `o3video/commands/<name>.py` (dashes in the command name become underscores) and exposes
 `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`. Command modules import their
 heavy dependencies inside `run`, so `o3video --help` stays fast."""
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"o3video {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f"o3video.commands.{name}")
+        module = importlib.import_module(f"o3video.commands.{name.replace('-', '_')}")
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(cmd)
         cmd.set_defaults(_run=module.run)
