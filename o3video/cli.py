@@ -9,7 +9,7 @@ import importlib
 import sys
 
 # Order is the order `o3video --help` lists them in.
-COMMANDS = ["score"]
+COMMANDS = ["score", "tiny-model"]
 
 
 def build_parser() -> argparse.ArgumentParser:

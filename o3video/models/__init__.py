@@ -1,0 +1,12 @@
+"""Model layer: load real checkpoints, build the tiny model, generate.
+
+`load_model` loads Qwen2.5-VL / Open-o3 Video / Qwen3-VL (or the tiny model) by hub id or path;
+`build_tiny_model` writes a tiny random Qwen2.5-VL with a locally trained tokenizer that loads the
+same way; `generate` runs batched chat generation (transformers, or vLLM when installed).
+"""
+
+from o3video.models.generate import generate
+from o3video.models.load import load_model, resolve_checkpoint, set_pixel_bounds
+from o3video.models.tiny import SIZES, build_tiny_model
+
+__all__ = ["SIZES", "build_tiny_model", "generate", "load_model", "resolve_checkpoint", "set_pixel_bounds"]

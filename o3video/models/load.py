@@ -1,0 +1,109 @@
+"""Load a vision-language checkpoint (Qwen2.5-VL, Open-o3 Video, Qwen3-VL, the tiny model).
+
+One code path for all of them: transformers' Auto classes by hub id or local directory. The
+processor's image pixel budget is set here because the paper's protocol fixes it (each frame at
+most 128·28·28 pixels, DESIGN §1) and boxes are expressed in the resized frame's pixels.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
+from transformers.image_utils import SizeDict
+
+# `owner/name` as the Hugging Face Hub spells repository ids.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def load_model(
+    name_or_path: str | Path,
+    *,
+    dtype: str | torch.dtype = "auto",
+    device_map: str | dict[str, Any] | None = None,
+    attn_implementation: str | None = None,
+    min_pixels: int | None = None,
+    max_pixels: int | None = 128 * 28 * 28,
+) -> tuple[PreTrainedModel, ProcessorMixin]:
+    """Load model and processor from a local directory or a hub id, in eval mode.
+
+    `dtype`: "auto" (the checkpoint's), a torch dtype or its name ("bfloat16", "float16", ...).
+    `device_map` and `attn_implementation` ("sdpa", "flash_attention_2", "eager") go to
+    `from_pretrained` as they are. `min_pixels`/`max_pixels` bound each image's resized area
+    (None keeps the processor's own bound).
+    """
+    source = resolve_checkpoint(name_or_path)
+    model_kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype)}
+    if device_map is not None:
+        model_kwargs["device_map"] = device_map
+    if attn_implementation is not None:
+        model_kwargs["attn_implementation"] = attn_implementation
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(source, **model_kwargs)
+        processor = AutoProcessor.from_pretrained(source)
+    except OSError as error:
+        if Path(source).is_dir():
+            raise
+        raise FileNotFoundError(
+            f"cannot load model {source!r}: it is not a local model directory and the Hugging Face Hub "
+            f"could not provide it (downloading from the hub needs network access; a model already in "
+            f"the local hub cache loads offline). Underlying error: {error}"
+        ) from error
+    set_pixel_bounds(processor, min_pixels=min_pixels, max_pixels=max_pixels)
+    model.eval()
+    return model, processor
+
+
+def resolve_checkpoint(name_or_path: str | Path) -> str:
+    """`name_or_path` as `from_pretrained` should get it, or a clear error when it names nothing.
+
+    An existing directory must hold a `config.json`; a string shaped like `owner/name` that is not
+    a local path is taken as a hub id; anything else is a missing local path.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} has no config.json: it is not a saved model directory")
+        return str(path)
+    if path.exists():
+        raise FileNotFoundError(f"{path} is a file; a model is loaded from a directory or a hub id")
+    if isinstance(name_or_path, str) and _HUB_ID.match(name_or_path):
+        return name_or_path
+    raise FileNotFoundError(
+        f"model not found: {name_or_path} does not exist (pass a directory written by save_pretrained, "
+        f"or a hub id such as 'Qwen/Qwen2.5-VL-7B-Instruct', which needs network access to download)"
+    )
+
+
+def set_pixel_bounds(processor: ProcessorMixin, *, min_pixels: int | None, max_pixels: int | None) -> None:
+    """Bound the area every image is resized to, in pixels (Qwen's `min_pixels`/`max_pixels`).
+
+    Frames reach the model as images (each with its timestamp in the prompt), so the image
+    processor's budget is the per-frame budget; the video processor is left as loaded.
+    """
+    image_processor = processor.image_processor
+    size = dict(image_processor.size or {})
+    if "longest_edge" not in size or "shortest_edge" not in size:
+        raise ValueError(
+            f"{type(image_processor).__name__} has no pixel-area size (shortest_edge/longest_edge); "
+            f"min_pixels/max_pixels apply to Qwen-VL image processors only"
+        )
+    if min_pixels is not None:
+        size["shortest_edge"] = min_pixels
+    if max_pixels is not None:
+        size["longest_edge"] = max_pixels
+    if size["shortest_edge"] > size["longest_edge"]:
+        raise ValueError(f"min_pixels {size['shortest_edge']} exceeds max_pixels {size['longest_edge']}")
+    image_processor.size = SizeDict(**{k: v for k, v in size.items() if v is not None})
+
+
+def _torch_dtype(dtype: str | torch.dtype) -> str | torch.dtype:
+    if isinstance(dtype, torch.dtype) or dtype == "auto":
+        return dtype
+    resolved = getattr(torch, {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(dtype, dtype), None)
+    if not isinstance(resolved, torch.dtype):
+        raise ValueError(f"unknown dtype {dtype!r}; use 'auto', 'bfloat16', 'float16' or 'float32'")
+    return resolved
