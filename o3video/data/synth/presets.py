@@ -1,0 +1,119 @@
+"""Difficulty presets of the synthetic world.
+
+`easy` is sized so that a ~1-10 M-parameter model can learn it in minutes on a CPU: two or three
+objects with unique shapes and colours on a plain background, 128x96 frames, 6-8 s at 4 fps.
+`medium` and `hard` add objects, shared shapes/colours (distractors), overlap (occlusion), textured
+backgrounds, longer videos and larger frames, for real models. Every knob is a field, so a caller
+can start from a preset and `dataclasses.replace` what it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from o3video.data.synth.vocab import COLOURS, SHAPES
+
+
+@dataclass(frozen=True)
+class WorldPreset:
+    name: str
+    width: int  # frame size in pixels; both even (H.264 4:2:0 needs even sizes)
+    height: int
+    fps: int  # whole frames per second, so every whole second is a frame
+    duration_s: tuple[float, float]  # video length range
+    num_objects: tuple[int, int]
+    size_fraction: tuple[float, float]  # object side / min(W, H)
+    speed_fraction: tuple[float, float]  # moving speed, in frame widths per second
+    hold_s: tuple[float, float]  # how long an object stands still between moves
+    shapes: tuple[str, ...] = SHAPES
+    colours: tuple[str, ...] = tuple(COLOURS)
+    unique_attributes: bool = True  # no two objects share a shape or a colour
+    allow_overlap: bool = False  # objects may pass over each other (occlusion)
+    colour_change_prob: float = 0.5
+    enter_prob: float = 0.3  # an object slides in from an edge after the start
+    leave_prob: float = 0.3  # an object slides out through an edge before the end
+    background: str = "plain"  # plain | gradient | texture
+    questions_per_video: int = 6
+    crf: int = 10  # H.264 quality; small so that colours survive compression
+
+    def __post_init__(self) -> None:
+        if self.width % 2 or self.height % 2:
+            raise ValueError(f"preset {self.name}: frame size {self.width}x{self.height} must be even")
+        if self.fps < 1 or self.duration_s[0] < 2 or self.duration_s[0] > self.duration_s[1]:
+            raise ValueError(f"preset {self.name}: need fps >= 1 and 2 <= min duration <= max duration")
+        if self.num_objects[0] < 2 or self.num_objects[0] > self.num_objects[1]:
+            raise ValueError(f"preset {self.name}: need 2 <= min objects <= max objects")
+        if self.unique_attributes and self.num_objects[1] > min(len(self.shapes), len(self.colours)):
+            raise ValueError(f"preset {self.name}: unique shapes/colours need more shapes and colours")
+        if self.background not in ("plain", "gradient", "texture"):
+            raise ValueError(f"preset {self.name}: unknown background {self.background!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, WorldPreset] = {
+    "easy": WorldPreset(
+        name="easy",
+        width=128,
+        height=96,
+        fps=4,
+        duration_s=(6.0, 8.0),
+        num_objects=(2, 3),
+        size_fraction=(0.22, 0.3),
+        speed_fraction=(0.25, 0.45),
+        hold_s=(1.0, 2.0),
+        colours=("red", "green", "blue", "yellow", "purple", "white"),
+        questions_per_video=6,
+    ),
+    "medium": WorldPreset(
+        name="medium",
+        width=256,
+        height=192,
+        fps=8,
+        duration_s=(12.0, 24.0),
+        num_objects=(3, 5),
+        size_fraction=(0.12, 0.24),
+        speed_fraction=(0.15, 0.35),
+        hold_s=(1.0, 3.0),
+        unique_attributes=False,
+        allow_overlap=True,
+        colour_change_prob=0.4,
+        background="gradient",
+        questions_per_video=8,
+    ),
+    "hard": WorldPreset(
+        name="hard",
+        width=384,
+        height=288,
+        fps=10,
+        duration_s=(20.0, 90.0),
+        num_objects=(5, 8),
+        size_fraction=(0.08, 0.2),
+        speed_fraction=(0.08, 0.25),
+        hold_s=(1.0, 6.0),
+        unique_attributes=False,
+        allow_overlap=True,
+        colour_change_prob=0.4,
+        enter_prob=0.4,
+        leave_prob=0.4,
+        background="texture",
+        questions_per_video=10,
+    ),
+}
+
+
+def get_preset(name: str) -> WorldPreset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown synth preset {name!r}; expected one of {', '.join(PRESETS)}") from None
+
+
+def preset_from_dict(data: dict) -> WorldPreset:
+    """Inverse of `WorldPreset.to_dict` (JSON turns tuples into lists)."""
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return WorldPreset(**fields)
+
+
+__all__ = ["PRESETS", "WorldPreset", "get_preset", "preset_from_dict"]
