@@ -1,0 +1,1 @@
+"""Evaluation: V-STaR (the main benchmark), judges, and metrics."""

@@ -1,0 +1,108 @@
+"""Judges for V-STaR's *what* answers: score a candidate 0–3 against the ground truth.
+
+* `exact`  — closed-vocabulary answers (the synthetic world): 3 if the normalised answers are equal,
+  2 if the candidate contains the ground truth as a phrase, else 0. No model.
+* `hf:PATH` — a local causal LM (the benchmark uses Qwen2.5-72B-Instruct) with the benchmark's prompt.
+* `openai:BASE_URL:MODEL` — any OpenAI-compatible server (vLLM, SGLang, ...) with the same prompt;
+  the key comes from `OPENAI_API_KEY` (any value for servers that ignore it).
+A judge is a callable `(question, ground_truth, candidate) -> int`, −1 when its reply is unreadable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from collections.abc import Callable
+
+JUDGE_SYSTEM_PROMPT = """
+As an AI assistant, your task is to evaluate a candidate answer in comparison to a given correct answer.
+The question itself, the correct 'groundtruth' answer, and the candidate answer will be provided to you.
+Your assessment should range from 0 to 3, based solely on the semantic similarity between the groundtruth and the candidate answer, disregarding any grammatical differences.
+A rating of 0 suggests no similarity, implying the candidate answer is entirely incorrect.
+A rating of 1 suggests low similarity, meaning the candidate answer is largely incorrect.
+A rating of 2 suggests high similarity, meaning the candidate answer is largely correct.
+Lastly, a rating of 3 indicates complete similarity, which means the candidate answer is entirely correct.
+Your response should be a single integer from 0, 1, 2, or 3.
+"""
+JUDGE_USER_TEMPLATE = "Question: {}\nGroundtruth answer: {}\nCandidate answer: {}\nYour response: "
+
+Judge = Callable[[str, str, str], int]
+
+
+def parse_rating(reply: str) -> int:
+    """The 0–3 rating in a judge's reply; −1 if there is none."""
+    match = re.search(r"\b([0-3])\b", reply or "")
+    return int(match.group(1)) if match else -1
+
+
+def _normalise(text: str) -> list[str]:
+    text = (text or "").lower().translate(str.maketrans("", "", string.punctuation))
+    return [w for w in text.split() if w not in {"a", "an", "the"}]
+
+
+def exact_judge(question: str, ground_truth: str, candidate: str) -> int:
+    gt, cand = _normalise(ground_truth), _normalise(candidate)
+    if not gt or not cand:
+        return 0
+    if gt == cand:
+        return 3
+    n = len(gt)
+    return 2 if any(cand[i : i + n] == gt for i in range(len(cand) - n + 1)) else 0
+
+
+def judge_messages(question: str, ground_truth: str, candidate: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": JUDGE_SYSTEM_PROMPT},
+            {"role": "user", "content": JUDGE_USER_TEMPLATE.format(question, ground_truth, candidate)}]
+
+
+class HFJudge:
+    """A local instruction-tuned LM loaded with transformers, greedy decoding."""
+
+    def __init__(self, path: str, *, device_map: str | None = "auto", max_new_tokens: int = 16):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype="auto", device_map=device_map)
+        self.max_new_tokens = max_new_tokens
+
+    def __call__(self, question: str, ground_truth: str, candidate: str) -> int:
+        import torch
+
+        text = self.tokenizer.apply_chat_template(judge_messages(question, ground_truth, candidate), tokenize=False, add_generation_prompt=True)
+        inputs = self.tokenizer([text], return_tensors="pt").to(self.model.device)
+        with torch.no_grad():
+            out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
+        reply = self.tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        return parse_rating(reply)
+
+
+class OpenAIJudge:
+    """A model behind an OpenAI-compatible chat-completions endpoint; the client retries with backoff."""
+
+    def __init__(self, base_url: str, model: str, *, max_retries: int = 3, timeout: float = 60.0):
+        from openai import OpenAI
+
+        self.client = OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "EMPTY"),
+                             max_retries=max_retries, timeout=timeout)
+        self.model = model
+
+    def __call__(self, question: str, ground_truth: str, candidate: str) -> int:
+        reply = self.client.chat.completions.create(
+            model=self.model, messages=judge_messages(question, ground_truth, candidate), temperature=0.0, max_tokens=16
+        )
+        return parse_rating(reply.choices[0].message.content or "")
+
+
+def make_judge(spec: str) -> Judge:
+    """`exact`, `hf:PATH` or `openai:BASE_URL:MODEL` (BASE_URL may itself contain colons)."""
+    if spec == "exact":
+        return exact_judge
+    kind, _, rest = spec.partition(":")
+    if kind == "hf" and rest:
+        return HFJudge(rest)
+    if kind == "openai" and ":" in rest:
+        base_url, model = rest.rsplit(":", 1)
+        if base_url and model:
+            return OpenAIJudge(base_url, model)
+    raise ValueError(f"unknown judge {spec!r}: use exact, hf:PATH or openai:BASE_URL:MODEL")

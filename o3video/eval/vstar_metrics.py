@@ -1,0 +1,235 @@
+"""V-STaR metrics (DESIGN §4) on a results file: ours (JSON lines) or the benchmark's own (a JSON list
+with the same field names). Pure Python apart from the judge, which is passed in.
+
+what-accuracy = share of answers the judge scores ≥ 2 on 0–3. Per chain: tIoU per record (R1@0.3/0.5/0.7,
+mean); vIoU per record = mean over ground-truth boxes of the IoU with the predicted box at that second
+(0 if missing), AP@0.1/0.3/0.5/0.7/0.9 and mean. AM_c = (acc + tIoU_c + vIoU_c)/3,
+LGM_c = −(ln(1−acc) + ln(1−tIoU_c) + ln(1−vIoU_c))/3; mAM and mLGM average the two chains.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from o3video.eval.vstar_protocol import (
+    answer_text,
+    ground_truth_boxes,
+    parse_spatial_answer,
+    parse_temporal_answer,
+    rescale_spatial,
+    second_key,
+    video_length,
+)
+from o3video.geometry import box_iou, temporal_iou
+
+TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
+VIOU_THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
+# ln(1 − x) is −∞ at x = 1; LGM caps each mean just below 1 so a perfect score stays finite.
+_LGM_CAP = 1 - 1e-6
+
+Judge = Callable[[str, str, str], int]  # (question, ground truth, candidate) -> 0..3, or -1 if unreadable
+
+
+def length_bucket(seconds: float) -> str:
+    return "short" if seconds < 60 else "medium" if seconds < 180 else "long"
+
+
+@dataclass
+class RecordScore:
+    """One record's scores. `judge_score` is None when the judge failed (recorded in `judge_error`)."""
+
+    index: int
+    vid: str
+    domain: str
+    length: str
+    judge_score: int | None
+    tiou: tuple[float, float]
+    viou: tuple[float, float]
+    ap: tuple[list[float], list[float]]
+    judge_error: str | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.judge_score is not None and self.judge_score >= 2
+
+
+def spatial_scores(record: dict[str, Any], predicted: dict[str, list[float]]) -> tuple[float, list[float]]:
+    """(vIoU, AP at each threshold) of one chain's boxes against the record's ground-truth boxes."""
+    ious = []
+    for gt in ground_truth_boxes(record):
+        box = predicted.get(second_key(gt["timestamp"]))
+        ious.append(box_iou(box, [gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]]) if box else 0.0)
+    if not ious:
+        return 0.0, [0.0] * len(VIOU_THRESHOLDS)
+    return sum(ious) / len(ious), [sum(i >= t for i in ious) / len(ious) for t in VIOU_THRESHOLDS]
+
+
+def _temporal(record: dict[str, Any], parsed_field: str, raw_field: str) -> float:
+    span = record.get(parsed_field) or parse_temporal_answer(record.get(raw_field) or "")
+    return temporal_iou(span, record["timestamps"])
+
+
+def _spatial(record: dict[str, Any], parsed_field: str, raw_field: str) -> tuple[float, list[float]]:
+    """Parsed boxes are already in original-video pixels. When parsing failed when the file was written
+    (the benchmark stores None), re-read the raw text, which is in model-input pixels, if the file says
+    what that input size was (`input_size`, or the benchmark's `input_shape`)."""
+    parsed, input_size = record.get(parsed_field), record.get("input_size") or record.get("input_shape")
+    if isinstance(parsed, (dict, list)) and parsed:
+        predicted = parse_spatial_answer(parsed)
+    elif record.get(raw_field) and input_size:
+        predicted = rescale_spatial(parse_spatial_answer(record[raw_field]), input_size, (record["width"], record["height"]))
+    else:
+        predicted = {}
+    return spatial_scores(record, predicted)
+
+
+def score_record(index: int, record: dict[str, Any], judge: Judge) -> RecordScore:
+    """Score one result record; a judge exception is recorded, not raised."""
+    judge_score, judge_error = None, None
+    candidate = answer_text(str(record.get("answer_vqa") or ""))
+    try:
+        judge_score = judge(record["question"], record["answer"], candidate) if candidate.strip() else 0
+        judge_score = max(judge_score, 0)  # unreadable judge output (−1) counts as 0, as the benchmark does
+    except Exception as err:  # noqa: BLE001 - any judge failure is recorded with the record
+        judge_error = f"{type(err).__name__}: {err}"
+    viou_1, ap_1 = _spatial(record, "answer_spatial", "answer_spatial_pre")
+    viou_2, ap_2 = _spatial(record, "answer_spatial_2", "answer_spatial_pre_2")
+    return RecordScore(
+        index=index,
+        vid=str(record.get("vid", index)),
+        domain=str(record.get("domain", "unknown")),
+        length=length_bucket(video_length(record)),
+        judge_score=judge_score,
+        tiou=(_temporal(record, "answer_temporal", "answer_temporal_pre"), _temporal(record, "answer_temporal_2", "answer_temporal_pre_2")),
+        viou=(viou_1, viou_2),
+        ap=(ap_1, ap_2),
+        judge_error=judge_error,
+    )
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def _lgm(*means: float) -> float:
+    return -sum(math.log(1 - min(m, _LGM_CAP)) for m in means) / len(means)
+
+
+@dataclass
+class ChainMetrics:
+    tiou_r1: dict[str, float]
+    tiou_mean: float
+    viou_ap: dict[str, float]
+    viou_mean: float
+    am: float
+    lgm: float
+
+
+@dataclass
+class VStarResult:
+    """Aggregate V-STaR metrics over a set of records (all values in [0, 1] except LGM)."""
+
+    n: int
+    what_accuracy: float
+    chain1: ChainMetrics
+    chain2: ChainMetrics
+    mAM: float
+    mLGM: float
+    judge_failures: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def aggregate(scores: list[RecordScore]) -> VStarResult:
+    acc = _mean(float(s.correct) for s in scores)
+    chains = []
+    for c in (0, 1):
+        tious = [s.tiou[c] for s in scores]
+        vious = [s.viou[c] for s in scores]
+        tiou, viou = _mean(tious), _mean(vious)
+        chains.append(ChainMetrics(
+            tiou_r1={f"R1@{t}": _mean(float(x >= t) for x in tious) for t in TIOU_THRESHOLDS},
+            tiou_mean=tiou,
+            viou_ap={f"AP@{t}": _mean(s.ap[c][i] for s in scores) for i, t in enumerate(VIOU_THRESHOLDS)},
+            viou_mean=viou,
+            am=(acc + tiou + viou) / 3,
+            lgm=_lgm(acc, tiou, viou),
+        ))
+    return VStarResult(
+        n=len(scores), what_accuracy=acc, chain1=chains[0], chain2=chains[1],
+        mAM=(chains[0].am + chains[1].am) / 2, mLGM=(chains[0].lgm + chains[1].lgm) / 2,
+        judge_failures=sum(s.judge_error is not None for s in scores),
+    )
+
+
+@dataclass
+class VStarReport:
+    overall: VStarResult
+    by_domain: dict[str, VStarResult] = field(default_factory=dict)
+    by_length: dict[str, VStarResult] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"overall": self.overall.to_dict(),
+                "by_domain": {k: v.to_dict() for k, v in self.by_domain.items()},
+                "by_length": {k: v.to_dict() for k, v in self.by_length.items()}}
+
+
+def report(scores: list[RecordScore]) -> VStarReport:
+    groups: dict[str, dict[str, list[RecordScore]]] = {"domain": defaultdict(list), "length": defaultdict(list)}
+    for s in scores:
+        groups["domain"][s.domain].append(s)
+        groups["length"][s.length].append(s)
+    return VStarReport(
+        overall=aggregate(scores),
+        by_domain={k: aggregate(v) for k, v in sorted(groups["domain"].items())},
+        by_length={k: aggregate(v) for k in ("short", "medium", "long") if (v := groups["length"].get(k))},
+    )
+
+
+def load_results(path: str | Path) -> list[dict[str, Any]]:
+    """A results file: JSON lines (ours) or a JSON list (the benchmark's inference script)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        return json.loads(text)
+    records = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
+    return records
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def markdown_table(rep: VStarReport, title: str = "V-STaR") -> str:
+    """What / When / Where per chain, mAM and mLGM, overall and per breakdown (percent)."""
+    head = ("| split | n | What acc | When tIoU c1 | When tIoU c2 | Where vIoU c1 | Where vIoU c2 | mAM | mLGM |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = [("overall", rep.overall)] + [(f"domain: {k}", v) for k, v in rep.by_domain.items()] + \
+           [(f"length: {k}", v) for k, v in rep.by_length.items()]
+    lines = [f"### {title}", "", head]
+    for name, r in rows:
+        lines.append(f"| {name} | {r.n} | {_pct(r.what_accuracy)} | {_pct(r.chain1.tiou_mean)} | {_pct(r.chain2.tiou_mean)} | "
+                     f"{_pct(r.chain1.viou_mean)} | {_pct(r.chain2.viou_mean)} | {_pct(r.mAM)} | {_pct(r.mLGM)} |")
+    o = rep.overall
+    lines += ["", "| chain | R1@0.3 | R1@0.5 | R1@0.7 | mean tIoU | " + " | ".join(f"AP@{t}" for t in VIOU_THRESHOLDS) + " | mean vIoU | AM | LGM |",
+              "|---|" + "---:|" * (4 + len(VIOU_THRESHOLDS) + 3)]
+    for name, c in (("1 (what-when-where)", o.chain1), ("2 (what-where-when)", o.chain2)):
+        lines.append(f"| {name} | " + " | ".join(_pct(v) for v in c.tiou_r1.values()) + f" | {_pct(c.tiou_mean)} | "
+                     + " | ".join(_pct(v) for v in c.viou_ap.values()) + f" | {_pct(c.viou_mean)} | {_pct(c.am)} | {_pct(c.lgm)} |")
+    if o.judge_failures:
+        lines += ["", f"{o.judge_failures} record(s) could not be judged and count as wrong."]
+    return "\n".join(lines) + "\n"

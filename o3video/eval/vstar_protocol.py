@@ -1,0 +1,219 @@
+"""The V-STaR protocol (DESIGN §4): the five prompts per record, in the benchmark's wording, and the
+robust parsing of the answers they get back. Pure Python.
+
+Per record the model answers *what* (VQA); chain 1 *when* then *where* (a box per whole second inside
+the ground-truth span); chain 2 *where* (told how many boxes, it picks the seconds) then *when* (told the
+boxes). Boxes come back in pixels of the model-input frames and are rescaled to the original video.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from o3video.geometry import GeometryError, check_box, rescale_box
+from o3video.grammar import parse
+from o3video.tasks import Task
+
+PROMPT_KINDS = ("what", "when_1", "where_1", "where_2", "when_2")
+# The benchmark's field names for each prompt's raw and parsed answer.
+RAW_FIELD = {"what": "answer_vqa", "when_1": "answer_temporal_pre", "where_1": "answer_spatial_pre",
+             "where_2": "answer_spatial_pre_2", "when_2": "answer_temporal_pre_2"}
+PARSED_FIELD = {"when_1": "answer_temporal", "where_1": "answer_spatial", "where_2": "answer_spatial_2",
+                "when_2": "answer_temporal_2"}
+
+
+@dataclass(frozen=True)
+class VStarPrompt:
+    """One of the five questions: the text, the task whose system prompt frames it, the answer format."""
+
+    kind: str
+    task: Task
+    question: str
+    instruction: str
+
+
+def video_length(record: dict[str, Any]) -> float:
+    return round(float(record["frame_count"]) / float(record["fps"]), 2)
+
+
+def span_seconds(record: dict[str, Any]) -> list[int]:
+    """The whole seconds inside the ground-truth span, boundaries included."""
+    start, end = record["timestamps"]
+    return list(range(math.ceil(start), math.floor(end) + 1))
+
+
+def ground_truth_boxes(record: dict[str, Any]) -> list[dict[str, float]]:
+    """The record's boxes as `{timestamp, xmin, ymin, xmax, ymax}` dicts (also unwraps the
+    `{"<frame>": {...}}` nesting some releases use)."""
+    boxes = []
+    for entry in record.get("bboxes") or []:
+        if isinstance(entry, dict) and "xmin" not in entry and len(entry) == 1:
+            key, inner = next(iter(entry.items()))
+            entry = {"timestamp": inner.get("timestamp", key), **inner}
+        boxes.append(entry)
+    return boxes
+
+
+def _box_list(record: dict[str, Any]) -> list[list[float]]:
+    return [[b["xmin"], b["ymin"], b["xmax"], b["ymax"]] for b in ground_truth_boxes(record)]
+
+
+def vstar_prompts(record: dict[str, Any]) -> list[VStarPrompt]:
+    """The five prompts for one annotation record, in the benchmark's wording."""
+    length, (w, h) = video_length(record), (record["width"], record["height"])
+    seconds, boxes = span_seconds(record), _box_list(record)
+    first = seconds[0] if seconds else 0
+    span_form = "From <t>start_time</t>s to <t>end_time</t>s"
+    what = VStarPrompt(
+        "what", Task.GENERAL_FREE,
+        f"Answer the question about the video: {record['question']} \n (If the answer is a person, you don't need to identify the person.)",
+        "Answer in a short sentence.",
+    )
+    when_1 = VStarPrompt(
+        "when_1", Task.TEMPORAL,
+        f"This video is {length} seconds long. Answer the question about the video: {record['temporal_question']}",
+        f"Output the start and end moment timestamps in the form `{span_form}`.",
+    )
+    where_1 = VStarPrompt(
+        "where_1", Task.SPATIO_TEMPORAL,
+        f"Please answer the question about the video: {record['spatial_question']} with a series of bounding boxes in [x1, y1, x2, y2] format.",
+        f"For each whole second within the time range {seconds} provided (inclusive of the boundaries), output a series of "
+        "bounding boxes of the object in JSON format. The keys should be the whole seconds (as strings), and the values "
+        f'should be the box in [x1, y1, x2, y2] format.\nExample output: {{"{first}": [x1, y1, x2, y2],...}}',
+    )
+    where_2 = VStarPrompt(
+        "where_2", Task.SPATIO_TEMPORAL,
+        f"Please answer the question about the video: {record.get('spatial_question_2') or record['spatial_question']} "
+        "with a series of bounding boxes in [x1, y1, x2, y2] format.",
+        f"For each whole second that may related to the question, output a series of bounding boxes of the object in JSON "
+        f"format. You only need to output {len(boxes)} bbox(es). You need to determine which frame is related to the "
+        "question, and you don't need to output the bbox for the frames not related to the question.\nThe keys should be "
+        "the whole seconds (as strings), and the values should be the bounding box in [x0,y0,x1,y1] format.\n"
+        f'Example output:\n{{"0": [x0,y0,x1,y1], "1":..., ..., "{len(boxes)}":...}} '
+        f"(if the frames at 0~{len(boxes)} second are related to the questions)",
+    )
+    when_2 = VStarPrompt(
+        "when_2", Task.TEMPORAL,
+        f"This video is {length} seconds long with a resolution of {w}x{h} (width x height). Answer the question about "
+        f"the video: {record['temporal_question']} \nThere are {len(boxes)} bounding boxes of the key object related to "
+        f"the question in the video without knowing the time, which are:{boxes}.",
+        f"Output the start and end moment timestamps in the form `{span_form}`.",
+    )
+    return [what, when_1, where_1, where_2, when_2]
+
+
+# --- answers --------------------------------------------------------------------------------------------
+
+
+def answer_text(raw: str) -> str:
+    """The `<answer>` part of a grounded completion (also when generation stopped before `</answer>`),
+    or the whole text when it has none."""
+    parsed = parse(raw)
+    if parsed.answer is not None:
+        return parsed.answer
+    opened = re.split(r"<\s*answer\s*>", raw or "", flags=re.IGNORECASE)
+    return opened[-1] if len(opened) > 1 else (raw or "")
+
+
+def _mmss_to_seconds(text: str) -> str:
+    return re.sub(r"\b(\d+):(\d{2})\b", lambda m: str(int(m.group(1)) * 60 + int(m.group(2))), text)
+
+
+def parse_temporal_answer(raw: object) -> list[float]:
+    """`[start, end]` from a *when* answer, or `[]`. Reads `<t>` tags first (our grounded form), else
+    exactly two numbers (the benchmark's rule), after turning `m:ss` into seconds."""
+    if isinstance(raw, (list, tuple)):
+        values = [float(v) for v in raw if isinstance(v, (int, float)) and math.isfinite(v)]
+        return values[:2] if len(values) >= 2 else []
+    text = _mmss_to_seconds(answer_text(str(raw or "")))
+    times = parse(f"<answer>{text}</answer>").answer_times
+    if len(times) >= 2:
+        return [times[0], times[1]]
+    numbers = re.findall(r"\b\d+(?:\.\d+)?\b", text)
+    return [float(numbers[0]), float(numbers[1])] if len(numbers) == 2 else []
+
+
+def _json_candidates(text: str) -> list[str]:
+    """Where JSON may sit in an answer: code fences, the outermost braces/brackets, or an unclosed tail."""
+    candidates = re.findall(r"```(?:json)?\s*(.*?)(?:```|$)", text, re.DOTALL)
+    for opener, closer in (("{", "}"), ("[", "]")):
+        start, end = text.find(opener), text.rfind(closer)
+        if start >= 0:
+            if end > start:
+                candidates.append(text[start : end + 1])
+            candidates.append(text[start:])
+    return candidates + [text]
+
+
+def _close_brackets(text: str) -> str:
+    """Close what a truncated generation left open, innermost first."""
+    stack = []
+    for ch in text:
+        if ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}" and stack:
+            stack.pop()
+    return text.rstrip().rstrip(",") + "".join(reversed(stack))
+
+
+def _loads(text: str) -> object | None:
+    for candidate in (text, text.replace("'", '"'), _close_brackets(text.replace("'", '"'))):
+        try:
+            return json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+    return None
+
+
+def _first_box(value: object) -> list[float] | None:
+    """A box from `[x1,y1,x2,y2]`, `[[…]]`, or `[label, […]]`."""
+    while isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+        value = value[0]
+    if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[1], (list, tuple)):
+        value = value[1]
+    try:
+        return list(check_box(value))
+    except GeometryError:
+        return None
+
+
+def second_key(value: object) -> str:
+    """Seconds as a dict key: `"3"` for 3, 3.0 or "3"; otherwise the float's text."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    return str(int(number)) if number.is_integer() else str(number)
+
+
+def _boxes_by_second(data: object) -> dict[str, list[float]]:
+    if isinstance(data, list) and data and all(isinstance(d, dict) for d in data):
+        data = {k: v for d in data for k, v in d.items()}
+    if isinstance(data, list):
+        data = {str(d[0]): d[1] for d in data if isinstance(d, (list, tuple)) and len(d) == 2}
+    if not isinstance(data, dict):
+        return {}
+    boxes = {second_key(k): _first_box(v) for k, v in data.items()}
+    return {k: b for k, b in boxes.items() if b is not None}
+
+
+def parse_spatial_answer(raw: object) -> dict[str, list[float]]:
+    """`{second: [x1,y1,x2,y2]}` from a *where* answer (JSON object, list of objects, list of
+    `[second, box]` pairs; code fences, single quotes and truncated output tolerated); `{}` if none."""
+    if isinstance(raw, (dict, list)):
+        return _boxes_by_second(raw)
+    text = answer_text(str(raw or ""))
+    for candidate in _json_candidates(text):
+        boxes = _boxes_by_second(_loads(candidate.strip()))
+        if boxes:
+            return boxes
+    return {}
+
+
+def rescale_spatial(boxes: dict[str, list[float]], input_size: tuple[float, float], original_size: tuple[float, float]) -> dict[str, list[float]]:
+    """Boxes from model-input pixels to the original video's pixels."""
+    return {k: [round(v, 1) for v in rescale_box(b, input_size, original_size)] for k, b in boxes.items()}
