@@ -85,7 +85,7 @@ def _template_lines(records: dict[str, list[dict]]) -> list[str]:
 def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
     p = config.preset
     rec = summary.records
-    command = (f"o3video synth --out {config.out.name} --preset {p.name} --sft {config.sft} --rl {config.rl} "
+    command = (f"o3video synth --out DIR --preset {p.name} --sft {config.sft} --rl {config.rl} "
                f"--bench {config.bench} --seed {config.seed}")
     lines = [
         f"# Synthetic spatio-temporal world: preset `{p.name}`, seed {config.seed}",

@@ -219,11 +219,15 @@ def _touch_anchors(pl: _Planner, size_a: int, size_b: int) -> tuple[list[Anchor]
     return [a_anchor], _dedupe(b_anchors)
 
 
-def _cover_anchors(pl: _Planner, size_a: int, size_c: int) -> tuple[Anchor, Anchor] | None:
-    """Object C (drawn above A) stops over about half of A while A stands still."""
+def _cover_anchors(pl: _Planner, size_a: int, size_c: int, after: int) -> tuple[Anchor, Anchor] | None:
+    """Object C (drawn above A) stops over about half of A while A stands still, some time after
+    frame `after`; None if the video is too short for that."""
     fps, n = pl.fps, pl.n
     hold = round(pl.rng.uniform(1.5, 2.5) * fps)
-    start = int(pl.rng.integers(round(0.6 * n), max(round(0.6 * n) + 1, n - hold - 2 * fps)))
+    earliest, latest = after + 2 * fps, n - hold - fps // 2 - 2
+    if latest < earliest:
+        return None
+    start = int(pl.rng.integers(earliest, latest + 1))
     for _ in range(50):
         a = pl.random_point(size_a)
         dx = size_a // 2 // 2 * 2 if pl.rng.random() < 0.5 else -(size_c - size_a // 2 // 2 * 2)
@@ -294,11 +298,14 @@ def plan_scene(rng: np.random.Generator, preset: WorldPreset, scene_id: str) -> 
     touch_a, touch_b = _touch_anchors(pl, sizes[0], sizes[1])
     anchors[0] += touch_a
     anchors[1] += touch_b
+    contact = next(a for a in touch_b if a.end > a.start)
+    script = [{"kind": "touch", "objects": [0, 1], "frames": [contact.start, contact.end]}]
     if preset.allow_overlap and count >= 3:
-        cover = _cover_anchors(pl, sizes[0], sizes[2])
-        if cover is not None and cover[0].start > anchors[0][-1].end + 1:
+        cover = _cover_anchors(pl, sizes[0], sizes[2], after=anchors[0][-1].end)
+        if cover is not None:
             anchors[0].append(cover[0])
             anchors[2].append(cover[1])
+            script.append({"kind": "cover", "objects": [2, 0], "frames": [cover[1].start, cover[1].end]})
             if layers[2] < layers[0]:
                 layers[0], layers[2] = layers[2], layers[0]
 
@@ -320,6 +327,7 @@ def plan_scene(rng: np.random.Generator, preset: WorldPreset, scene_id: str) -> 
         background=preset.background,
         background_seed=int(rng.integers(2**31)),
         objects=objects,
+        script=script,
     )
 
 

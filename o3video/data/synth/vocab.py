@@ -55,3 +55,25 @@ def region_of(cx: float, cy: float, width: int, height: int) -> str:
     col = min(2, max(0, int(3 * cx / width)))
     row = min(2, max(0, int(3 * cy / height)))
     return REGIONS[row][col]
+
+
+# Free-form answers are short canonical phrases of at least two words: the accuracy reward's
+# ROUGE-2 is zero for any one-word reference, so a one-word answer could never score full marks.
+def colour_answer(colour: str) -> str:
+    return f"it turns {colour}"
+
+
+def count_answer(count: int) -> str:
+    return f"{number_word(count)} object{'s' if count != 1 else ''}"
+
+
+def region_answer(region: str) -> str:
+    return f"in the {region}"
+
+
+def state_answer(moving: bool) -> str:
+    return "it is moving" if moving else "it is standing still"
+
+
+def shape_answer(shape: str) -> str:
+    return f"a {shape}"

@@ -57,6 +57,9 @@ class ScenePlan:
     background: str
     background_seed: int
     objects: list[ObjectPlan]
+    # What the planner scripted, for reference and tests only: questions read events derived from the
+    # rendered geometry, never this. [{"kind": "touch"|"cover", "objects": [a, b], "frames": [s, e]}]
+    script: list[dict] = field(default_factory=list)
 
     @property
     def duration(self) -> float:

@@ -21,6 +21,12 @@ from o3video.tasks import Task
 # Spans used as temporal ground truth follow the STGR source filters: at least 1 s, and under 70%
 # of the video (DESIGN §1).
 MAX_SPAN_SHARE = 0.7
+MIN_SIDE = 6  # px: smallest box side a reasoning mention may cite
+MIN_SHOWN = 0.2  # least share of an object's shape shown for it to be cited
+
+
+class Unmentionable(ValueError):
+    """A question would have to cite an object that is barely visible; generators skip it."""
 
 
 @dataclass(frozen=True)
@@ -86,11 +92,20 @@ class SceneFacts:
         box = self.truth.tracks[obj].box[frame]
         return None if box is None else tuple(box)  # type: ignore[return-value]
 
+    def mentionable(self, obj: int, frame: int) -> bool:
+        """Clearly visible: at least `MIN_SIDE` px each way and a fifth of the shape shown. Slivers at an
+        edge or behind another object are real ground truth, but too small to cite as evidence."""
+        box = self.box(obj, frame) if 0 <= frame < self.n else None
+        if box is None or box[2] - box[0] < MIN_SIDE or box[3] - box[1] < MIN_SIDE:
+            return False
+        track = self.truth.tracks[obj]
+        return track.visible_px[frame] >= MIN_SHOWN * track.shape_px
+
     def mention(self, obj: int, frame: int) -> Mention:
-        box = self.box(obj, frame)
-        if box is None:
-            raise ValueError(f"object {obj} is not visible at frame {frame}")
-        return Mention(obj, frame, self.name(obj, frame), box)
+        """A grounded mention of `obj` at `frame`; `Unmentionable` unless it is clearly visible."""
+        if not self.mentionable(obj, frame):
+            raise Unmentionable(f"object {obj} is not clearly visible at frame {frame}")
+        return Mention(obj, frame, self.name(obj, frame), self.box(obj, frame))  # type: ignore[arg-type]
 
     def visible(self, obj: int, frame: int) -> bool:
         return 0 <= frame < self.n and self.truth.tracks[obj].visible(frame)

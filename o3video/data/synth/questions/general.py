@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from o3video.data.synth.questions.base import Question, SceneFacts, with_options
-from o3video.data.synth.vocab import SHAPES, number_word
+from o3video.data.synth.vocab import SHAPES, colour_answer, count_answer, number_word, shape_answer
 from o3video.tasks import Task
 
 
@@ -19,6 +19,11 @@ class Fact:
     answer: str
     wrong: tuple[str, ...]  # plausible wrong answers, for the MCQ version
     why: str  # plain-text reasoning
+    phrase: str = ""  # the free-form answer (at least two words); defaults to `answer`
+
+    @property
+    def free_answer(self) -> str:
+        return self.phrase or self.answer
 
 
 def _names(facts: SceneFacts) -> dict[int, str]:
@@ -31,7 +36,7 @@ def _count(facts: SceneFacts) -> list[Fact]:
     wrong = tuple(number_word(k) for k in range(max(1, n - 2), n + 4) if k != n)
     listing = ", ".join(f"the {v}" for v in names.values())
     return [Fact("count_objects", "How many objects appear in the video?", number_word(n), wrong,
-                 f"The objects are {listing}. That is {number_word(n)} objects.")]
+                 f"The objects are {listing}. That is {count_answer(n)}.", count_answer(n))]
 
 
 def _changes_colour(facts: SceneFacts) -> list[Fact]:
@@ -52,7 +57,7 @@ def _turns_into(facts: SceneFacts) -> list[Fact]:
         old = facts.name(e.subject, e.start - 1)
         wrong = tuple(c for c in facts.preset.colours if c not in (e.value, old.split()[0]))
         out.append(Fact("turns_into", f"What colour does the {old} turn into?", str(e.value), wrong,
-                        f"The {old} changes colour once and becomes {e.value}."))
+                        f"The {old} changes colour once and becomes {e.value}.", colour_answer(str(e.value))))
     return out
 
 
@@ -125,7 +130,7 @@ def _shape_of_colour(facts: SceneFacts) -> list[Fact]:
             (shape,) = shapes
             wrong = tuple(s for s in SHAPES if s != shape)
             out.append(Fact("shape_of_colour", f"What shape is the {colour} object?", shape, wrong,
-                            f"The only {colour} object in the video is the {colour} {shape}."))
+                            f"The only {colour} object in the video is the {colour} {shape}.", shape_answer(shape)))
     return out
 
 
@@ -135,7 +140,7 @@ def facts_about_video(facts: SceneFacts) -> list[Fact]:
 
 
 def free_form_questions(facts: SceneFacts) -> list[Question]:
-    return [Question(Task.GENERAL_FREE, f.template, f.question, f.answer, [f.why]) for f in facts_about_video(facts)]
+    return [Question(Task.GENERAL_FREE, f.template, f.question, f.free_answer, [f.why]) for f in facts_about_video(facts)]
 
 
 def mcq_questions(facts: SceneFacts, rng: np.random.Generator) -> list[Question]:

@@ -46,7 +46,7 @@ def visual_questions(facts: SceneFacts, rng: np.random.Generator, frames_per_sce
             if not facts.fully_shown(obj, f):
                 continue
             target = facts.mention(obj, f)
-            others = [facts.mention(o, f) for o in shown if o != obj]
+            others = [facts.mention(o, f) for o in shown if o != obj and facts.mentionable(o, f)]
             for template, phrase in options:
                 parts: list = [f"I look for the {phrase}. "]
                 if others:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from o3video.data.synth.questions.base import Moment, SceneFacts
+from o3video.data.synth.questions.base import Moment, SceneFacts, Unmentionable
+from o3video.data.synth.vocab import colour_answer, region_answer
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,13 @@ def _chain(facts: SceneFacts, obj: int, start: int, end: int, lead: str, close: 
             " is, and lasts until ", Moment(end), ", with the ", facts.mention(obj, end), ". ", close)
 
 
+def _try_chain(facts: SceneFacts, obj: int, start: int, end: int, lead: str, close: str) -> tuple | None:
+    try:
+        return _chain(facts, obj, start, end, lead, close)
+    except Unmentionable:
+        return None
+
+
 def _touch(facts: SceneFacts) -> list[VStarItem]:
     out = []
     for a in facts.ids:
@@ -43,8 +51,10 @@ def _touch(facts: SceneFacts) -> list[VStarItem]:
         na, nb = facts.stable_name(a, e.start, e.end), facts.stable_name(b, e.start, e.end)
         if na is None or nb is None:
             continue
-        chain = _chain(facts, a, e.start, e.end, f"I look for the moment the {na} touches another object.",
+        chain = _try_chain(facts, a, e.start, e.end, f"I look for the moment the {na} touches another object.",
                        f"The object it touches is the {nb}.")
+        if chain is None:
+            continue
         out.append(VStarItem("touch", a, na, f"Which object does the {na} touch?", nb,
                              f"When does the {na} touch the {nb}?", f"Where is the {na} while it touches the {nb}?",
                              f"Where is the {na} when it touches the {nb}?", (e.start, e.end), chain))
@@ -61,9 +71,11 @@ def _stop(facts: SceneFacts) -> list[VStarItem]:
         if name is None:
             continue
         region = facts.region(obj, e.start)
-        chain = _chain(facts, obj, e.start, e.end, f"I look for the first time the {name} stands still.",
+        chain = _try_chain(facts, obj, e.start, e.end, f"I look for the first time the {name} stands still.",
                        f"It is in the {region} of the frame.")
-        out.append(VStarItem("stop", obj, name, f"Where does the {name} stop for the first time?", region,
+        if chain is None:
+            continue
+        out.append(VStarItem("stop", obj, name, f"Where does the {name} stop for the first time?", region_answer(region),
                              f"When does the {name} stand still for the first time?",
                              f"Where is the {name} while it stands still for the first time?",
                              f"Where is the {name} when it stands still for the first time?", (e.start, e.end), chain))
@@ -81,8 +93,10 @@ def _cover(facts: SceneFacts) -> list[VStarItem]:
         na, nc = facts.stable_name(a, e.start, e.end), facts.stable_name(c, e.start, e.end)
         if na is None or nc is None:
             continue
-        chain = _chain(facts, a, e.start, e.end, f"I look for the time the {na} is partly hidden.",
+        chain = _try_chain(facts, a, e.start, e.end, f"I look for the time the {na} is partly hidden.",
                        f"The object in front of it is the {nc}.")
+        if chain is None:
+            continue
         out.append(VStarItem("occlusion", a, na, f"Which object passes in front of the {na}?", nc,
                              f"When is the {na} partly hidden behind the {nc}?",
                              f"Where is the {na} while the {nc} is in front of it?",
@@ -98,9 +112,11 @@ def _colour(facts: SceneFacts) -> list[VStarItem]:
         frames = [f for f in range(facts.n) if facts.visible(obj, f) and facts.name(obj, f) == new]
         if frames[-1] - frames[0] + 1 != len(frames) or not facts.span_ok(frames[0], frames[-1]):
             continue
-        chain = _chain(facts, obj, frames[0], frames[-1], f"I look for the time the {old} has changed colour.",
+        chain = _try_chain(facts, obj, frames[0], frames[-1], f"I look for the time the {old} has changed colour.",
                        f"It has turned {change.value}.")
-        out.append(VStarItem("colour", obj, new, f"What colour does the {old} turn?", str(change.value),
+        if chain is None:
+            continue
+        out.append(VStarItem("colour", obj, new, f"What colour does the {old} turn?", colour_answer(str(change.value)),
                              f"When can the {new} be seen?", f"Where is the {new} while it is {change.value}?",
                              f"Where is the {new}?", (frames[0], frames[-1]), chain))
     return out

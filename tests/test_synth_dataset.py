@@ -1,0 +1,266 @@
+"""`o3video synth` datasets: STGR validity, full marks against their own records, exact key frames,
+V-STaR protocol fields, disjoint test seeds, determinism, resume, dataset card, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from o3video.cli import main as cli_main
+from o3video.data.stgr import load_stgr, reasoning_in_pixels, reward_sample, validate_record
+from o3video.data.synth import RL_MIX, SFT_MIX, SynthConfig, build_dataset, get_preset, parse_mix, task_counts
+from o3video.data.synth.mix import largest_remainder
+from o3video.geometry import to_pixels
+from o3video.grammar import parse, parse_span, parse_temporal_truth
+from o3video.rewards import score
+from o3video.tasks import Task
+
+SFT, RL, BENCH = 48, 48, 12
+
+
+def _config(out: Path, **kw) -> SynthConfig:
+    return SynthConfig(out=out, preset=get_preset("easy"), sft=SFT, rl=RL, bench=BENCH, seed=7, **kw)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "easy"
+    build_dataset(_config(out), progress=False)
+    return out
+
+
+def records(out: Path, name: str) -> list[dict]:
+    return json.loads((out / name).read_text(encoding="utf-8"))
+
+
+def decode(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def truth_of(out: Path, video_path: str) -> dict:
+    return json.loads((out / "truth" / f"{Path(video_path).stem}.json").read_text(encoding="utf-8"))
+
+
+def model_answer(record: dict) -> str:
+    """The answer as a model should write it (DESIGN §2): temporal answers as `From <t>S</t>s to <t>E</t>s`."""
+    task = Task(record["task"])
+    if not task.is_temporal:
+        return record["answer"]
+    letter, (start, end) = parse_temporal_truth(record["answer"], with_option=task is Task.TEMPORAL_MCQ)
+    text = f"From <t>{start}</t>s to <t>{end}</t>s"
+    return f"{text}.\nCorrect Option: {letter}" if letter else text
+
+
+def test_stgr_files_validate_load_and_follow_the_mix(dataset):
+    for name, total, mix in (("stgr_sft.json", SFT, SFT_MIX), ("stgr_rl.json", RL, RL_MIX)):
+        loaded = load_stgr(dataset / name)  # raises on any invalid record
+        assert len(loaded.records) == total
+        assert Counter(Task(r["task"]) for r in loaded.records) == +Counter(task_counts(total, mix))
+        for r in loaded.records:
+            assert ("reasoning_process" in r) == (name == "stgr_sft.json")
+            media = r.get("video_path") or r.get("image_path")
+            assert (dataset / media).is_file()
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0, 2.875])
+def test_reasoning_parses_and_scores_full_marks_against_its_own_record(dataset, scale):
+    """The grounded reasoning, converted to the model's input pixels, plus the record's answer, earns
+    every reward term the task has (spatial >= 0.95: boxes are rounded to whole input pixels)."""
+    seen = set()
+    for r in records(dataset, "stgr_sft.json"):
+        task = Task(r["task"])
+        size = tuple(r["image_size"]) if task is Task.VISUAL else (round(128 * scale), round(96 * scale))
+        completion = f"<think>{reasoning_in_pixels(r, size)}</think><answer>{model_answer(r)}</answer>"
+        parsed = parse(completion)
+        # Visual QA cites boxes in one image, with no time; the grammar notes such claims, nothing else.
+        assert all(task is Task.VISUAL and "no time" in p for p in parsed.problems), parsed.problems
+        s = score(completion, reward_sample(r, size))
+        assert s["format"] == 1.0, (r, s)
+        assert s["accuracy"] == pytest.approx(2.0 if task is Task.TEMPORAL_MCQ else 1.0), (r, s)
+        if task is Task.SPATIO_TEMPORAL or task.is_temporal:
+            assert s["temporal"] == pytest.approx(1.0), (r, s)
+        if task in (Task.SPATIO_TEMPORAL, Task.VISUAL):
+            assert s["spatial"] >= 0.95, (r, s)
+        if task is Task.SPATIO_TEMPORAL:
+            assert parsed.complete_claims
+        if task.is_temporal:
+            start, end = parse_temporal_truth(r["answer"], with_option=task is Task.TEMPORAL_MCQ)[1]
+            assert len(parsed.times) >= 2 and all(start <= t <= end for t in parsed.times)
+        seen.add(task)
+    assert seen == set(Task)
+
+
+def test_key_frames_are_exact_frames_and_cover_every_claim(dataset):
+    checked = 0
+    for r in records(dataset, "stgr_sft.json") + records(dataset, "stgr_rl.json"):
+        if r["task"] != Task.SPATIO_TEMPORAL:
+            continue
+        fps = truth_of(dataset, r["video_path"])["plan"]["fps"]
+        video = decode(dataset / r["video_path"])
+        for key in r["key_frames"]:
+            assert key["time"] == key["idx"] / fps
+            png = np.asarray(Image.open(dataset / key["path"]).convert("RGB"), dtype=float)
+            assert np.abs(png - video[key["idx"]]).mean() < 3.0  # the PNG is that frame (before H.264)
+        if "reasoning_process" in r:
+            times = {k["time"]: str(k["idx"]) for k in r["key_frames"]}
+            for claim in parse(f"<think>{r['reasoning_process']}</think><answer>x</answer>").claims:
+                items = r["key_items"][times[claim.time]][claim.object]
+                assert any(np.allclose(claim.boxes[0], box, atol=1e-4) for box in items)
+        checked += 1
+    assert checked >= 10
+
+
+def test_visual_qa_answers_box_the_object_in_image_pixels(dataset):
+    for r in records(dataset, "stgr_sft.json"):
+        if r["task"] != Task.VISUAL:
+            continue
+        image = Image.open(dataset / r["image_path"])
+        assert list(image.size) == r["image_size"]
+        frame = int(Path(r["image_path"]).stem)
+        claim = parse(f"<think>x</think><answer>{r['answer']}</answer>").answer_boxes[0]
+        truth = truth_of(dataset, r["image_path"].replace("frames/", "videos/").rsplit("/", 1)[0] + ".mp4")
+        boxes = [t["box"][frame] for t in truth["tracks"]]
+        assert list(claim) in boxes
+
+
+def test_vstar_records_carry_what_the_protocol_needs(dataset):
+    vstar = records(dataset, "vstar_test.json")
+    assert len(vstar) == BENCH
+    fields = {"vid", "domain", "fps", "width", "height", "frame_count", "question", "answer", "temporal_question",
+              "timestamps", "spatial_question", "spatial_question_2", "bboxes", "object", "chain"}
+    for r in vstar:
+        assert fields <= set(r), fields - set(r)
+        assert all(isinstance(r[k], str) and r[k] for k in ("question", "answer", "temporal_question",
+                                                              "spatial_question", "spatial_question_2", "object"))
+        start, end = r["timestamps"]
+        duration = r["frame_count"] / r["fps"]
+        assert 0 <= start < end <= duration and 1.0 <= end - start < 0.7 * duration
+        video = dataset / "videos" / f"{r['vid']}.mp4"
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            assert (stream.width, stream.height, stream.frames) == (r["width"], r["height"], r["frame_count"])
+        truth = truth_of(dataset, f"videos/{r['vid']}.mp4")
+        track = next(t for t in truth["tracks"]
+                     if any(b is not None and r["object"] == f"{c} {truth['plan']['objects'][t['id']]['shape']}"
+                            for b, c in zip(t["box"], t["colour"])))
+        seconds = [b["timestamp"] for b in r["bboxes"]]
+        assert seconds == sorted(seconds) and set(seconds) <= set(range(math.ceil(start), math.floor(end) + 1))
+        for b in r["bboxes"]:
+            assert b["frame_index"] == b["timestamp"] * r["fps"]
+            assert [b["xmin"], b["ymin"], b["xmax"], b["ymax"]] == track["box"][b["frame_index"]]
+        chain = parse(r["chain"] + "<answer>x</answer>")
+        assert chain.tags_balanced and chain.complete_claims
+
+
+def test_benchmarks_use_only_test_videos_from_disjoint_seeds(dataset):
+    train = {r["video_path"] for name in ("stgr_sft.json", "stgr_rl.json") for r in records(dataset, name)
+             if "video_path" in r}
+    test = {r["video_path"] for name in ("mcq_test.json", "temporal_grounding_test.json")
+            for r in records(dataset, name)} | {f"videos/{r['vid']}.mp4" for r in records(dataset, "vstar_test.json")}
+    assert all(Path(p).stem.startswith("train_") for p in train)
+    assert all(Path(p).stem.startswith("test_") for p in test)
+    plans = [json.loads(p.read_text())["plan"] for p in (dataset / "truth").glob("*.json")]
+    objects = Counter(json.dumps(p["objects"]) for p in plans)
+    assert max(objects.values()) == 1  # no test scene repeats a training scene
+    for name, task in (("mcq_test.json", Task.GENERAL_MCQ), ("temporal_grounding_test.json", Task.TEMPORAL)):
+        recs = records(dataset, name)
+        assert len(recs) == BENCH and all(r["task"] == task and not validate_record(r) for r in recs)
+    for r in records(dataset, "temporal_grounding_test.json"):
+        start, end = parse_span(r["answer"])
+        assert 1.0 <= end - start < 0.7 * r["duration"]
+
+
+def test_same_seed_gives_identical_records_and_pixels(dataset, tmp_path):
+    again = tmp_path / "again"
+    build_dataset(_config(again, workers=2), progress=False)  # other directory, other process count
+    for name in ("stgr_sft.json", "stgr_rl.json", "vstar_test.json", "mcq_test.json",
+                 "temporal_grounding_test.json", "README.md"):
+        assert (again / name).read_bytes() == (dataset / name).read_bytes(), name
+    videos = sorted(p.name for p in (dataset / "videos").glob("*.mp4"))
+    assert videos == sorted(p.name for p in (again / "videos").glob("*.mp4"))
+    for name in videos:
+        assert np.array_equal(decode(dataset / "videos" / name), decode(again / "videos" / name)), name
+    pngs = sorted(p.relative_to(dataset) for p in (dataset / "frames").rglob("*.png"))
+    assert pngs and all((again / p).read_bytes() == (dataset / p).read_bytes() for p in pngs)
+
+
+def test_other_seed_gives_other_data(dataset, tmp_path):
+    other = build_dataset(SynthConfig(out=tmp_path / "o", preset=get_preset("easy"), sft=SFT, rl=0, bench=0, seed=8),
+                          progress=False)
+    assert [r["question"] for r in other.records["sft"]] != [r["question"] for r in records(dataset, "stgr_sft.json")]
+
+
+def test_rerun_resumes_without_rewriting_and_refuses_another_config(tmp_path):
+    out = tmp_path / "d"
+    config = SynthConfig(out=out, preset=get_preset("easy"), sft=12, rl=0, bench=2, seed=1)
+    build_dataset(config, progress=False)
+    video = next((out / "videos").glob("*.mp4"))
+    stamp = video.stat().st_mtime_ns
+    missing = sorted((out / "videos").glob("*.mp4"))[-1]
+    missing.unlink()  # as if interrupted before this video was written
+    first = (out / "stgr_sft.json").read_bytes()
+    build_dataset(config, progress=False)
+    assert video.stat().st_mtime_ns == stamp and missing.is_file()
+    assert (out / "stgr_sft.json").read_bytes() == first
+    with pytest.raises(ValueError, match="different config"):
+        build_dataset(SynthConfig(out=out, preset=get_preset("easy"), sft=12, rl=0, bench=2, seed=2), progress=False)
+
+
+def test_dataset_card_reports_counts_mix_and_videos(dataset):
+    card = (dataset / "README.md").read_text(encoding="utf-8")
+    counts = {s: Counter(r["task"] for r in records(dataset, f)) for s, f in (("sft", "stgr_sft.json"),
+                                                                               ("rl", "stgr_rl.json"))}
+    for task in Task:
+        row = next(line for line in card.splitlines() if line.startswith(f"| {task.value} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1:3] == [str(counts["sft"][task.value]), str(counts["rl"][task.value])]
+    for text in ("13.7%", "128x96", "## V-STaR split", "Conventions"):
+        assert text in card
+
+
+def test_cli_synth_writes_a_dataset(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert cli_main(["synth", "--out", str(out), "--sft", "8", "--rl", "4", "--bench", "2", "--seed", "3",
+                     "--sft-mix", "1,1,1,1", "--quiet"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    sft = records(out, "stgr_sft.json")
+    assert Counter(r["task"] for r in sft) == Counter({t.value: k for t, k in task_counts(8, parse_mix("1,1,1,1", SFT_MIX)).items() if k})
+    with pytest.raises(SystemExit, match="mix"):
+        cli_main(["synth", "--out", str(tmp_path / "bad"), "--sft-mix", "1,2"])
+
+
+def test_mix_counts_are_exact():
+    for total in (0, 1, 7, 100, 333):
+        for mix in (SFT_MIX, RL_MIX):
+            counts = task_counts(total, mix)
+            assert sum(counts.values()) == total
+            assert set(counts) == set(Task)
+    assert largest_remainder(10, {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}) == {"a": 4, "b": 3, "c": 3}
+    counts = task_counts(1000, SFT_MIX)
+    per_category = {"temporal": counts[Task.TEMPORAL] + counts[Task.TEMPORAL_MCQ], "spatial": counts[Task.VISUAL],
+                    "spatio-temporal": counts[Task.SPATIO_TEMPORAL],
+                    "general": counts[Task.GENERAL_MCQ] + counts[Task.GENERAL_FREE]}
+    for category, share in SFT_MIX.shares().items():  # the paper's 13.7/16.7/19.7/50.0 (sum 100.1)
+        assert abs(per_category[category] - 1000 * share) < 1
+
+
+def test_normalised_boxes_match_pixels_of_the_record(dataset):
+    """key_items are the ground-truth boxes normalised by the video's own size."""
+    for r in records(dataset, "stgr_rl.json"):
+        if r["task"] != Task.SPATIO_TEMPORAL:
+            continue
+        truth = truth_of(dataset, r["video_path"])
+        size = (truth["plan"]["width"], truth["plan"]["height"])
+        for idx, objects in r["key_items"].items():
+            boxes = [t["box"][int(idx)] for t in truth["tracks"]]
+            for name, items in objects.items():
+                for box in items:
+                    assert [round(v) for v in to_pixels(box, "xyxy_norm", size)] in boxes
