@@ -264,3 +264,18 @@ def test_normalised_boxes_match_pixels_of_the_record(dataset):
             for name, items in objects.items():
                 for box in items:
                     assert [round(v) for v in to_pixels(box, "xyxy_norm", size)] in boxes
+
+
+def test_vstar_records_run_through_the_benchmark_protocol_and_metrics(dataset):
+    """An oracle that answers with the ground truth gets full marks from the project's V-STaR scorer."""
+    from o3video.eval.judges import exact_judge
+    from o3video.eval.vstar_metrics import score_record
+    from o3video.eval.vstar_protocol import vstar_prompts
+
+    for i, r in enumerate(records(dataset, "vstar_test.json")):
+        assert len(vstar_prompts(r)) == 5
+        boxes = {str(int(b["timestamp"])): [b["xmin"], b["ymin"], b["xmax"], b["ymax"]] for b in r["bboxes"]}
+        result = {**r, "answer_vqa": r["answer"], "answer_temporal": r["timestamps"], "answer_temporal_2": r["timestamps"],
+                  "answer_spatial": boxes, "answer_spatial_2": boxes}
+        s = score_record(i, result, exact_judge)
+        assert s.correct and s.tiou == (1.0, 1.0) and s.viou == (1.0, 1.0), (r, s)

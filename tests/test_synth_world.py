@@ -101,24 +101,46 @@ def test_decoded_pixels_lie_inside_and_fill_ground_truth_boxes(rendered):
     assert checked >= 8
 
 
-def test_ground_truth_box_is_visible_extent_of_the_drawn_shape():
-    """Unoccluded, on-canvas objects: box = the whole square; occluded ones: a strict part of it."""
-    preset = SMALL["hard"]
-    plan = plan_scene(rng(11), preset, "x")
+def _visible_mask(plan, obj_id: int, frame: int) -> np.ndarray:
+    """Recompute an object's visible pixels from the plan alone: its shape at its position, minus the
+    shapes of objects in higher layers, clipped to the frame."""
+    from o3video.data.synth.world import positions
+
+    canvas = np.zeros((plan.height + 2 * 64, plan.width + 2 * 64), dtype=np.int8)  # margin for off-canvas parts
+    mine = plan.objects[obj_id]
+    for obj in plan.objects:
+        if not obj.exists(frame) or (obj.id != obj_id and obj.layer < mine.layer):
+            continue
+        x, y = positions(obj, plan.num_frames)[frame] + 64
+        value = 1 if obj.id == obj_id else -1
+        region = canvas[y : y + obj.size, x : x + obj.size]
+        if obj.id == obj_id:
+            region[shape_mask(obj.shape, obj.size) & (region == 0)] = 1
+        else:
+            region[shape_mask(obj.shape, obj.size)] = value
+    return canvas[64 : 64 + plan.height, 64 : 64 + plan.width] == 1
+
+
+def test_ground_truth_box_is_visible_extent_recomputed_from_the_plan():
+    """Boxes equal the extent of the visible pixels recomputed independently of the renderer; fully
+    shown objects get their whole square; some occluded or clipped ones get a strictly smaller box."""
+    plan = plan_scene(rng(11), SMALL["hard"], "x")
     truth = compute_truth(plan)
-    saw_whole = saw_partial = False
-    for track in truth.tracks:
-        for f, (box, full) in enumerate(zip(track.box, track.full_box)):
-            if box is None:
+    smaller = whole = 0
+    for f in range(0, plan.num_frames, 3):
+        for track in truth.tracks:
+            visible = _visible_mask(plan, track.id, f) if plan.objects[track.id].exists(f) else None
+            if visible is None or not visible.any():
+                assert track.box[f] is None
                 continue
-            assert full[0] <= box[0] < box[2] <= full[2] and full[1] <= box[1] < box[3] <= full[3]
-            if track.visible_px[f] == track.shape_px:
-                assert box == full
-                saw_whole = True
-            elif track.hidden_fraction(f) > 0.3 and track.canvas_px[f] == track.shape_px:
-                assert (box[2] - box[0]) * (box[3] - box[1]) < (full[2] - full[0]) * (full[3] - full[1])
-                saw_partial = True
-    assert saw_whole and saw_partial
+            ys, xs = np.nonzero(visible)
+            assert track.box[f] == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+            assert track.visible_px[f] == visible.sum()
+            full = track.full_box[f]
+            whole += track.box[f] == full
+            smaller += (track.box[f][2] - track.box[f][0]) * (track.box[f][3] - track.box[f][1]) < \
+                (full[2] - full[0]) * (full[3] - full[1])
+    assert whole and smaller
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -156,3 +178,19 @@ def test_names_are_unique_in_a_scene_at_all_times():
             plan = plan_scene(rng(seed), preset, "x")
             names = [n for o in plan.objects for n in o.names()]
             assert len(names) == len(set(names)), (name, seed, names)
+
+
+@pytest.mark.parametrize("preset", sorted(SMALL))
+def test_objects_move_smoothly_at_the_preset_speed(preset):
+    """No jumps: between consecutive frames an object moves at most its top speed (plus the 2 px of
+    rounding positions to even pixels)."""
+    from o3video.data.synth.world import positions
+
+    p = SMALL[preset]
+    top = p.speed_fraction[1] * p.width / p.fps
+    for seed in range(8):
+        plan = plan_scene(rng(seed), p, "x")
+        for obj in plan.objects:
+            pos = positions(obj, plan.num_frames)[obj.appear : obj.vanish]
+            steps = np.abs(np.diff(pos, axis=0)).max(initial=0)
+            assert steps <= top + 2, (seed, obj.id, steps, top)

@@ -219,23 +219,21 @@ def _touch_anchors(pl: _Planner, size_a: int, size_b: int) -> tuple[list[Anchor]
     return [a_anchor], _dedupe(b_anchors)
 
 
-def _cover_anchors(pl: _Planner, size_a: int, size_c: int, after: int) -> tuple[Anchor, Anchor] | None:
-    """Object C (drawn above A) stops over about half of A while A stands still, some time after
-    frame `after`; None if the video is too short for that."""
+def _cover_anchors(pl: _Planner, size_a: int, size_c: int, after: Anchor) -> tuple[Anchor, Anchor] | None:
+    """Object C (drawn above A) stops over about half of A while A stands still, after A's anchor
+    `after` and with time for A to get there at its normal speed; None if the video is too short."""
     fps, n = pl.fps, pl.n
     hold = round(pl.rng.uniform(1.5, 2.5) * fps)
-    earliest, latest = after + 2 * fps, n - hold - fps // 2 - 2
-    if latest < earliest:
-        return None
-    start = int(pl.rng.integers(earliest, latest + 1))
+    margin = round(0.5 * fps)
     for _ in range(50):
         a = pl.random_point(size_a)
         dx = size_a // 2 // 2 * 2 if pl.rng.random() < 0.5 else -(size_c - size_a // 2 // 2 * 2)
         c = (a[0] + dx, a[1] + (size_a - size_c) // 2 // 2 * 2)
-        if pl.inside(c, size_c):
-            margin = round(0.5 * fps)
-            a_anchor = Anchor(start - margin, min(n - 2, start + hold + margin), a)
-            return a_anchor, Anchor(start, min(n - 2, start + hold), c)
+        earliest = after.end + pl.travel(after.at, a) + margin + fps
+        latest = n - hold - margin - 2
+        if pl.inside(c, size_c) and earliest <= latest:
+            start = int(pl.rng.integers(earliest, latest + 1))
+            return Anchor(start - margin, min(n - 2, start + hold + margin), a), Anchor(start, start + hold, c)
     return None
 
 
@@ -301,7 +299,7 @@ def plan_scene(rng: np.random.Generator, preset: WorldPreset, scene_id: str) -> 
     contact = next(a for a in touch_b if a.end > a.start)
     script = [{"kind": "touch", "objects": [0, 1], "frames": [contact.start, contact.end]}]
     if preset.allow_overlap and count >= 3:
-        cover = _cover_anchors(pl, sizes[0], sizes[2], after=anchors[0][-1].end)
+        cover = _cover_anchors(pl, sizes[0], sizes[2], after=anchors[0][-1])
         if cover is not None:
             anchors[0].append(cover[0])
             anchors[2].append(cover[1])
