@@ -1,0 +1,245 @@
+"""Opening a video and measuring it honestly: duration, frame rate, size and frame count.
+
+Container headers lie or are missing (browser-recorded WebM has no duration, a remux can keep a
+stale one, audio can outlast video). So the numbers here come from the video stream itself:
+the start is the presentation time of the first decoded frame, the end is the largest
+`pts + duration` among the last packets (found by seeking to the last key frame and demuxing
+to the end of the file, no decoding), and the frame count comes from the sample table when the
+container has one, otherwise from counting packets or, last, duration x rate.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from o3video.video.errors import VideoError
+
+if TYPE_CHECKING:
+    import av.container
+    import av.video.stream
+
+# Seeking to this timestamp (backward) lands on the last key frame in every demuxer we use.
+_FAR_FUTURE = 2**62
+# Truncation is detected by index entries that point past the end of the file; the last ones suffice.
+_INDEX_TAIL = 64
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video is, measured from its video stream. Times are seconds from the first frame."""
+
+    path: str
+    duration: float  # first frame's start to last frame's end
+    fps: float  # average frame rate: frame_count / duration when the count is exact
+    width: int  # as displayed (after the stream's rotation, if any)
+    height: int
+    frame_count: int
+    frame_count_exact: bool  # False: estimated as duration x fps (container has no sample count)
+    constant_rate: bool  # frames evenly spaced (frame numbers are then round(time x fps))
+    last_frame_time: float  # presentation time of the last frame
+    start_time: float  # absolute presentation time of the first frame (all times are relative to it)
+    rotation: int  # degrees the decoded picture is turned counter-clockwise for display
+    codec: str
+    container: str
+    stream_index: int
+    time_base: str  # the stream's time base, "num/den"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) as displayed."""
+        return self.width, self.height
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "VideoInfo":
+        return cls(**data)
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Measure the video at `path`; raises VideoError naming the file if it cannot be used."""
+    with open_video(path) as (container, stream):
+        return probe_open(path, container, stream)
+
+
+@contextmanager
+def open_video(path: str | Path) -> Iterator[tuple["av.container.InputContainer", "av.video.stream.VideoStream"]]:
+    """Open `path` and pick its video stream; every failure becomes a VideoError naming the file."""
+    import av
+
+    file = Path(path)
+    if not file.exists():
+        raise VideoError(path, "file not found")
+    if file.is_dir():
+        raise VideoError(path, "is a directory, not a video file")
+    if file.stat().st_size == 0:
+        raise VideoError(path, "file is empty")
+    try:
+        container = av.open(str(file), metadata_errors="ignore")
+    except av.error.FFmpegError as error:
+        raise VideoError(path, f"not a video FFmpeg can read (corrupt, truncated or unsupported): {_reason(error)}") from None
+    try:
+        stream = _video_stream(path, container)
+        stream.thread_type = "AUTO"  # frame + slice threads; must be set before the decoder opens
+        yield container, stream
+    finally:
+        container.close()
+
+
+def probe_open(path: str | Path, container: "av.container.InputContainer", stream: "av.video.stream.VideoStream") -> VideoInfo:
+    """`probe` on an already open container (leaves the read position anywhere: seek before decoding)."""
+    import av
+
+    time_base = stream.time_base
+    if time_base is None or time_base <= 0:
+        raise VideoError(path, "video stream has no time base")
+    try:
+        first = _first_frame(path, container, stream)
+        start_pts = _frame_pts(path, first)
+        end_pts, packets_seen, whole_file = _end_pts(container, stream)
+    except av.error.FFmpegError as error:
+        raise VideoError(path, f"cannot demux or decode the video stream (corrupt or truncated): {_reason(error)}") from None
+    _check_not_truncated(path, stream)
+    start = float(start_pts * time_base)
+    rate = _declared_rate(stream)
+    last_frame_time = float(end_pts.last_pts * time_base) - start
+    frame_duration = float(end_pts.last_duration * time_base) if end_pts.last_duration else (1 / rate if rate else 0.0)
+    duration = max(last_frame_time + frame_duration, 0.0)
+    if stream.frames and stream.frames > 0:
+        frame_count, exact = int(stream.frames), True
+    elif whole_file:
+        frame_count, exact = packets_seen, True
+    else:
+        frame_count, exact = max(1, round(duration * rate)) if rate else 1, False
+    fps = frame_count / duration if exact and duration > 0 else (rate or 0.0)
+    width, height, rotation = _display_size(first)
+    constant = (
+        exact
+        and rate is not None
+        and abs(fps - rate) <= 1e-3 * rate
+        and abs(last_frame_time * fps - (frame_count - 1)) < 0.5
+    )
+    return VideoInfo(
+        path=str(path),
+        duration=duration,
+        fps=fps,
+        width=width,
+        height=height,
+        frame_count=frame_count,
+        frame_count_exact=exact,
+        constant_rate=bool(constant),
+        last_frame_time=max(last_frame_time, 0.0),
+        start_time=start,
+        rotation=rotation,
+        codec=stream.codec_context.name,
+        container=container.format.name,
+        stream_index=stream.index,
+        time_base=f"{time_base.numerator}/{time_base.denominator}",
+    )
+
+
+def _reason(error: Exception) -> str:
+    """FFmpeg's message without the file name PyAV appends (ours already leads the message)."""
+    text = getattr(error, "strerror", None) or str(error)
+    return str(text)
+
+
+def _video_stream(path: str | Path, container: "av.container.InputContainer") -> "av.video.stream.VideoStream":
+    from av.stream import Disposition
+
+    for stream in container.streams.video:
+        if not stream.disposition & Disposition.attached_pic:  # cover art in audio files is not video
+            return stream
+    kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+    raise VideoError(path, f"has no video stream (contains: {', '.join(kinds)}; audio-only?)")
+
+
+def _first_frame(path: str | Path, container, stream):
+    for frame in container.decode(stream):
+        return frame
+    raise VideoError(path, "contains no decodable video frames")
+
+
+def _frame_pts(path: str | Path, frame) -> int:
+    pts = frame.pts if frame.pts is not None else frame.dts
+    if pts is None:
+        raise VideoError(path, "video frames carry no timestamps")
+    return int(pts)
+
+
+@dataclass
+class _End:
+    last_pts: int
+    last_duration: int
+
+
+def _end_pts(container, stream) -> tuple[_End, int, bool]:
+    """The packet with the largest pts (the last frame shown), from the last key frame to EOF.
+
+    Returns (end, packets counted, whether the whole file was demuxed). Falls back to demuxing the
+    whole file when seeking is impossible or lands nowhere (files without an index).
+    """
+    import av
+
+    try:
+        container.seek(_FAR_FUTURE, stream=stream, backward=True)
+        end, count = _scan_packets(container, stream)
+        if end is not None:
+            return end, count, False
+    except av.error.FFmpegError:
+        pass
+    container.seek(0, stream=stream, backward=True)  # raises if even this fails: then the file is unusable
+    end, count = _scan_packets(container, stream)
+    if end is None:
+        raise av.error.InvalidDataError(0, "no video packets")
+    return end, count, True
+
+
+def _scan_packets(container, stream) -> tuple[_End | None, int]:
+    best: _End | None = None
+    count = 0
+    for packet in container.demux(stream):
+        if packet.size == 0:
+            continue  # PyAV's flush packets at EOF
+        count += 1
+        pts = packet.pts if packet.pts is not None else packet.dts
+        if pts is not None and (best is None or pts > best.last_pts):
+            best = _End(int(pts), int(packet.duration or 0))
+    return best, count
+
+
+def _check_not_truncated(path: str | Path, stream) -> None:
+    """Index entries (MP4 sample table, Matroska cues) pointing past the end of the file mean it was cut."""
+    entries = stream.index_entries
+    n = len(entries)
+    if n == 0:
+        return
+    size = Path(path).stat().st_size
+    for entry in entries[max(0, n - _INDEX_TAIL) :]:
+        if entry.pos >= 0 and entry.pos + max(entry.size, 0) > size:
+            raise VideoError(
+                path,
+                f"file is truncated: its index points to byte {entry.pos + entry.size} but the file has {size} bytes",
+            )
+
+
+def _declared_rate(stream) -> float | None:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate is not None and rate > 0 and math.isfinite(float(rate)):
+            return float(Fraction(rate))
+    return None
+
+
+def _display_size(frame) -> tuple[int, int, int]:
+    """(width, height, rotation) as a player shows it; rotation is normalised to 0/90/180/270."""
+    rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+    rotation = 90 * round(rotation / 90) % 360
+    if rotation in (90, 270):
+        return frame.height, frame.width, rotation
+    return frame.width, frame.height, rotation

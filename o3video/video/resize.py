@@ -1,0 +1,71 @@
+"""Model-input frame size: Qwen-VL's `smart_resize`, and the one resampling every frame goes through.
+
+Qwen2.5-VL's image processor resizes every image to sides that are multiples of `factor`
+(patch 14 x merge 2 = 28; Qwen3-VL: 16 x 2 = 32) with a pixel count inside [min_pixels, max_pixels].
+We apply the same rule *before* the processor so that (a) the processor leaves our frames unchanged
+and (b) we know the exact size the model sees, which box conversion needs. `tests/test_video_resize.py`
+checks this function against transformers' own `smart_resize` and the real processor.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PIL import Image
+
+QWEN25_FACTOR = 28  # Qwen2.5-VL: patch 14 x spatial merge 2
+QWEN3_FACTOR = 32  # Qwen3-VL: patch 16 x spatial merge 2
+MAX_PIXELS = 128 * 28 * 28  # the paper's per-frame budget
+MIN_PIXELS = 4 * 28 * 28
+
+
+def smart_resize(
+    height: int,
+    width: int,
+    *,
+    factor: int = QWEN25_FACTOR,
+    min_pixels: int = MIN_PIXELS,
+    max_pixels: int = MAX_PIXELS,
+) -> tuple[int, int]:
+    """(height, width) with both sides multiples of `factor`, area in [min_pixels, max_pixels], aspect kept.
+
+    Same arithmetic as transformers' `qwen2_vl.image_processing_qwen2_vl.smart_resize`.
+    """
+    if height <= 0 or width <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    if max(height, width) / min(height, width) > 200:
+        raise ValueError(f"aspect ratio must be below 200, got {width}x{height}")
+    if min_pixels > max_pixels:
+        raise ValueError(f"min_pixels {min_pixels} exceeds max_pixels {max_pixels}")
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def input_size(
+    source_size: tuple[int, int],
+    *,
+    factor: int = QWEN25_FACTOR,
+    min_pixels: int = MIN_PIXELS,
+    max_pixels: int = MAX_PIXELS,
+) -> tuple[int, int]:
+    """Model-input (W, H) for a source (W, H) — the project's size convention is (width, height)."""
+    width, height = source_size
+    h, w = smart_resize(height, width, factor=factor, min_pixels=min_pixels, max_pixels=max_pixels)
+    return w, h
+
+
+def resize_image(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` as RGB at `size` (W, H), bicubic with antialiasing (PIL scales the kernel when shrinking)."""
+    image = image.convert("RGB")
+    if image.size == tuple(size):
+        return image
+    return image.resize(tuple(size), Image.Resampling.BICUBIC)
