@@ -202,9 +202,10 @@ def test_rerun_resumes_without_rewriting_and_refuses_another_config(tmp_path):
     out = tmp_path / "d"
     config = SynthConfig(out=out, preset=get_preset("easy"), sft=12, rl=0, bench=2, seed=1)
     build_dataset(config, progress=False)
-    video = next((out / "videos").glob("*.mp4"))
+    videos = sorted((out / "videos").glob("*.mp4"))
+    assert len(videos) >= 2
+    video, missing = videos[0], videos[-1]
     stamp = video.stat().st_mtime_ns
-    missing = sorted((out / "videos").glob("*.mp4"))[-1]
     missing.unlink()  # as if interrupted before this video was written
     first = (out / "stgr_sft.json").read_bytes()
     build_dataset(config, progress=False)

@@ -2,7 +2,8 @@
 script), each with its span of frames (inclusive at both ends).
 
 * `visible`: a maximal run of frames where some pixel of the object is shown.
-* `still`: a maximal run of frames over which the object does not move (at least 2 frames).
+* `still`: a maximal run of frames over which the object does not move, lasting at least
+  `STILL_MIN_S` (a shorter pause is not a stop).
 * `colour_change`: the first frame with a new colour (`value`), while visible on both sides.
 * `touch`: the two objects' squares meet or overlap (gap of at most `TOUCH_GAP` px on both axes,
   and not only at a corner), while both are visible.
@@ -19,6 +20,7 @@ import numpy as np
 from o3video.data.synth.truth import SceneTruth
 
 TOUCH_GAP = 2  # px
+STILL_MIN_S = 0.5
 COVER_SHARE = 0.15
 
 
@@ -66,7 +68,7 @@ def derive_events(truth: SceneTruth) -> list[Event]:
         full = track.full_box
         same = np.array([f > 0 and full[f] is not None and full[f] == full[f - 1] for f in range(n)])
         for a, b in runs(same):  # frames a-1 .. b hold one position
-            if visible[a - 1 : b + 1].all():
+            if visible[a - 1 : b + 1].all() and (b - a + 1) / plan.fps >= STILL_MIN_S - 1e-9:
                 events.append(Event("still", track.id, a - 1, b))
         for f in range(1, n):
             if visible[f - 1] and visible[f] and track.colour[f] != track.colour[f - 1]:

@@ -100,12 +100,12 @@ class _Planner:
     def fill_gap(self, wps: list, size: int, t1: int, p1: Point) -> None:
         """Random holds and moves from the last waypoint, then straight to `p1`, arriving at `t1`."""
         t, p = wps[-1][0], (wps[-1][1], wps[-1][2])
-        for _ in range(30):
+        for attempt in range(30):
             direct = self.travel(p, p1)
             slack = t1 - t - direct
             if slack < self.min_hold:
                 break
-            if self.rng.random() < 0.5:
+            if (attempt > 0 or len(wps) > 1) and self.rng.random() < 0.5:
                 hold = int(self.rng.integers(self.min_hold, min(self.max_hold, slack) + 1))
                 if not self.collides(t, p, t + hold, p, size):
                     t += hold
@@ -117,7 +117,7 @@ class _Planner:
                     t, p = t + step, q
                     wps.append((t, *p))
         direct = min(self.travel(p, p1), t1 - t)
-        if t1 - direct > t:
+        if t1 - direct - t >= self.min_hold:  # wait, then go; a shorter wait becomes a slower move
             wps.append((t1 - direct, *p))
         if t1 > wps[-1][0]:
             wps.append((t1, *p1))
@@ -129,7 +129,7 @@ class _Planner:
             if t >= t_end:
                 break
             remaining = t_end - t
-            move_first = self.rng.random() < 0.5
+            move_first = len(wps) == 1 or self.rng.random() < 0.5  # objects start out moving
             if move_first:
                 q = self.random_point(size)
                 step = self.travel(p, q)
