@@ -70,14 +70,14 @@ def test_stgr_files_validate_load_and_follow_the_mix(dataset):
             assert (dataset / media).is_file()
 
 
-@pytest.mark.parametrize("scale", [1.0, 2.0, 2.875])
+@pytest.mark.parametrize("scale", [1.0, 2.0, 3.25])
 def test_reasoning_parses_and_scores_full_marks_against_its_own_record(dataset, scale):
     """The grounded reasoning, converted to the model's input pixels, plus the record's answer, earns
     every reward term the task has (spatial >= 0.95: boxes are rounded to whole input pixels)."""
     seen = set()
     for r in records(dataset, "stgr_sft.json"):
         task = Task(r["task"])
-        size = tuple(r["image_size"]) if task is Task.VISUAL else (round(128 * scale), round(96 * scale))
+        size = tuple(r["image_size"]) if task is Task.VISUAL else (round(112 * scale), round(84 * scale))
         completion = f"<think>{reasoning_in_pixels(r, size)}</think><answer>{model_answer(r)}</answer>"
         parsed = parse(completion)
         # Visual QA cites boxes in one image, with no time; the grammar notes such claims, nothing else.
@@ -223,7 +223,7 @@ def test_dataset_card_reports_counts_mix_and_videos(dataset):
         row = next(line for line in card.splitlines() if line.startswith(f"| {task.value} |"))
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[1:3] == [str(counts["sft"][task.value]), str(counts["rl"][task.value])]
-    for text in ("13.7%", "128x96", "## V-STaR split", "Conventions"):
+    for text in ("13.7%", "112x84", "## V-STaR split", "Conventions"):
         assert text in card
 
 
@@ -280,3 +280,23 @@ def test_vstar_records_run_through_the_benchmark_protocol_and_metrics(dataset):
                   "answer_spatial": boxes, "answer_spatial_2": boxes}
         s = score_record(i, result, exact_judge)
         assert s.correct and s.tiou == (1.0, 1.0) and s.viou == (1.0, 1.0), (r, s)
+
+
+def test_project_sampler_finds_key_frames_at_their_exact_times(dataset):
+    """Key frames inserted by the project's frame sampler land on the annotated times, show the saved
+    PNG, and the record scores full marks at the sampler's model-input size."""
+    from o3video.video import sample_frames
+
+    spatio_temporal = [r for r in records(dataset, "stgr_sft.json") if r["task"] == Task.SPATIO_TEMPORAL][:4]
+    for r in spatio_temporal:
+        times = [k["time"] for k in r["key_frames"]]
+        sampled = sample_frames(dataset / r["video_path"], 8, key_times=times)
+        keys = {f.timestamp: f for f in sampled.frames if f.is_key or f.timestamp in times}
+        for key in r["key_frames"]:
+            frame = keys[key["time"]]
+            png = Image.open(dataset / key["path"]).convert("RGB").resize(sampled.input_size, Image.BICUBIC)
+            assert np.abs(np.asarray(png, float) - np.asarray(frame.image, float)).mean() < 6.0
+        size = sampled.input_size
+        assert size == (112, 84)  # easy frames are already a size Qwen2.5-VL's processor keeps
+        s = score(f"<think>{reasoning_in_pixels(r, size)}</think><answer>{r['answer']}</answer>", reward_sample(r, size))
+        assert s["temporal"] == pytest.approx(1.0) and s["spatial"] == pytest.approx(1.0, abs=1e-3) and s["format"] == 1.0

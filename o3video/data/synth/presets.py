@@ -1,7 +1,9 @@
 """Difficulty presets of the synthetic world.
 
 `easy` is sized so that a ~1-10 M-parameter model can learn it in minutes on a CPU: two or three
-objects with unique shapes and colours on a plain background, 128x96 frames, 6-8 s at 4 fps.
+objects with unique shapes and colours on a plain background, 112x84 frames, 6-8 s at 4 fps.
+Frame sides are multiples of 28 (Qwen2.5-VL's patch merge), 4:3, and within the paper's
+128*28*28-pixel budget, so the model sees every frame at its original size: boxes need no resizing.
 `medium` and `hard` add objects, shared shapes/colours (distractors), overlap (occlusion), textured
 backgrounds, longer videos and larger frames, for real models. Every knob is a field, so a caller
 can start from a preset and `dataclasses.replace` what it needs.
@@ -55,8 +57,8 @@ class WorldPreset:
 PRESETS: dict[str, WorldPreset] = {
     "easy": WorldPreset(
         name="easy",
-        width=128,
-        height=96,
+        width=112,
+        height=84,
         fps=4,
         duration_s=(6.0, 8.0),
         num_objects=(2, 3),
@@ -68,8 +70,8 @@ PRESETS: dict[str, WorldPreset] = {
     ),
     "medium": WorldPreset(
         name="medium",
-        width=256,
-        height=192,
+        width=224,
+        height=168,
         fps=8,
         duration_s=(12.0, 24.0),
         num_objects=(3, 5),
@@ -84,8 +86,8 @@ PRESETS: dict[str, WorldPreset] = {
     ),
     "hard": WorldPreset(
         name="hard",
-        width=384,
-        height=288,
+        width=336,
+        height=252,
         fps=10,
         duration_s=(20.0, 90.0),
         num_objects=(5, 8),

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from o3video.data.synth.render import Rasteriser
+from o3video.data.synth.shapes import shape_mask
 from o3video.data.synth.world import ScenePlan
 
 Box = list[int]
@@ -68,9 +69,7 @@ def _extent(visible: np.ndarray, x0: int, y0: int) -> Box | None:
 def compute_truth(plan: ScenePlan, raster: Rasteriser | None = None) -> SceneTruth:
     """Draw every frame's owner map and read each object's visible box and pixel counts from it."""
     raster = raster or Rasteriser(plan)
-    tracks = [ObjectTrack(o.id, shape_px=0) for o in plan.objects]
-    from o3video.data.synth.shapes import shape_mask
-
+    tracks = [ObjectTrack(o.id) for o in plan.objects]
     for obj, track in zip(plan.objects, tracks):
         track.shape_px = int(shape_mask(obj.shape, obj.size).sum())
     for f in range(plan.num_frames):

@@ -79,11 +79,11 @@ def _cover_partner(facts: SceneFacts, a: int) -> Question | None:
     if name_a is None or name_c is None:
         return None
     mid = event.start + event.frames // 2
-    parts = [
-        "The ", facts.mention(a, event.start), " is partly hidden: the ", facts.mention(c, event.start),
-        " is in front of it. Later the ", facts.mention(a, mid), " is still partly behind the ",
-        facts.mention(c, mid), f". So the {name_c} passes in front of the {name_a}.",
-    ]
+    parts = ["The ", facts.mention(a, event.start), " is partly hidden: the ", facts.mention(c, event.start),
+             " is in front of it. "]
+    if mid > event.start:
+        parts += ["Later the ", facts.mention(a, mid), " is still partly behind the ", facts.mention(c, mid), ". "]
+    parts.append(f"So the {name_c} passes in front of the {name_a}.")
     return Question(ST, "cover_partner", f"Which object passes in front of the {name_a}?", name_c, parts)
 
 
