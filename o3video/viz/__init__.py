@@ -1,0 +1,27 @@
+"""Evidence pictures: the frames a completion cites with their boxes, a timeline of cited times and the
+reasoning with its grounded mentions highlighted — as PNG, animated GIF or a self-contained HTML page.
+
+    from o3video.viz import render_evidence, save_evidence
+    save_evidence("out.html", frames, completion_text, question=q, duration=video_seconds)
+
+Frames are any objects with `.timestamp` (seconds) and `.image` (PIL image at the model-input size).
+"""
+
+from o3video.viz.evidence import EvidenceLayout, PanelPlacement, RenderedEvidence, TimelinePlacement, draw_evidence, render_evidence
+from o3video.viz.items import Evidence, EvidenceItem, FrameLike, collect_evidence
+from o3video.viz.save import FORMATS, save_evidence
+
+__all__ = [
+    "FORMATS",
+    "Evidence",
+    "EvidenceItem",
+    "EvidenceLayout",
+    "FrameLike",
+    "PanelPlacement",
+    "RenderedEvidence",
+    "TimelinePlacement",
+    "collect_evidence",
+    "draw_evidence",
+    "render_evidence",
+    "save_evidence",
+]

@@ -1,0 +1,43 @@
+"""`save_evidence`: write the evidence picture as PNG, animated GIF or a self-contained HTML page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from o3video.grammar import Completion
+from o3video.viz.animation import save_gif
+from o3video.viz.evidence import draw_evidence
+from o3video.viz.items import FrameLike
+from o3video.viz.page import render_page
+
+FORMATS = (".png", ".gif", ".html", ".htm")
+
+
+def save_evidence(
+    path: str | Path,
+    frames: Sequence[FrameLike],
+    completion: str | Completion,
+    *,
+    question: str,
+    duration: float,
+    answer: str | None = None,
+    reference: str | None = None,
+    source_size: tuple[float, float] | None = None,
+) -> Path:
+    """Write the evidence for `completion` to `path`; the suffix picks the format (.png, .gif, .html)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"{path}: cannot tell the picture format from suffix {path.suffix!r}; use .png, .gif or .html")
+    rendered = draw_evidence(
+        frames, completion, question=question, duration=duration, answer=answer, reference=reference, source_size=source_size
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".png":
+        rendered.image.save(path, format="PNG")
+    elif suffix == ".gif":
+        save_gif(path, rendered, question=question, answer=answer)
+    else:
+        path.write_text(render_page(rendered, question=question, answer=answer, reference=reference), encoding="utf-8")
+    return path
