@@ -230,12 +230,21 @@ def test_dataset_card_reports_counts_mix_and_videos(dataset):
 def test_cli_synth_writes_a_dataset(tmp_path, capsys):
     out = tmp_path / "cli"
     assert cli_main(["synth", "--out", str(out), "--sft", "8", "--rl", "4", "--bench", "2", "--seed", "3",
-                     "--sft-mix", "1,1,1,1", "--quiet"]) == 0
+                     "--sft-mix", "1,1,1,1", "--size", "140x112", "--fps", "5", "--duration", "5,6", "--quiet"]) == 0
     assert "wrote" in capsys.readouterr().out
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "--size 140x112 --fps 5 --duration 5,6 --sft-mix 1,1,1,1" in card
+    for video in (out / "videos").glob("*.mp4"):
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            assert (stream.width, stream.height, stream.average_rate) == (140, 112, 5)
+            assert 5.0 <= stream.frames / 5 <= 6.0
     sft = records(out, "stgr_sft.json")
     assert Counter(r["task"] for r in sft) == Counter({t.value: k for t, k in task_counts(8, parse_mix("1,1,1,1", SFT_MIX)).items() if k})
     with pytest.raises(SystemExit, match="mix"):
         cli_main(["synth", "--out", str(tmp_path / "bad"), "--sft-mix", "1,2"])
+    with pytest.raises(SystemExit, match="even"):
+        cli_main(["synth", "--out", str(tmp_path / "bad"), "--size", "101x80"])
 
 
 def test_mix_counts_are_exact():

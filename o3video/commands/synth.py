@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of temporal records that are temporal MCQ (default 0.5)")
     parser.add_argument("--general-mcq-share", type=float, default=0.5,
                         help="share of general QA records that are MCQ (default 0.5)")
+    parser.add_argument("--size", help="frame size WxH overriding the preset's, e.g. 224x168 (even sides; "
+                                       "multiples of 28 are kept as they are by Qwen2.5-VL)")
+    parser.add_argument("--fps", type=int, help="frames per second overriding the preset's")
+    parser.add_argument("--duration", help="video length range in seconds MIN,MAX overriding the preset's")
+    parser.add_argument("--objects", help="objects per video MIN,MAX overriding the preset's")
     parser.add_argument("--workers", type=int, default=1, help="processes encoding videos (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -42,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sft_mix = replace(parse_mix(args.sft_mix, SFT_MIX) if args.sft_mix else SFT_MIX, **shares)
         rl_mix = replace(parse_mix(args.rl_mix, RL_MIX) if args.rl_mix else RL_MIX, **shares)
-        config = SynthConfig(out=Path(args.out), preset=get_preset(args.preset), sft=args.sft, rl=args.rl,
+        config = SynthConfig(out=Path(args.out), preset=_preset(args), sft=args.sft, rl=args.rl,
                              bench=args.bench, seed=args.seed, sft_mix=sft_mix, rl_mix=rl_mix,
                              workers=max(1, args.workers))
         summary = build_dataset(config, progress=not args.quiet)
@@ -52,3 +57,32 @@ def run(args: argparse.Namespace) -> int:
     videos = sum(len(v) for v in summary.scenes.values())
     print(f"wrote {summary.out}: {counts}; {videos} videos in {summary.seconds:.1f} s (card: {summary.out / 'README.md'})")
     return 0
+
+
+def _pair(text: str, kind: type, option: str, sep: str = ","):
+    parts = text.lower().split(sep)
+    try:
+        values = tuple(kind(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise ValueError(f"--{option} {text!r}: expected two numbers separated by {sep!r}")
+    return values
+
+
+def _preset(args: argparse.Namespace):
+    """The named preset with any --size / --fps / --duration / --objects overrides applied."""
+    from dataclasses import replace
+
+    from o3video.data.synth import get_preset
+
+    changes: dict = {}
+    if args.size:
+        changes["width"], changes["height"] = _pair(args.size, int, "size", "x")
+    if args.fps is not None:
+        changes["fps"] = args.fps
+    if args.duration:
+        changes["duration_s"] = _pair(args.duration, float, "duration")
+    if args.objects:
+        changes["num_objects"] = _pair(args.objects, int, "objects")
+    return replace(get_preset(args.preset), **changes)

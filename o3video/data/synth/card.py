@@ -82,11 +82,37 @@ def _template_lines(records: dict[str, list[dict]]) -> list[str]:
             for split, recs in records.items() if recs]
 
 
+def _overrides(config: "SynthConfig") -> str:
+    """The command-line options that reproduce a config differing from its named preset and mixes."""
+    from o3video.data.synth.mix import RL_MIX, SFT_MIX
+    from o3video.data.synth.presets import PRESETS
+
+    p, out = config.preset, []
+    base = PRESETS.get(p.name)
+    if base is not None:
+        if (p.width, p.height) != (base.width, base.height):
+            out.append(f"--size {p.width}x{p.height}")
+        if p.fps != base.fps:
+            out.append(f"--fps {p.fps}")
+        if p.duration_s != base.duration_s:
+            out.append(f"--duration {p.duration_s[0]:g},{p.duration_s[1]:g}")
+        if p.num_objects != base.num_objects:
+            out.append(f"--objects {p.num_objects[0]},{p.num_objects[1]}")
+    for flag, mix, default in (("--sft-mix", config.sft_mix, SFT_MIX), ("--rl-mix", config.rl_mix, RL_MIX)):
+        if mix.weights != default.weights:
+            out.append(f"{flag} " + ",".join(f"{mix.weights.get(c, 0):g}" for c in CATEGORIES))
+    if config.sft_mix.temporal_mcq_share != 0.5:
+        out.append(f"--temporal-mcq-share {config.sft_mix.temporal_mcq_share:g}")
+    if config.sft_mix.general_mcq_share != 0.5:
+        out.append(f"--general-mcq-share {config.sft_mix.general_mcq_share:g}")
+    return "".join(f" {o}" for o in out)
+
+
 def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
     p = config.preset
     rec = summary.records
     command = (f"o3video synth --out DIR --preset {p.name} --sft {config.sft} --rl {config.rl} "
-               f"--bench {config.bench} --seed {config.seed}")
+               f"--bench {config.bench} --seed {config.seed}{_overrides(config)}")
     lines = [
         f"# Synthetic spatio-temporal world: preset `{p.name}`, seed {config.seed}",
         "",
