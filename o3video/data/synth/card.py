@@ -134,6 +134,9 @@ def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
         "",
         *_mix_table(rec, {"sft": config.sft_mix, "rl": config.rl_mix}),
         "",
+        "Targets are the paper's shares (DESIGN §1) normalised to 100% (as printed they add up to 100.1 and "
+        "100.3).",
+        "",
         f"Temporal QA is split {100 * (1 - config.sft_mix.temporal_mcq_share):.0f}/"
         f"{100 * config.sft_mix.temporal_mcq_share:.0f} between `temporal QA` and `temporal QA (MCQ)`; general QA "
         f"{100 * config.sft_mix.general_mcq_share:.0f}/{100 * (1 - config.sft_mix.general_mcq_share):.0f} between MCQ "
