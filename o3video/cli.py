@@ -9,7 +9,7 @@ import importlib
 import sys
 
 # Order is the order `o3video --help` lists them in.
-COMMANDS = ["score", "tiny-model", "synth", "frames"]
+COMMANDS = ["score", "frames", "synth", "tiny-model", "infer", "eval"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -119,7 +119,7 @@ def _mean(values: Iterable[float]) -> float:
 
 
 def _lgm(*means: float) -> float:
-    return -sum(math.log(1 - min(m, _LGM_CAP)) for m in means) / len(means)
+    return sum(-math.log(1 - min(m, _LGM_CAP)) for m in means) / len(means)  # sum() starts at +0.0: no "-0.0"
 
 
 @dataclass

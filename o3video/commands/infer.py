@@ -1,0 +1,65 @@
+"""`o3video infer`: answer a question about a video with grounded evidence."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HELP = "Answer a question about a video; print the answer and its evidence (object, time, box); draw it."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from o3video.tasks import Task
+
+    parser.add_argument("video", type=Path)
+    parser.add_argument("question")
+    parser.add_argument("--model", required=True, help="checkpoint path or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct)")
+    parser.add_argument("--frames", type=int, default=16, help="uniformly sampled frames (default 16)")
+    parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
+    parser.add_argument("--max-pixels", type=int, default=128 * 28 * 28, help="pixel budget per frame")
+    parser.add_argument("--task", default=Task.SPATIO_TEMPORAL.value, choices=[t.value for t in Task if not t.uses_image])
+    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--device-map", default=None, help="e.g. auto, cuda:0")
+    parser.add_argument("--json", type=Path, help="write the full result as JSON here")
+    parser.add_argument("--viz", type=Path, help="evidence picture: .png, .gif or .html")
+
+
+def _print(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]Q:[/bold] {result.question}")
+    console.print(f"[bold]A:[/bold] {result.answer if result.answer is not None else '(no <answer>) ' + result.completion}")
+    table = Table(title=f"Evidence (model input {result.input_size[0]}x{result.input_size[1]}, "
+                        f"video {result.source_size[0]}x{result.source_size[1]})")
+    for column in ("object", "time (s)", "box, model-input px", "box, original px"):
+        table.add_column(column)
+    for e in result.evidence:
+        table.add_row(e.object, "-" if e.time is None else f"{e.time:g}", str(e.box_input), str(e.box_original))
+    console.print(table if result.evidence else "[yellow]no grounded evidence cited")
+    for problem in result.problems:
+        console.print(f"[dim]note: {problem}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from o3video.infer import answer_video
+    from o3video.models import load_model
+
+    model, processor = load_model(args.model, dtype=args.dtype, device_map=args.device_map, max_pixels=args.max_pixels)
+    result, frames = answer_video(model, processor, args.video, args.question, task=args.task, num_frames=args.frames,
+                                  mode=args.mode, max_pixels=args.max_pixels, max_new_tokens=args.max_new_tokens,
+                                  temperature=args.temperature)
+    _print(result)
+    if args.json:
+        args.json.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+    if args.viz:
+        from o3video.viz import save_evidence
+
+        save_evidence(args.viz, frames.frames, result.completion, question=args.question, duration=result.duration,
+                      source_size=result.source_size)
+        print(f"evidence picture: {args.viz}")
+    return 0

@@ -1,0 +1,23 @@
+"""Shared session fixtures: a small easy synthetic dataset and a tiny model trained on its corpus."""
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def synth_easy(tmp_path_factory) -> Path:
+    """An easy-preset synthetic dataset: 24 SFT, 12 RL, 4 records per benchmark split."""
+    from o3video.data.synth import SynthConfig, build_dataset, get_preset
+
+    out = tmp_path_factory.mktemp("synth_easy")
+    build_dataset(SynthConfig(out=out, preset=get_preset("easy"), sft=24, rl=12, bench=4, seed=7), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random Qwen2.5-VL saved with save_pretrained (default corpus tokenizer)."""
+    from o3video.models import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0)

@@ -1,0 +1,123 @@
+"""End-to-end V-STaR runs with the tiny model on synthetic records: resume, errors, baselines, infer."""
+
+import json
+import shutil
+
+import pytest
+
+from o3video.cli import main
+from o3video.commands.eval import score_results
+from o3video.eval.vstar_run import VStarRunConfig, run_vstar, write_baseline
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model):
+    from o3video.models import load_model
+
+    return load_model(tiny_model)
+
+
+def config(synth_easy, tiny_model, out, **over):
+    base = dict(anno=synth_easy / "vstar_test.json", videos=synth_easy / "videos", model=str(tiny_model), out=out,
+                num_frames=4, max_new_tokens=12)
+    return VStarRunConfig(**(base | over))
+
+
+def test_run_writes_benchmark_fields_and_resumes_after_a_kill(synth_easy, tiny_model, loaded, tmp_path):
+    model, processor = loaded
+    full = run_vstar(config(synth_easy, tiny_model, tmp_path / "full.jsonl"), model=model, processor=processor)
+    rows = [json.loads(line) for line in full.read_text().splitlines()]
+    assert len(rows) == 4 and all("error" not in r for r in rows)
+    for field in ("answer_vqa", "answer_temporal_pre", "answer_temporal", "answer_spatial_pre", "answer_spatial",
+                  "answer_spatial_pre_2", "answer_spatial_2", "answer_temporal_pre_2", "answer_temporal_2", "input_size"):
+        assert field in rows[0]
+    assert rows[0]["input_size"] == [112, 84]
+
+    # an interrupted run: two records done, the third cut off mid-line
+    partial = tmp_path / "partial.jsonl"
+    run_vstar(config(synth_easy, tiny_model, partial, limit=2), model=model, processor=processor)
+    with partial.open("a") as f:
+        f.write(full.read_text().splitlines()[2][:40])
+    calls = []
+    import o3video.eval.vstar_run as vr
+
+    original = vr.ask_record
+    monkey = lambda *a, **k: calls.append(a[2]["vid"]) or original(*a, **k)  # noqa: E731
+    vr.ask_record = monkey
+    try:
+        run_vstar(config(synth_easy, tiny_model, partial), model=model, processor=processor)
+    finally:
+        vr.ask_record = original
+    assert calls == [rows[2]["vid"], rows[3]["vid"]]  # finished records are not asked again
+    resumed = [json.loads(line) for line in partial.read_text().splitlines()]
+    assert [r["key"] for r in resumed] == [r["key"] for r in rows]
+    a = json.loads(score_results(full, "exact").read_text())
+    b = json.loads(score_results(partial, "exact").read_text())
+    assert a["overall"] == b["overall"]
+
+
+def test_missing_and_corrupt_videos_are_recorded_and_the_run_goes_on(synth_easy, tiny_model, loaded, tmp_path):
+    videos = tmp_path / "videos"
+    shutil.copytree(synth_easy / "videos", videos)
+    records = json.loads((synth_easy / "vstar_test.json").read_text())
+    vids = list(dict.fromkeys(r["vid"] for r in records))
+    assert len(vids) >= 2, "the fixture needs records from two videos"
+    missing, corrupt = vids[0], vids[1]
+    (videos / f"{missing}.mp4").unlink()
+    (videos / f"{corrupt}.mp4").write_bytes(b"not a video at all")
+    model, processor = loaded
+    out = run_vstar(config(synth_easy, tiny_model, tmp_path / "r.jsonl", videos=videos), model=model, processor=processor)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(records)
+    for row in rows:
+        if row["vid"] == missing:
+            assert "no video" in row["error"]
+        elif row["vid"] == corrupt:
+            assert str(videos / f"{corrupt}.mp4") in row["error"] and "FFmpeg" in row["error"]
+        else:
+            assert "error" not in row
+    failed = sum(r["vid"] in (missing, corrupt) for r in rows)
+    metrics = json.loads(score_results(out, "exact").read_text())
+    assert metrics["records_with_errors"] == failed and metrics["overall"]["n"] == len(rows) - failed
+
+
+def test_whole_video_baseline(synth_easy, tmp_path):
+    out = write_baseline(synth_easy / "vstar_test.json", tmp_path / "base.jsonl")
+    metrics = json.loads(score_results(out, "exact").read_text())["overall"]
+    assert metrics["what_accuracy"] == 0.0
+    assert 0 < metrics["chain1"]["tiou_mean"] < 1 and metrics["chain1"]["tiou_mean"] == metrics["chain2"]["tiou_mean"]
+    assert 0 < metrics["chain1"]["viou_mean"] < 0.5
+    assert (tmp_path / "base.metrics.md").read_text().startswith("### V-STaR")
+
+
+def test_eval_command_runs_and_scores(synth_easy, tiny_model, tmp_path, capsys):
+    out = tmp_path / "cli.jsonl"
+    code = main(["eval", "vstar", "--anno", str(synth_easy / "vstar_test.json"), "--videos", str(synth_easy / "videos"),
+                 "--model", str(tiny_model), "--out", str(out), "--frames", "4", "--max-new-tokens", "8", "--limit", "2",
+                 "--judge", "exact"])
+    assert code == 0 and len(out.read_text().splitlines()) == 2
+    assert "| overall | 2 |" in capsys.readouterr().out
+    assert main(["eval", "vstar", "--results", str(tmp_path / "missing.jsonl"), "--judge", "exact"]) == 2
+    assert main(["eval", "vstar", "--anno", "x.json"]) == 2
+
+
+def test_infer_command_prints_evidence_and_draws_it(synth_easy, tiny_model, tmp_path, capsys):
+    video = next((synth_easy / "videos").glob("test_*.mp4"))
+    out_json, out_png = tmp_path / "r.json", tmp_path / "e.png"
+    code = main(["infer", str(video), "What moves?", "--model", str(tiny_model), "--frames", "4",
+                 "--max-new-tokens", "8", "--json", str(out_json), "--viz", str(out_png)])
+    assert code == 0
+    result = json.loads(out_json.read_text())
+    assert result["input_size"] == [112, 84] and len(result["frame_times"]) == 4
+    assert out_png.stat().st_size > 0
+    assert "Q: What moves?" in capsys.readouterr().out
+
+
+def test_evidence_is_reported_in_both_coordinate_spaces():
+    from o3video.grammar import parse
+    from o3video.infer import evidence_of
+
+    completion = parse("<think><obj>cup</obj><box>[10,20,60,-5]</box><box>[-10,0,300,40]</box>at<t>2</t>s</think><answer>a</answer>")
+    ev = evidence_of(completion, (112, 84), (224, 168))
+    assert [e.box_input for e in ev] == [[10, 20, 60, 0], [0, 0, 112, 40]]  # clamped to the input frame
+    assert ev[1].box_original == [0, 0, 224, 80] and ev[1].time == 2.0 and ev[1].object == "cup"
