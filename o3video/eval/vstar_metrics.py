@@ -9,14 +9,13 @@ LGM_c = −(ln(1−acc) + ln(1−tIoU_c) + ln(1−vIoU_c))/3; mAM and mLGM avera
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
+from o3video.eval.records_io import load_results
 from o3video.eval.vstar_protocol import (
     answer_text,
     ground_truth_boxes,
@@ -192,22 +191,6 @@ def report(scores: list[RecordScore]) -> VStarReport:
         by_domain={k: aggregate(v) for k, v in sorted(groups["domain"].items())},
         by_length={k: aggregate(v) for k in ("short", "medium", "long") if (v := groups["length"].get(k))},
     )
-
-
-def load_results(path: str | Path) -> list[dict[str, Any]]:
-    """A results file: JSON lines (ours) or a JSON list (the benchmark's inference script)."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        return json.loads(text)
-    records = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
-    return records
 
 
 def _pct(x: float) -> str:

@@ -1,0 +1,121 @@
+"""Reading benchmark annotations, finding their videos, and the resumable one-line-per-record loop
+every evaluator shares: each finished record is appended at once; a rerun skips finished records; a
+missing or corrupt video is recorded as that record's error and the run goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
+
+
+def load_annotations(path: str | Path) -> list[dict[str, Any]]:
+    """Annotations as a JSON list (as benchmarks release them) or JSON lines."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such annotation file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if text.lstrip().startswith("["):
+            return json.loads(text)
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def find_video(videos: Path, record: dict[str, Any]) -> Path | None:
+    """The record's video: its `video_path` (absolute, or relative to `videos`), else `<id>.<ext>` for
+    its `vid` / `video` / `videoID` directly under `videos`, else anywhere below it."""
+    if record.get("video_path"):
+        path = Path(record["video_path"])
+        path = path if path.is_absolute() else videos / path
+        if path.is_file():
+            return path
+        name_only = videos / path.name
+        return name_only if name_only.is_file() else None
+    vid = next((str(record[k]) for k in ("vid", "video", "videoID", "video_id") if record.get(k)), None)
+    if vid is None:
+        return None
+    for suffix in ("", *VIDEO_SUFFIXES):
+        if (videos / f"{vid}{suffix}").is_file():
+            return videos / f"{vid}{suffix}"
+    for suffix in VIDEO_SUFFIXES:
+        found = next(videos.rglob(f"{vid}{suffix}"), None)
+        if found is not None:
+            return found
+    return None
+
+
+def record_key(index: int, record: dict[str, Any]) -> str:
+    ident = next((record[k] for k in ("id", "vid", "video_path", "video") if record.get(k)), "")
+    return f"{index}:{ident}"
+
+
+def finished_keys(out: Path) -> set[str]:
+    """Keys of the records already in `out`. A line cut short by an interruption is dropped (the file is
+    rewritten without it) so that record is asked again."""
+    if not out.exists():
+        return set()
+    lines, keys = [], set()
+    for line in out.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        lines.append(line)
+        keys.add(entry["key"])
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    os.replace(tmp, out)
+    return keys
+
+
+Ask = Callable[[dict[str, Any], Path], dict[str, Any]]
+
+
+def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask, *, description: str) -> Path:
+    """Call `ask(record, video)` for every record not yet in `out` and append `{key, index, **record,
+    **answer}`; a missing video or a `VideoError` becomes the record's `error` instead."""
+    from rich.progress import Progress
+
+    from o3video.video import VideoError
+
+    done = finished_keys(out)
+    todo = [(i, r) for i, r in enumerate(records) if record_key(i, r) not in done]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as f, Progress() as progress:
+        bar = progress.add_task(description, total=len(todo))
+        for index, record in todo:
+            entry = {"key": record_key(index, record), "index": index, **record}
+            video = find_video(videos, record)
+            try:
+                if video is None:
+                    raise FileNotFoundError(f"no video for record {index} under {videos}")
+                entry |= ask(record, video)
+            except (VideoError, FileNotFoundError) as err:
+                entry["error"] = str(err)
+                progress.console.print(f"[yellow]record {index}: {err}")
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            progress.advance(bar)
+    return out
+
+
+def load_results(path: str | Path) -> list[dict[str, Any]]:
+    """A results file: JSON lines (ours) or a JSON list; a bad line is named by its number."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        return json.loads(text)
+    records = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
+    return records
