@@ -10,6 +10,7 @@ container has one, otherwise from counting packets or, last, duration x rate.
 
 from __future__ import annotations
 
+import itertools
 import math
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 _FAR_FUTURE = 2**62
 # Truncation is detected by index entries that point past the end of the file; the last ones suffice.
 _INDEX_TAIL = 64
+_REORDER_MARGIN = 2.0  # seconds: B-frame reordering never moves a frame this far in decode order
+_TRUNCATION_MARKERS = ("ended prematurely", "partial file", "truncated")
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,12 @@ def open_video(path: str | Path) -> Iterator[tuple["av.container.InputContainer"
     if file.stat().st_size == 0:
         raise VideoError(path, "file is empty")
     try:
-        container = av.open(str(file), metadata_errors="ignore")
+        with _ffmpeg_warnings() as logs:
+            container = av.open(str(file), metadata_errors="ignore")
     except av.error.FFmpegError as error:
-        raise VideoError(path, f"not a video FFmpeg can read (corrupt, truncated or unsupported): {_reason(error)}") from None
+        said = "; ".join(dict.fromkeys(m.strip() for _, _, m in logs if m.strip()))  # e.g. "moov atom not found"
+        detail = f"{_reason(error)}" + (f" (FFmpeg: {said})" if said else "")
+        raise VideoError(path, f"not a video FFmpeg can read (corrupt, truncated or unsupported): {detail}") from None
     try:
         stream = _video_stream(path, container)
         stream.thread_type = "AUTO"  # frame + slice threads; must be set before the decoder opens
@@ -99,13 +105,15 @@ def probe_open(path: str | Path, container: "av.container.InputContainer", strea
     time_base = stream.time_base
     if time_base is None or time_base <= 0:
         raise VideoError(path, "video stream has no time base")
+    _check_index_within_file(path, stream)
     try:
-        first = _first_frame(path, container, stream)
-        start_pts = _frame_pts(path, first)
-        end_pts, packets_seen, whole_file = _end_pts(container, stream)
+        with _ffmpeg_warnings() as warnings:
+            first = _first_frame(path, container, stream)
+            start_pts = _frame_pts(path, first)
+            end_pts, packets_seen, whole_file = _end_pts(container, stream)
     except av.error.FFmpegError as error:
         raise VideoError(path, f"cannot demux or decode the video stream (corrupt or truncated): {_reason(error)}") from None
-    _check_not_truncated(path, stream)
+    _check_no_truncation_warning(path, warnings)
     start = float(start_pts * time_base)
     rate = _declared_rate(stream)
     last_frame_time = float(end_pts.last_pts * time_base) - start
@@ -189,9 +197,19 @@ def _end_pts(container, stream) -> tuple[_End, int, bool]:
 
     try:
         container.seek(_FAR_FUTURE, stream=stream, backward=True)
-        end, count = _scan_packets(container, stream)
-        if end is not None:
-            return end, count, False
+        landing = _first_packet(container, stream)
+        if landing is not None:
+            if landing.is_keyframe:
+                end, count = _scan_packets(container, stream, first=landing)
+            else:
+                # Some demuxers (MPEG-TS) land anywhere; packets shown later may precede the landing
+                # point in decode order, so scan from a safe distance before it.
+                stamp = landing.dts if landing.dts is not None else landing.pts
+                back = round(_REORDER_MARGIN / float(stream.time_base))
+                container.seek(max(stamp - back, 0), stream=stream, backward=True)
+                end, count = _scan_packets(container, stream)
+            if end is not None:
+                return end, count, False
     except av.error.FFmpegError:
         pass
     container.seek(0, stream=stream, backward=True)  # raises if even this fails: then the file is unusable
@@ -201,10 +219,18 @@ def _end_pts(container, stream) -> tuple[_End, int, bool]:
     return end, count, True
 
 
-def _scan_packets(container, stream) -> tuple[_End | None, int]:
+def _first_packet(container, stream):
+    for packet in container.demux(stream):
+        if packet.size and (packet.pts is not None or packet.dts is not None):
+            return packet
+    return None
+
+
+def _scan_packets(container, stream, first=None) -> tuple[_End | None, int]:
     best: _End | None = None
     count = 0
-    for packet in container.demux(stream):
+    packets = container.demux(stream)
+    for packet in itertools.chain([first] if first is not None else [], packets):
         if packet.size == 0:
             continue  # PyAV's flush packets at EOF
         count += 1
@@ -214,7 +240,7 @@ def _scan_packets(container, stream) -> tuple[_End | None, int]:
     return best, count
 
 
-def _check_not_truncated(path: str | Path, stream) -> None:
+def _check_index_within_file(path: str | Path, stream) -> None:
     """Index entries (MP4 sample table, Matroska cues) pointing past the end of the file mean it was cut."""
     entries = stream.index_entries
     n = len(entries)
@@ -227,6 +253,38 @@ def _check_not_truncated(path: str | Path, stream) -> None:
                 path,
                 f"file is truncated: its index points to byte {entry.pos + entry.size} but the file has {size} bytes",
             )
+
+
+@contextmanager
+def _ffmpeg_warnings() -> Iterator[list]:
+    """Capture FFmpeg's warnings on this thread (PyAV drops all FFmpeg logs unless a level is set).
+
+    PyAV's log settings are process-wide, so the level is raised to WARNING (if lower) and repeat
+    suppression turned off only for the duration, then restored.
+    """
+    import av.logging
+
+    previous = av.logging.get_level()
+    raise_level = previous is None or previous < av.logging.WARNING
+    skip_repeated = av.logging.get_skip_repeated()  # else a message seen before (other file) is dropped
+    if raise_level:
+        av.logging.set_level(av.logging.WARNING)
+    av.logging.set_skip_repeated(False)
+    try:
+        with av.logging.Capture() as logs:
+            yield logs
+    finally:
+        av.logging.set_skip_repeated(skip_repeated)
+        if raise_level:
+            av.logging.set_level(previous)
+
+
+def _check_no_truncation_warning(path: str | Path, logs: list) -> None:
+    """FFmpeg's own word that the data stops early (Matroska: "File ended prematurely"; MP4: "partial file")."""
+    for _level, _name, message in logs:
+        text = message.strip()
+        if any(marker in text.lower() for marker in _TRUNCATION_MARKERS):
+            raise VideoError(path, f"file is truncated (FFmpeg: {text})")
 
 
 def _declared_rate(stream) -> float | None:

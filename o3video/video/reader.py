@@ -1,6 +1,6 @@
 """Random access to the decoded frames of one video stream, seeking only when it pays.
 
-Three lookups, all returning the frame actually decoded with its presentation time:
+Three lookups, all returning the frame actually decoded, with its presentation time:
 
 * `at_or_after(t)`: the first frame whose time is >= t (uniform sampling, mode `exact`);
 * `nearest(t)`: the frame closest to t (annotated key times, which may be rounded either way);
@@ -8,44 +8,45 @@ Three lookups, all returning the frame actually decoded with its presentation ti
 
 Why it is fast: requests are served in time order from one decoder position. Moving to the next
 request continues decoding forward unless a key frame lies between the position and the request,
-in which case seeking there skips the gap (decoding must restart at a key frame anyway, so this
-choice is optimal given the key-frame index). On the way to a request, packets of frames that are
-earlier than the request *and* that no other frame references are not decoded at all
-(`skip_frame = NONREF`, set per packet); they can never be the answer, and skipping them cannot
-change any other frame's pixels.
+in which case seeking to that key frame skips the gap (decoding must restart at a key frame anyway,
+so given the key-frame index this choice is optimal). On the way to a request, packets of frames
+that are earlier than the request *and* that no other frame references are not decoded at all
+(`skip_frame = NONREF`, decided per packet): they can never be the answer, and skipping them
+cannot change any other frame's pixels.
 
-Why it is exact: MP4 indexes seek by decode time, so a seek can land on a key frame that is
-*shown* after the request (B-frames). When the first frame after a seek is later than the request,
-the reader backs off to the previous key frame.
+Why it is exact: decoding starts at a key frame chosen from the key-frame index and only at a key
+frame packet (demuxers such as MPEG-TS seek to arbitrary packets; those before the key frame are
+read, not decoded). Key-frame times from an MP4 index are decode times, so the chosen key frame
+can be *shown* after the request; when the first decoded frame is later than the request, the
+reader backs off to the previous key frame, and as a last resort decodes from the start.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from PIL import Image
 
 from o3video.video.errors import VideoError
 from o3video.video.probe import VideoInfo
 
-if TYPE_CHECKING:
-    import av
-
 _EPS = 1e-6  # seconds; float slack when comparing a frame's time with a request
 _NEAREST_WINDOW = 1.0  # seconds before a `nearest` request decoded in full, so its predecessor is seen
-_MAX_BACKOFF = 16
+_MAX_BACKOFF = 8
+_TRANSPOSE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
 
 @dataclass(frozen=True)
 class KeyEntry:
-    """A key frame: its presentation timestamp (`seek_ts`, stream time base; seeking there lands on it)
-    and its time in seconds from the first frame (approximate when the index holds decode times)."""
+    """A key frame: its presentation timestamp (`seek_ts`, stream time base; seeking there lands on it
+    or before it) and its time in seconds from the first frame (approximate for MP4 indexes)."""
 
     seek_ts: int
-    time: float  # approximate presentation time, relative to the first frame
-    after_ts: float = -math.inf  # midway to the previous key frame: a key packet before this is not ours
+    time: float
+    after_ts: float = -math.inf  # midway to the previous key frame: an earlier key packet is not this one
 
 
 @dataclass
@@ -70,10 +71,10 @@ class FrameReader:
         self.start_pts = round(info.start_time / self.time_base)
         self._keys: list[KeyEntry] | None = None
         self._frames: Iterator | None = None  # decoded frames from the current position
+        self._start_key: int = 0  # index (in keys) of the key frame decoding started from
         self._last = None  # last frame taken from `_frames`
         self._before_last: float | None = None  # time of the frame before it (None: unknown)
         self._skip_below_pts: float = -math.inf
-        self._landing_ts: int | None = None
 
     # ------------------------------------------------------------------ public lookups
 
@@ -105,11 +106,11 @@ class FrameReader:
                 if packet.size == 0 or not packet.is_keyframe:
                     continue
                 if packet.pts is not None and packet.pts < key.after_ts:
-                    continue  # landed on the previous key frame: read on (demux only) to ours
+                    continue  # landed on an earlier key frame: read on (demux only) to ours
                 frames = context.decode(packet) or context.decode(None)
-                if frames:
+                if frames and (packet.pts is None or frames[0].pts == packet.pts):
                     return self._decoded(frames[0])
-                break
+                break  # nothing, or a frame whose time is not the packet's (e.g. MPEG-PS): decode exactly
         except av.error.FFmpegError as error:
             raise VideoError(self.path, f"cannot decode the key frame near {key.time:.3f}s: {error}") from None
         return self.nearest(key.time)
@@ -137,25 +138,27 @@ class FrameReader:
         window = max(window, 0.0)  # nothing is shown before the first frame (time 0)
         try:
             if self._must_seek(t, window):
-                self._seek(window)
+                self._start_at_key(self._key_before(window))
             self._skip_below_pts = self.start_pts + window / self.time_base
             before = self._last if self._last is not None and self._time(self._last) >= window - _EPS else None
-            fresh = self._last is None  # first frame after a seek: check we did not land too late
+            fresh = self._last is None  # first frame after a seek: check we did not start too late
             backoffs = 0
             while True:
                 frame = next(self._frames, None)
+                if fresh:
+                    late = frame is None or self._time(frame) > window + _EPS
+                    if late and self._start_key is not None:
+                        backoffs += 1  # started after the window: restart one key frame earlier
+                        earlier = self._start_key - 1 if backoffs <= _MAX_BACKOFF else -1
+                        self._start_at_key(earlier if earlier >= 0 else None)
+                        continue
+                    fresh = False
                 if frame is None:
                     self._frames = None
                     if before is None and self._last is None:
                         raise VideoError(self.path, f"no frame could be decoded near {t:.3f}s")
                     return before or self._last, None
                 time = self._time(frame)
-                if fresh:
-                    fresh = False
-                    if time > window + _EPS and backoffs < _MAX_BACKOFF:
-                        backoffs += 1
-                        fresh = self._back_off()  # restarts decoding, earlier if it can
-                        continue
                 self._before_last = self._time(self._last) if self._last is not None else None
                 self._last = frame
                 if time >= t - _EPS:
@@ -176,39 +179,46 @@ class FrameReader:
             return False  # inside the window: keep going
         return any(position < key.time <= window for key in keys)
 
+    def _key_before(self, time: float) -> int | None:
+        """Index of the last key frame at or before `time` (None: no key frames known)."""
+        keys = self.keys()
+        if not keys:
+            return None
+        return max(bisect.bisect_right([k.time for k in keys], time + _EPS) - 1, 0)
+
     def _reset(self) -> None:
-        self._frames, self._last, self._before_last, self._landing_ts = None, None, None, None
+        self._frames, self._last, self._before_last = None, None, None
 
-    def _seek(self, time: float) -> None:
-        self._seek_ts(math.floor(self.start_pts + time / self.time_base))
-
-    def _seek_ts(self, ts: int) -> None:
-        self.container.seek(ts, stream=self.stream, backward=True)
+    def _start_at_key(self, index: int | None) -> None:
+        """Restart decoding at key frame `index` (None: at the very start of the stream)."""
         self._reset()
-        self._frames = self._decode_stream()
+        if index is None:
+            self._seek_to_start()
+            self._frames, self._start_key = self._decode_stream(-math.inf), None
+        else:
+            key = self.keys()[index]
+            self.container.seek(key.seek_ts, stream=self.stream, backward=True)
+            self._frames, self._start_key = self._decode_stream(key.after_ts), index
 
-    def _back_off(self) -> bool:
-        """Restart decoding at the key frame before the one we landed on.
+    def _seek_to_start(self) -> None:
+        """Seek before the first packet. Timestamp 0 (or the start, if negative) precedes every packet
+        whether the demuxer compares presentation or decode times; some demuxers refuse negative ones."""
+        import av
 
-        Returns False (and restarts at the same key frame) when there is no earlier one.
-        """
-        landing = self._landing_ts
-        if landing is None:
-            return False
-        self._seek_ts(landing - 1)
-        first = next(self._frames, None)  # decoding the first frame tells us where we landed
-        if self._landing_ts is None or self._landing_ts >= landing:
-            self._seek_ts(landing)
-            return False
-        self._frames = _chain(first, self._frames)
-        return True
+        try:
+            self.container.seek(min(0, self.start_pts), stream=self.stream, backward=True)
+        except av.error.FFmpegError:
+            self.container.seek(self.start_pts, stream=self.stream, backward=True)
 
-    def _decode_stream(self) -> Iterator:
+    def _decode_stream(self, after_ts: float) -> Iterator:
+        """Decoded frames from the first key-frame packet at or after `after_ts` on."""
         context = self.stream.codec_context
+        started = False
         for packet in self.container.demux(self.stream):
-            if packet.size and self._landing_ts is None:
-                stamps = [s for s in (packet.pts, packet.dts) if s is not None]
-                self._landing_ts = min(stamps) if stamps else None
+            if not started:
+                if packet.size and not (packet.is_keyframe and (packet.pts is None or packet.pts >= after_ts)):
+                    continue
+                started = True
             skippable = packet.size and packet.pts is not None and packet.pts < self._skip_below_pts
             context.skip_frame = "NONREF" if skippable else "DEFAULT"
             yield from context.decode(packet)
@@ -221,7 +231,8 @@ class FrameReader:
         return (pts - self.start_pts) * self.time_base
 
     def _decoded(self, frame) -> Decoded:
-        return Decoded(time=max(self._time(frame), 0.0), pts=int(frame.pts if frame.pts is not None else frame.dts), image=self._image(frame))
+        pts = frame.pts if frame.pts is not None else frame.dts
+        return Decoded(time=max(self._time(frame), 0.0), pts=int(pts), image=self._image(frame))
 
     def _image(self, frame) -> Image.Image:
         """The frame upright and at the model-input size, in one swscale pass (colour + resample)."""
@@ -230,15 +241,8 @@ class FrameReader:
             width, height = height, width
         image = frame.reformat(width=width, height=height, format="rgb24", interpolation="BICUBIC").to_image()
         if self.info.rotation:
-            transpose = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
-            image = image.transpose(transpose[self.info.rotation])
+            image = image.transpose(_TRANSPOSE[self.info.rotation])
         return image
-
-
-def _chain(first, rest: Iterator) -> Iterator:
-    if first is not None:
-        yield first
-    yield from rest
 
 
 def _keys_from_index(reader: FrameReader) -> list[KeyEntry] | None:
@@ -248,8 +252,7 @@ def _keys_from_index(reader: FrameReader) -> list[KeyEntry] | None:
     between them is learnt from the first key frame (seek to it, read its packet) and applied to all.
     Key times are only used to choose which key frame to decode, never as a returned timestamp.
     """
-    entries = [e.timestamp for e in reader.stream.index_entries if e.is_keyframe and not e.is_discard]
-    entries = sorted(set(entries))
+    entries = sorted({e.timestamp for e in reader.stream.index_entries if e.is_keyframe and not e.is_discard})
     if len(entries) < 2:
         return None
     tb, start = reader.time_base, reader.start_pts
@@ -258,23 +261,32 @@ def _keys_from_index(reader: FrameReader) -> list[KeyEntry] | None:
     if end - entries[-1] > 1.5 * max(gaps) + 1:
         return None  # the index stops early (e.g. Matroska without cues): don't trust it
     reader.container.seek(entries[0], stream=reader.stream, backward=True)
-    shift = 0
+    shift = None
     for packet in reader.container.demux(reader.stream):
         if packet.size and packet.pts is not None:
-            shift = packet.pts - entries[0] if packet.is_keyframe else 0
+            shift = packet.pts - entries[0] if packet.is_keyframe else None
             break
     reader._reset()
+    if shift is None:
+        return None  # the index does not lead to key frames: find them by demuxing
     return [KeyEntry(seek_ts=ts + shift, time=(ts + shift - start) * tb) for ts in entries]
 
 
 def _keys_from_demux(reader: FrameReader) -> list[KeyEntry]:
-    """Key frames by reading every packet once (no decoding): for files without a usable index."""
-    reader.container.seek(0, stream=reader.stream, backward=True)
+    """Key frames by reading every packet once (no decoding): for files without a usable index.
+
+    Seeking uses the decode time: demuxers without an index (MPEG-TS/PS) search by decode time and
+    land exactly there; those that compare presentation times land on the key frame before, and the
+    reader reads on (demux only) to this one.
+    """
+    reader._seek_to_start()
     keys = []
     for packet in reader.container.demux(reader.stream):
         if packet.size and packet.is_keyframe:
             pts = packet.pts if packet.pts is not None else packet.dts
             if pts is not None:
-                keys.append(KeyEntry(seek_ts=pts, time=(pts - reader.start_pts) * reader.time_base))
+                seek_ts = packet.dts if packet.dts is not None else pts
+                keys.append(KeyEntry(seek_ts=seek_ts, time=(pts - reader.start_pts) * reader.time_base))
     reader._reset()
+    keys.sort(key=lambda k: k.seek_ts)
     return keys
