@@ -74,11 +74,11 @@ def finished_keys(out: Path) -> set[str]:
     return keys
 
 
-Ask = Callable[[dict[str, Any], Path], dict[str, Any]]
+Ask = Callable[[int, dict[str, Any], Path], dict[str, Any]]  # (index, record, video) -> answer fields
 
 
 def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask, *, description: str) -> Path:
-    """Call `ask(record, video)` for every record not yet in `out` and append `{key, index, **record,
+    """Call `ask(index, record, video)` for every record not yet in `out` and append `{key, index, **record,
     **answer}`; a missing video or a `VideoError` becomes the record's `error` instead."""
     from rich.progress import Progress
 
@@ -95,7 +95,7 @@ def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask
             try:
                 if video is None:
                     raise FileNotFoundError(f"no video for record {index} under {videos}")
-                entry |= ask(record, video)
+                entry |= ask(index, record, video)
             except (VideoError, FileNotFoundError) as err:
                 entry["error"] = str(err)
                 progress.console.print(f"[yellow]record {index}: {err}")

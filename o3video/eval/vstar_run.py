@@ -82,5 +82,5 @@ def run_vstar(cfg: VStarRunConfig, *, model: Any = None, processor: Any = None) 
 
         model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
     records = load_annotations(cfg.anno)[: cfg.limit]
-    return run_records(records, cfg.videos, cfg.out, lambda record, video: ask_record(model, processor, record, video, cfg),
+    return run_records(records, cfg.videos, cfg.out, lambda _, record, video: ask_record(model, processor, record, video, cfg),
                        description=f"V-STaR {cfg.anno.name}")
