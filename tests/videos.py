@@ -25,7 +25,7 @@ def number_image(number: int, width: int, height: int) -> np.ndarray:
         raise ValueError(f"frame number {number} does not fit in {BITS} bits")
     bits = [(number >> (BITS - 1 - i)) & 1 for i in range(BITS)]
     grid = np.array(bits, dtype=np.uint8).reshape(GRID_ROWS, GRID_COLS) * 255
-    rows = np.repeat(np.arange(height) * GRID_ROWS // height, 1)
+    rows = np.arange(height) * GRID_ROWS // height
     cols = np.arange(width) * GRID_COLS // width
     plane = grid[rows][:, cols]
     return np.repeat(plane[:, :, None], 3, axis=2)

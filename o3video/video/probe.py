@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -260,23 +261,48 @@ def _ffmpeg_warnings() -> Iterator[list]:
     """Capture FFmpeg's warnings on this thread (PyAV drops all FFmpeg logs unless a level is set).
 
     PyAV's log settings are process-wide, so the level is raised to WARNING (if lower) and repeat
-    suppression turned off only for the duration, then restored.
+    suppression turned off while any thread is inside this block, then restored by the last one out.
     """
     import av.logging
 
-    previous = av.logging.get_level()
-    raise_level = previous is None or previous < av.logging.WARNING
-    skip_repeated = av.logging.get_skip_repeated()  # else a message seen before (other file) is dropped
-    if raise_level:
-        av.logging.set_level(av.logging.WARNING)
-    av.logging.set_skip_repeated(False)
+    _enter_log_capture()
     try:
         with av.logging.Capture() as logs:
             yield logs
     finally:
-        av.logging.set_skip_repeated(skip_repeated)
-        if raise_level:
-            av.logging.set_level(previous)
+        _leave_log_capture()
+
+
+_log_lock = threading.Lock()
+_log_users = 0
+_log_saved: tuple[int | None, bool] = (None, True)
+
+
+def _enter_log_capture() -> None:
+    import av.logging
+
+    global _log_users, _log_saved
+    with _log_lock:
+        if _log_users == 0:
+            level = av.logging.get_level()
+            _log_saved = (level, av.logging.get_skip_repeated())
+            if level is None or level < av.logging.WARNING:
+                av.logging.set_level(av.logging.WARNING)
+            av.logging.set_skip_repeated(False)  # else a message seen before (another file) is dropped
+        _log_users += 1
+
+
+def _leave_log_capture() -> None:
+    import av.logging
+
+    global _log_users
+    with _log_lock:
+        _log_users -= 1
+        if _log_users == 0:
+            level, skip_repeated = _log_saved
+            av.logging.set_skip_repeated(skip_repeated)
+            if av.logging.get_level() != level:
+                av.logging.set_level(level)
 
 
 def _check_no_truncation_warning(path: str | Path, logs: list) -> None:
