@@ -1,4 +1,4 @@
-"""Model-input size: our smart_resize is transformers' rule, and the real processor leaves our frames alone."""
+"""Model-input size: transformers' smart_resize with clear errors, and the real processor leaves our frames alone."""
 
 from __future__ import annotations
 

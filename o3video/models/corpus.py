@@ -67,11 +67,12 @@ def _claim(rng: random.Random) -> str:
 
 
 def _frame_prompt(rng: random.Random) -> str:
-    """Frame labels as the prompt builder writes them (`o3video.video.prompt` owns the real format;
-    this is only tokenizer-training text)."""
+    """Frame labels exactly as the prompt builder writes them (tokenizer-training text)."""
+    from o3video.video.prompt import frame_label
+
     start = rng.randint(1, 12)
     times = sorted(_time(rng) for _ in range(4))
-    return " ".join(f"Frame {i} at {t}s:" for i, t in enumerate(times, start=start))
+    return " ".join(frame_label(i, t) for i, t in enumerate(times, start=start))
 
 
 def _question(rng: random.Random) -> str:

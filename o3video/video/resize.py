@@ -9,8 +9,6 @@ checks this function against transformers' own `smart_resize` and the real proce
 
 from __future__ import annotations
 
-import math
-
 from PIL import Image
 
 QWEN25_FACTOR = 28  # Qwen2.5-VL: patch 14 x spatial merge 2
@@ -29,25 +27,17 @@ def smart_resize(
 ) -> tuple[int, int]:
     """(height, width) with both sides multiples of `factor`, area in [min_pixels, max_pixels], aspect kept.
 
-    Same arithmetic as transformers' `qwen2_vl.image_processing_qwen2_vl.smart_resize`.
-    """
+    This is transformers' own Qwen2-VL `smart_resize` (imported lazily: it pulls in torch), so our
+    frames get exactly the size the processor would give them; we only add clear errors."""
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as qwen_smart_resize
+
     if height <= 0 or width <= 0:
         raise ValueError(f"image size must be positive, got {width}x{height}")
     if max(height, width) / min(height, width) > 200:
         raise ValueError(f"aspect ratio must be below 200, got {width}x{height}")
     if min_pixels > max_pixels:
         raise ValueError(f"min_pixels {min_pixels} exceeds max_pixels {max_pixels}")
-    h_bar = round(height / factor) * factor
-    w_bar = round(width / factor) * factor
-    if h_bar * w_bar > max_pixels:
-        beta = math.sqrt((height * width) / max_pixels)
-        h_bar = max(factor, math.floor(height / beta / factor) * factor)
-        w_bar = max(factor, math.floor(width / beta / factor) * factor)
-    elif h_bar * w_bar < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h_bar = math.ceil(height * beta / factor) * factor
-        w_bar = math.ceil(width * beta / factor) * factor
-    return h_bar, w_bar
+    return qwen_smart_resize(height, width, factor=factor, min_pixels=min_pixels, max_pixels=max_pixels)
 
 
 def input_size(
