@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.eval.records_io import EvalRunConfig, run_benchmark
 from o3video.eval.vstar_protocol import parse_temporal_answer
 from o3video.geometry import temporal_iou
 from o3video.grammar import parse_span
@@ -16,16 +17,8 @@ THRESHOLDS = (0.3, 0.5, 0.7)
 
 
 @dataclass
-class GroundingRunConfig:
-    anno: Path
-    videos: Path
-    model: str
-    out: Path
-    num_frames: int = 16
-    mode: str = "exact"
-    max_pixels: int = 128 * 28 * 28
-    max_new_tokens: int = 512
-    limit: int | None = None
+class GroundingRunConfig(EvalRunConfig):
+    """Temporal-grounding runs use the common settings."""
 
 
 def grounding_query(record: dict[str, Any]) -> str:
@@ -45,27 +38,19 @@ def grounding_truth(record: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
-def ask_grounding(model: Any, processor: Any, record: dict[str, Any], video: Path, cfg: GroundingRunConfig) -> dict[str, Any]:
+def ask_grounding(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
     from o3video.models import generate
     from o3video.video import sample_frames
     from o3video.video.prompt import build_messages
 
-    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, max_pixels=cfg.max_pixels)
+    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, max_pixels=cfg.max_pixels, cache_dir=cfg.cache_dir)
     messages = build_messages(sampled.frames, grounding_query(record), Task.TEMPORAL, duration=sampled.duration)
     completion = generate(model, processor, [messages], max_new_tokens=cfg.max_new_tokens)[0][0]
     return {"completion": completion, "predicted_span": parse_temporal_answer(completion)}
 
 
-def run_grounding(cfg: GroundingRunConfig, *, model: Any = None, processor: Any = None) -> Path:
-    from o3video.eval.records_io import load_annotations, run_records
-
-    if model is None:
-        from o3video.models import load_model
-
-        model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
-    records = load_annotations(cfg.anno)[: cfg.limit]
-    return run_records(records, cfg.videos, cfg.out, lambda _, r, v: ask_grounding(model, processor, r, v, cfg),
-                       description=f"grounding {cfg.anno.name}")
+def run_grounding(cfg: EvalRunConfig, *, model: Any = None, processor: Any = None) -> Path:
+    return run_benchmark(cfg, ask_grounding, description=f"grounding {cfg.anno.name}", model=model, processor=processor)
 
 
 def grounding_metrics(results: list[dict[str, Any]]) -> dict[str, Any]:

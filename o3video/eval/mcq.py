@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.eval.records_io import EvalRunConfig, run_benchmark
 from o3video.grammar import parse
 from o3video.tasks import Task
 from o3video.tts import answer_key
@@ -18,20 +19,12 @@ TTS_MODES = ("none", "majority", "confidence")
 
 
 @dataclass
-class MCQRunConfig:
-    anno: Path
-    videos: Path
-    model: str
-    out: Path
-    num_frames: int = 64
-    mode: str = "exact"
-    max_pixels: int = 128 * 28 * 28
-    max_new_tokens: int = 512
+class MCQRunConfig(EvalRunConfig):
+    num_frames: int = 64  # the paper's setting for general video benchmarks
     tts: str = "none"  # none | majority | confidence (both votes are recorded either way)
     n: int = 8
     faithfulness: bool = False
     seed: int = 0
-    limit: int | None = None
 
 
 def mcq_question(record: dict[str, Any]) -> str:
@@ -91,12 +84,12 @@ def faithfulness_probe(model: Any, processor: Any, frames: list[Any], duration: 
     }
 
 
-def ask_mcq(model: Any, processor: Any, record: dict[str, Any], video: Path, cfg: MCQRunConfig, index: int) -> dict[str, Any]:
+def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
     from o3video.tts import answer_with_tts
     from o3video.video import sample_frames
     from o3video.video.prompt import build_messages
 
-    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, max_pixels=cfg.max_pixels)
+    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, max_pixels=cfg.max_pixels, cache_dir=cfg.cache_dir)
     frames, question = sampled.frames, mcq_question(record)
     out: dict[str, Any] = {"predictions": {}}
     if cfg.tts == "none" or cfg.faithfulness:
@@ -116,15 +109,7 @@ def ask_mcq(model: Any, processor: Any, record: dict[str, Any], video: Path, cfg
 
 
 def run_mcq(cfg: MCQRunConfig, *, model: Any = None, processor: Any = None) -> Path:
-    from o3video.eval.records_io import load_annotations, run_records
-
-    if model is None:
-        from o3video.models import load_model
-
-        model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
-    records = load_annotations(cfg.anno)[: cfg.limit]
-    return run_records(records, cfg.videos, cfg.out, lambda i, r, v: ask_mcq(model, processor, r, v, cfg, i),
-                       description=f"MCQ {cfg.anno.name}")
+    return run_benchmark(cfg, ask_mcq, description=f"MCQ {cfg.anno.name}", model=model, processor=processor)
 
 
 def _accuracy(hits: list[bool]) -> float:

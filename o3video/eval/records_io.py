@@ -7,10 +7,27 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
+
+
+@dataclass
+class EvalRunConfig:
+    """What every benchmark run needs; each evaluator's config extends it."""
+
+    anno: Path
+    videos: Path
+    model: str
+    out: Path
+    num_frames: int = 16
+    mode: str = "exact"
+    max_pixels: int = 128 * 28 * 28
+    max_new_tokens: int = 512
+    cache_dir: Path | None = None  # frame cache (o3video.video), shared across runs
+    limit: int | None = None
 
 
 def load_annotations(path: str | Path) -> list[dict[str, Any]]:
@@ -119,3 +136,15 @@ def load_results(path: str | Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
     return records
+
+
+def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, description: str, model: Any = None,
+                  processor: Any = None) -> Path:
+    """Load the model (unless given) and run `ask(model, processor, index, record, video, cfg)` over the
+    first `cfg.limit` annotation records, resumably."""
+    if model is None:
+        from o3video.models import load_model
+
+        model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
+    records = load_annotations(cfg.anno)[: cfg.limit]
+    return run_records(records, cfg.videos, cfg.out, lambda i, r, v: ask(model, processor, i, r, v, cfg), description=description)

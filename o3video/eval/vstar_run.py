@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.eval.records_io import load_annotations, record_key, run_records
+from o3video.eval.records_io import EvalRunConfig, load_annotations, record_key, run_benchmark
 from o3video.eval.vstar_protocol import (
     PARSED_FIELD,
     RAW_FIELD,
@@ -21,20 +21,11 @@ from o3video.eval.vstar_protocol import (
 
 
 @dataclass
-class VStarRunConfig:
-    anno: Path
-    videos: Path
-    model: str
-    out: Path
-    num_frames: int = 16
-    mode: str = "exact"
-    max_pixels: int = 128 * 28 * 28
-    max_new_tokens: int = 512
-    cache_dir: Path | None = None
-    limit: int | None = None
+class VStarRunConfig(EvalRunConfig):
+    """V-STaR runs use the common settings (16 frames by default, as the paper)."""
 
 
-def ask_record(model: Any, processor: Any, record: dict[str, Any], video: Path, cfg: VStarRunConfig) -> dict[str, Any]:
+def ask_record(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
     """The five answers for one record, raw and parsed, boxes rescaled to the original video size."""
     from o3video.models import generate
     from o3video.video import sample_frames
@@ -75,12 +66,6 @@ def write_baseline(anno: Path, out: Path) -> Path:
     return out
 
 
-def run_vstar(cfg: VStarRunConfig, *, model: Any = None, processor: Any = None) -> Path:
+def run_vstar(cfg: EvalRunConfig, *, model: Any = None, processor: Any = None) -> Path:
     """Answer every record not yet in `cfg.out`; each finished record is appended at once."""
-    if model is None:
-        from o3video.models import load_model
-
-        model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
-    records = load_annotations(cfg.anno)[: cfg.limit]
-    return run_records(records, cfg.videos, cfg.out, lambda _, record, video: ask_record(model, processor, record, video, cfg),
-                       description=f"V-STaR {cfg.anno.name}")
+    return run_benchmark(cfg, ask_record, description=f"V-STaR {cfg.anno.name}", model=model, processor=processor)
