@@ -9,7 +9,7 @@ import importlib
 import sys
 
 # Order is the order `o3video --help` lists them in.
-COMMANDS = ["score", "frames", "synth", "tiny-model", "infer", "eval"]
+COMMANDS = ["score", "frames", "synth", "tiny-model", "infer", "eval", "build"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,95 @@
+"""The VLM client against a real local OpenAI-compatible server (loopback): what goes over the wire,
+HTTP retries, failures, specs, throttling, and the optional Google SDK."""
+
+import base64
+import io
+import json
+import time
+
+import pytest
+from PIL import Image
+
+from o3video.build.synthetic_server import HTTPStatusReply, LocalChatServer
+from o3video.build.vlm import CONTEXT_HEADER, OpenAIVLM, ThrottledVLM, VLMError, VLMRequest, make_vlm
+
+
+class Recorder:
+    def __init__(self, replies=None, fail_first=0, status=503):
+        self.bodies, self.headers = [], []
+        self.replies = list(replies or [("fine", "stop")])
+        self.fail_first, self.status = fail_first, status
+
+    def __call__(self, body, headers):
+        self.bodies.append(body)
+        self.headers.append({k.lower(): v for k, v in headers.items()})
+        if len(self.bodies) <= self.fail_first:
+            raise HTTPStatusReply(self.status, "busy")
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+
+def test_text_images_system_and_context_go_over_the_wire():
+    recorder = Recorder([("Yes.", "stop")])
+    image = Image.new("RGB", (40, 30), (200, 10, 10))
+    big = Image.new("RGB", (400, 300), (10, 200, 10))
+    with LocalChatServer(recorder) as server:
+        client = OpenAIVLM(server.url, "qwen-vl", send_context=True, max_retries=0)
+        request = VLMRequest.ask(["look:", image, "and", big], system="be brief", max_tokens=7, temperature=0.3,
+                                 context={"purpose": "verify_object", "item": "a:1"})
+        reply = client.complete(request.followup("Maybe.", "yes or no?"))
+    assert reply.text == "Yes." and reply.finish_reason == "stop" and not reply.truncated
+    body = recorder.bodies[0]
+    assert body["model"] == "qwen-vl" and body["max_tokens"] == 7 and body["temperature"] == 0.3
+    system, user, assistant, note = body["messages"]
+    assert system == {"role": "system", "content": "be brief"}
+    assert assistant == {"role": "assistant", "content": "Maybe."} and note == {"role": "user", "content": "yes or no?"}
+    kinds = [p["type"] for p in user["content"]]
+    assert kinds == ["text", "image_url", "text", "image_url"]
+    small_uri, big_uri = user["content"][1]["image_url"]["url"], user["content"][3]["image_url"]["url"]
+    assert small_uri.startswith("data:image/png;base64,") and big_uri.startswith("data:image/jpeg;base64,")
+    decoded = Image.open(io.BytesIO(base64.b64decode(small_uri.split(",", 1)[1])))
+    assert decoded.size == (40, 30) and decoded.convert("RGB").getpixel((5, 5)) == (200, 10, 10)
+    assert json.loads(recorder.headers[0][CONTEXT_HEADER.lower()]) == {"purpose": "verify_object", "item": "a:1"}
+
+
+def test_context_is_not_sent_unless_asked():
+    recorder = Recorder()
+    with LocalChatServer(recorder) as server:
+        OpenAIVLM(server.url, "m", max_retries=0).complete(VLMRequest.ask(["hi"], context={"item": "x"}))
+    assert CONTEXT_HEADER.lower() not in recorder.headers[0] and recorder.bodies[0]["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_server_errors_are_retried_by_the_client_then_reported():
+    recorder = Recorder(fail_first=2)
+    with LocalChatServer(recorder) as server:
+        client = OpenAIVLM(server.url, "m", max_retries=2)
+        assert client.complete(VLMRequest.ask(["hi"])).text == "fine"
+        assert len(recorder.bodies) == 3
+        bad = Recorder(fail_first=10, status=400)
+        with LocalChatServer(bad) as other, pytest.raises(VLMError, match="BadRequestError"):
+            OpenAIVLM(other.url, "m", max_retries=3).complete(VLMRequest.ask(["hi"]))
+        assert len(bad.bodies) == 1  # a bad request is not retried
+
+
+def test_specs_throttling_and_the_optional_google_sdk(monkeypatch):
+    client = make_vlm("openai:http://127.0.0.1:9/v1:Qwen/Qwen2.5-VL-72B-Instruct")
+    assert isinstance(client, OpenAIVLM) and client.model == "Qwen/Qwen2.5-VL-72B-Instruct"
+    assert str(client.client.base_url).startswith("http://127.0.0.1:9/v1")
+    monkeypatch.setenv("GEMINI_API_KEY", "k")
+    gemini = make_vlm("gemini-openai:gemini-2.5-pro")
+    assert "generativelanguage.googleapis.com" in str(gemini.client.base_url) and gemini.client.api_key == "k"
+    for bad in ("openai:http://x", "gpt-4o", "google:"):
+        with pytest.raises(ValueError, match="VLM spec"):
+            make_vlm(bad)
+    try:
+        import google.genai  # noqa: F401
+    except ImportError:
+        with pytest.raises(VLMError, match="google-genai"):
+            make_vlm("google:gemini-2.5-pro")
+    recorder = Recorder()
+    with LocalChatServer(recorder) as server:
+        throttled = make_vlm(f"openai:{server.url}:m", requests_per_minute=600)  # one request per 0.1 s
+        assert isinstance(throttled, ThrottledVLM)
+        started = time.monotonic()
+        for _ in range(4):
+            throttled.complete(VLMRequest.ask(["hi"]))
+        assert time.monotonic() - started >= 0.29
