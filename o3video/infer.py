@@ -61,18 +61,19 @@ def answer_video(
     task: Task | str = Task.SPATIO_TEMPORAL,
     num_frames: int = 16,
     mode: str = "exact",
-    max_pixels: int = 128 * 28 * 28,
     max_new_tokens: int = 512,
     temperature: float = 0.0,
     cache_dir: str | Path | None = None,
 ) -> tuple[InferenceResult, Any]:
-    """Answer `question` about `video`; returns the result and the sampled frames (for pictures)."""
-    from o3video.models import generate
+    """Answer `question` about `video`; returns the result and the sampled frames (for pictures).
+    The per-frame pixel budget is the processor's (`load_model(..., max_pixels=...)` sets it)."""
+    from o3video.models import frame_settings, generate
     from o3video.video import sample_frames
     from o3video.video.prompt import build_messages
 
     task = Task(task)
-    frames = sample_frames(video, num_frames, mode=mode, max_pixels=max_pixels, cache_dir=cache_dir)
+    # frames at the size the processor keeps as it is: the size the cited boxes refer to
+    frames = sample_frames(video, num_frames, mode=mode, cache_dir=cache_dir, **frame_settings(processor))
     messages = build_messages(frames.frames, question, task, duration=frames.duration)
     (completion,) = generate(model, processor, [messages], max_new_tokens=max_new_tokens, temperature=temperature)[0]
     parsed = parse(completion)

@@ -121,3 +121,24 @@ def test_evidence_is_reported_in_both_coordinate_spaces():
     ev = evidence_of(completion, (112, 84), (224, 168))
     assert [e.box_input for e in ev] == [[10, 20, 60, 0], [0, 0, 112, 40]]  # clamped to the input frame
     assert ev[1].box_original == [0, 0, 224, 80] and ev[1].time == 2.0 and ev[1].object == "cup"
+
+
+def test_frames_follow_the_processor_so_boxes_refer_to_what_the_model_saw(synth_easy, loaded):
+    import numpy as np
+
+    from o3video.models import frame_settings
+    from o3video.video import sample_frames
+
+    model, processor = loaded
+    settings = frame_settings(processor)
+    assert settings == {"factor": 28, "min_pixels": 4 * 28 * 28, "max_pixels": 128 * 28 * 28}
+    video = next((synth_easy / "videos").glob("test_*.mp4"))
+    frames = sample_frames(video, 3, **(settings | {"max_pixels": 84 * 56}))  # a budget that forces a resize
+    w, h = frames.input_size
+    assert (w, h) != (112, 84)
+    processor.image_processor.size = {"shortest_edge": settings["min_pixels"], "longest_edge": 84 * 56}
+    try:
+        grid = processor.image_processor(images=[np.asarray(f.image) for f in frames.frames], return_tensors="np")["image_grid_thw"]
+    finally:
+        processor.image_processor.size = {"shortest_edge": settings["min_pixels"], "longest_edge": settings["max_pixels"]}
+    assert grid.tolist() == [[1, h // 14, w // 14]] * 3

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     model, processor = load_model(args.model, dtype=args.dtype, device_map=args.device_map, max_pixels=args.max_pixels)
     result, frames = answer_video(model, processor, args.video, args.question, task=args.task, num_frames=args.frames,
-                                  mode=args.mode, max_pixels=args.max_pixels, max_new_tokens=args.max_new_tokens,
+                                  mode=args.mode, max_new_tokens=args.max_new_tokens,
                                   temperature=args.temperature)
     _print(result)
     if args.json:

@@ -86,10 +86,11 @@ def faithfulness_probe(model: Any, processor: Any, frames: list[Any], duration: 
 
 def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
     from o3video.tts import answer_with_tts
+    from o3video.models import frame_settings
     from o3video.video import sample_frames
     from o3video.video.prompt import build_messages
 
-    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, max_pixels=cfg.max_pixels, cache_dir=cfg.cache_dir)
+    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir, **frame_settings(processor))
     frames, question = sampled.frames, mcq_question(record)
     out: dict[str, Any] = {"predictions": {}}
     if cfg.tts == "none" or cfg.faithfulness:

@@ -27,11 +27,11 @@ class VStarRunConfig(EvalRunConfig):
 
 def ask_record(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
     """The five answers for one record, raw and parsed, boxes rescaled to the original video size."""
-    from o3video.models import generate
+    from o3video.models import frame_settings, generate
     from o3video.video import sample_frames
     from o3video.video.prompt import build_messages
 
-    frames = sample_frames(video, cfg.num_frames, mode=cfg.mode, max_pixels=cfg.max_pixels, cache_dir=cfg.cache_dir)
+    frames = sample_frames(video, cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir, **frame_settings(processor))
     prompts = vstar_prompts(record)
     batch = [build_messages(frames.frames, p.question, p.task, duration=frames.duration, instruction=p.instruction) for p in prompts]
     answers = [out[0] for out in generate(model, processor, batch, max_new_tokens=cfg.max_new_tokens)]

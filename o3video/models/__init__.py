@@ -6,7 +6,7 @@ same way; `generate` runs batched chat generation (transformers, or vLLM when in
 """
 
 from o3video.models.generate import generate
-from o3video.models.load import load_model, resolve_checkpoint, set_pixel_bounds
+from o3video.models.load import frame_settings, load_model, resolve_checkpoint, set_pixel_bounds
 from o3video.models.tiny import SIZES, build_tiny_model
 
-__all__ = ["SIZES", "build_tiny_model", "generate", "load_model", "resolve_checkpoint", "set_pixel_bounds"]
+__all__ = ["SIZES", "build_tiny_model", "frame_settings", "generate", "load_model", "resolve_checkpoint", "set_pixel_bounds"]

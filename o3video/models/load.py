@@ -100,6 +100,16 @@ def set_pixel_bounds(processor: ProcessorMixin, *, min_pixels: int | None, max_p
     image_processor.size = SizeDict(**{k: v for k, v in size.items() if v is not None})
 
 
+def frame_settings(processor: ProcessorMixin) -> dict[str, int]:
+    """`factor`, `min_pixels`, `max_pixels` of the processor's image resizing (28 for Qwen2.5-VL, 32 for
+    Qwen3-VL), so `sample_frames(..., **frame_settings(processor))` yields frames the processor leaves
+    exactly as they are — the size the model sees, which box coordinates refer to."""
+    image_processor = processor.image_processor
+    size = image_processor.size
+    return {"factor": int(image_processor.patch_size * image_processor.merge_size),
+            "min_pixels": int(size["shortest_edge"]), "max_pixels": int(size["longest_edge"])}
+
+
 def _torch_dtype(dtype: str | torch.dtype) -> str | torch.dtype:
     if isinstance(dtype, torch.dtype) or dtype == "auto":
         return dtype
