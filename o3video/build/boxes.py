@@ -91,7 +91,8 @@ def _verify_crops(item: SourceItem, annotation: Annotation, ctx: StageContext, v
         image = load_key_frame_image(ctx, frame.path)
         for obj in frame.objects:
             context = {"purpose": "verify_object", "item": item.id, "time": frame.time, "box": obj.box}
-            request = object_check_request(crop(image, obj.box, min_side=ctx.config.checks.crop_min_side), obj.name, context)
+            request = object_check_request(crop(image, obj.box, min_side=ctx.config.checks.crop_min_side), obj.name, context,
+                                           max_tokens=ctx.config.vlm_options.verify_max_tokens)
             verdict, reply = ask_yes_no(verifier, request, ctx.config.vlm_options)
             verdicts.append({"time": frame.time, "name": obj.name, "box": obj.box, "answer": reply[:80]})
             if verdict is None:

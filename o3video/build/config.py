@@ -46,7 +46,8 @@ class VLMOptions:
     max_retries: int = 4  # HTTP retries with exponential backoff (the client's own)
     reply_retries: int = 2  # re-asks after a reply that is not readable JSON / yes-no
     retry_backoff_s: float = 1.0  # before re-asking: backoff_s * 2**attempt
-    max_tokens: int = 4096
+    max_tokens: int = 4096  # annotation replies; thinking models (Gemini 2.5) count their thoughts too
+    verify_max_tokens: int = 16  # yes/no replies
     temperature: float = 0.2
     requests_per_minute: float | None = None  # shared by all threads; None: unlimited
     send_context: bool = False  # X-O3Video-Context header, for the synthetic ground-truth server

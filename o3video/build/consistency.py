@@ -112,7 +112,8 @@ def _verify_sentences(item: SourceItem, annotation: Annotation, ctx: StageContex
                 times.append(frame.time)
                 cited.append({"name": claim.object, "time": frame.time, "box": list(box)})
         context = {"purpose": "verify_sentence", "item": item.id, "claims": cited}
-        verdict, reply = ask_yes_no(verifier, sentence_check_request(crops, names, times, sentence, context), ctx.config.vlm_options)
+        request = sentence_check_request(crops, names, times, sentence, context, max_tokens=ctx.config.vlm_options.verify_max_tokens)
+        verdict, reply = ask_yes_no(verifier, request, ctx.config.vlm_options)
         verdicts.append({"sentence": sentence, "answer": reply[:80]})
         if verdict is None:
             return [Rejection("verifier_unclear", f"no yes/no for the sentence {sentence[:80]!r}: {reply[:80]!r}")]

@@ -118,11 +118,12 @@ def object_question(name: str) -> str:
     return f"Is this a {_ARTICLE_RE.sub('', name.strip())}? Answer yes or no."
 
 
-def object_check_request(crop: object, name: str, context: dict) -> VLMRequest:
-    return VLMRequest.ask([crop, object_question(name)], max_tokens=8, context=context)  # type: ignore[list-item]
+def object_check_request(crop: object, name: str, context: dict, *, max_tokens: int = 16) -> VLMRequest:
+    return VLMRequest.ask([crop, object_question(name)], max_tokens=max_tokens, context=context)  # type: ignore[list-item]
 
 
-def sentence_check_request(crops: list, names: list[str], times: list[float], sentence: str, context: dict) -> VLMRequest:
+def sentence_check_request(crops: list, names: list[str], times: list[float], sentence: str, context: dict, *,
+                           max_tokens: int = 16) -> VLMRequest:
     """Crops of the regions a sentence cites, then the sentence in plain words (tags become names)."""
     parts: list[Part] = ["The images below are regions cropped from frames of a video."]
     for k, (image, name, time) in enumerate(zip(crops, names, times), start=1):
@@ -132,7 +133,7 @@ def sentence_check_request(crops: list, names: list[str], times: list[float], se
         "Is this sentence consistent with what these regions show (the right kind of object, in the state it describes)? "
         "Answer yes or no."
     )
-    return VLMRequest.ask(parts, max_tokens=8, context=context)
+    return VLMRequest.ask(parts, max_tokens=max_tokens, context=context)
 
 
 _CLAIM_TAGS_RE = re.compile(r"<obj>(.*?)</obj>(?:\s*<box>[^<]*</box>)+(?:\s*at\s*<t>[^<]*</t>\s*s)?", re.IGNORECASE | re.DOTALL)

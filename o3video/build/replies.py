@@ -45,7 +45,8 @@ def _unfence(text: str, notes: list[str]) -> str:
 
 def _scan(text: str, start: int) -> tuple[list[str], bool, int]:
     """Bracket stack and in-string flag after scanning `text[start:]` (JSON lexical rules), and the
-    index just past the point where the first top-level value closed (-1 if it never did)."""
+    index just past the point where the first top-level value closed (-1 if it never did, -2 at a
+    closing bracket that matches nothing)."""
     stack: list[str] = []
     in_string = escaped = False
     for i in range(start, len(text)):
@@ -68,7 +69,7 @@ def _scan(text: str, start: int) -> tuple[list[str], bool, int]:
                 if not stack:
                     return stack, False, i + 1
             else:
-                return stack, False, -1
+                return stack, False, -2  # a bracket that closes nothing: broken, not cut off
     return stack, in_string, -1
 
 
@@ -152,7 +153,7 @@ def parse_json_reply(text: str, *, repair: bool = False) -> ParsedReply:
     if start > 0 and body[:start].strip():
         notes.append("skipped text before the JSON")
     stack, in_string, end = _scan(body, start)
-    if end < 0 and (stack or in_string):
+    if end == -1 and (stack or in_string):
         if not repair:
             raise ReplyError("truncated", f"the JSON is cut off after {len(body) - start} characters")
         data = _close_truncated(body[start:], in_string)

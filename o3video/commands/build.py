@@ -28,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     vlm.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
     vlm.add_argument("--max-retries", type=int, default=4, help="HTTP retries with exponential backoff (default 4)")
     vlm.add_argument("--reply-retries", type=int, default=2, help="re-asks after an unreadable reply (default 2)")
-    vlm.add_argument("--max-tokens", type=int, default=4096, help="reply token limit (default 4096)")
+    vlm.add_argument("--max-tokens", type=int, default=4096,
+                     help="annotation reply token limit (default 4096; raise it for thinking models such as Gemini 2.5)")
+    vlm.add_argument("--verify-max-tokens", type=int, default=16, help="yes/no reply token limit (default 16)")
     vlm.add_argument("--temperature", type=float, default=0.2, help="annotation temperature (default 0.2)")
     vlm.add_argument("--send-context", action="store_true", help="send item metadata in a header (for test servers)")
     checks = parser.add_argument_group("frames and checks")
@@ -102,7 +104,8 @@ def _config(args: argparse.Namespace):
         checks=CheckConfig(max_box_area=args.max_box_area, verify_crops=not args.no_crop_check,
                            verify_sentences=not args.no_sentence_check),
         vlm_options=VLMOptions(timeout_s=args.timeout, max_retries=args.max_retries, reply_retries=args.reply_retries,
-                               max_tokens=args.max_tokens, temperature=args.temperature, requests_per_minute=args.rpm,
+                               max_tokens=args.max_tokens, verify_max_tokens=args.verify_max_tokens,
+                               temperature=args.temperature, requests_per_minute=args.rpm,
                                send_context=args.send_context),
         progress=not args.quiet,
     )
