@@ -124,7 +124,6 @@ def test_evidence_is_reported_in_both_coordinate_spaces():
 
 
 def test_frames_follow_the_processor_so_boxes_refer_to_what_the_model_saw(synth_easy, loaded):
-    import numpy as np
 
     from o3video.models import frame_settings
     from o3video.video import sample_frames
@@ -138,7 +137,7 @@ def test_frames_follow_the_processor_so_boxes_refer_to_what_the_model_saw(synth_
     assert (w, h) != (112, 84)
     processor.image_processor.size = {"shortest_edge": settings["min_pixels"], "longest_edge": 84 * 56}
     try:
-        grid = processor.image_processor(images=[np.asarray(f.image) for f in frames.frames], return_tensors="np")["image_grid_thw"]
+        grid = processor.image_processor(images=[f.image for f in frames.frames], return_tensors="np")["image_grid_thw"]
     finally:
         processor.image_processor.size = {"shortest_edge": settings["min_pixels"], "longest_edge": settings["max_pixels"]}
     assert grid.tolist() == [[1, h // 14, w // 14]] * 3
