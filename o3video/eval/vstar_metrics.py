@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from o3video.eval.judges import Judge
 from o3video.eval.records_io import load_results
 from o3video.eval.vstar_protocol import (
     answer_text,
@@ -32,7 +33,6 @@ VIOU_THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
 # ln(1 − x) is −∞ at x = 1; LGM caps each mean just below 1 so a perfect score stays finite.
 _LGM_CAP = 1 - 1e-6
 
-Judge = Callable[[str, str, str], int]  # (question, ground truth, candidate) -> 0..3, or -1 if unreadable
 
 
 def length_bucket(seconds: float) -> str:
