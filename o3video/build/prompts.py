@@ -43,7 +43,9 @@ _COMMON_RULES = """Rules:
 def _frames_parts(offered: list[OfferedFrame], *, by_index: bool) -> list[Part]:
     parts: list[Part] = []
     for frame in offered:
-        label = f"Frame index {frame.index} at {time_label(frame.time)}s:" if by_index else f"Frame {frame.number} at {time_label(frame.time)}s:"
+        # The annotator gets its own labels (times to 0.01 s, frame indices for dense captions): it must
+        # cite exact key-frame times. The model's frame prompt is `o3video.video.prompt.frame_label`.
+        label = f"Frame index {frame.index} at {time_label(frame.time)}s:" if by_index else f"Image {frame.number} at {time_label(frame.time)}s:"
         parts += [f"\n{label}", frame.image]
     return parts
 

@@ -239,7 +239,7 @@ def inject(kind: str, truth: TruthAnswer, facts: SceneFacts, offered: list[tuple
     raise ValueError(f"unknown error kind {kind!r}")
 
 
-_TEMPORAL_LABEL_RE = re.compile(r"Frame (\d+) at ([\d.]+)s:")
+_TEMPORAL_LABEL_RE = re.compile(r"Image (\d+) at ([\d.]+)s:")
 _DENSE_LABEL_RE = re.compile(r"Frame index (\d+) at ([\d.]+)s:")
 _OBJECT_QUESTION_RE = re.compile(r"Is this an? (.+?)\? Answer yes or no", re.DOTALL)
 
