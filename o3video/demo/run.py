@@ -1,0 +1,208 @@
+"""`o3video demo`: the whole method at toy scale on CPU, measured end to end.
+
+1. render the easy synthetic world (training videos, held-out test videos) and a second world of
+   practice videos for V-STaR-format questions (`o3video.train.vstar_practice`);
+2. build the tiny Qwen2.5-VL, its tokenizer trained on the run's own texts (prompts included);
+3. evaluate it untrained on the held-out V-STaR split;
+4. SFT (configs/tiny_sft.yaml), evaluate;
+5. GSPO with the paper's rewards (configs/tiny_rl.yaml), evaluate;
+6. write `report.md` / `report.html`: the V-STaR table for base, SFT and SFT+GSPO, the bars the demo
+   is held to with their measured numbers, reward curves and evidence pictures.
+
+Every stage leaves its output in the run directory and is skipped when a rerun finds it there (an
+interrupted training resumes from its last checkpoint, an interrupted evaluation from its last
+record), so `o3video demo` can simply be run again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from o3video.demo.evaluate import EvalSummary, evaluate
+
+console = Console(stderr=True)
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@dataclass
+class DemoSettings:
+    """Sizes of the demo run. Training hyper-parameters live in the tiny configs (YAML)."""
+
+    out: Path = Path("runs/demo")
+    quick: bool = False
+    sft_records: int = 360  # synthetic STGR SFT records (the paper's task mix)
+    rl_records: int = 240  # synthetic STGR RL records
+    practice_videos: int = 60  # V-STaR annotations on practice videos (five training records each)
+    test_records: int = 30  # held-out V-STaR records the three models are evaluated on
+    model_size: str = "small"
+    num_frames: int = 8
+    eval_max_new_tokens: int = 200
+    evidence: int = 3  # evidence pictures in the report
+    seed: int = 0
+    threads: int = 2
+    sft_config: Path = CONFIGS / "tiny_sft.yaml"
+    rl_config: Path = CONFIGS / "tiny_rl.yaml"
+    sft_overrides: list[str] = field(default_factory=list)
+    rl_overrides: list[str] = field(default_factory=list)
+
+
+def quick_settings(out: Path) -> DemoSettings:
+    """A few minutes' worth: every stage runs, on little data, with few steps (the test suite uses it)."""
+    return DemoSettings(
+        out=out, quick=True, sft_records=48, rl_records=16, practice_videos=8, test_records=4,
+        eval_max_new_tokens=64, evidence=1,
+        sft_overrides=["trainer.max_steps=16", "trainer.save_steps=8"],
+        rl_overrides=["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completion_length=48",
+                      "trainer.per_device_train_batch_size=8", "trainer.steps_per_generation=1"],
+    )
+
+
+class Demo:
+    def __init__(self, settings: DemoSettings) -> None:
+        self.s = settings
+        self.out = Path(settings.out)
+        self.world = self.out / "data" / "world"
+        self.practice = self.out / "data" / "practice"
+        self.models = self.out / "models"
+        self.evals = self.out / "eval"
+        self.cache = self.out / "cache" / "frames"
+        self.timings: dict[str, float] = self._load_timings()
+
+    # --- bookkeeping ---------------------------------------------------------------------------------
+
+    def _load_timings(self) -> dict[str, float]:
+        path = self.out / "timings.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def _stage(self, name: str, fn, *args, **kwargs):
+        console.rule(f"[bold]{name}")
+        started = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+        (self.out / "timings.json").write_text(json.dumps(self.timings, indent=2))
+        console.print(f"[dim]{name}: {self.timings[name]:.1f} s")
+        return result
+
+    # --- stages --------------------------------------------------------------------------------------
+
+    def make_data(self) -> None:
+        from o3video.data.synth import SynthConfig, build_dataset, get_preset
+        from o3video.eval.records_io import load_annotations
+        from o3video.train.vstar_practice import practice_records
+
+        preset = get_preset("easy")
+        build_dataset(SynthConfig(out=self.world, preset=preset, sft=self.s.sft_records, rl=self.s.rl_records,
+                                  bench=self.s.test_records, seed=self.s.seed))
+        # The practice world: another seed, so none of its videos is a test video.
+        build_dataset(SynthConfig(out=self.practice, preset=preset, sft=0, rl=0, bench=self.s.practice_videos,
+                                  seed=self.s.seed + 1))
+        records = practice_records(load_annotations(self.practice / "vstar_test.json"))
+        (self.practice / "vstar_practice.json").write_text(json.dumps(records, indent=1))
+        console.print(f"world: {self.s.sft_records} SFT + {self.s.rl_records} RL STGR records, "
+                      f"{self.s.test_records} held-out V-STaR records; {len(records)} V-STaR practice records")
+
+    def corpus(self) -> list[str]:
+        """The tokenizer's corpus: the run's own texts — every prompt part the builder writes, the training
+        records and the benchmark questions (the tokenizer must know the words it will be asked in)."""
+        from o3video.eval.vstar_protocol import vstar_prompts
+        from o3video.eval.records_io import load_annotations
+        from o3video.tasks import Task
+        from o3video.video.prompt import answer_instruction, frame_label, system_prompt
+
+        texts = [system_prompt(t) for t in Task] + [answer_instruction(t) for t in Task]
+        texts += [frame_label(i, i * 0.25) for i in range(1, 64)]
+        for path in (self.world / "stgr_sft.json", self.world / "stgr_rl.json", self.practice / "vstar_practice.json"):
+            for r in json.loads(path.read_text()):
+                texts += [r.get("question", ""), r.get("answer", ""), r.get("reasoning_process", ""), r.get("instruction", "")]
+        for annotation in load_annotations(self.world / "vstar_test.json"):
+            texts += [p.question + "\n" + p.instruction for p in vstar_prompts(annotation)]
+        return [t for t in texts if t]
+
+    def make_model(self) -> Path:
+        from o3video.models import build_tiny_model
+
+        target = self.models / "base"
+        build_tiny_model(target, self.corpus(), size=self.s.model_size, seed=self.s.seed)
+        return target
+
+    def train_config(self, stage: str, model: Path):
+        from o3video.train.config import load_config
+
+        path = self.s.sft_config if stage == "sft" else self.s.rl_config
+        files = [self.world / ("stgr_sft.json" if stage == "sft" else "stgr_rl.json"), self.practice / "vstar_practice.json"]
+        overrides = [
+            f"model={model}",
+            f"output_dir={self.models / ('sft' if stage == 'sft' else 'gspo')}",
+            f"data.train=[{', '.join(str(f) for f in files)}]",
+            "data.root=null",
+            f"data.num_frames={self.s.num_frames}",
+            f"data.cache_dir={self.cache}",
+            f"threads={self.s.threads}",
+            f"seed={self.s.seed}",
+            *(self.s.sft_overrides if stage == "sft" else self.s.rl_overrides),
+        ]
+        return load_config(path, overrides, stage=stage)
+
+    def train(self, stage: str, model: Path) -> Path:
+        from o3video.train import train_rl, train_sft
+
+        config = self.train_config(stage, model)
+        out = (train_sft if stage == "sft" else train_rl)(config)
+        (out / "DONE").write_text("trained\n")
+        return out
+
+    def evaluate(self, name: str, model_dir: Path, key: str) -> EvalSummary:
+        from o3video.models import load_model
+
+        model, processor = load_model(model_dir)
+        return evaluate(name, model, processor, anno=self.world / "vstar_test.json", videos=self.world / "videos",
+                        out=self.evals / f"{key}.jsonl", num_frames=self.s.num_frames,
+                        max_new_tokens=self.s.eval_max_new_tokens, cache_dir=self.cache)
+
+    # --- the run -------------------------------------------------------------------------------------
+
+    def run(self) -> Path:
+        from o3video.train.common import set_threads
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        set_threads(self.s.threads)
+        (self.out / "settings.json").write_text(json.dumps(asdict(self.s), indent=2, default=str))
+        if not (self.practice / "vstar_practice.json").is_file():
+            self._stage("data", self.make_data)
+        base = self.models / "base"
+        if not (base / "config.json").is_file():
+            self._stage("tiny model", self.make_model)
+        evals = [self._stage("evaluate base", self.evaluate, "base (untrained)", base, "base")]
+        sft = self.models / "sft"
+        if not (sft / "DONE").is_file():
+            self._stage("SFT", self.train, "sft", base)
+        evals.append(self._stage("evaluate SFT", self.evaluate, "SFT", sft, "sft"))
+        gspo = self.models / "gspo"
+        if not (gspo / "DONE").is_file():
+            self._stage("GSPO", self.train, "rl", sft)
+        evals.append(self._stage("evaluate SFT+GSPO", self.evaluate, "SFT+GSPO", gspo, "gspo"))
+        from o3video.demo.assemble import assemble_report
+
+        md = self._stage("report", assemble_report, self, evals)
+        return md
+
+
+def run_demo(settings: DemoSettings, *, fresh: bool = False) -> Path:
+    """Run (or finish) the demo in `settings.out`; returns the path of report.md."""
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if fresh and Path(settings.out).exists():
+        shutil.rmtree(settings.out)
+    return Demo(settings).run()
+
+
+__all__ = ["Demo", "DemoSettings", "quick_settings", "run_demo"]

@@ -1,0 +1,120 @@
+"""Trainer callbacks: every logged step to `metrics.jsonl` (with σ for RL), and a compact progress bar.
+
+TRL's GRPOTrainer logs, per step, `rewards/<term>_reward/mean` for each of the paper's reward terms,
+`reward`, `kl` (when `beta > 0`), `clip_ratio/*`, `completions/mean_length`; SFTTrainer logs `loss`
+and `mean_token_accuracy`. `MetricsLogger` appends each log as one JSON line so curves can be drawn
+during or after a run, and an interrupted run that resumes keeps appending to the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from o3video.rewards import proximity_sigma
+
+METRICS_FILE = "metrics.jsonl"
+
+# Short names for the progress bar, in the order they are shown.
+_SHORT = {
+    "loss": "loss",
+    "reward": "reward",
+    "rewards/accuracy_reward/mean": "acc",
+    "rewards/temporal_reward/mean": "r_t",
+    "rewards/spatial_reward/mean": "r_s",
+    "rewards/format_reward/mean": "fmt",
+    "kl": "kl",
+    "completions/mean_length": "len",
+    "mean_token_accuracy": "tok_acc",
+}
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class MetricsLogger(TrainerCallback):
+    """Appends `{"step", "epoch", "time", **logs, **extra(state)}` to `path` at every log event."""
+
+    def __init__(self, path: str | Path, extra: Callable[[Any], dict[str, Any]] | None = None) -> None:
+        self.path = Path(path)
+        self.extra = extra
+        self.start = time.time()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001 - transformers' signature
+        if not logs or not state.is_world_process_zero:
+            return
+        row = {"step": state.global_step, "epoch": state.epoch, "time": round(time.time() - self.start, 2)}
+        row.update({k: _number(v) for k, v in logs.items()})
+        if self.extra is not None:
+            row.update(self.extra(state))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def sigma_of_state(fixed: float | None) -> Callable[[Any], dict[str, Any]]:
+    """The σ the temporal reward used for the step just logged — fixed, or the adaptive schedule at the
+    step's start (the rewards are computed before the step counter moves) — and that progress."""
+
+    def extra(state: Any) -> dict[str, Any]:
+        total = getattr(state, "max_steps", 0) or 0
+        progress = min(1.0, max(0, state.global_step - 1) / total) if total > 0 else 1.0
+        return {"progress": round(progress, 4), "sigma": fixed if fixed is not None else proximity_sigma(progress)}
+
+    return extra
+
+
+class CompactProgress(TrainerCallback):
+    """A tqdm bar over optimizer steps whose postfix shows the latest loss / reward terms (replaces the
+    default bar, which prints every log dict on its own line)."""
+
+    def __init__(self, description: str = "train") -> None:
+        self.description = description
+        self.bar = None
+
+    def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
+        from tqdm.auto import tqdm
+
+        if state.is_world_process_zero:
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.description, dynamic_ncols=True)
+
+    def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+        if self.bar is None or not logs:
+            return
+        shown = {short: logs[key] for key, short in _SHORT.items() if isinstance(logs.get(key), (int, float))}
+        self.bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=True)
+
+    def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a metrics.jsonl (a line cut short by an interruption is skipped)."""
+    rows = []
+    path = Path(path)
+    if not path.is_file():
+        return rows
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+__all__ = ["METRICS_FILE", "CompactProgress", "MetricsLogger", "read_metrics", "sigma_of_state"]

@@ -1,0 +1,97 @@
+"""What SFT and RL runs share: threads, the model, trainer-argument defaults, resuming, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from o3video.train.config import TrainConfig, save_config
+
+RESOLVED_CONFIG = "train_config.yaml"
+
+
+def set_threads(threads: int | None) -> None:
+    """Torch CPU threads: on a small machine, one per core beats the default oversubscription."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
+def load_for_training(config: TrainConfig, model: Any = None, processor: Any = None) -> tuple[Any, Any]:
+    """The model and processor to train: the given ones, else `config.model` loaded by path or hub id."""
+    if model is not None:
+        if processor is None:
+            raise ValueError("a model passed in needs its processor too")
+        return model, processor
+    from o3video.models import load_model
+
+    return load_model(
+        config.model, max_pixels=config.data.max_pixels, dtype=config.dtype, attn_implementation=config.attn_implementation
+    )
+
+
+def trainer_kwargs(config: TrainConfig, defaults: dict[str, Any]) -> dict[str, Any]:
+    """TRL config kwargs: our defaults, then the file's `trainer` mapping (which wins).
+
+    Mixed precision defaults to bf16 on a GPU that has it and to fp32 elsewhere (TRL's own default,
+    bf16 everywhere, fails on CPUs)."""
+    import torch
+
+    kwargs = {
+        "output_dir": config.output_dir,
+        "seed": config.seed,
+        "report_to": "none",
+        "logging_steps": 1,
+        "remove_unused_columns": False,  # rows are built from an index column by a transform
+        "bf16": bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported()),
+        **defaults,
+    }
+    kwargs.update(config.trainer)
+    return kwargs
+
+
+def last_checkpoint(config: TrainConfig) -> str | None:
+    """The newest `checkpoint-N` in the output directory, when resuming is on and there is one."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = Path(config.output_dir)
+    if not config.resume or not out.is_dir():
+        return None
+    return get_last_checkpoint(str(out))
+
+
+def prepare_output(config: TrainConfig) -> Path:
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(config, out / RESOLVED_CONFIG)
+    return out
+
+
+def finish(trainer: Any, processor: Any, out: Path) -> Path:
+    """Save the trained model and its processor with `save_pretrained`, loadable by `load_model(out)`."""
+    trainer.save_model(str(out))
+    processor.save_pretrained(str(out))
+    trainer.state.save_to_json(str(out / "trainer_state.json"))
+    return out
+
+
+def replace_progress_bar(trainer: Any, description: str) -> None:
+    from transformers.trainer_callback import ProgressCallback
+
+    from o3video.train.callbacks import CompactProgress
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(CompactProgress(description))
+
+
+__all__ = [
+    "RESOLVED_CONFIG",
+    "finish",
+    "last_checkpoint",
+    "load_for_training",
+    "prepare_output",
+    "replace_progress_bar",
+    "set_threads",
+    "trainer_kwargs",
+]

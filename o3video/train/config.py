@@ -1,0 +1,209 @@
+"""Training run configuration: YAML files plus `key=value` overrides, read into dataclasses.
+
+A config file names the stage, the model, the data and the trainer settings::
+
+    stage: rl                      # sft | rl
+    model: runs/sft                # hub id or a directory written by save_pretrained
+    output_dir: runs/rl
+    data:
+      train: [data/stgr/stgr_rl.json]   # STGR files (released JSON array or JSON lines), mixed
+      num_frames: 16
+      max_pixels: 100352
+    trainer:                       # passed as they are to TRL's SFTConfig / GRPOConfig
+      learning_rate: 1.0e-6
+      num_train_epochs: 1
+    algo: gspo                     # rl only: gspo (sequence-level ratio) | grpo (token-level, the ablation)
+    rewards: {sigma: null, gating: true, tau: 3.0}
+
+Overrides address any field with a dotted path: `trainer.learning_rate=1e-5`, `data.num_frames=8`,
+`algo=grpo`, `rewards.gating=false`. Values are read as YAML (`null`, `true`, lists), and a
+number YAML leaves as text (`1e-5`) is read as a number.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STAGES = ("sft", "rl")
+ALGOS = ("gspo", "grpo")
+
+# The clipping each algorithm needs. GSPO's ratio is a per-token geometric mean, so its clip range is
+# tiny: TRL's documented GSPO setting (GSPO paper v2, §5.1). GRPO's token ratios use the usual 0.2.
+ALGO_SETTINGS: dict[str, dict[str, Any]] = {
+    "gspo": {"importance_sampling_level": "sequence", "loss_type": "grpo", "epsilon": 3e-4, "epsilon_high": 4e-4},
+    "grpo": {"importance_sampling_level": "token", "loss_type": "grpo", "epsilon": 0.2, "epsilon_high": 0.2},
+}
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class DataConfig:
+    """Where the training records are and how each one becomes a prompt."""
+
+    train: list[str] = field(default_factory=list)  # STGR files, mixed in one shuffled dataset
+    root: str | None = None  # media root for video_path/image_path/key-frame paths; default: each file's folder
+    num_frames: int = 16  # uniform frames per video (key frames are inserted in addition)
+    frame_mode: str = "exact"  # exact | keyframe (see o3video.video.sample_frames)
+    max_pixels: int = 128 * 28 * 28
+    insert_key_frames: bool = True  # the paper's key-frame insertion for records with key_frames
+    cache_dir: str | None = ".cache/frames"  # decoded frames are cached here once per video
+    limit: int | None = None  # only the first N records of each file (smoke runs)
+    on_error: str = "raise"  # raise | skip, for malformed records
+
+
+@dataclass
+class RewardConfig:
+    """The paper's reward and its ablations (DESIGN §3)."""
+
+    sigma: float | None = None  # None: adaptive σ(p) = max(1, 4(1-p)); a number fixes σ (ablation)
+    gating: bool = True  # False: no temporal gate for the spatial reward (ablation)
+    tau: float = 3.0  # the gate, seconds
+    terms: list[str] = field(default_factory=lambda: ["accuracy", "temporal", "spatial", "format"])
+
+
+@dataclass
+class TrainConfig:
+    stage: str
+    model: str
+    output_dir: str
+    data: DataConfig = field(default_factory=DataConfig)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    algo: str = "gspo"
+    rewards: RewardConfig = field(default_factory=RewardConfig)
+    algo_settings: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(ALGO_SETTINGS))
+    dtype: str = "auto"  # model weights: auto (the checkpoint's) | bfloat16 | float32 ...
+    attn_implementation: str | None = None  # sdpa | flash_attention_2 | eager (None: transformers' choice)
+    threads: int | None = None  # torch CPU threads (None: leave torch's default)
+    resume: bool = True  # continue from the last checkpoint-N in output_dir when there is one
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """`cls(**data)` with nested dataclasses built too; unknown keys are an error naming them."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        default = known[name].default_factory() if callable(known[name].default_factory) else None  # type: ignore[misc]
+        if is_dataclass(default) and not isinstance(value, type(default)):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{name}: must be a mapping, got {value!r}")
+            value = _build(type(default), value, f"{where}.{name}")
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
+def parse_value(text: str) -> Any:
+    """An override value: YAML (`null`, `true`, `[8, 16]`, `1.0e-6`), with `1e-6`-style numbers as floats."""
+    value = yaml.safe_load(text) if text.strip() else ""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Set `a.b.c=value` in the nested dict `data` (creating mappings on the way)."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {assignment!r}: expected key=value")
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {assignment!r}: {part} is not a mapping")
+        node = child
+    node[parts[-1]] = parse_value(text)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = (), *, stage: str | None = None) -> TrainConfig:
+    """Read a YAML config, apply `key=value` overrides, validate, and return the TrainConfig.
+
+    `stage` (from the command line) must agree with the file's `stage` when both are given."""
+    data: dict[str, Any] = {}
+    where = "config"
+    if path is not None:
+        path = Path(path)
+        where = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML ({err})") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        data = loaded or {}
+    for assignment in overrides:
+        apply_override(data, assignment)
+    if stage is not None:
+        if data.get("stage", stage) != stage:
+            raise ConfigError(f"{where}: is a {data['stage']!r} config, but the command trains {stage!r}")
+        data["stage"] = stage
+    for required in ("stage", "model", "output_dir"):
+        if not data.get(required):
+            raise ConfigError(f"{where}: {required} is required")
+    if isinstance(data.get("data", {}).get("train"), str):
+        data["data"]["train"] = [data["data"]["train"]]
+    config = _build(TrainConfig, data, where)
+    validate(config, where)
+    return config
+
+
+def validate(config: TrainConfig, where: str = "config") -> None:
+    if config.stage not in STAGES:
+        raise ConfigError(f"{where}: stage must be one of {STAGES}, got {config.stage!r}")
+    if config.algo not in ALGOS:
+        raise ConfigError(f"{where}: algo must be one of {ALGOS}, got {config.algo!r}")
+    if not config.data.train:
+        raise ConfigError(f"{where}: data.train must name at least one STGR file")
+    if config.data.num_frames < 1:
+        raise ConfigError(f"{where}: data.num_frames must be >= 1")
+    if config.data.on_error not in ("raise", "skip"):
+        raise ConfigError(f"{where}: data.on_error must be raise or skip")
+    if config.rewards.sigma is not None and config.rewards.sigma <= 0:
+        raise ConfigError(f"{where}: rewards.sigma must be > 0 (or null for the adaptive schedule)")
+    if not isinstance(config.trainer, dict):
+        raise ConfigError(f"{where}: trainer must be a mapping of SFTConfig/GRPOConfig fields")
+
+
+def save_config(config: TrainConfig, path: str | Path) -> Path:
+    """Write the resolved config (after overrides) next to the run, so a run says how it was made."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    return path
+
+
+__all__ = [
+    "ALGOS",
+    "ALGO_SETTINGS",
+    "ConfigError",
+    "DataConfig",
+    "RewardConfig",
+    "STAGES",
+    "TrainConfig",
+    "apply_override",
+    "load_config",
+    "parse_value",
+    "save_config",
+]

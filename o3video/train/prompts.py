@@ -1,0 +1,121 @@
+"""STGR record -> the prompt the model sees during training: frames (+ inserted key frames) through the
+shared prompt builder, and the size of the frames, which every box in the targets and rewards is in.
+
+Video records: `num_frames` uniform frames decoded once per video (the on-disk frame cache makes every
+later epoch a file read), plus the record's annotated key frames inserted in time order (the released
+key-frame images when the record lists their `path`, else the frames decoded at those times). Visual
+QA records: their one image, resized the way Qwen2.5-VL's processor would. The prompt itself always
+comes from `o3video.video.prompt.build_messages` — one frame-prompt format for training, evaluation
+and inference (DESIGN §3).
+
+Two optional per-record fields (extra fields are allowed in STGR records and kept as they are):
+`instruction` replaces the task's answer-format line (a benchmark's own wording), and
+`insert_key_frames: false` keeps the record's key frames for the rewards but out of the prompt.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from o3video.tasks import Task, parse_task
+from o3video.train.config import DataConfig
+
+
+class RecordMediaError(ValueError):
+    """A record whose video or image cannot be read; the message names the record and the file."""
+
+
+@dataclass
+class RecordPrompt:
+    """The prompt of one record: chat messages (system + user) and the sizes boxes need."""
+
+    messages: list[dict[str, Any]]
+    input_size: tuple[int, int]  # (W, H) of every image in the prompt: the model-input pixel space
+    source_size: tuple[int, int]  # (W, H) of the video or image as stored
+    duration: float | None  # seconds (None for an image)
+    frames: Any = None  # the SampledFrames (video) or the PIL image (visual QA), for pictures
+
+
+def record_name(record: dict[str, Any]) -> str:
+    return str(record.get("id") or record.get("video_path") or record.get("image_path") or "?")
+
+
+class PromptBuilder:
+    """Builds (and remembers, up to `memory` records) the prompt of each record.
+
+    `root` is the folder media paths are relative to. `frame_kwargs` are the processor's resize rule
+    (`o3video.models.frame_settings`: factor 28 for Qwen2.5-VL, 32 for Qwen3-VL, its pixel bounds), so
+    frames reach the model at exactly the size their boxes are expressed in; without them, Qwen2.5-VL's
+    rule with `data.max_pixels`. The memory matters for RL, where each prompt is asked several times
+    per step (one per generation)."""
+
+    def __init__(self, data: DataConfig, root: str | Path, *, frame_kwargs: dict[str, int] | None = None,
+                 memory: int = 4096) -> None:
+        self.data = data
+        self.root = Path(root)
+        self.frame_kwargs = dict(frame_kwargs or {"max_pixels": data.max_pixels})
+        self.memory = memory
+        self._built: OrderedDict[str, RecordPrompt] = OrderedDict()
+
+    def __call__(self, record: dict[str, Any]) -> RecordPrompt:
+        key = f"{id(record)}:{record_name(record)}"
+        hit = self._built.get(key)
+        if hit is not None:
+            self._built.move_to_end(key)
+            return hit
+        built = self.build(record)
+        self._built[key] = built
+        if len(self._built) > self.memory:
+            self._built.popitem(last=False)
+        return built
+
+    def build(self, record: dict[str, Any]) -> RecordPrompt:
+        from o3video.video import VideoError
+        from o3video.video.prompt import build_messages
+
+        task = parse_task(record.get("task"))
+        instruction = record.get("instruction")
+        try:
+            if task.uses_image:
+                image, source = self._image(record)
+                messages = build_messages(image, record["question"], task, instruction=instruction)
+                return RecordPrompt(messages, image.size, source, None, image)
+            frames = self._frames(record)
+        except (VideoError, OSError, UnidentifiedImageError, ValueError) as err:
+            raise RecordMediaError(f"record {record_name(record)}: {err}") from None
+        messages = build_messages(frames, record["question"], task, duration=frames.duration, instruction=instruction)
+        return RecordPrompt(messages, tuple(frames.input_size), tuple(frames.source_size), frames.duration, frames)
+
+    def _image(self, record: dict[str, Any]) -> tuple[Image.Image, tuple[int, int]]:
+        from o3video.video.resize import input_size, resize_image
+
+        path = self.root / record["image_path"]
+        with Image.open(path) as image:
+            image.load()
+            source = image.size
+            size = input_size(source, **self.frame_kwargs)
+            return resize_image(image, size), source
+
+    def _frames(self, record: dict[str, Any]):
+        from o3video.video import insert_key_frames, sample_frames
+
+        path = self.root / record["video_path"]
+        key_frames = record.get("key_frames") or []
+        insert = self.data.insert_key_frames and record.get("insert_key_frames", True) and key_frames
+        common = dict(mode=self.data.frame_mode, cache_dir=self.data.cache_dir, **self.frame_kwargs)
+        if insert and not all(k.get("path") for k in key_frames):
+            return sample_frames(path, self.data.num_frames, key_times=[float(k["time"]) for k in key_frames], **common)
+        frames = sample_frames(path, self.data.num_frames, **common)
+        return insert_key_frames(frames, key_frames, self.root) if insert else frames
+
+
+def task_of(record: dict[str, Any]) -> Task:
+    return parse_task(record.get("task"))
+
+
+__all__ = ["PromptBuilder", "RecordMediaError", "RecordPrompt", "record_name", "task_of"]

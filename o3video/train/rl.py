@@ -1,0 +1,123 @@
+"""Stage 2: reinforcement learning with GSPO (or token-level GRPO, the ablation) on TRL's GRPOTrainer.
+
+GSPO is GRPOTrainer with `importance_sampling_level="sequence"`: one importance ratio per completion
+(the geometric mean of its token ratios), clipped per sequence, with the clip range TRL documents
+for it (ε = 3e-4, ε_high = 4e-4); `algo: grpo` switches to token-level ratios with ε = 0.2. The
+reward is the paper's, `r = r_acc + r_t + r_s + r_fmt`, as four reward functions from
+`o3video.rewards` (TRL sums them, then normalises within each group of generations and logs each
+term per step). They read progress `step / max_steps` from the trainer state, so σ anneals 4 → 1 over
+the run; `rewards.sigma` fixes σ and `rewards.gating: false` removes the temporal gate (ablations).
+
+Several prompts per step (`per_device_train_batch_size / num_generations`), all generated in one batch,
+each asked `num_generations` times — not one prompt per device per step as the reference code does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from o3video.models.load import frame_settings
+from o3video.train.callbacks import METRICS_FILE, MetricsLogger, sigma_of_state
+from o3video.train.common import (
+    finish,
+    last_checkpoint,
+    load_for_training,
+    prepare_output,
+    replace_progress_bar,
+    set_threads,
+    trainer_kwargs,
+)
+from o3video.train.config import TrainConfig
+from o3video.train.records import load_training_records, task_mix
+from o3video.train.rl_data import rl_dataset
+
+log = logging.getLogger(__name__)
+
+RL_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 1e-6,  # the paper's
+    "num_train_epochs": 1,
+    "num_generations": 4,
+    "max_completion_length": 768,
+    "temperature": 1.0,
+    "beta": 0.0,
+    "save_strategy": "steps",
+    "save_steps": 200,
+}
+
+
+def reward_funcs(config: TrainConfig) -> list[Any]:
+    """The paper's reward terms as TRL reward functions, with the config's ablations applied.
+
+    The accuracy term also scores V-STaR-format practice records (`vstar_kind` column): their *where*
+    answers are boxes per second, scored by IoU (`where_accuracy`) like any box answer."""
+    from o3video.rewards import reward_functions
+
+    tau = config.rewards.tau if config.rewards.gating else None
+    funcs = reward_functions(sigma=config.rewards.sigma, tau=tau, terms=config.rewards.terms)
+    return [with_where_accuracy(f) if f.__name__ == "accuracy_reward" else f for f in funcs]
+
+
+def with_where_accuracy(accuracy: Any) -> Any:
+    """`accuracy` with V-STaR *where* practice rows scored by `where_accuracy` (box IoU per second)."""
+    from o3video.rewards import completion_text
+    from o3video.train.vstar_practice import where_accuracy
+
+    def accuracy_reward(prompts: Any = None, completions: Sequence[Any] = (), **columns: Any) -> list[float]:
+        scores = accuracy(prompts=prompts, completions=completions, **columns)
+        kinds = columns.get("vstar_kind") or [None] * len(completions)
+        for i, kind in enumerate(kinds):
+            if kind in ("where_1", "where_2"):
+                scores[i] = where_accuracy(completion_text(completions[i]), columns["answer"][i])
+        return scores
+
+    accuracy_reward.__doc__ = accuracy.__doc__
+    return accuracy_reward
+
+
+def grpo_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """GRPOConfig kwargs: defaults, then the algorithm's ratio level and clipping, then the file's `trainer`."""
+    algo = dict(config.algo_settings.get(config.algo) or {})
+    if not algo:
+        raise ValueError(f"no settings for algo {config.algo!r} in algo_settings")
+    return trainer_kwargs(config, {**RL_DEFAULTS, **algo})
+
+
+def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()):
+    """The GRPOTrainer for `config` (model loaded unless given); nothing is trained yet."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    set_threads(config.threads)
+    out = prepare_output(config)
+    model, processor = load_for_training(config, model, processor)
+    # GRPOTrainer left-pads the prompt ids itself but re-runs the processor with its default padding side
+    # for the multimodal fields of the log-prob pass; with right padding, Qwen's mm_token_type_ids no
+    # longer line up with the ids, the mRoPE positions of every padded prompt are wrong (and a batch of
+    # prompts with different frame counts fails outright). Left padding makes the two agree.
+    processor.tokenizer.padding_side = "left"
+    records = load_training_records(config.data, frame_settings(processor))
+    log.info("%s on %d records: %s", config.algo.upper(), len(records), task_mix(records))
+    args = GRPOConfig(**grpo_kwargs(config))
+    logger = MetricsLogger(out / METRICS_FILE, extra=sigma_of_state(config.rewards.sigma))
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward_funcs(config),
+        args=args,
+        train_dataset=rl_dataset(records),
+        processing_class=processor,
+        callbacks=[logger, *callbacks],
+    )
+    replace_progress_bar(trainer, config.algo.upper())
+    return trainer, processor, out
+
+
+def train_rl(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()) -> Path:
+    """Run GSPO/GRPO (resuming from the last checkpoint in `output_dir` if any); returns the saved model's directory."""
+    trainer, processor, out = build_rl_trainer(config, model=model, processor=processor, callbacks=callbacks)
+    trainer.train(resume_from_checkpoint=last_checkpoint(config))
+    return finish(trainer, processor, out)
+
+
+__all__ = ["RL_DEFAULTS", "build_rl_trainer", "grpo_kwargs", "reward_funcs", "train_rl"]

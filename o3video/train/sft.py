@@ -1,0 +1,74 @@
+"""Stage 1, cold start: supervised fine-tuning on STGR records with TRL's SFTTrainer.
+
+All six task types are mixed in one shuffled dataset (each example carries its own task's prompt
+and answer form); batches of several examples are padded by TRL's vision-language collator; the
+loss is on the assistant's tokens only (`assistant_only_loss=True`, read from the chat template's
+`{% generation %}` markers). Checkpoints go to `output_dir/checkpoint-N`; a rerun of the same command
+resumes from the newest one; the final model and processor are saved with `save_pretrained`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from o3video.models.load import frame_settings
+from o3video.train.callbacks import METRICS_FILE, MetricsLogger
+from o3video.train.common import (
+    finish,
+    last_checkpoint,
+    load_for_training,
+    prepare_output,
+    replace_progress_bar,
+    set_threads,
+    trainer_kwargs,
+)
+from o3video.train.config import TrainConfig
+from o3video.train.records import load_training_records, task_mix
+from o3video.train.sft_data import sft_dataset
+
+log = logging.getLogger(__name__)
+
+SFT_DEFAULTS: dict[str, Any] = {
+    "assistant_only_loss": True,
+    "max_length": None,  # truncating a vision prompt would cut image tokens away from their pixels
+    "learning_rate": 1e-6,  # the paper's
+    "num_train_epochs": 1,
+    "save_strategy": "steps",
+    "save_steps": 500,
+}
+
+
+def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()):
+    """The SFTTrainer for `config` (model loaded unless given); nothing is trained yet."""
+    from trl import SFTConfig, SFTTrainer
+
+    set_threads(config.threads)
+    out = prepare_output(config)
+    model, processor = load_for_training(config, model, processor)
+    records = load_training_records(config.data, frame_settings(processor))
+    log.info("SFT on %d records: %s", len(records), task_mix(records))
+    args = SFTConfig(**trainer_kwargs(config, SFT_DEFAULTS))
+    if not args.assistant_only_loss:
+        log.warning("assistant_only_loss is off: the loss includes the prompt's tokens (the reference code's defect)")
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=sft_dataset(records),
+        processing_class=processor,
+        callbacks=[MetricsLogger(out / METRICS_FILE), *callbacks],
+    )
+    replace_progress_bar(trainer, "SFT")
+    return trainer, processor, out
+
+
+def train_sft(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()) -> Path:
+    """Run SFT (resuming from the last checkpoint in `output_dir` if any); returns the saved model's directory."""
+    trainer, processor, out = build_sft_trainer(config, model=model, processor=processor, callbacks=callbacks)
+    trainer.train(resume_from_checkpoint=last_checkpoint(config))
+    return finish(trainer, processor, out)
+
+
+__all__ = ["SFT_DEFAULTS", "build_sft_trainer", "train_sft"]

@@ -1,0 +1,140 @@
+"""V-STaR-format practice records: the benchmark's five prompts, asked about *training* videos, written
+as STGR records so that SFT and RL read them like any other record.
+
+Why: a model trained from scratch (the tiny demo model) has no instruction following, so it cannot
+answer V-STaR's *where* prompts in their JSON form, or its *when* prompts in their wording, without
+having seen them. Qwen2.5-VL has; its recipe does not use these. They come from videos of a world
+drawn with another seed than the test split, so no test video is ever trained on.
+
+Per V-STaR annotation, five records (wording from `o3video.eval.vstar_protocol.vstar_prompts`, the
+same the evaluation asks); *what* and *where* reason with the annotation's grounded chain, *when*
+with the span's two ends (`It starts at <t>S</t>s and lasts until <t>E</t>s.`):
+
+* what   -> `General video QA Free-form`, answer the annotation's answer;
+* when_1, when_2 -> `temporal QA`, answer `"[S, E]"`;
+* where_1, where_2 -> `temporal-spatial free-form QA`, answer the JSON `{"<second>": [x1,y1,x2,y2]}` the
+  benchmark asks for (model-input pixels), the ground-truth boxes as key frames/items, so the
+  thinking rewards see them. Their key frames stay out of the prompt (`insert_key_frames: false`):
+  the evaluation shows uniform frames only, and an inserted frame would give the answer's seconds away.
+  In RL their accuracy term is the IoU of the answered boxes (`where_accuracy`): ROUGE, the free-form
+  rule, would compare digit strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from o3video.grammar import map_boxes
+from o3video.geometry import rescale_box
+from o3video.tasks import Task
+from o3video.train.targets import format_time
+
+KINDS = ("what", "when_1", "where_1", "where_2", "when_2")
+
+
+def _chain_text(chain: str, original: tuple[float, float], size: tuple[int, int]) -> str:
+    """The annotation's `<think>` chain without its tags, boxes moved to model-input pixels."""
+    text = chain.strip()
+    if text.startswith("<think>"):
+        text = text[len("<think>") :]
+    if text.endswith("</think>"):
+        text = text[: -len("</think>")]
+    return map_boxes(text.strip(), lambda b: rescale_box(b, original, size))
+
+
+def _where_answer(annotation: dict[str, Any], original: tuple[float, float], size: tuple[int, int]) -> str:
+    from o3video.eval.vstar_protocol import ground_truth_boxes, second_key
+
+    boxes = {}
+    for gt in ground_truth_boxes(annotation):
+        box = rescale_box([gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]], original, size)
+        boxes[second_key(gt["timestamp"])] = [int(round(v)) for v in box]
+    return json.dumps(boxes, separators=(",", ":"))  # compact: fewer tokens to get right
+
+
+def _key_evidence(annotation: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Ground-truth boxes as STGR key_frames / key_items (boxes normalised to [0, 1])."""
+    from o3video.eval.vstar_protocol import ground_truth_boxes
+
+    w, h = float(annotation["width"]), float(annotation["height"])
+    frames, items = [], {}
+    for i, gt in enumerate(ground_truth_boxes(annotation)):
+        idx = int(gt.get("frame_index", i))
+        frames.append({"idx": idx, "time": float(gt["timestamp"])})
+        box = [gt["xmin"] / w, gt["ymin"] / h, gt["xmax"] / w, gt["ymax"] / h]
+        items[str(idx)] = {str(annotation.get("object", "object")): [[round(min(max(v, 0.0), 1.0), 6) for v in box]]}
+    return frames, items
+
+
+def practice_records(
+    annotations: Iterable[dict[str, Any]],
+    *,
+    frame_kwargs: dict[str, int] | None = None,
+    kinds: Sequence[str] = KINDS,
+    source: str = "vstar-practice",
+) -> list[dict[str, Any]]:
+    """STGR records for the V-STaR prompts of `kinds` on each annotation (which must carry `video_path`).
+
+    Answers are written in the pixels of the frames the model will see: `frame_kwargs` is the
+    processor's resize rule (`o3video.models.frame_settings`; default Qwen2.5-VL's at 128*28*28 pixels)."""
+    from o3video.eval.vstar_protocol import vstar_prompts
+    from o3video.video.resize import input_size
+
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown V-STaR prompt kinds {sorted(unknown)}; choose from {KINDS}")
+    records = []
+    for n, annotation in enumerate(annotations):
+        if not annotation.get("video_path"):
+            raise ValueError(f"V-STaR annotation {n} ({annotation.get('vid')}): no video_path")
+        original = (float(annotation["width"]), float(annotation["height"]))
+        size = input_size((int(annotation["width"]), int(annotation["height"])), **(frame_kwargs or {}))
+        chain = _chain_text(str(annotation.get("chain") or ""), original, size)
+        start, end = annotation["timestamps"]
+        span = f"It starts at <t>{format_time(start)}</t>s and lasts until <t>{format_time(end)}</t>s."
+        for prompt in vstar_prompts(annotation):
+            if prompt.kind not in kinds:
+                continue
+            record: dict[str, Any] = {
+                "id": f"{source}-{n:05d}-{prompt.kind}",
+                "task": prompt.task.value,
+                "source": source,
+                "vstar_kind": prompt.kind,
+                "question": prompt.question,
+                "instruction": prompt.instruction,
+                "video_path": annotation["video_path"],
+                "reasoning_process": span if prompt.task is Task.TEMPORAL else chain,
+                "box_format": "xyxy_px",
+                "image_size": [size[0], size[1]],  # the reasoning's boxes are already model-input pixels
+            }
+            if prompt.task is Task.TEMPORAL:
+                record["answer"] = f"[{float(start)}, {float(end)}]"
+            elif prompt.task is Task.SPATIO_TEMPORAL:
+                record["answer"] = _where_answer(annotation, original, size)
+                record["key_frames"], record["key_items"] = _key_evidence(annotation)
+                record["insert_key_frames"] = False
+            else:
+                record["answer"] = str(annotation["answer"])
+            records.append(record)
+    return records
+
+
+
+
+def where_accuracy(completion: str, ground_truth: str) -> float:
+    """r_acc of a V-STaR *where* answer — a spatial-grounding answer, so box IoU as DESIGN §3 scores boxes:
+    the mean, over the ground truth's seconds, of the IoU of the box answered for that second (0 if none),
+    which is V-STaR's own vIoU. `ground_truth` is the record's JSON answer (model-input pixels)."""
+    from o3video.eval.vstar_protocol import parse_spatial_answer
+    from o3video.geometry import box_iou
+
+    truth = json.loads(ground_truth)
+    if not truth:
+        return 0.0
+    answered = parse_spatial_answer(completion)
+    return sum(box_iou(answered[sec], box) if sec in answered else 0.0 for sec, box in truth.items()) / len(truth)
+
+
+__all__ = ["KINDS", "practice_records", "where_accuracy"]

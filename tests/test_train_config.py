@@ -1,0 +1,102 @@
+"""Training configs: YAML + dotted overrides, validation, the shipped recipes, the algorithm switch, the CLI."""
+
+from pathlib import Path
+
+import pytest
+
+from o3video.cli import main
+from o3video.train.config import ConfigError, load_config, parse_value
+from o3video.train.rl import grpo_kwargs, reward_funcs
+from o3video.train.sft import SFT_DEFAULTS
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_overrides_reach_nested_fields_and_read_numbers_booleans_nulls_and_lists(tmp_path):
+    path = write(tmp_path, "stage: rl\nmodel: m\noutput_dir: o\ndata: {train: a.json, num_frames: 16}\ntrainer: {beta: 0.04}\n")
+    config = load_config(path, ["trainer.learning_rate=1e-5", "data.num_frames=8", "rewards.gating=false",
+                                "rewards.sigma=2", "data.train=[x.json, y.json]", "trainer.beta=null"])
+    assert config.trainer == {"beta": None, "learning_rate": 1e-5}
+    assert config.data.num_frames == 8 and config.data.train == ["x.json", "y.json"]
+    assert config.rewards.gating is False and config.rewards.sigma == 2
+    assert load_config(path).data.train == ["a.json"]  # a single file is a one-element list
+    assert parse_value("1e-6") == 1e-6 and parse_value("true") is True and parse_value("abc") == "abc"
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "message"),
+    [
+        ("stage: sft\nmodel: m\noutput_dir: o\ndata: {train: a}\nlearning_rate: 1\n", [], "unknown key(s) ['learning_rate']"),
+        ("stage: sft\nmodel: m\noutput_dir: o\ndata: {train: a, frames: 3}\n", [], "unknown key(s) ['frames']"),
+        ("stage: sft\noutput_dir: o\ndata: {train: a}\n", [], "model is required"),
+        ("stage: rl\nmodel: m\noutput_dir: o\ndata: {train: a}\n", ["algo=ppo"], "algo must be one of"),
+        ("stage: rl\nmodel: m\noutput_dir: o\ndata: {train: a}\n", ["rewards.sigma=0"], "rewards.sigma must be > 0"),
+        ("stage: rl\nmodel: m\noutput_dir: o\n", [], "data.train must name"),
+        ("stage: sft\nmodel: m\noutput_dir: o\ndata: {train: a}\n", ["novalue"], "expected key=value"),
+        ("- a list\n", [], "top level must be a mapping"),
+    ],
+)
+def test_bad_configs_name_the_file_and_the_key(tmp_path, text, overrides, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, overrides)
+    assert message in str(err.value)
+
+
+def test_stage_on_the_command_line_must_match_the_file(tmp_path):
+    path = write(tmp_path, "stage: rl\nmodel: m\noutput_dir: o\ndata: {train: a}\n")
+    with pytest.raises(ConfigError, match="is a 'rl' config"):
+        load_config(path, stage="sft")
+    assert load_config(None, ["model=m", "output_dir=o", "data.train=a"], stage="sft").stage == "sft"
+
+
+def test_shipped_7b_recipes_are_the_papers():
+    sft = load_config(CONFIGS / "qwen2_5_vl_7b_sft.yaml", stage="sft")
+    rl = load_config(CONFIGS / "qwen2_5_vl_7b_rl.yaml", stage="rl")
+    for config in (sft, rl):
+        assert config.model.endswith(("Qwen2.5-VL-7B-Instruct", "qwen2_5_vl_7b_sft"))
+        assert config.trainer["learning_rate"] == 1e-6 and config.trainer["num_train_epochs"] == 1
+        assert config.data.num_frames == 16 and config.data.max_pixels == 128 * 28 * 28
+        assert config.data.insert_key_frames
+    kwargs = grpo_kwargs(rl)
+    assert kwargs["importance_sampling_level"] == "sequence" and kwargs["loss_type"] == "grpo"
+    assert (kwargs["epsilon"], kwargs["epsilon_high"]) == (3e-4, 4e-4)  # TRL's documented GSPO clipping
+    assert kwargs["max_completion_length"] == 768 and kwargs["steps_per_generation"] == 4
+    assert rl.rewards.sigma is None and rl.rewards.gating and rl.rewards.tau == 3.0
+    assert SFT_DEFAULTS["assistant_only_loss"] and "assistant_only_loss" not in sft.trainer
+
+
+def test_grpo_ablation_switches_to_token_level_ratios_and_reward_ablations_reach_the_callables():
+    rl = load_config(CONFIGS / "qwen2_5_vl_7b_rl.yaml", ["algo=grpo", "rewards.sigma=2.0", "rewards.gating=false"])
+    kwargs = grpo_kwargs(rl)
+    assert kwargs["importance_sampling_level"] == "token" and kwargs["epsilon"] == 0.2
+    funcs = reward_funcs(rl)
+    assert [f.__name__ for f in funcs] == ["accuracy_reward", "temporal_reward", "spatial_reward", "format_reward"]
+
+
+def test_tiny_recipes_load_and_train_on_cpu_settings():
+    for name, stage in (("tiny_sft.yaml", "sft"), ("tiny_rl.yaml", "rl")):
+        config = load_config(CONFIGS / name, stage=stage)
+        assert config.trainer["gradient_checkpointing"] is False and config.threads == 2
+        assert config.trainer["per_device_train_batch_size"] > 1  # padded batches, several prompts per step
+    rl = load_config(CONFIGS / "tiny_rl.yaml")
+    assert rl.trainer["per_device_train_batch_size"] // rl.trainer["num_generations"] >= 2
+
+
+def test_cli_prints_the_resolved_config_with_flag_ablations(capsys):
+    code = main(["train", "rl", "--config", str(CONFIGS / "qwen2_5_vl_7b_rl.yaml"), "--algo", "grpo",
+                 "--fixed-sigma", "1.5", "--no-gating", "--print-config", "trainer.learning_rate=2e-6"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "algo: grpo" in out and "sigma: 1.5" in out and "gating: false" in out and "learning_rate: 2.0e-06" in out
+
+
+def test_cli_rejects_a_wrong_stage_with_a_message(capsys):
+    code = main(["train", "sft", "--config", str(CONFIGS / "qwen2_5_vl_7b_rl.yaml"), "--print-config"])
+    assert code == 2 and "is a 'rl' config" in capsys.readouterr().err
