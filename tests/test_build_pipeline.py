@@ -60,7 +60,7 @@ def read_jsonl(path):
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_clean_build_keeps_every_annotated_item_and_writes_trainable_records(world, tmp_path, synth_easy):
+def test_clean_build_keeps_every_annotated_item_and_writes_trainable_records(world, tmp_path, synth_easy, tiny_model):
     out = tmp_path / "out"
     summary = run_build(world, out, include=synth_easy / "stgr_sft.json", mix="sft")
     report = summary.report
@@ -104,6 +104,21 @@ def test_clean_build_keeps_every_annotated_item_and_writes_trainable_records(wor
             assert (out / frame["path"]).is_file()
     text = (out / "report.md").read_text()
     assert "## Stages" in text and "video_too_short" in text and "## Mix (sft)" in text and "Synthetic validation" in text
+
+    # the training issue's SFT data path accepts what the build wrote: every record loads for training,
+    # and a batch of built spatio-temporal examples gets assistant-only labels
+    from o3video.models import frame_settings, load_model
+    from o3video.train.config import DataConfig
+    from o3video.train.records import load_training_records
+    from o3video.train.sft_data import sft_collator, sft_example
+
+    _, processor = load_model(tiny_model)
+    items = load_training_records(DataConfig(train=[str(out / "stgr_sft.jsonl")], num_frames=4, cache_dir=None),
+                                  frame_settings(processor))
+    assert len(items) == len(mixed)
+    built = [i for i in items if i.record["source"] in ("synth-temporal", "synth-dense")][:2]
+    batch = sft_collator(processor)([sft_example(i) for i in built])
+    assert (batch["labels"] != -100).any() and (batch["labels"] == -100).any()
 
 
 def test_every_injected_error_kind_is_caught_and_no_clean_sample_dropped(world, tmp_path):
