@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The main job: installs what it needs into .venv/, then runs the most complete pipeline that exists.
-# Today that is scoring the bundled example completions (all six task types) with the paper's rewards.
+# The main job: installs what it needs into .venv/, then runs the end-to-end demo — the easy synthetic
+# world, the tiny model untrained, after SFT and after GSPO, evaluated on held-out V-STaR records —
+# and writes runs/demo/report.md and runs/demo/report.html (~10-15 minutes on 2 CPU cores).
+# Extra arguments go to `o3video demo` (e.g. --quick, --fresh, --out DIR).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/scripts/venv.sh"
 cd "$root"
-mkdir -p runs/demo
-o3video score --input examples/completions.jsonl --out runs/demo/example_scores.jsonl "$@"
-echo "[o3video] per-completion scores written to runs/demo/example_scores.jsonl" >&2
+o3video demo "$@"

@@ -83,7 +83,7 @@ def test_grpo_ablation_switches_to_token_level_ratios_and_reward_ablations_reach
 def test_tiny_recipes_load_and_train_on_cpu_settings():
     for name, stage in (("tiny_sft.yaml", "sft"), ("tiny_rl.yaml", "rl")):
         config = load_config(CONFIGS / name, stage=stage)
-        assert config.trainer["gradient_checkpointing"] is False and config.threads == 2
+        assert config.trainer["activation_checkpointing"] is False and config.threads == 2
         assert config.trainer["per_device_train_batch_size"] > 1  # padded batches, several prompts per step
     rl = load_config(CONFIGS / "tiny_rl.yaml")
     assert rl.trainer["per_device_train_batch_size"] // rl.trainer["num_generations"] >= 2

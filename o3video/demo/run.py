@@ -40,12 +40,12 @@ class DemoSettings:
     out: Path = Path("runs/demo")
     quick: bool = False
     sft_records: int = 360  # synthetic STGR SFT records (the paper's task mix)
-    rl_records: int = 240  # synthetic STGR RL records
-    practice_videos: int = 60  # V-STaR annotations on practice videos (five training records each)
+    rl_records: int = 80  # synthetic STGR RL records
+    practice_videos: int = 80  # V-STaR annotations on practice videos (five training records each)
     test_records: int = 30  # held-out V-STaR records the three models are evaluated on
     model_size: str = "small"
     num_frames: int = 8
-    eval_max_new_tokens: int = 200
+    eval_max_new_tokens: int = 192
     evidence: int = 3  # evidence pictures in the report
     seed: int = 0
     threads: int = 2
@@ -64,6 +64,25 @@ def quick_settings(out: Path) -> DemoSettings:
         rl_overrides=["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completion_length=48",
                       "trainer.per_device_train_batch_size=8", "trainer.steps_per_generation=1"],
     )
+
+
+def tokenizer_corpus(stgr_files: list[Path], vstar_files: list[Path] = ()) -> list[str]:
+    """The tiny tokenizer's corpus: the run's own texts — every prompt part the builder writes, the training
+    records and the benchmark questions (the tokenizer must know the words it will be asked in)."""
+    from o3video.eval.records_io import load_annotations
+    from o3video.eval.vstar_protocol import vstar_prompts
+    from o3video.tasks import Task
+    from o3video.video.prompt import answer_instruction, frame_label, system_prompt
+
+    texts = [system_prompt(t) for t in Task] + [answer_instruction(t) for t in Task]
+    texts += [frame_label(i, i * 0.25) for i in range(1, 64)]
+    for path in stgr_files:
+        for r in json.loads(Path(path).read_text()):
+            texts += [r.get("question", ""), r.get("answer", ""), r.get("reasoning_process", ""), r.get("instruction", "")]
+    for path in vstar_files:
+        for annotation in load_annotations(path):
+            texts += [p.question + "\n" + p.instruction for p in vstar_prompts(annotation)]
+    return [t for t in texts if t]
 
 
 class Demo:
@@ -111,21 +130,10 @@ class Demo:
                       f"{self.s.test_records} held-out V-STaR records; {len(records)} V-STaR practice records")
 
     def corpus(self) -> list[str]:
-        """The tokenizer's corpus: the run's own texts — every prompt part the builder writes, the training
-        records and the benchmark questions (the tokenizer must know the words it will be asked in)."""
-        from o3video.eval.vstar_protocol import vstar_prompts
-        from o3video.eval.records_io import load_annotations
-        from o3video.tasks import Task
-        from o3video.video.prompt import answer_instruction, frame_label, system_prompt
-
-        texts = [system_prompt(t) for t in Task] + [answer_instruction(t) for t in Task]
-        texts += [frame_label(i, i * 0.25) for i in range(1, 64)]
-        for path in (self.world / "stgr_sft.json", self.world / "stgr_rl.json", self.practice / "vstar_practice.json"):
-            for r in json.loads(path.read_text()):
-                texts += [r.get("question", ""), r.get("answer", ""), r.get("reasoning_process", ""), r.get("instruction", "")]
-        for annotation in load_annotations(self.world / "vstar_test.json"):
-            texts += [p.question + "\n" + p.instruction for p in vstar_prompts(annotation)]
-        return [t for t in texts if t]
+        return tokenizer_corpus(
+            [self.world / "stgr_sft.json", self.world / "stgr_rl.json", self.practice / "vstar_practice.json"],
+            [self.world / "vstar_test.json"],
+        )
 
     def make_model(self) -> Path:
         from o3video.models import build_tiny_model
@@ -205,4 +213,4 @@ def run_demo(settings: DemoSettings, *, fresh: bool = False) -> Path:
     return Demo(settings).run()
 
 
-__all__ = ["Demo", "DemoSettings", "quick_settings", "run_demo"]
+__all__ = ["Demo", "DemoSettings", "quick_settings", "run_demo", "tokenizer_corpus"]

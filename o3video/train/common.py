@@ -45,6 +45,7 @@ def trainer_kwargs(config: TrainConfig, defaults: dict[str, Any]) -> dict[str, A
         "logging_steps": 1,
         "remove_unused_columns": False,  # rows are built from an index column by a transform
         "bf16": bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported()),
+        "dataloader_pin_memory": torch.cuda.is_available(),
         **defaults,
     }
     kwargs.update(config.trainer)

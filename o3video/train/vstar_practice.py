@@ -7,8 +7,10 @@ having seen them. Qwen2.5-VL has; its recipe does not use these. They come from 
 drawn with another seed than the test split, so no test video is ever trained on.
 
 Per V-STaR annotation, five records (wording from `o3video.eval.vstar_protocol.vstar_prompts`, the
-same the evaluation asks); *what* and *where* reason with the annotation's grounded chain, *when*
-with the span's two ends (`It starts at <t>S</t>s and lasts until <t>E</t>s.`):
+same the evaluation asks). *what* reasons with the first and last sentences of the annotation's
+chain (what to look for, what was seen); *when* with the span's two ends (`It starts at <t>S</t>s and lasts until <t>E</t>s.`); *where* cites the object's first
+and last ground-truth boxes (`The <obj>X</obj><box>[…]</box>at<t>a</t>s … <box>[…]</box>at<t>b</t>s.`):
+short reasoning, so a small model spends its capacity on the answer's boxes.
 
 * what   -> `General video QA Free-form`, answer the annotation's answer;
 * when_1, when_2 -> `temporal QA`, answer `"[S, E]"`;
@@ -23,6 +25,7 @@ with the span's two ends (`It starts at <t>S</t>s and lasts until <t>E</t>s.`):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -52,6 +55,24 @@ def _where_answer(annotation: dict[str, Any], original: tuple[float, float], siz
         box = rescale_box([gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]], original, size)
         boxes[second_key(gt["timestamp"])] = [int(round(v)) for v in box]
     return json.dumps(boxes, separators=(",", ":"))  # compact: fewer tokens to get right
+
+
+def _what_reasoning(chain: str) -> str:
+    sentences = re.split(r"(?<=\.)\s+", chain.strip())
+    return sentences[0] if len(sentences) < 2 else f"{sentences[0]} {sentences[-1]}"
+
+
+def _where_reasoning(annotation: dict[str, Any], original: tuple[float, float], size: tuple[int, int]) -> str:
+    from o3video.eval.vstar_protocol import ground_truth_boxes
+    from o3video.grammar import render_box
+
+    boxes = ground_truth_boxes(annotation)
+    name = str(annotation.get("object", "object"))
+    cites = []
+    for gt in (boxes[0], boxes[-1]) if len(boxes) > 1 else boxes[:1]:
+        box = rescale_box([gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]], original, size)
+        cites.append(f"<obj>{name}</obj>{render_box(box)}at<t>{format_time(gt['timestamp'])}</t>s")
+    return "The " + (" and later the ".join(cites)) + "."
 
 
 def _key_evidence(annotation: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -105,18 +126,21 @@ def practice_records(
                 "question": prompt.question,
                 "instruction": prompt.instruction,
                 "video_path": annotation["video_path"],
-                "reasoning_process": span if prompt.task is Task.TEMPORAL else chain,
+                "reasoning_process": chain,
                 "box_format": "xyxy_px",
                 "image_size": [size[0], size[1]],  # the reasoning's boxes are already model-input pixels
             }
             if prompt.task is Task.TEMPORAL:
                 record["answer"] = f"[{float(start)}, {float(end)}]"
+                record["reasoning_process"] = span
             elif prompt.task is Task.SPATIO_TEMPORAL:
                 record["answer"] = _where_answer(annotation, original, size)
+                record["reasoning_process"] = _where_reasoning(annotation, original, size)
                 record["key_frames"], record["key_items"] = _key_evidence(annotation)
                 record["insert_key_frames"] = False
             else:
                 record["answer"] = str(annotation["answer"])
+                record["reasoning_process"] = _what_reasoning(chain)
             records.append(record)
     return records
 

@@ -1,0 +1,126 @@
+"""SFT on the tiny model: targets per task, the assistant-only loss mask on padded batches, one step that
+changes the weights, resuming an interrupted run, and V-STaR practice records."""
+
+import json
+import math
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from o3video.data.stgr import load_stgr, validate_record
+from o3video.train.config import load_config
+from o3video.train.records import load_training_records
+from o3video.train.sft import train_sft
+from o3video.train.sft_data import sft_collator, sft_example
+from o3video.train.targets import target_answer, target_completion
+from o3video.train.vstar_practice import KINDS, practice_records
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model):
+    from o3video.models import load_model
+
+    return load_model(tiny_model)
+
+
+def sft_config(synth_easy, tiny_model, out, *extra):
+    return load_config(None, [
+        f"model={tiny_model}", f"output_dir={out}", f"data.train={synth_easy / 'stgr_sft.json'}", "data.num_frames=4",
+        f"data.cache_dir={synth_easy / 'frame_cache'}", "trainer.per_device_train_batch_size=2",
+        "trainer.learning_rate=1e-3", "trainer.activation_checkpointing=false", "threads=2", *extra,
+    ], stage="sft")
+
+
+def test_targets_use_each_tasks_answer_form_in_model_input_pixels():
+    temporal = {"task": "temporal QA", "answer": "[1.25, 4.0]", "reasoning_process": "Seen at <t>1.25</t>s."}
+    mcq = {"task": "temporal QA (MCQ)", "answer": "B\n[2.0, 3.5]"}
+    visual = {"task": "visual QA", "answer": "<obj>cat</obj><box>[100,50,200,150]</box>", "image_size": [400, 200],
+              "reasoning_process": "The <obj>cat</obj><box>[100,50,200,150]</box>.", "image_path": "x.png"}
+    video = {"task": "temporal-spatial free-form QA", "answer": "it stops", "box_format": "xyxy_norm",
+             "reasoning_process": "The <obj>ball</obj><box>[0.5,0.5,1,1]</box>at<t>2.0</t>s stops."}
+    assert target_answer(temporal, (112, 84)) == "From <t>1.25</t>s to <t>4.0</t>s"
+    assert target_answer(mcq, (112, 84)) == "From <t>2.0</t>s to <t>3.5</t>s.\nCorrect Option: B"
+    assert target_answer(visual, (200, 100)) == "<obj>cat</obj><box>[50,25,100,75]</box>"
+    assert target_completion(visual, (200, 100)) == (
+        "<think>The <obj>cat</obj><box>[50,25,100,75]</box>.</think><answer><obj>cat</obj><box>[50,25,100,75]</box></answer>")
+    assert target_completion(video, (112, 84)) == (
+        "<think>The <obj>ball</obj><box>[56,42,112,84]</box>at<t>2.0</t>s stops.</think><answer>it stops</answer>")
+
+
+def test_assistant_only_labels_on_a_padded_batch_of_all_task_types(synth_easy, tiny_model, loaded):
+    model, processor = loaded
+    config = sft_config(synth_easy, tiny_model, "unused")
+    records = load_training_records(config.data)
+    by_task = {}
+    for item in records:
+        by_task.setdefault(item.record["task"], item)
+    assert len(by_task) == 6  # the fixture's SFT split has every task type
+    items = list(by_task.values())
+    batch = sft_collator(processor)([sft_example(item) for item in items])
+    ids, labels, mask = batch["input_ids"], batch["labels"], batch["attention_mask"]
+    assert ids.shape[0] == 6 and (mask == 0).any()  # several examples, padded
+    im_end = processor.tokenizer.convert_tokens_to_ids("<|im_end|>")
+    for row, item in enumerate(items):
+        completion = target_completion(item.record, item.prompt().input_size)
+        expected = processor.tokenizer(completion, add_special_tokens=False)["input_ids"] + [im_end]
+        trained = ids[row][labels[row] != -100].tolist()
+        assert trained == expected  # exactly the assistant turn and its end-of-turn token
+        # everything before the assistant turn (system, frames, question) carries no loss
+        first = (labels[row] != -100).nonzero()[0].item()
+        assert (labels[row][:first] == -100).all() and (ids[row][:first] == processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")).any()
+
+
+def test_one_sft_step_changes_the_weights_with_a_finite_loss(synth_easy, tiny_model, tmp_path):
+    from o3video.models import load_model
+
+    out = train_sft(sft_config(synth_easy, tiny_model, tmp_path / "sft", "trainer.max_steps=1"))
+    before, _ = load_model(tiny_model)
+    after, _ = load_model(out)
+    changed = [n for (n, a), (_, b) in zip(before.named_parameters(), after.named_parameters()) if not torch.equal(a, b)]
+    assert changed and any("visual" in n for n in changed) and any("language_model" in n for n in changed)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert math.isfinite(rows[0]["loss"]) and rows[0]["step"] == 1
+
+
+class StopAt(TrainerCallback):
+    """Simulates a crash right after the checkpoint of `step` is written."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(synth_easy, tiny_model, tmp_path):
+    out = tmp_path / "sft"
+    config = sft_config(synth_easy, tiny_model, out, "trainer.max_steps=3", "trainer.save_steps=1",
+                        "trainer.lr_scheduler_type=constant")
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(config, callbacks=[StopAt(2)])
+    assert (out / "checkpoint-2").is_dir() and not (out / "model.safetensors").exists()
+    train_sft(config)
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps[:2] == [1, 2] and 3 in steps and steps.count(1) == 1  # the rerun started at step 3
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["global_step"] == 3 and (out / "model.safetensors").is_file()
+
+
+def test_vstar_practice_records_are_valid_stgr_records_in_model_input_pixels(synth_easy):
+    annotations = json.loads((synth_easy / "vstar_test.json").read_text())
+    records = practice_records(annotations)
+    assert len(records) == 5 * len(annotations) and {r["vstar_kind"] for r in records} == set(KINDS)
+    assert all(validate_record(r) == [] for r in records)
+    where = next(r for r in records if r["vstar_kind"] == "where_1")
+    boxes = json.loads(where["answer"])
+    first = annotations[0]["bboxes"][0]
+    assert boxes[str(int(first["timestamp"]))] == [first["xmin"], first["ymin"], first["xmax"], first["ymax"]]
+    assert where["insert_key_frames"] is False and len(where["key_frames"]) == len(annotations[0]["bboxes"])
+    when = next(r for r in records if r["vstar_kind"] == "when_1")
+    start, end = annotations[0]["timestamps"]
+    assert target_answer(when, (112, 84)).startswith("From <t>") and json.loads(when["answer"]) == [start, end]
+    path = synth_easy / "practice.json"
+    path.write_text(json.dumps(records))
+    assert len(load_stgr(path).records) == len(records)
