@@ -33,6 +33,7 @@ class EvalSummary:
     mLGM: float
     format: float  # mean r_fmt over all answers
     format_by_kind: dict[str, float] = field(default_factory=dict)
+    answer_shape: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     results: str = ""
 
@@ -53,6 +54,24 @@ def format_scores(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
         for prompt in vstar_prompts(row):
             scores.setdefault(prompt.kind, []).append(format_reward(parse(row.get(RAW_FIELD[prompt.kind]) or ""), prompt.task))
     return scores
+
+
+def answer_shape(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """What the answers look like, whatever their scores: mean answered span length (s), share of *when*
+    answers with a readable span, share of *where* boxes that are proper boxes (x2 > x1, y2 > y1), and
+    mean boxes per *where* answer. Shows what training changed even where the metrics cannot."""
+    from o3video.eval.vstar_protocol import parse_spatial_answer, parse_temporal_answer
+
+    spans = [parse_temporal_answer(r.get(f) or "") for r in rows for f in ("answer_temporal_pre", "answer_temporal_pre_2")]
+    read = [s for s in spans if len(s) == 2]
+    boxes = [parse_spatial_answer(r.get(f) or "") for r in rows for f in ("answer_spatial_pre", "answer_spatial_pre_2")]
+    flat = [b for answer in boxes for b in answer.values()]
+    return {
+        "span_readable": len(read) / len(spans) if spans else 0.0,
+        "span_length_s": sum(e - s for s, e in read) / len(read) if read else 0.0,
+        "boxes_per_where": len(flat) / len(boxes) if boxes else 0.0,
+        "proper_boxes": sum(b[2] > b[0] and b[3] > b[1] for b in flat) / len(flat) if flat else 0.0,
+    }
 
 
 def summarise(name: str, results: Path, seconds: float = 0.0) -> EvalSummary:
@@ -81,6 +100,7 @@ def summarise(name: str, results: Path, seconds: float = 0.0) -> EvalSummary:
         mLGM=overall.mLGM,
         format=sum(every) / len(every) if every else 0.0,
         format_by_kind={k: sum(v) / len(v) for k, v in formats.items()},
+        answer_shape=answer_shape([r for r in rows if not r.get("error")]),
         seconds=seconds,
         results=str(results),
     )
@@ -112,4 +132,4 @@ def evaluate(
     return summary
 
 
-__all__ = ["EvalSummary", "evaluate", "format_scores", "summarise"]
+__all__ = ["EvalSummary", "answer_shape", "evaluate", "format_scores", "summarise"]

@@ -126,6 +126,16 @@ def format_table(evals: Sequence[EvalSummary]) -> str:
     return "\n".join(lines)
 
 
+def shape_table(evals: Sequence[EvalSummary]) -> str:
+    lines = ["| model | readable spans | mean span (s) | boxes per where answer | proper boxes (x2>x1, y2>y1) |",
+             "|---|---:|---:|---:|---:|"]
+    for e in evals:
+        a = e.answer_shape
+        lines.append(f"| {e.name} | {a.get('span_readable', 0):.2f} | {a.get('span_length_s', 0):.2f} | "
+                     f"{a.get('boxes_per_where', 0):.2f} | {a.get('proper_boxes', 0):.2f} |")
+    return "\n".join(lines)
+
+
 def markdown(inputs: ReportInputs, base: Path) -> str:
     def rel(path: Path) -> str:
         try:
@@ -140,6 +150,7 @@ def markdown(inputs: ReportInputs, base: Path) -> str:
     parts += ["", "## V-STaR on the held-out synthetic split (judge: exact; percent)", "", vstar_table(inputs.evals), ""]
     parts += ["### Format reward r_fmt per V-STaR prompt (1.0 = well formed with the grounding the task calls for)", "",
               format_table(inputs.evals), ""]
+    parts += ["### What the answers look like (whatever they score)", "", shape_table(inputs.evals), ""]
     if inputs.notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in inputs.notes] + [""]
     if inputs.curves:
@@ -189,7 +200,8 @@ def html_page(inputs: ReportInputs) -> str:
         parts.append(f"<li><b class='{cls}'>{word}</b> — {esc(c.what)}: {esc(c.measured)}</li>")
     parts += ["</ul><h2>V-STaR on the held-out synthetic split (judge: exact; percent)</h2>",
               _md_table_to_html(vstar_table(inputs.evals)), "<h3>Format reward r_fmt per V-STaR prompt</h3>",
-              _md_table_to_html(format_table(inputs.evals))]
+              _md_table_to_html(format_table(inputs.evals)), "<h3>What the answers look like</h3>",
+              _md_table_to_html(shape_table(inputs.evals))]
     if inputs.notes:
         parts += ["<h2>Notes</h2><ul>"] + [f"<li>{esc(n)}</li>" for n in inputs.notes] + ["</ul>"]
     for heading, pictures in (("Training curves", inputs.curves), ("Evidence (SFT+GSPO model, held-out test videos)", inputs.evidence)):

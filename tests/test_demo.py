@@ -1,0 +1,41 @@
+"""`o3video demo --quick` end to end: every stage runs and the report shows what the run measured."""
+
+import json
+import re
+
+from o3video.cli import main
+
+
+def test_quick_demo_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--out", str(out)]) == 0
+    assert "demo finished" in capsys.readouterr().out
+
+    md = (out / "report.md").read_text()
+    rows = [line for line in md.splitlines()
+            if line.startswith(("| base (untrained)", "| SFT |", "| SFT+GSPO |")) and line.count("|") > 6]
+    assert len(rows) == 6  # the V-STaR table and the format table, three models each
+    # the table's numbers are the evaluation summaries this run wrote
+    for key, name in (("base", "base (untrained)"), ("sft", "SFT"), ("gspo", "SFT+GSPO")):
+        summary = json.loads((out / "eval" / f"{key}.summary.json").read_text())
+        row = next(r for r in rows if r.startswith(f"| {name} |"))
+        assert f"**{100 * summary['mLGM']:.1f}**" in row and f"{summary['format']:.3f}" in row
+        assert summary["n"] == 4
+    assert re.search(r"(PASS|FAIL) — format reward r_fmt on the test split after SFT", md)
+    assert "SFT+GSPO above SFT on mLGM" in md and "quick" in md
+
+    # training happened and was logged: SFT loss and the GSPO reward terms per step
+    sft = [json.loads(line) for line in (out / "models" / "sft" / "metrics.jsonl").read_text().splitlines()]
+    gspo = [json.loads(line) for line in (out / "models" / "gspo" / "metrics.jsonl").read_text().splitlines()]
+    assert sft[0]["loss"] > sft[-2]["loss"]  # SFT learns (the last row is the run summary)
+    assert any("rewards/format_reward/mean" in row for row in gspo) and any("kl" in row for row in gspo)
+    for picture in ("curves/sft.png", "curves/gspo.png"):
+        assert (out / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({picture})" in md
+    assert list((out / "evidence").glob("*.png"))
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 3 and "SFT+GSPO" in html
+
+    # a second run finds every stage done and only re-reads and re-reports
+    assert main(["demo", "--quick", "--out", str(out)]) == 0
+    timings = json.loads((out / "timings.json").read_text())
+    assert set(timings) >= {"data", "tiny model", "SFT", "GSPO", "evaluate base", "evaluate SFT", "evaluate SFT+GSPO", "report"}
