@@ -7,8 +7,13 @@ code's loop, one prompt per step with four generations — same model, same data
 Both runs use o3video's GSPO trainer (TRL GRPOTrainer, sequence-level ratio) on the same synthetic RL
 records and an identical copy of the model; every completion is exactly `--completion-tokens` long
 (min = max new tokens), so the two runs do the same amount of generation and training work per
-completion and differ only in how it is batched. Frames are decoded into the frame cache before the
-clock starts. Prints steps/s and completions/s for both, and the ratio; writes a JSON with the numbers.
+completion and differ only in how it is batched. Frames are decoded into the frame cache, and each
+configuration runs one untimed warm-up step, before the clock starts. Prints steps/s and completions/s
+for both, and the ratio; writes a JSON with the numbers.
+
+On a CPU, batching buys little (compute grows with the batch, and prompts of different lengths are
+padded to the longest); the gain it is for is on a GPU, where one batched generation costs little more
+than one prompt's.
 """
 
 from __future__ import annotations
@@ -49,8 +54,29 @@ def build_models(kind: str, work: Path, corpus: list[str], device: str):
     return model.to(device), processor
 
 
-def run(label: str, model, processor, data: Path, out: Path, *, prompts: int, generations: int, steps: int,
-        tokens: int, threads: int, bf16: bool) -> dict:
+def run(label: str, model, processor, initial: dict, data: Path, out: Path, *, prompts: int, generations: int,
+        steps: int, tokens: int, threads: int, bf16: bool) -> dict:
+    """One timed training run from the initial weights, after an untimed one-step warm-up of the same shape."""
+    warm = trainer_for(model, processor, data, out / "warmup", prompts=prompts, generations=generations, steps=1,
+                       tokens=tokens, threads=threads, bf16=bf16)
+    warm.train()
+    model.load_state_dict(initial)
+    trainer = trainer_for(model, processor, data, out, prompts=prompts, generations=generations, steps=steps,
+                          tokens=tokens, threads=threads, bf16=bf16)
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    model.load_state_dict(initial)
+    completions = steps * prompts * generations
+    row = {"run": label, "prompts_per_step": prompts, "generations": generations, "steps": steps,
+           "completions": completions, "seconds": round(seconds, 2), "steps_per_s": round(steps / seconds, 4),
+           "completions_per_s": round(completions / seconds, 3)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def trainer_for(model, processor, data: Path, out: Path, *, prompts: int, generations: int, steps: int, tokens: int,
+                threads: int, bf16: bool):
     from o3video.train.config import load_config
     from o3video.train.rl import build_rl_trainer
 
@@ -60,19 +86,11 @@ def run(label: str, model, processor, data: Path, out: Path, *, prompts: int, ge
         f"trainer.max_steps={steps}", f"trainer.num_generations={generations}",
         f"trainer.per_device_train_batch_size={prompts * generations}", "trainer.steps_per_generation=1",
         f"trainer.max_completion_length={tokens}", f"trainer.generation_kwargs={{min_new_tokens: {tokens}}}",
-        "trainer.beta=0.0", "trainer.learning_rate=1e-6", "trainer.save_strategy=no",
+        "trainer.beta=0.0", "trainer.learning_rate=1e-6", "trainer.save_strategy='no'",
         "trainer.activation_checkpointing=false", f"trainer.bf16={str(bf16).lower()}", "resume=false",
     ], stage="rl")
     trainer, _, _ = build_rl_trainer(config, model=model, processor=processor)
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
-    completions = steps * prompts * generations
-    row = {"run": label, "prompts_per_step": prompts, "generations": generations, "steps": steps,
-           "completions": completions, "seconds": round(seconds, 2), "steps_per_s": round(steps / seconds, 4),
-           "completions_per_s": round(completions / seconds, 3)}
-    print(json.dumps(row), flush=True)
-    return row
+    return trainer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,10 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         initial = copy.deepcopy(model.state_dict())
         bf16 = args.device.startswith("cuda") and args.model != "tiny"
         common = dict(generations=args.generations, tokens=args.completion_tokens, threads=args.threads, bf16=bf16)
-        ours = run("ours: several prompts per step", model, processor, data, work / "ours", prompts=args.prompts,
-                   steps=args.steps, **common)
-        model.load_state_dict(initial)
-        loop = run("reference loop: one prompt per step", model, processor, data, work / "loop", prompts=1,
+        ours = run("ours: several prompts per step", model, processor, initial, data, work / "ours",
+                   prompts=args.prompts, steps=args.steps, **common)
+        loop = run("reference loop: one prompt per step", model, processor, initial, data, work / "loop", prompts=1,
                    steps=args.steps * args.prompts, **common)
     ratio = ours["completions_per_s"] / loop["completions_per_s"]
     result = {
