@@ -59,3 +59,17 @@ def test_every_term_is_scored_per_sample_from_its_own_task():
     rewards = rewards_at(1.0)
     assert rewards["format_reward"] == 1.0 and rewards["spatial_reward"] == pytest.approx(1.0)
     assert rewards["accuracy_reward"] == pytest.approx(1.0)  # ROUGE of identical answers
+
+
+def test_where_practice_answers_are_scored_by_box_iou_per_second():
+    config = load_config(None, ["model=m", "output_dir=o", "data.train=a"], stage="rl")
+    accuracy = reward_funcs(config)[0]
+    truth = '{"4":[10,10,30,30],"5":[20,10,40,30]}'
+    columns = {"task": ["temporal-spatial free-form QA"] * 3, "answer": [truth] * 3, "image_size": [[112, 84]] * 3,
+               "key_frames": [[{"idx": 16, "time": 4.0}]] * 3, "key_items": [{"16": {"a": [[0.1, 0.1, 0.3, 0.3]]}}] * 3,
+               "vstar_kind": ["where_1", "where_2", None]}
+    reordered = '<think>x</think><answer>{"5": [20, 10, 40, 30], "4": [10, 10, 30, 30]}</answer>'
+    completions = [reordered, '<think>x</think><answer>{"4":[10,10,30,30]}</answer>', reordered]
+    scores = accuracy(completions=completions, **columns)
+    assert scores[0] == pytest.approx(1.0) and scores[1] == pytest.approx(0.5)  # the second second is missing
+    assert scores[2] < 1.0  # without vstar_kind: the paper's free-form rule (ROUGE of the text, order-sensitive)
