@@ -22,6 +22,15 @@ def test_quick_demo_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsy
         assert f"**{100 * summary['mLGM']:.1f}**" in row and f"{summary['format']:.3f}" in row
         assert summary["n"] == 4
     assert re.search(r"(PASS|FAIL) — format reward r_fmt on the test split after SFT", md)
+
+    # test-time scaling (majority vs confidence-aware), the faithfulness probe and temporal grounding
+    mcq = json.loads((out / "eval" / "mcq_gspo.summary.json").read_text())
+    assert mcq["n"] == 2 and mcq["n_samples"] == 2 and mcq["evidence"]["responses"] == 4
+    acc = mcq["accuracy"]
+    assert f"| SFT+GSPO | {100 * acc['greedy']:.1f} | {100 * acc['majority']:.1f} | {100 * acc['confidence']:.1f} |" in md
+    assert "without the 2 frames nearest each cited time" in md and mcq["faithfulness"]["n"] == 2
+    grounding = json.loads((out / "eval" / "grounding_gspo.summary.json").read_text())
+    assert grounding["n"] == 2 and f"| SFT+GSPO | {100 * grounding['mean_iou']:.1f} |" in md
     assert "SFT+GSPO above SFT on mLGM" in md and "quick" in md
 
     # training happened and was logged: SFT loss and the GSPO reward terms per step
@@ -38,4 +47,5 @@ def test_quick_demo_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsy
     # a second run finds every stage done and only re-reads and re-reports
     assert main(["demo", "--quick", "--out", str(out)]) == 0
     timings = json.loads((out / "timings.json").read_text())
-    assert set(timings) >= {"data", "tiny model", "SFT", "GSPO", "evaluate base", "evaluate SFT", "evaluate SFT+GSPO", "report"}
+    assert set(timings) >= {"data", "tiny model", "SFT", "GSPO", "evaluate base", "evaluate SFT", "evaluate SFT+GSPO",
+                            "MCQ: test-time scaling and faithfulness", "temporal grounding", "report"}

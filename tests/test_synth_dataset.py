@@ -99,9 +99,10 @@ def test_reasoning_parses_and_scores_full_marks_against_its_own_record(dataset, 
 
 
 def test_key_frames_are_exact_frames_and_cover_every_claim(dataset):
+    """Spatio-temporal QA, and general MCQ whose reasoning opens with cited evidence."""
     checked = 0
     for r in records(dataset, "stgr_sft.json") + records(dataset, "stgr_rl.json"):
-        if r["task"] != Task.SPATIO_TEMPORAL:
+        if r["task"] != Task.SPATIO_TEMPORAL and not r.get("key_frames"):
             continue
         fps = truth_of(dataset, r["video_path"])["plan"]["fps"]
         video = decode(dataset / r["video_path"])
@@ -116,6 +117,16 @@ def test_key_frames_are_exact_frames_and_cover_every_claim(dataset):
                 assert any(np.allclose(claim.boxes[0], box, atol=1e-4) for box in items)
         checked += 1
     assert checked >= 10
+
+
+def test_general_mcq_reasoning_cites_its_evidence(dataset):
+    """Most general MCQ reasoning opens with the objects the answer rests on (box and time), so that
+    test-time scaling and the faithfulness probe have evidence to read; free-form general QA stays plain."""
+    mcq = [r for r in records(dataset, "stgr_sft.json") if r["task"] == Task.GENERAL_MCQ]
+    cited = [r for r in mcq if parse(f"<think>{r['reasoning_process']}</think><answer>x</answer>").complete_claims]
+    assert mcq and len(cited) >= 0.7 * len(mcq) and all(r.get("key_frames") and r.get("box_format") for r in cited)
+    free = [r for r in records(dataset, "stgr_sft.json") if r["task"] == Task.GENERAL_FREE]
+    assert free and not any("<obj>" in r["reasoning_process"] or r.get("key_frames") for r in free)
 
 
 def test_visual_qa_answers_box_the_object_in_image_pixels(dataset):

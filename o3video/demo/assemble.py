@@ -69,7 +69,9 @@ def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
     return pictures
 
 
-def assemble_report(demo: Demo, evals: list[EvalSummary]) -> Path:
+def assemble_report(demo: Demo, evals: list[EvalSummary], extra: dict[str, dict[str, Any]] | None = None) -> Path:
+    """`extra`: the SFT+GSPO model's `mcq` (test-time scaling, faithfulness) and `grounding` summaries."""
+    from o3video.demo.beyond_vstar import grounding_table, tts_markdown
     from o3video.train.callbacks import METRICS_FILE, read_metrics
 
     curves = []
@@ -96,6 +98,12 @@ def assemble_report(demo: Demo, evals: list[EvalSummary]) -> Path:
         "forms V-STaR asks for (JSON boxes, 'From <t>S</t>s to <t>E</t>s'); their videos come from another "
         "seed than the test videos.",
     ]
+    extra = extra or {}
+    sections = []
+    if "mcq" in extra:
+        sections.append(("Test-time scaling and evidence faithfulness (SFT+GSPO model, synthetic MCQ)", tts_markdown(extra["mcq"])))
+    if "grounding" in extra:
+        sections.append(("Temporal grounding (SFT+GSPO model, synthetic queries)", grounding_table(extra["grounding"])))
     inputs = ReportInputs(
         title="o3video demo — SFT cold start and GSPO on the tiny model",
         settings=settings,
@@ -103,6 +111,7 @@ def assemble_report(demo: Demo, evals: list[EvalSummary]) -> Path:
         checks=checks(evals, total, demo.s.quick),
         curves=curves,
         evidence=evidence_pictures(demo, demo.s.evidence),
+        sections=sections,
         timings=dict(demo.timings),
         notes=notes,
     )

@@ -48,6 +48,7 @@ class ReportInputs:
     evidence: list[tuple[str, Path]] = field(default_factory=list)  # (caption, png)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (heading, markdown: paragraphs and tables)
 
 
 def _smooth(values: list[float], window: int) -> list[float]:
@@ -151,6 +152,8 @@ def markdown(inputs: ReportInputs, base: Path) -> str:
     parts += ["### Format reward r_fmt per V-STaR prompt (1.0 = well formed with the grounding the task calls for)", "",
               format_table(inputs.evals), ""]
     parts += ["### What the answers look like (whatever they score)", "", shape_table(inputs.evals), ""]
+    for heading, body in inputs.sections:
+        parts += [f"## {heading}", "", body, ""]
     if inputs.notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in inputs.notes] + [""]
     if inputs.curves:
@@ -185,6 +188,12 @@ def _md_table_to_html(table: str) -> str:
     return "\n".join(out + ["</table>"])
 
 
+def _md_blocks_to_html(text: str) -> str:
+    """Paragraphs and pipe tables (what the report's sections are made of) as HTML."""
+    blocks = [b.strip() for b in text.split("\n\n") if b.strip()]
+    return "\n".join(_md_table_to_html(b) if b.startswith("|") else f"<p>{html.escape(b)}</p>" for b in blocks)
+
+
 def html_page(inputs: ReportInputs) -> str:
     esc = html.escape
     css = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;"
@@ -202,6 +211,8 @@ def html_page(inputs: ReportInputs) -> str:
               _md_table_to_html(vstar_table(inputs.evals)), "<h3>Format reward r_fmt per V-STaR prompt</h3>",
               _md_table_to_html(format_table(inputs.evals)), "<h3>What the answers look like</h3>",
               _md_table_to_html(shape_table(inputs.evals))]
+    for heading, body in inputs.sections:
+        parts += [f"<h2>{esc(heading)}</h2>", _md_blocks_to_html(body)]
     if inputs.notes:
         parts += ["<h2>Notes</h2><ul>"] + [f"<li>{esc(n)}</li>" for n in inputs.notes] + ["</ul>"]
     for heading, pictures in (("Training curves", inputs.curves), ("Evidence (SFT+GSPO model, held-out test videos)", inputs.evidence)):

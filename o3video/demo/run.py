@@ -6,7 +6,9 @@
 3. evaluate it untrained on the held-out V-STaR split;
 4. SFT (configs/tiny_sft.yaml), evaluate;
 5. GSPO with the paper's rewards (configs/tiny_rl.yaml), evaluate;
-6. write `report.md` / `report.html`: the V-STaR table for base, SFT and SFT+GSPO, the bars the demo
+6. on the SFT+GSPO model: synthetic MCQ with test-time scaling (majority vs confidence-aware vote) and
+   the evidence-faithfulness probe, and synthetic temporal grounding (`o3video.demo.beyond_vstar`);
+7. write `report.md` / `report.html`: the V-STaR table for base, SFT and SFT+GSPO, the bars the demo
    is held to with their measured numbers, reward curves and evidence pictures.
 
 Every stage leaves its output in the run directory and is skipped when a rerun finds it there (an
@@ -47,6 +49,10 @@ class DemoSettings:
     num_frames: int = 8
     eval_max_new_tokens: int = 192
     evidence: int = 3  # evidence pictures in the report
+    mcq_records: int = 20  # synthetic MCQ questions for test-time scaling and the faithfulness probe
+    tts_samples: int = 8  # responses per question for the votes (the paper's N)
+    mcq_max_new_tokens: int = 160
+    grounding_records: int = 20  # synthetic temporal-grounding queries
     seed: int = 0
     threads: int = 2
     sft_config: Path = CONFIGS / "tiny_sft.yaml"
@@ -59,7 +65,7 @@ def quick_settings(out: Path) -> DemoSettings:
     """A few minutes' worth: every stage runs, on little data, with few steps (the test suite uses it)."""
     return DemoSettings(
         out=out, quick=True, sft_records=48, rl_records=16, practice_videos=8, test_records=4,
-        eval_max_new_tokens=64, evidence=1,
+        eval_max_new_tokens=64, evidence=1, mcq_records=2, tts_samples=2, mcq_max_new_tokens=48, grounding_records=2,
         sft_overrides=["trainer.max_steps=16", "trainer.save_steps=8"],
         rl_overrides=["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completion_length=48",
                       "trainer.per_device_train_batch_size=8", "trainer.steps_per_generation=1"],
@@ -176,6 +182,22 @@ class Demo:
                         out=self.evals / f"{key}.jsonl", num_frames=self.s.num_frames,
                         max_new_tokens=self.s.eval_max_new_tokens, cache_dir=self.cache)
 
+    def evaluate_mcq(self, model_dir: Path) -> dict[str, Any]:
+        from o3video.demo.beyond_vstar import evaluate_mcq_tts
+
+        return evaluate_mcq_tts(model_dir, anno=self.world / "mcq_test.json", videos=self.world / "videos",
+                                out=self.evals / "mcq_gspo.jsonl", num_frames=self.s.num_frames, n=self.s.tts_samples,
+                                max_new_tokens=self.s.mcq_max_new_tokens, limit=self.s.mcq_records, cache_dir=self.cache,
+                                seed=self.s.seed)
+
+    def evaluate_grounding(self, model_dir: Path) -> dict[str, Any]:
+        from o3video.demo.beyond_vstar import evaluate_grounding
+
+        return evaluate_grounding(model_dir, anno=self.world / "temporal_grounding_test.json", videos=self.world / "videos",
+                                  out=self.evals / "grounding_gspo.jsonl", num_frames=self.s.num_frames,
+                                  max_new_tokens=self.s.eval_max_new_tokens, limit=self.s.grounding_records,
+                                  cache_dir=self.cache)
+
     # --- the run -------------------------------------------------------------------------------------
 
     def run(self) -> Path:
@@ -198,9 +220,11 @@ class Demo:
         if not (gspo / "DONE").is_file():
             self._stage("GSPO", self.train, "rl", sft)
         evals.append(self._stage("evaluate SFT+GSPO", self.evaluate, "SFT+GSPO", gspo, "gspo"))
+        extra = {"mcq": self._stage("MCQ: test-time scaling and faithfulness", self.evaluate_mcq, gspo),
+                 "grounding": self._stage("temporal grounding", self.evaluate_grounding, gspo)}
         from o3video.demo.assemble import assemble_report
 
-        md = self._stage("report", assemble_report, self, evals)
+        md = self._stage("report", assemble_report, self, evals, extra)
         return md
 
 

@@ -101,6 +101,9 @@ def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], vide
             rng = random.Random(cfg.seed * 1_000_003 + index)
             out["faithfulness"] = faithfulness_probe(model, processor, frames, sampled.duration, question, completion, cfg, rng)
     if cfg.tts != "none":
+        import torch
+
+        torch.manual_seed(cfg.seed * 1_000_003 + index)  # the same samples for a record, resumed or not
         messages = build_messages(frames, question, Task.GENERAL_MCQ, duration=sampled.duration)
         result = answer_with_tts(model, processor, messages, frames, question, Task.GENERAL_MCQ, n=cfg.n,
                                  max_new_tokens=cfg.max_new_tokens)

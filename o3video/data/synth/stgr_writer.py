@@ -1,7 +1,7 @@
 """Questions → STGR records (DESIGN §2), with the synthetic world's conventions:
 
 * reasoning boxes are normalised [0, 1] corners and the record says so (`box_format: xyxy_norm`);
-* `key_frames` are the frames the reasoning cites, `time` their exact presentation time in the
+* `key_frames` (spatio-temporal QA, and general MCQ whose reasoning cites evidence) are the frames the reasoning cites, `time` their exact presentation time in the
   video, `path` the saved PNG of the rendered frame, relative to the dataset directory;
 * `key_items` hold, per key frame, the normalised box of every object the reasoning cites there;
 * visual QA answers are `<obj>name</obj><box>[x1,y1,x2,y2]</box>` in the image's own pixels, with
@@ -31,9 +31,7 @@ def frames_needed(q: Question) -> list[int]:
     """The rendered frames a record of `q` refers to (key frames, or the visual-QA image)."""
     if q.task is Task.VISUAL:
         return [int(q.image_frame)]  # type: ignore[arg-type]
-    if q.task is Task.SPATIO_TEMPORAL:
-        return q.key_frames
-    return []
+    return q.key_frames  # spatio-temporal QA, and general MCQ whose reasoning cites evidence
 
 
 def answer_text(q: Question, plan: ScenePlan) -> str:
@@ -70,9 +68,9 @@ def stgr_record(q: Question, plan: ScenePlan, *, record_id: str, sft: bool) -> d
         record["image_size"] = [plan.width, plan.height]
     else:
         record["video_path"] = video_path(plan.scene_id)
-    if q.task in (Task.SPATIO_TEMPORAL, Task.VISUAL):
+    if q.task is Task.VISUAL or q.mentions:
         record["box_format"] = BoxFormat.XYXY_NORM.value
-    if q.task is Task.SPATIO_TEMPORAL:
+    if q.task is not Task.VISUAL and q.mentions:
         record["key_frames"], record["key_items"] = _key_annotations(q, plan)
     if sft:
         record["reasoning_process"] = render_parts(q.reasoning, plan, pixels=False, with_time=q.task is not Task.VISUAL)

@@ -1,5 +1,10 @@
-"""General video QA about the whole video (no grounding needed): free-form and MCQ versions of the
-same facts, with answers from the closed vocabulary so that an exact-match judge works."""
+"""General video QA about the whole video: free-form and MCQ versions of the same facts, with answers
+from the closed vocabulary so that an exact-match judge works.
+
+The MCQ version's reasoning opens with grounded evidence (the objects the answer rests on, with their
+boxes and times) where the objects are clearly visible, as Open-o3 Video's model cites evidence on general
+MCQ benchmarks; test-time scaling and the faithfulness probe read exactly that evidence. The free-form
+version stays plain text (the format reward asks no grounding of general QA)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from o3video.data.synth.questions.base import Question, SceneFacts, with_options
+from o3video.data.synth.questions.base import Mention, Part, Question, SceneFacts, with_options
 from o3video.data.synth.vocab import SHAPES, colour_answer, count_answer, number_word, shape_answer
 from o3video.tasks import Task
 
@@ -20,10 +25,22 @@ class Fact:
     wrong: tuple[str, ...]  # plausible wrong answers, for the MCQ version
     why: str  # plain-text reasoning
     phrase: str = ""  # the free-form answer (at least two words); defaults to `answer`
+    evidence: tuple[Part, ...] = ()  # grounded parts the MCQ reasoning opens with (empty: none citable)
 
     @property
     def free_answer(self) -> str:
         return self.phrase or self.answer
+
+
+def _shown(facts: SceneFacts, obj: int, frames: range | list[int]) -> Mention | None:
+    """A grounded mention of `obj` at the first of `frames` where it is clearly visible."""
+    frame = next((f for f in frames if 0 <= f < facts.n and facts.mentionable(obj, f)), None)
+    return None if frame is None else facts.mention(obj, frame)
+
+
+def _cite(*parts: Part | None) -> tuple[Part, ...]:
+    """The evidence sentence, or nothing if any object it needs is not clearly visible."""
+    return () if any(p is None for p in parts) else tuple(parts)  # type: ignore[return-value]
 
 
 def _names(facts: SceneFacts) -> dict[int, str]:
@@ -35,8 +52,12 @@ def _count(facts: SceneFacts) -> list[Fact]:
     n = len(names)
     wrong = tuple(number_word(k) for k in range(max(1, n - 2), n + 4) if k != n)
     listing = ", ".join(f"the {v}" for v in names.values())
+    shown = [_shown(facts, o, range(facts.first_visible(o), facts.n)) for o in names]  # type: ignore[arg-type]
+    parts: list[Part | None] = ["I see "]
+    for i, m in enumerate(shown):
+        parts += [", " if i else "", "the ", m]
     return [Fact("count_objects", "How many objects appear in the video?", number_word(n), wrong,
-                 f"The objects are {listing}. That is {count_answer(n)}.", count_answer(n))]
+                 f"The objects are {listing}. That is {count_answer(n)}.", count_answer(n), _cite(*parts, ". "))]
 
 
 def _changes_colour(facts: SceneFacts) -> list[Fact]:
@@ -47,8 +68,11 @@ def _changes_colour(facts: SceneFacts) -> list[Fact]:
     obj = changes[0].subject
     answer = names[obj]
     wrong = tuple(v for o, v in names.items() if o != obj) + tuple(facts.absent_names())
+    change = changes[0]
+    evidence = _cite("The ", _shown(facts, obj, range(change.start - 1, change.start - 1 - facts.fps, -1)), " becomes the ",
+                     _shown(facts, obj, range(change.start, change.start + facts.fps)), ". ")
     return [Fact("which_changes_colour", "Which object changes colour?", answer, wrong,
-                 f"The {answer} turns {changes[0].value}; no other object changes colour.")]
+                 f"The {answer} turns {change.value}; no other object changes colour.", evidence=evidence)]
 
 
 def _turns_into(facts: SceneFacts) -> list[Fact]:
@@ -56,8 +80,10 @@ def _turns_into(facts: SceneFacts) -> list[Fact]:
     for e in facts.of("colour_change"):
         old = facts.name(e.subject, e.start - 1)
         wrong = tuple(c for c in facts.preset.colours if c not in (e.value, old.split()[0]))
+        evidence = _cite("The ", _shown(facts, e.subject, range(e.start - 1, e.start - 1 - facts.fps, -1)), " becomes the ",
+                         _shown(facts, e.subject, range(e.start, e.start + facts.fps)), ". ")  # type: ignore[arg-type]
         out.append(Fact("turns_into", f"What colour does the {old} turn into?", str(e.value), wrong,
-                        f"The {old} changes colour once and becomes {e.value}.", colour_answer(str(e.value))))
+                        f"The {old} changes colour once and becomes {e.value}.", colour_answer(str(e.value)), evidence))
     return out
 
 
@@ -74,8 +100,11 @@ def _touch_partner(facts: SceneFacts) -> list[Fact]:
         if na is None or nb is None or na != names[a] or nb != names[b]:
             continue
         wrong = tuple(v for o, v in names.items() if o not in (a, b)) + tuple(facts.absent_names())
+        frame = next((f for f in range(touch.start, touch.end + 1)
+                      if facts.mentionable(a, f) and facts.mentionable(b, f)), None)
+        evidence = () if frame is None else ("The ", facts.mention(a, frame), " touches the ", facts.mention(b, frame), ". ")
         out.append(Fact("touch_partner", f"Which object does the {na} touch?", nb, wrong,
-                        f"The {na} comes into contact with the {nb} and with no other object."))
+                        f"The {na} comes into contact with the {nb} and with no other object.", evidence=evidence))
     return out
 
 
@@ -88,8 +117,9 @@ def _enters_last(facts: SceneFacts) -> list[Fact]:
         return []
     obj = last[0]
     wrong = tuple(v for o, v in names.items() if o != obj) + tuple(facts.absent_names())
+    evidence = _cite("The ", _shown(facts, obj, range(latest, min(facts.n, latest + 2 * facts.fps))), " comes into view. ")
     return [Fact("enters_last", "Which object comes into view last?", names[obj], wrong,
-                 f"All other objects are in view before the {names[obj]} appears.")]
+                 f"All other objects are in view before the {names[obj]} appears.", evidence=evidence)]
 
 
 def _leaves(facts: SceneFacts) -> list[Fact]:
@@ -102,8 +132,10 @@ def _leaves(facts: SceneFacts) -> list[Fact]:
     if final != names[obj]:
         return []
     wrong = tuple(v for o, v in names.items() if o != obj) + tuple(facts.absent_names())
+    last = facts.last_visible(obj)
+    evidence = _cite("The ", _shown(facts, obj, range(last, max(-1, last - 2 * facts.fps), -1)), " is last seen here. ")  # type: ignore[operator]
     return [Fact("leaves", "Which object is no longer visible at the end of the video?", names[obj], wrong,
-                 f"The {names[obj]} disappears before the end; the others are still visible.")]
+                 f"The {names[obj]} disappears before the end; the others are still visible.", evidence=evidence)]
 
 
 def _largest(facts: SceneFacts) -> list[Fact]:
@@ -115,8 +147,11 @@ def _largest(facts: SceneFacts) -> list[Fact]:
     if area[order[0]] < 1.3 * area[order[1]]:
         return []
     wrong = tuple(v for o, v in names.items() if o != order[0]) + tuple(facts.absent_names())
-    return [Fact("largest", "Which object is the largest?", names[order[0]], wrong,
-                 f"The {names[order[0]]} covers clearly more of the frame than any other object.")]
+    big = order[0]
+    frame = next((f for f in range(facts.n) if facts.fully_shown(big, f) and facts.mentionable(big, f)), None)
+    evidence = () if frame is None else ("The ", facts.mention(big, frame), " is the biggest shape. ")
+    return [Fact("largest", "Which object is the largest?", names[big], wrong,
+                 f"The {names[big]} covers clearly more of the frame than any other object.", evidence=evidence)]
 
 
 def _shape_of_colour(facts: SceneFacts) -> list[Fact]:
@@ -129,8 +164,11 @@ def _shape_of_colour(facts: SceneFacts) -> list[Fact]:
         if len(shapes) == 1:
             (shape,) = shapes
             wrong = tuple(s for s in SHAPES if s != shape)
+            evidence = next((("The ", facts.mention(o.id, f), f" is {colour}. ") for o in facts.plan.objects
+                             for f in range(facts.n) if facts.name(o.id, f).split()[0] == colour
+                             and facts.mentionable(o.id, f)), ())
             out.append(Fact("shape_of_colour", f"What shape is the {colour} object?", shape, wrong,
-                            f"The only {colour} object in the video is the {colour} {shape}.", shape_answer(shape)))
+                            f"The only {colour} object in the video is the {colour} {shape}.", shape_answer(shape), evidence))
     return out
 
 
@@ -151,7 +189,7 @@ def mcq_questions(facts: SceneFacts, rng: np.random.Generator) -> list[Question]
             continue
         text, letter = with_options(rng, f.question, f.answer, wrong)
         why = f"{f.why} The answer is option {letter}."
-        out.append(Question(Task.GENERAL_MCQ, f.template, text, letter, [why]))
+        out.append(Question(Task.GENERAL_MCQ, f.template, text, letter, [*f.evidence, why]))
     return out
 
 
