@@ -119,14 +119,25 @@ def test_key_frames_are_exact_frames_and_cover_every_claim(dataset):
     assert checked >= 10
 
 
-def test_general_mcq_reasoning_cites_its_evidence(dataset):
-    """Most general MCQ reasoning opens with the objects the answer rests on (box and time), so that
-    test-time scaling and the faithfulness probe have evidence to read; free-form general QA stays plain."""
-    mcq = [r for r in records(dataset, "stgr_sft.json") if r["task"] == Task.GENERAL_MCQ]
+def test_grounded_general_mcq_reasoning_cites_its_evidence(dataset, tmp_path):
+    """With `grounded_general_mcq`, most general MCQ reasoning opens with the objects the answer rests on
+    (box and time, covered by key frames/items), scoring full marks; by default it is plain text."""
+    plain = [r for r in records(dataset, "stgr_sft.json") if r["task"] == Task.GENERAL_MCQ]
+    assert plain and not any("<obj>" in r["reasoning_process"] or r.get("key_frames") for r in plain)
+    summary = build_dataset(SynthConfig(out=tmp_path / "g", preset=get_preset("easy"), sft=40, rl=0, bench=0, seed=5,
+                                        grounded_general_mcq=True), progress=False)
+    sft = summary.records["sft"]
+    mcq = [r for r in sft if r["task"] == Task.GENERAL_MCQ]
     cited = [r for r in mcq if parse(f"<think>{r['reasoning_process']}</think><answer>x</answer>").complete_claims]
-    assert mcq and len(cited) >= 0.7 * len(mcq) and all(r.get("key_frames") and r.get("box_format") for r in cited)
-    free = [r for r in records(dataset, "stgr_sft.json") if r["task"] == Task.GENERAL_FREE]
-    assert free and not any("<obj>" in r["reasoning_process"] or r.get("key_frames") for r in free)
+    assert mcq and len(cited) >= 0.7 * len(mcq)
+    for r in cited:
+        times = {k["time"]: str(k["idx"]) for k in r["key_frames"]}
+        for claim in parse(f"<think>{r['reasoning_process']}</think><answer>x</answer>").claims:
+            assert any(np.allclose(claim.boxes[0], box, atol=1e-4) for box in r["key_items"][times[claim.time]][claim.object])
+        size = (112, 84)
+        completion = f"<think>{reasoning_in_pixels(r, size)}</think><answer>{r['answer']}</answer>"
+        assert score(completion, reward_sample(r, size))["format"] == 1.0
+    assert not any("<obj>" in r["reasoning_process"] for r in sft if r["task"] == Task.GENERAL_FREE)
 
 
 def test_visual_qa_answers_box_the_object_in_image_pixels(dataset):

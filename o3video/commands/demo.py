@@ -14,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="little data and few steps: every stage in ~2 minutes")
     parser.add_argument("--fresh", action="store_true", help="delete the run directory first instead of resuming it")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--grounded-mcq", action="store_true",
+                        help="train on synthetic general MCQ whose reasoning cites its evidence (test-time scaling "
+                             "and the faithfulness probe then have evidence to read)")
     parser.add_argument("--sft", action="append", default=[], metavar="key=value",
                         help="override for the SFT config (repeatable), e.g. --sft trainer.num_train_epochs=3")
     parser.add_argument("--rl", action="append", default=[], metavar="key=value",
@@ -26,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = quick_settings(args.out) if args.quick else DemoSettings(out=args.out)
     settings.threads = args.threads
+    settings.grounded_general_mcq = args.grounded_mcq
     settings.sft_overrides += args.sft
     settings.rl_overrides += args.rl
     report = run_demo(settings, fresh=args.fresh)

@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=int, help="frames per second overriding the preset's")
     parser.add_argument("--duration", help="video length range in seconds MIN,MAX overriding the preset's")
     parser.add_argument("--objects", help="objects per video MIN,MAX overriding the preset's")
+    parser.add_argument("--grounded-general-mcq", action="store_true",
+                        help="general MCQ reasoning cites its evidence (boxes at times, with key frames)")
     parser.add_argument("--workers", type=int, default=1, help="processes encoding videos (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         rl_mix = replace(parse_mix(args.rl_mix, RL_MIX) if args.rl_mix else RL_MIX, **shares)
         config = SynthConfig(out=Path(args.out), preset=_preset(args), sft=args.sft, rl=args.rl,
                              bench=args.bench, seed=args.seed, sft_mix=sft_mix, rl_mix=rl_mix,
-                             workers=max(1, args.workers))
+                             workers=max(1, args.workers), grounded_general_mcq=args.grounded_general_mcq)
         summary = build_dataset(config, progress=not args.quiet)
     except ValueError as err:
         raise SystemExit(f"o3video synth: {err}") from None

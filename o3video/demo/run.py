@@ -53,6 +53,7 @@ class DemoSettings:
     tts_samples: int = 8  # responses per question for the votes (the paper's N)
     mcq_max_new_tokens: int = 160
     grounding_records: int = 20  # synthetic temporal-grounding queries
+    grounded_general_mcq: bool = False  # train on general MCQ whose reasoning cites evidence (see README)
     seed: int = 0
     threads: int = 2
     sft_config: Path = CONFIGS / "tiny_sft.yaml"
@@ -126,7 +127,8 @@ class Demo:
 
         preset = get_preset("easy")
         build_dataset(SynthConfig(out=self.world, preset=preset, sft=self.s.sft_records, rl=self.s.rl_records,
-                                  bench=self.s.test_records, seed=self.s.seed))
+                                  bench=self.s.test_records, seed=self.s.seed,
+                                  grounded_general_mcq=self.s.grounded_general_mcq))
         # The practice world: another seed, so none of its videos is a test video.
         build_dataset(SynthConfig(out=self.practice, preset=preset, sft=0, rl=0, bench=self.s.practice_videos,
                                   seed=self.s.seed + 1))

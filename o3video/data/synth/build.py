@@ -68,6 +68,7 @@ class SynthConfig:
     sft_mix: Mix = SFT_MIX
     rl_mix: Mix = RL_MIX
     workers: int = 1
+    grounded_general_mcq: bool = False  # general MCQ reasoning cites its evidence (boxes at times)
 
     def fingerprint(self) -> dict[str, Any]:
         """What determines the content (not where it goes, nor how many processes made it)."""
@@ -81,7 +82,7 @@ class SynthConfig:
                         "general_mcq_share": self.sft_mix.general_mcq_share},
             "rl_mix": {"weights": self.rl_mix.weights, "temporal_mcq_share": self.rl_mix.temporal_mcq_share,
                        "general_mcq_share": self.rl_mix.general_mcq_share},
-        }
+        } | ({"grounded_general_mcq": True} if self.grounded_general_mcq else {})
 
 
 @dataclass
@@ -143,7 +144,7 @@ class _SceneFiller:
         truth = compute_truth(plan)
         facts = SceneFacts(truth, preset)
         rng = scene_rng(self.config.seed, self.stream, index, 1)
-        pool: dict[str, list] = {task.value: qs for task, qs in candidates(facts, rng).items()}
+        pool: dict[str, list] = {task.value: qs for task, qs in candidates(facts, rng, grounded_general_mcq=self.config.grounded_general_mcq).items()}
         pool[VSTAR] = [r for r in (vstar_record(item, facts) for item in vstar_items(facts)) if r is not None]
         work = SceneWork(plan, truth)
         used: set[str] = set()

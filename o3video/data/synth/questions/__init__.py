@@ -11,13 +11,13 @@ from o3video.data.synth.questions.vstar import VStarItem, vstar_items
 from o3video.tasks import Task
 
 
-def candidates(facts: SceneFacts, rng: np.random.Generator) -> dict[Task, list[Question]]:
+def candidates(facts: SceneFacts, rng: np.random.Generator, *, grounded_general_mcq: bool = False) -> dict[Task, list[Question]]:
     return {
         Task.SPATIO_TEMPORAL: spatio_temporal.generate(facts),
         Task.TEMPORAL: temporal.temporal_questions(facts),
         Task.TEMPORAL_MCQ: temporal.temporal_mcq_questions(facts, rng),
         Task.VISUAL: visual.visual_questions(facts, rng),
-        Task.GENERAL_MCQ: general.mcq_questions(facts, rng),
+        Task.GENERAL_MCQ: general.mcq_questions(facts, rng, grounded=grounded_general_mcq),
         Task.GENERAL_FREE: general.free_form_questions(facts),
     }
 

@@ -1,10 +1,11 @@
 """General video QA about the whole video: free-form and MCQ versions of the same facts, with answers
 from the closed vocabulary so that an exact-match judge works.
 
-The MCQ version's reasoning opens with grounded evidence (the objects the answer rests on, with their
-boxes and times) where the objects are clearly visible, as Open-o3 Video's model cites evidence on general
-MCQ benchmarks; test-time scaling and the faithfulness probe read exactly that evidence. The free-form
-version stays plain text (the format reward asks no grounding of general QA)."""
+Reasoning is plain text by default (the format reward asks no grounding of general QA). With
+`grounded=True` the MCQ version's reasoning opens with grounded evidence (the objects the answer rests
+on, with their boxes and times) where the objects are clearly visible, as Open-o3 Video's model cites
+evidence on general MCQ benchmarks; a model trained on it gives test-time scaling and the faithfulness
+probe evidence to read. The free-form version stays plain either way."""
 
 from __future__ import annotations
 
@@ -181,7 +182,7 @@ def free_form_questions(facts: SceneFacts) -> list[Question]:
     return [Question(Task.GENERAL_FREE, f.template, f.question, f.free_answer, [f.why]) for f in facts_about_video(facts)]
 
 
-def mcq_questions(facts: SceneFacts, rng: np.random.Generator) -> list[Question]:
+def mcq_questions(facts: SceneFacts, rng: np.random.Generator, *, grounded: bool = False) -> list[Question]:
     out = []
     for f in facts_about_video(facts):
         wrong = [w for w in dict.fromkeys(f.wrong) if w != f.answer]
@@ -189,7 +190,7 @@ def mcq_questions(facts: SceneFacts, rng: np.random.Generator) -> list[Question]
             continue
         text, letter = with_options(rng, f.question, f.answer, wrong)
         why = f"{f.why} The answer is option {letter}."
-        out.append(Question(Task.GENERAL_MCQ, f.template, text, letter, [*f.evidence, why]))
+        out.append(Question(Task.GENERAL_MCQ, f.template, text, letter, [*f.evidence, why] if grounded else [why]))
     return out
 
 
