@@ -79,16 +79,10 @@ def tts_markdown(metrics: dict[str, Any]) -> str:
         f"the two votes differ on {ev['votes_differ']} of {ev['questions']} questions; "
         f"{ev['unreadable_answers']} responses had no readable option letter.",
     ]
-    f = metrics.get("faithfulness")
-    if f:
-        lines += [
-            "", "| frames given to the model (greedy answers) | accuracy | drop |", "|---|---:|---:|",
-            f"| all | {100 * f['accuracy_all_frames']:.1f} | |",
-            f"| without the 2 frames nearest each cited time | {100 * f['accuracy_evidence_removed']:.1f} | "
-            f"{100 * f['drop_evidence_removed']:.1f} |",
-            f"| without as many random frames | {100 * f['accuracy_random_removed']:.1f} | {100 * f['drop_random_removed']:.1f} |",
-            "", f"{f['with_cited_times']} of {f['n']} greedy answers cited a time; the others keep all frames in both probes.",
-        ]
+    if metrics.get("faithfulness"):
+        from o3video.eval.mcq import faithfulness_table
+
+        lines += ["", faithfulness_table(metrics["faithfulness"])]
     return "\n".join(lines)
 
 
