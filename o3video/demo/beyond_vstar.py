@@ -79,6 +79,9 @@ def tts_markdown(metrics: dict[str, Any]) -> str:
         f"the two votes differ on {ev['votes_differ']} of {ev['questions']} questions; "
         f"{ev['unreadable_answers']} responses had no readable option letter.",
     ]
+    if ev["responses"] and not ev["with_evidence"]:
+        lines[-1] += (" With no evidence cited, the confidence-aware vote is the majority vote by construction;"
+                      " `o3video demo --grounded-mcq` trains on MCQ reasoning that cites its evidence.")
     if metrics.get("faithfulness"):
         from o3video.eval.mcq import faithfulness_table
 

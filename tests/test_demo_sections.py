@@ -1,0 +1,37 @@
+"""The demo's TTS / faithfulness / grounding sections: their arithmetic on hand-made results."""
+
+from o3video.demo.beyond_vstar import evidence_stats, grounding_table, tts_markdown
+
+
+def _response(key, scores):
+    return {"completion": "", "answer": key, "key": key, "evidence_scores": scores}
+
+
+RESULTS = [
+    {"tts": {"responses": [_response("A", [2, 2]), _response("B", []), _response(None, [0])], "majority": "A", "confidence": "A"}},
+    {"tts": {"responses": [_response("C", [1]), _response("D", []), _response("D", [])], "majority": "D", "confidence": "C"}},
+    {"error": "missing video"},
+]
+
+
+def test_evidence_stats_count_what_the_samples_cite():
+    stats = evidence_stats(RESULTS)
+    assert stats == {"questions": 2, "responses": 6, "with_evidence": 3, "crops": 4, "mean_score": 1.25,
+                     "score_counts": {"0": 1, "1": 1, "2": 2}, "unreadable_answers": 1, "votes_differ": 1}
+
+
+def test_tts_section_reports_the_three_accuracies_and_explains_a_vote_without_evidence():
+    metrics = {"n": 2, "n_samples": 3, "accuracy": {"greedy": 0.5, "majority": 0.5, "confidence": 1.0},
+               "evidence": evidence_stats(RESULTS)}
+    text = tts_markdown(metrics)
+    assert "| SFT+GSPO | 50.0 | 50.0 | 100.0 |" in text and "3 of 6 cite a box" in text
+    assert "by construction" not in text
+    plain = RESULTS[:1]
+    plain[0]["tts"]["responses"] = [_response("A", []), _response("B", [])]
+    text = tts_markdown(metrics | {"evidence": evidence_stats(plain)})
+    assert "0 of 2 cite a box" in text and "majority vote by construction" in text
+
+
+def test_grounding_section_has_mean_iou_and_recalls():
+    row = grounding_table({"n": 4, "errors": 0, "mean_iou": 0.3125, "R1@0.3": 0.5, "R1@0.5": 0.25, "R1@0.7": 0.0})
+    assert "| SFT+GSPO | 31.2 | 50.0 | 25.0 | 0.0 |" in row and row.startswith("4 synthetic queries")
