@@ -11,7 +11,7 @@ HELP = "Demo: synthetic world, tiny model, SFT then GSPO, V-STaR before/after ea
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory (default runs/demo)")
-    parser.add_argument("--quick", action="store_true", help="little data and few steps: every stage in ~2 minutes")
+    parser.add_argument("--quick", action="store_true", help="little data and few steps: every stage in about a minute")
     parser.add_argument("--fresh", action="store_true", help="delete the run directory first instead of resuming it")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--grounded-mcq", action="store_true",
