@@ -1,0 +1,255 @@
+"""Resumable files, written in one place: atomic writes, the keyed JSON-lines log, the run-settings check
+and the one-writer lock.
+
+* `atomic_path` / `atomic_write_text` write a temporary `.NAME.PID.tmp<suffix>` beside the target and
+  `os.replace` it into place, so a reader never sees half a file; `remove_orphans` deletes the
+  temporaries that a killed writer (whose PID is gone) left behind.
+* `JsonlLog` is an append-only JSON-lines file keyed by one field. A last line cut short by a kill is
+  truncated away (that record is simply redone); damage in the middle of the file is an error naming the
+  line, never a silent drop.
+* `check_settings` records a run's settings beside its output (`OUT.settings.json`) and refuses to resume
+  with different ones, so two runs never mix in one file.
+* `WriterLock` (`OUT.lock`, `flock`) lets one process write an output at a time; a second one is refused
+  with the holder's PID. The kernel drops the lock when its holder dies, SIGKILL included.
+
+Pure standard library: the core may import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import math
+import os
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_ORPHAN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp(?P<suffix>\.[^.]*)?$")
+
+
+class RunFileError(ValueError):
+    """A resumable file cannot be used as it is (damaged, other settings, another writer). One line, for users."""
+
+
+# -- atomic writes ---------------------------------------------------------------------------------------
+
+
+def temp_path(path: Path) -> Path:
+    """The temporary name `atomic_path` writes before renaming: `.NAME.PID.tmp<suffix>` in the same folder.
+    The suffix is kept so that writers that pick a format by extension (video muxers, PIL) still do."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it replaces `path`, on any error it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def atomic_write_json(path: str | Path, data: Any, indent: int | None = 1) -> Path:
+    """JSON with finite numbers only (`allow_nan=False`): `NaN`/`Infinity` are not JSON."""
+    separators = (",", ":") if indent is None else None
+    text = json.dumps(data, indent=indent, separators=separators, ensure_ascii=False, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphans(folder: str | Path, recursive: bool = True) -> int:
+    """Delete temporaries (`.NAME.PID.tmp…`) left in `folder` by writers that no longer run; returns how many."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.rglob(".*.tmp*") if recursive else folder.glob(".*.tmp*"):
+        match = _ORPHAN.match(path.name)
+        if match and path.is_file() and not _alive(int(match["pid"])):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+# -- finite JSON -----------------------------------------------------------------------------------------
+
+
+def finite(value: Any) -> Any:
+    """`value` with every non-finite float (NaN, ±inf) replaced by None, in nested lists and dicts too."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def json_line(entry: dict[str, Any]) -> str:
+    """One JSON line, standard JSON only: a non-finite number becomes null rather than `NaN`/`Infinity`."""
+    return json.dumps(finite(entry), ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# -- the keyed JSON-lines log ----------------------------------------------------------------------------
+
+
+class JsonlLog:
+    """An append-only JSON-lines file whose entries are keyed by `entry[key]` (the last entry of a key wins).
+
+    Opening it repairs what a kill can leave (a cut last line, truncated away) and refuses what a kill
+    cannot (a bad line before the last), naming the file and line."""
+
+    def __init__(self, path: str | Path, key: str = "key") -> None:
+        self.path = Path(path)
+        self.key = key
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dropped_partial = False
+        if self.path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        tail = lines.pop()  # b"" when the file ends with a newline, else a line cut short by a kill
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            entry = self._decode(raw)
+            if entry is None:
+                raise RunFileError(f"{self.path}:{number}: damaged line (not a JSON object with {self.key!r}); "
+                                   "fix or remove it, then rerun")
+            self.entries[str(entry[self.key])] = entry
+        if tail:
+            self.dropped_partial = True
+            os.truncate(self.path, len(data) - len(tail))
+
+    def _decode(self, raw: bytes) -> dict[str, Any] | None:
+        try:
+            entry = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            return None
+        return entry if isinstance(entry, dict) and self.key in entry else None
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Write one entry as one line with one `write` call, flushed to the OS before returning."""
+        line = json_line(entry).encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        self.entries[str(entry[self.key])] = entry
+
+
+# -- run settings ----------------------------------------------------------------------------------------
+
+
+def settings_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".settings.json")
+
+
+def check_settings(out: str | Path, settings: dict[str, Any], *, restart: bool = False) -> None:
+    """Record `settings` beside `out`, or check them against the recorded ones when `out` already has results.
+
+    A resume with other settings raises `RunFileError` listing every difference; `restart=True` deletes
+    `out` and starts it over with the new settings instead."""
+    out, record = Path(out), settings_path(out)
+    settings = json.loads(json.dumps(settings, default=str))  # the form it takes on disk
+    if restart:
+        out.unlink(missing_ok=True)
+    elif out.exists() and out.stat().st_size > 0:
+        if record.exists():
+            try:
+                recorded = json.loads(record.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise RunFileError(f"{record}: damaged settings record; rerun with --restart") from None
+            diff = [f"{k}: {recorded.get(k)!r} there, {settings.get(k)!r} now"
+                    for k in sorted(set(recorded) | set(settings)) if recorded.get(k) != settings.get(k)]
+            if diff:
+                raise RunFileError(f"{out} holds results of another run ({'; '.join(diff)}): "
+                                   "use another --out, or --restart to start it over")
+        else:
+            raise RunFileError(f"{out} holds results with no settings record ({record.name}): "
+                               "use another --out, or --restart to start it over")
+    atomic_write_json(record, settings)
+
+
+# -- one writer at a time --------------------------------------------------------------------------------
+
+
+class WriterLock:
+    """An exclusive, non-blocking `flock` on `OUT.lock`, held while one process writes `OUT`."""
+
+    def __init__(self, out: str | Path) -> None:
+        out = Path(out)
+        self.path = out.with_name(out.name + ".lock")
+        self.out = out
+        self._fd: int | None = None
+
+    def __enter__(self) -> WriterLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise RunFileError(f"{self.out} is being written by {holder}; wait for it or use another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()} on {socket.gethostname()}".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+__all__ = [
+    "JsonlLog",
+    "RunFileError",
+    "WriterLock",
+    "atomic_path",
+    "atomic_write_json",
+    "atomic_write_text",
+    "check_settings",
+    "finite",
+    "json_line",
+    "remove_orphans",
+    "settings_path",
+    "temp_path",
+]
