@@ -4,9 +4,12 @@ metric logged."""
 
 import json
 import math
+import signal
 
 import pytest
 import torch
+
+from resume import WeightsAtStart, kill_after_checkpoint, logged_steps, weights
 
 from o3video.train.config import load_config
 from o3video.train.records import load_training_records
@@ -83,3 +86,26 @@ def test_one_rl_step_changes_the_weights_and_logs_every_term(synth_easy, two_rec
     before, _ = load_model(warm_model)
     after, _ = load_model(out)
     assert any(not torch.equal(a, b) for a, b in zip(before.parameters(), after.parameters()))
+
+
+@pytest.mark.slow
+def test_a_gspo_run_killed_after_a_checkpoint_resumes_its_weights_and_ends_as_an_uninterrupted_run(
+        synth_easy, two_records, warm_model, tmp_path):
+    """SIGKILL after checkpoint-2 of 4, resume: the resumed run starts from the checkpoint's weights and
+    ends where a run never interrupted ends (sampling RNG and optimizer state come back with them)."""
+    run = lambda out: [  # noqa: E731
+        f"model={warm_model}", *common(synth_easy, two_records, out), "trainer.max_steps=4", "trainer.save_steps=2",
+        "trainer.num_generations=4", "trainer.per_device_train_batch_size=8", "trainer.max_completion_length=40",
+        "trainer.learning_rate=1e-3"]
+    full = train_rl(load_config(None, run(tmp_path / "full"), stage="rl"))
+    out = tmp_path / "killed"
+    killed = kill_after_checkpoint("rl", 2, run(out))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    start = WeightsAtStart()
+    resumed = train_rl(load_config(None, run(out), stage="rl"), callbacks=[start])
+    at_checkpoint = weights(out / "checkpoint-2")
+    assert start.step == 2 and all(torch.equal(start.weights[k], at_checkpoint[k]) for k in at_checkpoint)
+    final, uninterrupted, before = weights(resumed), weights(full), weights(warm_model)
+    assert any(not torch.equal(final[k], before[k]) for k in final)  # RL changed the model...
+    assert all(torch.equal(final[k], uninterrupted[k]) for k in final)  # ...exactly as the uninterrupted run did
+    assert logged_steps(out) == [1, 2, 3, 4]

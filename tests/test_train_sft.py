@@ -1,12 +1,13 @@
 """SFT on the tiny model: targets per task, the assistant-only loss mask on padded batches, one step that
-changes the weights, resuming an interrupted run, and V-STaR practice records."""
+changes the weights, resuming a killed run with its weights, and V-STaR practice records."""
 
 import json
 import math
+import signal
 
 import pytest
 import torch
-from transformers import TrainerCallback
+from resume import WeightsAtStart, kill_after_checkpoint, logged_steps, weights
 
 from o3video.data.stgr import load_stgr, validate_record
 from o3video.train.config import load_config
@@ -83,29 +84,42 @@ def test_one_sft_step_changes_the_weights_with_a_finite_loss(synth_easy, tiny_mo
     assert math.isfinite(rows[0]["loss"]) and rows[0]["step"] == 1
 
 
-class StopAt(TrainerCallback):
-    """Simulates a crash right after the checkpoint of `step` is written."""
+@pytest.mark.slow
+def test_a_run_killed_after_a_checkpoint_resumes_its_weights_and_ends_as_an_uninterrupted_run(
+        synth_easy, tiny_model, tmp_path, capsys):
+    """SIGKILL after checkpoint-4 of 6, resume: the resumed run starts from the checkpoint's weights (not
+    the base model's), finishes with the same weights as a run never interrupted (CPU training here is
+    deterministic), logs each step once, and a rerun of the finished command changes nothing."""
+    from o3video.cli import main
 
-    def __init__(self, step):
-        self.step = step
+    run = ["trainer.max_steps=6", "trainer.save_steps=2", "trainer.lr_scheduler_type=cosine"]
+    full = train_sft(sft_config(synth_easy, tiny_model, tmp_path / "full", *run))
 
-    def on_save(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            raise KeyboardInterrupt
+    out = tmp_path / "killed"
+    overrides = [f"model={tiny_model}", f"output_dir={out}", f"data.train={synth_easy / 'stgr_sft.json'}",
+                 "data.num_frames=4", f"data.cache_dir={synth_easy / 'frame_cache'}",
+                 "trainer.per_device_train_batch_size=2", "trainer.learning_rate=1e-3",
+                 "trainer.activation_checkpointing=false", "threads=2", *run]
+    killed = kill_after_checkpoint("sft", 4, overrides)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert (out / "checkpoint-4" / "trainer_state.json").is_file() and not (out / "trainer_state.json").exists()
+    (out / "checkpoint-5").mkdir()  # a checkpoint cut while being written: no trainer_state.json
 
+    start = WeightsAtStart()
+    resumed = train_sft(load_config(None, overrides, stage="sft"), callbacks=[start])
+    assert start.step == 4 and not (out / "checkpoint-5").exists()
+    at_checkpoint = weights(out / "checkpoint-4")
+    assert set(start.weights) == set(at_checkpoint)
+    assert all(torch.equal(start.weights[k], at_checkpoint[k]) for k in at_checkpoint)  # every tensor came back
+    final, uninterrupted = weights(resumed), weights(full)
+    assert all(torch.equal(final[k], uninterrupted[k]) for k in final)
+    assert logged_steps(out) == [1, 2, 3, 4, 5, 6]
 
-def test_an_interrupted_run_resumes_from_its_last_checkpoint(synth_easy, tiny_model, tmp_path):
-    out = tmp_path / "sft"
-    config = sft_config(synth_easy, tiny_model, out, "trainer.max_steps=3", "trainer.save_steps=1",
-                        "trainer.lr_scheduler_type=constant")
-    with pytest.raises(KeyboardInterrupt):
-        train_sft(config, callbacks=[StopAt(2)])
-    assert (out / "checkpoint-2").is_dir() and not (out / "model.safetensors").exists()
-    train_sft(config)
-    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert steps[:2] == [1, 2] and 3 in steps and steps.count(1) == 1  # the rerun started at step 3
-    state = json.loads((out / "trainer_state.json").read_text())
-    assert state["global_step"] == 3 and (out / "model.safetensors").is_file()
+    model_bytes = (out / "model.safetensors").read_bytes()
+    metrics = (out / "metrics.jsonl").read_text()
+    assert main(["train", "sft", *overrides]) == 0
+    assert "already finished at step 6" in capsys.readouterr().out
+    assert (out / "model.safetensors").read_bytes() == model_bytes and (out / "metrics.jsonl").read_text() == metrics
 
 
 def test_vstar_practice_records_are_valid_stgr_records_in_model_input_pixels(synth_easy):

@@ -14,7 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rl = stages.add_parser("rl", help="GSPO (sequence-level ratio) with the paper's rewards; --algo grpo for token level")
     for sub in (sft, rl):
         sub.add_argument("--config", help="YAML config (see configs/); overrides may supply every field instead")
-        sub.add_argument("--no-resume", action="store_true", help="start over even if output_dir holds checkpoints")
+        sub.add_argument("--no-resume", action="store_true",
+                         help="start over, deleting output_dir's checkpoints (a finished run still needs --overwrite)")
+        sub.add_argument("--overwrite", action="store_true",
+                         help="train again even if output_dir holds a finished run, deleting it first")
         sub.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     rl.add_argument("--algo", choices=["gspo", "grpo"], help="sequence-level GSPO (default) or token-level GRPO")
     rl.add_argument("--fixed-sigma", type=float, metavar="S", help="ablation: fixed σ instead of the 4 -> 1 schedule")
@@ -34,6 +37,8 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
         flags.append("rewards.gating=false")
     if args.no_resume:
         flags.append("resume=false")
+    if args.overwrite:
+        flags.append("overwrite=true")
     return flags
 
 
@@ -51,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
         return 0
     from o3video.train import train_rl, train_sft
+    from o3video.train.checkpoints import finished_step
 
+    step = finished_step(config.output_dir)
+    if step is not None and not config.overwrite:
+        print(f"{config.output_dir}: already finished at step {step}; nothing was changed (--overwrite trains again)")
+        return 0
     out = (train_sft if args.stage == "sft" else train_rl)(config)
     print(f"saved {args.stage} model to {out} (metrics: {out / 'metrics.jsonl'})")
     return 0

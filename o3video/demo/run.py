@@ -172,9 +172,7 @@ class Demo:
         from o3video.train import train_rl, train_sft
 
         config = self.train_config(stage, model)
-        out = (train_sft if stage == "sft" else train_rl)(config)
-        (out / "DONE").write_text("trained\n")
-        return out
+        return (train_sft if stage == "sft" else train_rl)(config)
 
     def evaluate(self, name: str, model_dir: Path, key: str) -> EvalSummary:
         from o3video.models import load_model
@@ -203,6 +201,7 @@ class Demo:
     # --- the run -------------------------------------------------------------------------------------
 
     def run(self) -> Path:
+        from o3video.train.checkpoints import finished_step
         from o3video.train.common import set_threads
 
         self.out.mkdir(parents=True, exist_ok=True)
@@ -215,11 +214,11 @@ class Demo:
             self._stage("tiny model", self.make_model)
         evals = [self._stage("evaluate base", self.evaluate, "base (untrained)", base, "base")]
         sft = self.models / "sft"
-        if not (sft / "DONE").is_file():
+        if finished_step(sft) is None:
             self._stage("SFT", self.train, "sft", base)
         evals.append(self._stage("evaluate SFT", self.evaluate, "SFT", sft, "sft"))
         gspo = self.models / "gspo"
-        if not (gspo / "DONE").is_file():
+        if finished_step(gspo) is None:
             self._stage("GSPO", self.train, "rl", sft)
         evals.append(self._stage("evaluate SFT+GSPO", self.evaluate, "SFT+GSPO", gspo, "gspo"))
         extra = {"mcq": self._stage("MCQ: test-time scaling and faithfulness", self.evaluate_mcq, gspo),

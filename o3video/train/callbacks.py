@@ -3,13 +3,12 @@
 TRL's GRPOTrainer logs, per step, `rewards/<term>_reward/mean` for each of the paper's reward terms,
 `reward`, `kl` (when `beta > 0`), `clip_ratio/*`, `completions/mean_length`; SFTTrainer logs `loss`
 and `mean_token_accuracy`. `MetricsLogger` appends each log as one JSON line so curves can be drawn
-during or after a run, and an interrupted run that resumes keeps appending to the same file.
+during or after a run, and a resumed run keeps appending to the same file after dropping the rows of the steps it redoes.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from o3video.io import atomic_write_text, json_line
 from o3video.rewards import proximity_sigma
 
 METRICS_FILE = "metrics.jsonl"
@@ -35,12 +35,6 @@ _SHORT = {
 }
 
 
-def _number(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 class MetricsLogger(TrainerCallback):
     """Appends `{"step", "epoch", "time", **logs, **extra(state)}` to `path` at every log event."""
 
@@ -49,16 +43,24 @@ class MetricsLogger(TrainerCallback):
         self.extra = extra
         self.start = time.time()
 
+    def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001 - transformers' signature
+        """Keep only the rows up to the step training starts from: the steps after a resumed checkpoint
+        are trained again and logged again, so their old rows (and a line cut by a kill) go."""
+        if not state.is_world_process_zero or not self.path.exists():
+            return
+        kept = [row for row in read_metrics(self.path) if row.get("step", 0) <= state.global_step]
+        atomic_write_text(self.path, "".join(json_line(row) for row in kept))
+
     def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001 - transformers' signature
         if not logs or not state.is_world_process_zero:
             return
         row = {"step": state.global_step, "epoch": state.epoch, "time": round(time.time() - self.start, 2)}
-        row.update({k: _number(v) for k, v in logs.items()})
+        row.update(logs)
         if self.extra is not None:
             row.update(self.extra(state))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(json_line(row))
 
 
 def sigma_of_state(fixed: float | None) -> Callable[[Any], dict[str, Any]]:

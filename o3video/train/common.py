@@ -1,11 +1,17 @@
-"""What SFT and RL runs share: threads, the model, trainer-argument defaults, resuming, saving."""
+"""What SFT and RL runs share: threads, the model, trainer-argument defaults, the run (resume, finish)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from o3video.train.callbacks import METRICS_FILE
+from o3video.train.checkpoints import STATE_FILE, clear_run, finished_step, last_checkpoint
 from o3video.train.config import TrainConfig, save_config
+
+log = logging.getLogger(__name__)
 
 RESOLVED_CONFIG = "train_config.yaml"
 
@@ -52,16 +58,6 @@ def trainer_kwargs(config: TrainConfig, defaults: dict[str, Any]) -> dict[str, A
     return kwargs
 
 
-def last_checkpoint(config: TrainConfig) -> str | None:
-    """The newest `checkpoint-N` in the output directory, when resuming is on and there is one."""
-    from transformers.trainer_utils import get_last_checkpoint
-
-    out = Path(config.output_dir)
-    if not config.resume or not out.is_dir():
-        return None
-    return get_last_checkpoint(str(out))
-
-
 def prepare_output(config: TrainConfig) -> Path:
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -69,11 +65,30 @@ def prepare_output(config: TrainConfig) -> Path:
     return out
 
 
+def run_trainer(config: TrainConfig, build: Callable[..., tuple[Any, Any, Path]], **build_kwargs: Any) -> Path:
+    """Train with the trainer `build(config, **build_kwargs)` makes, resuming from the last complete checkpoint.
+
+    A finished run (its final `trainer_state.json` in `output_dir`) is left exactly as it is unless
+    `config.overwrite`; starting over (`overwrite`, or `resume: false`) first removes the old
+    checkpoints and metrics, so that a later resume can never pick up a stale one."""
+    out = Path(config.output_dir)
+    step = finished_step(out)
+    if step is not None and not config.overwrite:
+        log.warning("%s: finished at step %d; left as it is (overwrite=true / --overwrite trains again)", out, step)
+        return out
+    if config.overwrite or not config.resume:
+        clear_run(out, METRICS_FILE)
+    trainer, processor, out = build(config, **build_kwargs)
+    trainer.train(resume_from_checkpoint=last_checkpoint(config))
+    return finish(trainer, processor, out)
+
+
 def finish(trainer: Any, processor: Any, out: Path) -> Path:
-    """Save the trained model and its processor with `save_pretrained`, loadable by `load_model(out)`."""
+    """Save the trained model and its processor with `save_pretrained`, loadable by `load_model(out)`;
+    `trainer_state.json`, written last, marks the run finished."""
     trainer.save_model(str(out))
     processor.save_pretrained(str(out))
-    trainer.state.save_to_json(str(out / "trainer_state.json"))
+    trainer.state.save_to_json(str(out / STATE_FILE))
     return out
 
 
@@ -89,10 +104,10 @@ def replace_progress_bar(trainer: Any, description: str) -> None:
 __all__ = [
     "RESOLVED_CONFIG",
     "finish",
-    "last_checkpoint",
     "load_for_training",
     "prepare_output",
     "replace_progress_bar",
+    "run_trainer",
     "set_threads",
     "trainer_kwargs",
 ]

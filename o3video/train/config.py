@@ -82,7 +82,8 @@ class TrainConfig:
     dtype: str = "auto"  # model weights: auto (the checkpoint's) | bfloat16 | float32 ...
     attn_implementation: str | None = None  # sdpa | flash_attention_2 | eager (None: transformers' choice)
     threads: int | None = None  # torch CPU threads (None: leave torch's default)
-    resume: bool = True  # continue from the last checkpoint-N in output_dir when there is one
+    resume: bool = True  # continue from the last complete checkpoint-N in output_dir when there is one
+    overwrite: bool = False  # train again even if output_dir holds a finished run (deletes it first)
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:

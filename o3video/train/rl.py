@@ -22,11 +22,10 @@ from typing import Any
 from o3video.models.load import frame_settings
 from o3video.train.callbacks import METRICS_FILE, MetricsLogger, sigma_of_state
 from o3video.train.common import (
-    finish,
-    last_checkpoint,
     load_for_training,
     prepare_output,
     replace_progress_bar,
+    run_trainer,
     set_threads,
     trainer_kwargs,
 )
@@ -87,7 +86,9 @@ def grpo_kwargs(config: TrainConfig) -> dict[str, Any]:
 
 def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()):
     """The GRPOTrainer for `config` (model loaded unless given); nothing is trained yet."""
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
+
+    from o3video.train.trainers import GroundedGRPOTrainer
 
     set_threads(config.threads)
     out = prepare_output(config)
@@ -101,7 +102,7 @@ def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any =
     log.info("%s on %d records: %s", config.algo.upper(), len(records), task_mix(records))
     args = GRPOConfig(**grpo_kwargs(config))
     logger = MetricsLogger(out / METRICS_FILE, extra=sigma_of_state(config.rewards.sigma))
-    trainer = GRPOTrainer(
+    trainer = GroundedGRPOTrainer(
         model=model,
         reward_funcs=reward_funcs(config),
         args=args,
@@ -114,10 +115,9 @@ def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any =
 
 
 def train_rl(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()) -> Path:
-    """Run GSPO/GRPO (resuming from the last checkpoint in `output_dir` if any); returns the saved model's directory."""
-    trainer, processor, out = build_rl_trainer(config, model=model, processor=processor, callbacks=callbacks)
-    trainer.train(resume_from_checkpoint=last_checkpoint(config))
-    return finish(trainer, processor, out)
+    """Run GSPO/GRPO (resuming from the last checkpoint in `output_dir` if any; a finished run is left as it
+    is); returns the saved model's directory."""
+    return run_trainer(config, build_rl_trainer, model=model, processor=processor, callbacks=callbacks)
 
 
 __all__ = ["RL_DEFAULTS", "build_rl_trainer", "grpo_kwargs", "reward_funcs", "train_rl"]

@@ -4,7 +4,7 @@ All six task types are mixed in one shuffled dataset (each example carries its o
 and answer form); batches of several examples are padded by TRL's vision-language collator; the
 loss is on the assistant's tokens only (`assistant_only_loss=True`, read from the chat template's
 `{% generation %}` markers). Checkpoints go to `output_dir/checkpoint-N`; a rerun of the same command
-resumes from the newest one; the final model and processor are saved with `save_pretrained`.
+resumes from the newest complete one, with every trained tensor; a finished run is left alone; the final model and processor are saved with `save_pretrained`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from typing import Any
 from o3video.models.load import frame_settings
 from o3video.train.callbacks import METRICS_FILE, MetricsLogger
 from o3video.train.common import (
-    finish,
-    last_checkpoint,
     load_for_training,
     prepare_output,
     replace_progress_bar,
+    run_trainer,
     set_threads,
     trainer_kwargs,
 )
@@ -43,7 +42,9 @@ SFT_DEFAULTS: dict[str, Any] = {
 
 def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()):
     """The SFTTrainer for `config` (model loaded unless given); nothing is trained yet."""
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
+
+    from o3video.train.trainers import GroundedSFTTrainer
 
     set_threads(config.threads)
     out = prepare_output(config)
@@ -53,7 +54,7 @@ def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any 
     args = SFTConfig(**trainer_kwargs(config, SFT_DEFAULTS))
     if not args.assistant_only_loss:
         log.warning("assistant_only_loss is off: the loss includes the prompt's tokens (the reference code's defect)")
-    trainer = SFTTrainer(
+    trainer = GroundedSFTTrainer(
         model=model,
         args=args,
         train_dataset=sft_dataset(records),
@@ -65,10 +66,9 @@ def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any 
 
 
 def train_sft(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()) -> Path:
-    """Run SFT (resuming from the last checkpoint in `output_dir` if any); returns the saved model's directory."""
-    trainer, processor, out = build_sft_trainer(config, model=model, processor=processor, callbacks=callbacks)
-    trainer.train(resume_from_checkpoint=last_checkpoint(config))
-    return finish(trainer, processor, out)
+    """Run SFT (resuming from the last checkpoint in `output_dir` if any; a finished run is left as it is);
+    returns the saved model's directory."""
+    return run_trainer(config, build_sft_trainer, model=model, processor=processor, callbacks=callbacks)
 
 
 __all__ = ["SFT_DEFAULTS", "build_sft_trainer", "train_sft"]
