@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 HELP = "Evaluate on V-STaR, multiple-choice video QA (with test-time scaling) or temporal grounding."
 
@@ -20,8 +21,17 @@ def _common(parser: argparse.ArgumentParser, frames: int) -> None:
     parser.add_argument("--max-pixels", type=int, default=128 * 28 * 28)
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--limit", type=int, help="only the first N records")
+    parser.add_argument("--restart", action="store_true",
+                        help="start --out over (a resume with other settings than the recorded ones is refused)")
     parser.add_argument("--results", type=Path, help="only score this results file")
     parser.add_argument("--report", type=Path, help="metrics JSON path (default: <results>.metrics.json, a .md beside it)")
+
+
+def _run_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The `EvalRunConfig` fields that every evaluator's options share (`_common`)."""
+    return {"anno": args.anno, "videos": args.videos, "model": args.model, "out": args.out, "num_frames": args.frames,
+            "mode": args.mode, "max_pixels": args.max_pixels, "max_new_tokens": args.max_new_tokens,
+            "limit": args.limit, "restart": args.restart}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,8 +122,7 @@ def run_vstar_command(args: argparse.Namespace) -> int:
     if mode == "run":
         from o3video.eval.vstar_run import VStarRunConfig, run_vstar
 
-        run_vstar(VStarRunConfig(anno=args.anno, videos=args.videos, model=args.model, out=args.out, num_frames=args.frames,
-                                 mode=args.mode, max_pixels=args.max_pixels, max_new_tokens=args.max_new_tokens, limit=args.limit))
+        run_vstar(VStarRunConfig(**_run_fields(args)))
         if args.judge:
             score_results(args.out, args.judge, args.report)
         return 0
@@ -139,9 +148,7 @@ def run_mcq_command(args: argparse.Namespace) -> int:
     if mode == "run":
         from o3video.eval.mcq import MCQRunConfig, run_mcq
 
-        run_mcq(MCQRunConfig(anno=args.anno, videos=args.videos, model=args.model, out=args.out, num_frames=args.frames,
-                             mode=args.mode, max_pixels=args.max_pixels, max_new_tokens=args.max_new_tokens, tts=args.tts,
-                             n=args.n, faithfulness=args.faithfulness, seed=args.seed, limit=args.limit))
+        run_mcq(MCQRunConfig(**_run_fields(args), tts=args.tts, n=args.n, faithfulness=args.faithfulness, seed=args.seed))
     score_mcq(args.out if mode == "run" else args.results, args.report)
     return 0
 
@@ -162,8 +169,6 @@ def run_tg_command(args: argparse.Namespace) -> int:
     if mode == "run":
         from o3video.eval.grounding import GroundingRunConfig, run_grounding
 
-        run_grounding(GroundingRunConfig(anno=args.anno, videos=args.videos, model=args.model, out=args.out,
-                                         num_frames=args.frames, mode=args.mode, max_pixels=args.max_pixels,
-                                         max_new_tokens=args.max_new_tokens, limit=args.limit))
+        run_grounding(GroundingRunConfig(**_run_fields(args)))
     score_grounding(args.out if mode == "run" else args.results, args.report)
     return 0

@@ -5,11 +5,12 @@ missing or corrupt video is recorded as that record's error and the run goes on.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from o3video.io import JsonlLog, WriterLock, check_settings
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
 
@@ -28,6 +29,21 @@ class EvalRunConfig:
     max_new_tokens: int = 512
     cache_dir: Path | None = None  # frame cache (o3video.video), shared across runs
     limit: int | None = None
+    restart: bool = False  # start `out` over instead of refusing a resume with other settings
+
+
+# Fields that do not change what a record's answer is, so a resume may change them.
+_NOT_SETTINGS = ("videos", "out", "cache_dir", "limit", "restart")
+
+
+def run_settings(cfg: EvalRunConfig) -> dict[str, Any]:
+    """What makes this run's answers what they are (model, frames, decoding, the evaluator's own options),
+    recorded beside the results and compared on resume; paths of existing files are made absolute."""
+    settings = {k: v for k, v in asdict(cfg).items() if k not in _NOT_SETTINGS}
+    for key in ("anno", "model"):
+        if Path(str(settings[key])).exists():
+            settings[key] = str(Path(str(settings[key])).resolve())
+    return settings
 
 
 def load_annotations(path: str | Path) -> list[dict[str, Any]]:
@@ -72,39 +88,22 @@ def record_key(index: int, record: dict[str, Any]) -> str:
     return f"{index}:{ident}"
 
 
-def finished_keys(out: Path) -> set[str]:
-    """Keys of the records already in `out`. A line cut short by an interruption is dropped (the file is
-    rewritten without it) so that record is asked again."""
-    if not out.exists():
-        return set()
-    lines, keys = [], set()
-    for line in out.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        lines.append(line)
-        keys.add(entry["key"])
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    os.replace(tmp, out)
-    return keys
-
-
 Ask = Callable[[int, dict[str, Any], Path], dict[str, Any]]  # (index, record, video) -> answer fields
 
 
 def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask, *, description: str) -> Path:
     """Call `ask(index, record, video)` for every record not yet in `out` and append `{key, index, **record,
-    **answer}`; a missing video or a `VideoError` becomes the record's `error` instead."""
+    **answer}`; a missing video or a `VideoError` becomes the record's `error` instead. The caller holds
+    `out`'s writer lock (`run_benchmark`)."""
     from rich.progress import Progress
 
     from o3video.video import VideoError
 
-    done = finished_keys(out)
-    todo = [(i, r) for i, r in enumerate(records) if record_key(i, r) not in done]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a", encoding="utf-8") as f, Progress() as progress:
+    log = JsonlLog(out, key="key")
+    todo = [(i, r) for i, r in enumerate(records) if record_key(i, r) not in log]
+    with Progress() as progress:
+        if log.dropped_partial:
+            progress.console.print(f"[yellow]{out}: dropped a last line cut short by an interruption; redoing it")
         bar = progress.add_task(description, total=len(todo))
         for index, record in todo:
             entry = {"key": record_key(index, record), "index": index, **record}
@@ -116,8 +115,7 @@ def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask
             except (VideoError, FileNotFoundError) as err:
                 entry["error"] = str(err)
                 progress.console.print(f"[yellow]record {index}: {err}")
-            f.write(json.dumps(entry) + "\n")
-            f.flush()
+            log.append(entry)
             progress.advance(bar)
     return out
 
@@ -140,11 +138,18 @@ def load_results(path: str | Path) -> list[dict[str, Any]]:
 
 def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, description: str, model: Any = None,
                   processor: Any = None) -> Path:
-    """Load the model (unless given) and run `ask(model, processor, index, record, video, cfg)` over the
-    first `cfg.limit` annotation records, resumably."""
-    if model is None:
-        from o3video.models import load_model
+    """Run `ask(model, processor, index, record, video, cfg)` over the first `cfg.limit` annotation records,
+    resumably, loading the model (unless given) once the run may go ahead.
 
-        model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
+    One process writes `cfg.out` at a time (`OUT.lock`); the run's settings are recorded beside it
+    (`OUT.settings.json`) and a resume with other settings is refused (`cfg.restart` starts over instead),
+    so two runs never mix in one file."""
     records = load_annotations(cfg.anno)[: cfg.limit]
-    return run_records(records, cfg.videos, cfg.out, lambda i, r, v: ask(model, processor, i, r, v, cfg), description=description)
+    with WriterLock(cfg.out):
+        check_settings(cfg.out, run_settings(cfg), restart=cfg.restart)
+        if model is None:
+            from o3video.models import load_model
+
+            model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
+        return run_records(records, cfg.videos, cfg.out, lambda i, r, v: ask(model, processor, i, r, v, cfg),
+                           description=description)

@@ -4,7 +4,6 @@ benchmark's scripts) read them."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from o3video.eval.vstar_protocol import (
     rescale_spatial,
     vstar_prompts,
 )
+from o3video.io import atomic_write_text, json_line
 
 
 @dataclass
@@ -59,11 +59,9 @@ def whole_video_baseline(record: dict[str, Any]) -> dict[str, Any]:
 
 def write_baseline(anno: Path, out: Path) -> Path:
     """Results file of `whole_video_baseline` for every record of `anno`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as f:
-        for index, record in enumerate(load_annotations(anno)):
-            f.write(json.dumps({"key": record_key(index, record), "index": index, **record, **whole_video_baseline(record)}) + "\n")
-    return out
+    lines = [json_line({"key": record_key(index, record), "index": index, **record, **whole_video_baseline(record)})
+             for index, record in enumerate(load_annotations(anno))]
+    return atomic_write_text(out, "".join(lines))
 
 
 def run_vstar(cfg: EvalRunConfig, *, model: Any = None, processor: Any = None) -> Path:

@@ -1,0 +1,108 @@
+"""Resumable files (o3video.io) and the evaluation runs built on them: a cut last line is redone, damage
+is named, a resume with other settings or a second writer is refused, and a SIGKILLed `eval vstar`
+resumes to the same results file as an uninterrupted run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from o3video.cli import main
+from o3video.eval.vstar_run import VStarRunConfig, run_vstar
+from o3video.io import JsonlLog, RunFileError, WriterLock, atomic_path, check_settings, remove_orphans
+
+
+def test_a_cut_last_line_is_dropped_and_damage_before_it_is_named(tmp_path):
+    path = tmp_path / "log.jsonl"
+    log = JsonlLog(path)
+    log.append({"key": "a", "x": 1})
+    log.append({"key": "b", "x": float("nan")})  # written as null: standard JSON only
+    with path.open("a") as f:
+        f.write('{"key": "c", "x"')  # a kill in the middle of a line
+    again = JsonlLog(path)
+    assert set(again.entries) == {"a", "b"} and again.dropped_partial and again.entries["b"]["x"] is None
+    assert path.read_text().endswith("}\n")
+    path.write_text('{"key": "a"}\nnot json\n{"key": "b"}\n')
+    with pytest.raises(RunFileError, match=r"log.jsonl:2: damaged line"):
+        JsonlLog(path)
+
+
+def test_atomic_writes_leave_the_old_file_on_error_and_orphans_of_dead_writers_are_removed(tmp_path):
+    target = tmp_path / "a.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / "sub" / f".clip.{int(dead.stdout)}.tmp.mp4"
+    live = tmp_path / "sub" / f".clip.{os.getpid()}.tmp.mp4"
+    orphan.parent.mkdir()
+    orphan.write_bytes(b"x")
+    live.write_bytes(b"x")
+    assert remove_orphans(tmp_path) == 1 and not orphan.exists() and live.exists()
+
+
+def test_a_resume_with_other_settings_is_refused_and_restart_starts_over(tmp_path):
+    out = tmp_path / "r.jsonl"
+    check_settings(out, {"model": "m1", "num_frames": 16})
+    out.write_text('{"key": "0:a"}\n')
+    check_settings(out, {"model": "m1", "num_frames": 16})  # the same run resumes
+    with pytest.raises(RunFileError, match=r"num_frames: 16 there, 8 now"):
+        check_settings(out, {"model": "m1", "num_frames": 8})
+    check_settings(out, {"model": "m1", "num_frames": 8}, restart=True)
+    assert not out.exists() and json.loads(out.with_name("r.jsonl.settings.json").read_text())["num_frames"] == 8
+
+
+def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
+    out = tmp_path / "r.jsonl"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from o3video.io import WriterLock\n"
+        f"with WriterLock({str(out)!r}):\n    print('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunFileError, match=rf"being written by process {holder.pid} "):
+            WriterLock(out).__enter__()
+    finally:
+        holder.kill()
+        holder.wait()
+    with WriterLock(out):  # the kernel released the killed holder's lock
+        pass
+
+
+def vstar_args(synth_easy, model, out, *extra):
+    return ["eval", "vstar", "--anno", str(synth_easy / "vstar_test.json"), "--videos", str(synth_easy / "videos"),
+            "--model", str(model), "--out", str(out), "--frames", "4", "--max-new-tokens", "48", *extra]
+
+
+def test_eval_refuses_to_mix_two_models_in_one_results_file(synth_easy, tiny_model, tmp_path, capsys):
+    out = tmp_path / "r.jsonl"
+    assert main(vstar_args(synth_easy, tiny_model, out, "--limit", "1")) == 0
+    before = out.read_text()
+    with pytest.raises(RunFileError, match=r"num_frames: 4 there, 2 now"):
+        run_vstar(VStarRunConfig(anno=synth_easy / "vstar_test.json", videos=synth_easy / "videos",
+                                 model=str(tiny_model), out=out, num_frames=2))
+    assert out.read_text() == before
+
+
+@pytest.mark.slow
+def test_a_killed_eval_resumes_to_the_results_of_an_uninterrupted_run(synth_easy, tiny_model, tmp_path):
+    full = tmp_path / "full.jsonl"
+    assert main(vstar_args(synth_easy, tiny_model, full)) == 0
+    out = tmp_path / "killed.jsonl"
+    run = subprocess.Popen([sys.executable, "-m", "o3video.cli", *vstar_args(synth_easy, tiny_model, out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out.exists() and out.read_text().count("\n") >= 1):
+        time.sleep(0.01)
+    run.send_signal(signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL
+    done = out.read_text().count("\n")
+    assert 1 <= done < 4  # killed in the middle of the run
+    assert main(vstar_args(synth_easy, tiny_model, out)) == 0
+    assert out.read_text() == full.read_text()
