@@ -138,3 +138,26 @@ def test_vstar_practice_records_are_valid_stgr_records_in_model_input_pixels(syn
     path = synth_easy / "practice.json"
     path.write_text(json.dumps(records))
     assert len(load_stgr(path).records) == len(records)
+
+
+def test_records_whose_media_is_missing_or_unreadable_are_skipped_on_request_and_named_otherwise(
+        synth_easy, tiny_model, tmp_path, caplog):
+    from o3video.data.stgr import RecordError
+
+    records = json.loads((synth_easy / "stgr_sft.json").read_text())
+    videos = [i for i, r in enumerate(records) if r.get("video_path")][:2]
+    records[videos[0]] = dict(records[videos[0]], video_path="videos/gone.mp4")
+    (synth_easy / "videos" / "broken.mp4").write_bytes(b"not a video at all")
+    records[videos[1]] = dict(records[videos[1]], video_path="videos/broken.mp4")
+    data = synth_easy / "with_bad_media.json"
+    data.write_text(json.dumps(records))
+    overrides = [f"data.train={data}", "trainer.max_steps=4", "trainer.save_steps=100"]
+
+    with pytest.raises(RecordError, match=rf"with_bad_media.json: record {videos[0]} .*gone.mp4"):
+        train_sft(sft_config(synth_easy, tiny_model, tmp_path / "raise", *overrides))
+    assert not (tmp_path / "raise" / "checkpoint-1").exists()  # found before any step
+
+    with caplog.at_level("WARNING"):
+        out = train_sft(sft_config(synth_easy, tiny_model, tmp_path / "skip", *overrides, "data.on_error=skip"))
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 4
+    assert "skipped 2 record(s)" in caplog.text and "gone.mp4" in caplog.text

@@ -61,6 +61,7 @@ class PromptBuilder:
         self.frame_kwargs = dict(frame_kwargs or {"max_pixels": data.max_pixels})
         self.memory = memory
         self._built: OrderedDict[str, RecordPrompt] = OrderedDict()
+        self._checked: dict[str, str | None] = {}  # media path -> problem (None: readable)
 
     def __call__(self, record: dict[str, Any]) -> RecordPrompt:
         key = f"{id(record)}:{record_name(record)}"
@@ -90,6 +91,31 @@ class PromptBuilder:
             raise RecordMediaError(f"record {record_name(record)}: {err}") from None
         messages = build_messages(frames, record["question"], task, duration=frames.duration, instruction=instruction)
         return RecordPrompt(messages, tuple(frames.input_size), tuple(frames.source_size), frames.duration, frames)
+
+    def media_problem(self, record: dict[str, Any]) -> str | None:
+        """Why the record's media cannot be read (missing, or not a readable video or image), else None.
+
+        Checked once per file before training, so a bad file is reported (or skipped) up front rather
+        than stopping the run at the step that first draws its record."""
+        from o3video.video import VideoError, probe
+
+        task = parse_task(record.get("task"))
+        paths = [self.root / record["image_path" if task.uses_image else "video_path"]]
+        paths += [self.root / k["path"] for k in record.get("key_frames") or [] if isinstance(k, dict) and k.get("path")]
+        for index, path in enumerate(paths):
+            if str(path) not in self._checked:
+                try:
+                    if index == 0 and not task.uses_image:
+                        probe(path)
+                    else:
+                        with Image.open(path) as image:
+                            image.verify()
+                    self._checked[str(path)] = None
+                except (VideoError, OSError, UnidentifiedImageError, ValueError) as err:
+                    self._checked[str(path)] = f"{path}: {err}"
+            if self._checked[str(path)] is not None:
+                return self._checked[str(path)]
+        return None
 
     def _image(self, record: dict[str, Any]) -> tuple[Image.Image, tuple[int, int]]:
         from o3video.video.resize import input_size, resize_image

@@ -9,15 +9,18 @@ once per video (frame cache) and built once per record (the builder's memory).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.data.stgr import load_stgr
+from o3video.data.stgr import RecordError, load_stgr
 from o3video.train.config import DataConfig
-from o3video.train.prompts import PromptBuilder, RecordPrompt
+from o3video.train.prompts import PromptBuilder, RecordPrompt, record_name
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,16 +34,30 @@ class TrainingRecord:
 
 def load_training_records(data: DataConfig, frame_kwargs: dict[str, int] | None = None) -> list[TrainingRecord]:
     """All records of `data.train` (each file's first `limit`), in file order; `frame_kwargs` is the
-    processor's resize rule (see `PromptBuilder`)."""
+    processor's resize rule (see `PromptBuilder`).
+
+    Every record is validated and its media checked (found, readable) before training starts. A bad
+    one stops the run with a `RecordError` naming file, record and field or media file; with
+    `data.on_error: skip` it is left out, counted and reported, and the run goes on."""
     out: list[TrainingRecord] = []
     for name in data.train:
         path = Path(name)
         loaded = load_stgr(path, on_error=data.on_error)  # type: ignore[arg-type]
         builder = PromptBuilder(data, Path(data.root) if data.root else path.parent, frame_kwargs=frame_kwargs)
         records = loaded.records[: data.limit] if data.limit else loaded.records
-        out.extend(TrainingRecord(r, builder) for r in records)
+        skipped = [f"record {s.index}: {'; '.join(s.problems)}" for s in loaded.skipped]
+        for index, record in enumerate(records):
+            problem = builder.media_problem(record)
+            if problem is None:
+                out.append(TrainingRecord(record, builder))
+            elif data.on_error == "raise":
+                raise RecordError(f"{path}: record {index} ({record_name(record)}): {problem}")
+            else:
+                skipped.append(f"record {index}: {problem}")
+        if skipped:
+            log.warning("%s: skipped %d record(s) (data.on_error=skip), e.g. %s", path, len(skipped), skipped[0])
     if not out:
-        raise ValueError(f"no training records in {data.train}")
+        raise RecordError(f"no usable training records in {data.train}")
     return out
 
 
