@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = "Train: SFT cold start or GSPO reinforcement learning (TRL) from a YAML config plus key=value overrides."
 
@@ -40,18 +39,16 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
-    from o3video.train.config import ConfigError, load_config
+    from o3video.train.config import load_config
 
-    try:
-        config = load_config(args.config, [*args.overrides, *_flag_overrides(args)], stage=args.stage)
-    except ConfigError as err:
-        print(f"o3video train: {err}", file=sys.stderr)
-        return 2
+    config = load_config(args.config, [*args.overrides, *_flag_overrides(args)], stage=args.stage)
     if args.print_config:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
         return 0
     from o3video.train import train_rl, train_sft
+    from o3video.train.records import read_training_files
 
+    read_training_files(config.data)  # every record checked before the model loads
     out = (train_sft if args.stage == "sft" else train_rl)(config)
     print(f"saved {args.stage} model to {out} (metrics: {out / 'metrics.jsonl'})")
     return 0

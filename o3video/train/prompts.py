@@ -22,11 +22,12 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from o3video.errors import InputError
 from o3video.tasks import Task, parse_task
 from o3video.train.config import DataConfig
 
 
-class RecordMediaError(ValueError):
+class RecordMediaError(InputError):
     """A record whose video or image cannot be read; the message names the record and the file."""
 
 

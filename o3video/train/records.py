@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.data.stgr import load_stgr
+from o3video.data.stgr import RecordError, load_stgr
 from o3video.train.config import DataConfig
 from o3video.train.prompts import PromptBuilder, RecordPrompt
 
@@ -29,18 +29,35 @@ class TrainingRecord:
         return self.builder(self.record)
 
 
+def media_root(data: DataConfig, path: Path) -> Path:
+    """The folder a training file's media paths are relative to: `data.root`, else the file's folder."""
+    return Path(data.root) if data.root else path.parent
+
+
+def read_training_files(data: DataConfig) -> list[tuple[Path, list[dict[str, Any]]]]:
+    """Every file of `data.train` read and every record checked, media files included, before anything
+    is trained: the first bad record is a `RecordError` naming the file, the record and the field (with
+    `data.on_error=skip` bad records are left out instead). A file with no usable record is an error too."""
+    files = []
+    for name in data.train:
+        path = Path(name)
+        loaded = load_stgr(path, on_error=data.on_error, media_root=media_root(data, path))  # type: ignore[arg-type]
+        if not loaded.records:
+            skipped = f" ({len(loaded.skipped)} skipped as malformed)" if loaded.skipped else ""
+            raise RecordError(f"{path}: no records to train on{skipped}")
+        files.append((path, loaded.records[: data.limit] if data.limit else loaded.records))
+    return files
+
+
 def load_training_records(data: DataConfig, frame_kwargs: dict[str, int] | None = None) -> list[TrainingRecord]:
     """All records of `data.train` (each file's first `limit`), in file order; `frame_kwargs` is the
     processor's resize rule (see `PromptBuilder`)."""
     out: list[TrainingRecord] = []
-    for name in data.train:
-        path = Path(name)
-        loaded = load_stgr(path, on_error=data.on_error)  # type: ignore[arg-type]
-        builder = PromptBuilder(data, Path(data.root) if data.root else path.parent, frame_kwargs=frame_kwargs)
-        records = loaded.records[: data.limit] if data.limit else loaded.records
+    for path, records in read_training_files(data):
+        builder = PromptBuilder(data, media_root(data, path), frame_kwargs=frame_kwargs)
         out.extend(TrainingRecord(r, builder) for r in records)
     if not out:
-        raise ValueError(f"no training records in {data.train}")
+        raise RecordError(f"no training records in {data.train}")
     return out
 
 
@@ -60,4 +77,4 @@ def indexed_dataset(records: list[TrainingRecord], row: Callable[[TrainingRecord
     return dataset.with_transform(transform)
 
 
-__all__ = ["TrainingRecord", "indexed_dataset", "load_training_records", "task_mix"]
+__all__ = ["TrainingRecord", "indexed_dataset", "load_training_records", "media_root", "read_training_files", "task_mix"]
