@@ -1,6 +1,10 @@
 """`o3video` command line. Each sub-command lives in `o3video/commands/<name>.py` (dashes in the command name become underscores) and exposes
 `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`. Command modules import their
-heavy dependencies inside `run`, so `o3video --help` stays fast."""
+heavy dependencies inside `run`, so `o3video --help` stays fast.
+
+Errors the user can fix (`o3video.errors.user_message`) are shown here, and only here, as one line
+`o3video <command>: <message>` with exit code 2; commands raise them rather than print them. Any other
+exception is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
@@ -29,9 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """`o3video train sft`, `o3video eval vstar`, `o3video score`: the command as typed."""
+    words = [args.command, getattr(args, "stage", None), getattr(args, "benchmark", None)]
+    return " ".join(["o3video", *(w for w in words if w)])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args._run(args) or 0)
+    try:
+        return int(args._run(args) or 0)
+    except Exception as error:
+        from o3video.errors import user_message
+
+        message = user_message(error)
+        if message is None:
+            raise
+        print(f"{command_name(args)}: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ and the one-writer lock.
   with different ones, so two runs never mix in one file.
 * `WriterLock` (`OUT.lock`, `flock`) lets one process write an output at a time; a second one is refused
   with the holder's PID. The kernel drops the lock when its holder dies, SIGKILL included.
+* `check_output_file` / `check_output_folder` refuse an output path that cannot be written before the
+  work that would fill it.
+* `read_json_records` reads a file of records (a JSON array, as data sets are released, or JSON lines)
+  with each record's real position, so every reader names the line a problem is on.
 
 Pure standard library: the core may import it.
 """
@@ -25,13 +29,16 @@ import os
 import re
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from o3video.errors import InputError
 
 _ORPHAN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp(?P<suffix>\.[^.]*)?$")
 
 
-class RunFileError(ValueError):
+class RunFileError(InputError):
     """A resumable file cannot be used as it is (damaged, other settings, another writer). One line, for users."""
 
 
@@ -171,6 +178,129 @@ class JsonlLog:
         self.entries[str(entry[self.key])] = entry
 
 
+# -- output paths, checked before the work ---------------------------------------------------------------
+
+
+def check_output_file(path: str | Path, option: str) -> Path:
+    """An output file `path` (given as `option`) can be written: its folder exists and it is not a folder.
+    Checked before the work that fills it, so a typo costs nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder, not a file")
+    if not path.parent.is_dir():
+        raise InputError(f"{option} {path}: folder {path.parent} does not exist")
+    return path
+
+
+def check_output_folder(path: str | Path, option: str) -> Path:
+    """An output folder `path` (given as `option`) is a folder or can be made: nothing else has its name."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path}: is a file, not a folder")
+    return path
+
+
+# -- files of records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JsonRecord:
+    """One record of a JSON array or JSON-lines file: its position, and its value or why it has none."""
+
+    index: int  # 0-based position among the file's records
+    line: int | None  # 1-based line of a JSON-lines file (None in a JSON array)
+    value: Any = None
+    error: str | None = None  # a JSON-lines line that is not JSON: what is wrong with it
+
+    @property
+    def where(self) -> str:
+        """`record 3` or `record 3 (line 5)`."""
+        return f"record {self.index}" + (f" (line {self.line})" if self.line else "")
+
+
+def _decode_text(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x}); "
+                         "save the file as UTF-8") from None
+
+
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file; a missing file, a folder or other bytes are an `InputError` naming the file (and line)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    return _decode_text(path, path.read_bytes())
+
+
+def _loads(text: str) -> Any:
+    """`json.loads`, with nesting too deep for Python's parser a `ValueError` like any other bad JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _json_error(err: ValueError) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        return f"not valid JSON ({err.msg} at column {err.colno})"
+    return f"not valid JSON ({err})"
+
+
+def read_json_records(path: str | Path) -> list[JsonRecord]:
+    """The records of a JSON array file or a JSON-lines file, each with its index (and line).
+
+    Problems with the file as a whole are an `InputError` naming it: missing, not UTF-8 (with the line),
+    an array that is not valid JSON (with the line), one JSON document that is not an array. A JSON-lines
+    line that is not JSON becomes a record with `error` set: the caller stops there or skips it."""
+    path = Path(path)
+    text = read_text(path)
+    if text.lstrip().startswith("["):
+        try:
+            values = _loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{path}: not valid JSON ({err.msg}: line {err.lineno} column {err.colno})") from None
+        except ValueError as err:
+            raise InputError(f"{path}: not valid JSON ({err})") from None
+        return [JsonRecord(index, None, value) for index, value in enumerate(values)]
+    records = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(JsonRecord(len(records), line_no, _loads(line)))
+        except ValueError as err:
+            if not records:
+                _refuse_single_document(path, text)
+            records.append(JsonRecord(len(records), line_no, error=_json_error(err)))
+    return records
+
+
+def _refuse_single_document(path: Path, text: str) -> None:
+    """A file whose first line is not JSON may be one JSON document written over several lines (an object,
+    say): that is not a file of records, and saying so beats "line 1 is not JSON"."""
+    try:
+        value = _loads(text)
+    except ValueError:
+        return
+    kind = {dict: "an object", str: "a string"}.get(type(value), type(value).__name__)
+    raise InputError(f"{path}: is one JSON document ({kind}), not a JSON array of records or JSON lines")
+
+
+def json_records(path: str | Path) -> list[Any]:
+    """The values of `read_json_records`, stopping at the first line that is not JSON with an `InputError`
+    naming the file and the line (`FILE:LINE: ...`)."""
+    records = read_json_records(path)
+    for record in records:
+        if record.error is not None:
+            raise InputError(f"{path}:{record.line}: {record.error}")
+    return [record.value for record in records]
+
+
 # -- run settings ----------------------------------------------------------------------------------------
 
 
@@ -240,15 +370,21 @@ class WriterLock:
 
 
 __all__ = [
+    "JsonRecord",
     "JsonlLog",
     "RunFileError",
     "WriterLock",
     "atomic_path",
     "atomic_write_json",
     "atomic_write_text",
+    "check_output_file",
+    "check_output_folder",
     "check_settings",
     "finite",
     "json_line",
+    "json_records",
+    "read_json_records",
+    "read_text",
     "remove_orphans",
     "settings_path",
     "temp_path",

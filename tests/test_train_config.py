@@ -1,5 +1,6 @@
 """Training configs: YAML + dotted overrides, validation, the shipped recipes, the algorithm switch, the CLI."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,20 @@ def test_bad_configs_name_the_file_and_the_key(tmp_path, text, overrides, messag
     with pytest.raises(ConfigError) as err:
         load_config(path, overrides)
     assert message in str(err.value)
+
+
+def test_overrides_are_typed_by_our_fields_and_trls(tmp_path):
+    path = write(tmp_path, "stage: rl\nmodel: m\noutput_dir: o\ndata: {train: a}\n")
+    config = load_config(path, ["trainer.max_steps=1e3", "trainer.learning_rate=1", "trainer.report_to=none",
+                                "data.limit=null", "rewards.sigma=2"])
+    assert config.trainer["max_steps"] == 1000 and isinstance(config.trainer["max_steps"], int)
+    assert config.trainer["learning_rate"] == 1 and config.data.limit is None and config.rewards.sigma == 2
+    for override, message in [("trainer.max_steps=2.5", "trainer.max_steps: expected an integer, got 2.5"),
+                              ("trainer.bf16=maybe", "trainer.bf16: expected true or false or null"),
+                              ("data.train=[a.json, 3]", "data.train[1]: expected a string"),
+                              ("algo_settings.gspo.epsilonn=0.1", "algo_settings.gspo.epsilonn: not a field of TRL's GRPOConfig")]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config(path, [override])
 
 
 def test_stage_on_the_command_line_must_match_the_file(tmp_path):

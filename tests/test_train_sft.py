@@ -153,7 +153,7 @@ def test_records_whose_media_is_missing_or_unreadable_are_skipped_on_request_and
     data.write_text(json.dumps(records))
     overrides = [f"data.train={data}", "trainer.max_steps=4", "trainer.save_steps=100"]
 
-    with pytest.raises(RecordError, match=rf"with_bad_media.json: record {videos[0]} .*gone.mp4"):
+    with pytest.raises(RecordError, match=r"with_bad_media.json: record .*gone.mp4"):
         train_sft(sft_config(synth_easy, tiny_model, tmp_path / "raise", *overrides))
     assert not (tmp_path / "raise" / "checkpoint-1").exists()  # found before any step
 

@@ -17,6 +17,7 @@ from o3video.build.sources import resolve_video
 from o3video.build.synthetic import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
 from o3video.build.synthetic_server import LocalChatServer
 from o3video.build.synthetic_truth import TruthAnnotator, parse_error_rates, plan_injections
+from o3video.io import remove_orphans
 from o3video.video import probe
 
 DEFAULT_ERRORS = ("shifted_box=0.1,oversized_box=0.1,wrong_name=0.1,time_outside_key_frames=0.1,"
@@ -76,6 +77,7 @@ def kept_by_source_filters(config: BuildConfig) -> list[str]:
 
 def run_synthetic_demo(config: DemoConfig) -> BuildSummary:
     rates = parse_error_rates(config.errors)
+    remove_orphans(config.out)  # a killed run's temporaries, before the world's sources are written again
     world_root = Path(config.out) / "world"
     sources = build_synthetic_sources(SyntheticSourceConfig(out=world_root, videos=config.videos, short_videos=config.short_videos,
                                                             existing=config.existing, seed=config.seed))

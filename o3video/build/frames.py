@@ -12,7 +12,6 @@ reasoning), so what the annotator reads is what the record says.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from o3video.build.items import SourceItem
+from o3video.io import atomic_path
 from o3video.video import VideoInfo
 from o3video.video.probe import open_video, probe_open
 from o3video.video.reader import FrameReader
@@ -87,11 +87,9 @@ def decode_offered(video: str | Path, info: VideoInfo, indices: list[int], *, ma
 
 def save_image(image: Image.Image, path: Path) -> None:
     """Write atomically (a killed run leaves no half-written image behind)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fmt = "PNG" if path.suffix.lower() == ".png" else "JPEG"
-    image.convert("RGB").save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        image.convert("RGB").save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
 
 
 def crop(image: Image.Image, box: list[float], *, min_side: int = 28) -> Image.Image:

@@ -22,7 +22,6 @@ Output directory::
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from o3video.build.stages import run_stage
 from o3video.build.validation import Outcome, read_ledger, validation_table
 from o3video.build.vlm import VLMClient, make_vlm
 from o3video.data.stgr import load_stgr
+from o3video.io import atomic_write_json, remove_orphans
 
 STAGES = ("source_filter", "annotate", "boxes", "consistency")
 SPATIO_TEMPORAL_FILE = "stgr_spatio_temporal.jsonl"
@@ -82,9 +82,7 @@ def _check_resume(config: BuildConfig) -> None:
             changed = sorted(k for k in set(previous) | set(fingerprint) if previous.get(k) != fingerprint.get(k))
             raise ValueError(f"{config.out} holds a build made with different settings ({', '.join(changed)}); "
                              "use another --out directory, or --restart to discard the finished stages")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(fingerprint, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, fingerprint)
 
 
 def _clients(config: BuildConfig, vlm: VLMClient | None, verifier: VLMClient | None) -> tuple[VLMClient | None, VLMClient | None]:
@@ -112,6 +110,7 @@ def build(config: BuildConfig, *, vlm: VLMClient | None = None, verifier: VLMCli
     items = read_items(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    remove_orphans(out)  # temporaries of a killed run (`.NAME.PID.tmp…`)
     _check_resume(config)
     by_id = {item.id: item for item in items}
     ctx = StageContext(config, annotator, verifier)

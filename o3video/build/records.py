@@ -18,6 +18,7 @@ from o3video.build.annotation import Annotation
 from o3video.build.items import SourceItem
 from o3video.data.stgr import validate_record
 from o3video.geometry import BoxFormat
+from o3video.io import atomic_write_text
 from o3video.tasks import Task
 
 _THINK_RE = re.compile(r"^\s*<think>(.*?)</think>.*$", re.DOTALL | re.IGNORECASE)
@@ -81,12 +82,7 @@ def _checked(record: dict[str, Any]) -> dict[str, Any]:
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
     """Write all records at once, atomically (the file is whole or absent)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
 
 
 __all__ = ["default_temporal_question", "relative_path", "spatio_temporal_record", "temporal_qa_record", "write_jsonl"]

@@ -6,10 +6,11 @@ table per injected error kind. Written as `report.json` and `report.md`.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from o3video.io import atomic_write_text
 
 EXAMPLES_PER_REASON = 3
 
@@ -46,15 +47,9 @@ def stage_summary(entries: dict[str, dict[str, Any]], given: int) -> dict[str, A
 
 def write_report(out: Path, report: dict[str, Any]) -> tuple[Path, Path]:
     json_path, md_path = out / "report.json", out / "report.md"
-    _atomic_write(json_path, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    _atomic_write(md_path, render_markdown(report))
+    atomic_write_text(json_path, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(md_path, render_markdown(report))
     return json_path, md_path
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _cell(text: Any) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from o3video.errors import InputError
 from o3video.build.items import KINDS, Caption, SourceItem, Track
 from o3video.geometry import BoxFormat
 
@@ -38,7 +39,7 @@ _COT_KEYS = ("cot", "reasoning", "reasoning_process", "think", "thinking")
 _FRAMES_KEYS = ("total_frames", "frame_count", "num_frames")
 
 
-class SourceError(ValueError):
+class SourceError(InputError):
     """A source file or entry that cannot be read; the message names the file and the entry."""
 
 

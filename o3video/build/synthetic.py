@@ -17,7 +17,6 @@ Some scenes are shorter than the 10-second minimum on purpose, so the source fil
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from o3video.data.synth.presets import WorldPreset, get_preset, preset_from_dict
 from o3video.data.synth.questions.base import SceneFacts
 from o3video.data.synth.questions.temporal import span_facts
 from o3video.data.synth.truth import SceneTruth, compute_truth
+from o3video.io import atomic_write_json
 
 TEMPORAL_FILE = "temporal_source.json"
 DENSE_FILE = "dense_source.json"
@@ -57,13 +57,6 @@ class SyntheticSources:
     temporal: Path
     dense: Path
     existing: Path | None
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _objects_named(statement: str, facts: SceneFacts) -> list[int]:
@@ -146,8 +139,8 @@ def build_synthetic_sources(config: SyntheticSourceConfig) -> SyntheticSources:
         for k, entry in enumerate(entries):
             facts_out[f"{video}#{k}"] = {"scene": plan.scene_id, **entry}
         dense.append(_dense_entry(facts, f"{plan.scene_id}.mp4"))
-    _write_json(root / TEMPORAL_FILE, temporal)
-    _write_json(root / DENSE_FILE, dense)
+    atomic_write_json(root / TEMPORAL_FILE, temporal)
+    atomic_write_json(root / DENSE_FILE, dense)
     existing = None
     if config.existing > 0:
         from o3video.data.synth import SynthConfig, build_dataset
@@ -155,7 +148,7 @@ def build_synthetic_sources(config: SyntheticSourceConfig) -> SyntheticSources:
         build_dataset(SynthConfig(out=root / "existing", preset=base, sft=config.existing, rl=0, bench=0,
                                   seed=config.seed + 1), progress=False)
         existing = root / "existing" / "stgr_sft.json"
-    _write_json(root / WORLD_FILE, {"config": {**asdict(config), "out": str(config.out)}, "preset": base.to_dict(),
+    atomic_write_json(root / WORLD_FILE, {"config": {**asdict(config), "out": str(config.out)}, "preset": base.to_dict(),
                                     "temporal": facts_out})
     return SyntheticSources(root, root / "videos", root / TEMPORAL_FILE, root / DENSE_FILE, existing)
 

@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     from o3video.build.report import render_validation
     from o3video.build.vlm import VLMError
+    from o3video.errors import InputError
 
     out = Path(args.out)
     if args.restart:
@@ -132,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
             from o3video.build import build
 
             summary = build(_config(args))
-    except (ValueError, VLMError) as err:
-        raise SystemExit(f"o3video build: {err}") from None
+    except (ValueError, VLMError) as err:  # the options, sources and VLM specs; an unreachable VLM
+        raise InputError(str(err)) from None
     written = ", ".join(f"{name} {count}" for name, count in summary.records.items())
     print(f"wrote {summary.out}: {written} (report: {summary.out / 'report.md'})")
     if summary.report.get("validation"):

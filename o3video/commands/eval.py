@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,22 +57,32 @@ def run(args: argparse.Namespace) -> int:
     return args._bench_run(args)
 
 
-def _mode(args: argparse.Namespace) -> str | None:
-    """'run' or 'score', or None after printing what is missing."""
-    name = f"o3video eval {args.benchmark}"
+def _mode(args: argparse.Namespace) -> str:
+    """'run' or 'score'; what is missing for either is an `InputError`."""
+    from o3video.errors import InputError
+
     if any(getattr(args, n) is not None for n in ("anno", "videos", "model", "out")):
         missing = [f"--{n}" for n in ("anno", "videos", "model", "out") if getattr(args, n) is None]
         if missing:
-            print(f"{name}: running a model needs {' '.join(missing)}", file=sys.stderr)
-            return None
+            raise InputError(f"running a model needs {' '.join(missing)}")
+        if not args.videos.is_dir():
+            raise InputError(f"--videos {args.videos}: no such folder")
+        if args.frames < 1:
+            raise InputError(f"--frames must be >= 1, got {args.frames}")
         return "run"
     if args.results is None:
-        print(f"{name}: give --anno/--videos/--model/--out to run, or --results to score", file=sys.stderr)
-        return None
-    if not args.results.is_file():
-        print(f"{name}: {args.results}: no such file", file=sys.stderr)
-        return None
+        raise InputError("give --anno/--videos/--model/--out to run, or --results to score")
     return "score"
+
+
+def _checked(path: Path, benchmark: str, of_results: bool = False) -> list[dict]:
+    """The records of an annotation (or results) file, every one checked for the fields `benchmark` reads;
+    results records that failed before answering are not."""
+    from o3video.eval.annotations import check_records, grounding_problems, mcq_problems, vstar_problems
+
+    problems = {"vstar": vstar_problems, "mcq": mcq_problems, "tg": grounding_problems}[benchmark]
+    skip = (lambda record: bool(record.get("error"))) if of_results else (lambda record: False)
+    return check_records(path, problems, skip=skip)
 
 
 def _write_report(results: Path, report_path: Path | None, payload: dict, table: str) -> Path:
@@ -89,11 +98,10 @@ def score_results(results: Path, judge_spec: str, report_path: Path | None = Non
     from rich.progress import track
 
     from o3video.eval.judges import make_judge
-    from o3video.eval.records_io import load_results
     from o3video.eval.vstar_metrics import markdown_table, report, score_record
 
+    records = _checked(results, "vstar", of_results=True)
     judge = make_judge(judge_spec)
-    records = load_results(results)
     scores = [score_record(i, r, judge) for i, r in track(list(enumerate(records)), description="judging", transient=True)
               if not r.get("error")]
     errors = sum(1 for r in records if r.get("error"))
@@ -106,48 +114,49 @@ def score_results(results: Path, judge_spec: str, report_path: Path | None = Non
 
 
 def run_vstar_command(args: argparse.Namespace) -> int:
+    from o3video.errors import InputError
+    from o3video.eval.judges import parse_judge_spec
+
+    if args.judge:
+        parse_judge_spec(args.judge)  # a typo is found now, not after the run
     if args.baseline:
         if args.anno is None or args.out is None:
-            print("o3video eval vstar: --baseline needs --anno and --out", file=sys.stderr)
-            return 2
+            raise InputError("--baseline needs --anno and --out")
         from o3video.eval.vstar_run import write_baseline
 
+        _checked(args.anno, "vstar")
         write_baseline(args.anno, args.out)
         if args.judge:
             score_results(args.out, args.judge, args.report)
         return 0
     mode = _mode(args)
-    if mode is None:
-        return 2
     if mode == "run":
         from o3video.eval.vstar_run import VStarRunConfig, run_vstar
 
+        _checked(args.anno, "vstar")
         run_vstar(VStarRunConfig(**_run_fields(args)))
         if args.judge:
             score_results(args.out, args.judge, args.report)
         return 0
     if args.judge is None:
-        print("o3video eval vstar: scoring needs --judge", file=sys.stderr)
-        return 2
+        raise InputError("scoring needs --judge")
     score_results(args.results, args.judge, args.report)
     return 0
 
 
 def score_mcq(results: Path, report_path: Path | None = None) -> Path:
     from o3video.eval.mcq import mcq_markdown, mcq_metrics
-    from o3video.eval.records_io import load_results
 
-    metrics = mcq_metrics(load_results(results))
+    metrics = mcq_metrics(_checked(results, "mcq", of_results=True))
     return _write_report(results, report_path, metrics | {"results": str(results)}, mcq_markdown(metrics, f"MCQ — {results.name}"))
 
 
 def run_mcq_command(args: argparse.Namespace) -> int:
     mode = _mode(args)
-    if mode is None:
-        return 2
     if mode == "run":
         from o3video.eval.mcq import MCQRunConfig, run_mcq
 
+        _checked(args.anno, "mcq")
         run_mcq(MCQRunConfig(**_run_fields(args), tts=args.tts, n=args.n, faithfulness=args.faithfulness, seed=args.seed))
     score_mcq(args.out if mode == "run" else args.results, args.report)
     return 0
@@ -155,20 +164,18 @@ def run_mcq_command(args: argparse.Namespace) -> int:
 
 def score_grounding(results: Path, report_path: Path | None = None) -> Path:
     from o3video.eval.grounding import grounding_markdown, grounding_metrics
-    from o3video.eval.records_io import load_results
 
-    metrics = grounding_metrics(load_results(results))
+    metrics = grounding_metrics(_checked(results, "tg", of_results=True))
     table = grounding_markdown(metrics, f"Temporal grounding — {results.name}")
     return _write_report(results, report_path, metrics | {"results": str(results)}, table)
 
 
 def run_tg_command(args: argparse.Namespace) -> int:
     mode = _mode(args)
-    if mode is None:
-        return 2
     if mode == "run":
         from o3video.eval.grounding import GroundingRunConfig, run_grounding
 
+        _checked(args.anno, "tg")
         run_grounding(GroundingRunConfig(**_run_fields(args)))
     score_grounding(args.out if mode == "run" else args.results, args.report)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 HELP = "Sample N frames from a video (true timestamps, model-input size); write images + frames.json."
@@ -27,8 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from o3video.video import VideoError, sample_frames
+    from o3video.errors import InputError
+    from o3video.io import check_output_folder
+    from o3video.video import sample_frames
 
+    out = check_output_folder(args.out or Path(f"{Path(args.video).name}.frames"), "--out")
     try:
         sampled = sample_frames(
             args.video,
@@ -41,10 +43,8 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             allow_duplicates=args.allow_duplicates,
         )
-    except (VideoError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    out = args.out or Path(f"{Path(args.video).name}.frames")
+    except ValueError as error:  # the sampling options (--num 0, a pixel budget too small)
+        raise InputError(str(error)) from None
     out.mkdir(parents=True, exist_ok=True)
     records = []
     for frame in sampled.frames:

@@ -46,9 +46,17 @@ def _print(result) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from o3video.errors import InputError
     from o3video.infer import answer_video
+    from o3video.io import check_output_file
     from o3video.models import load_model
+    from o3video.video import probe
 
+    if args.frames < 1:
+        raise InputError(f"--frames must be >= 1, got {args.frames}")
+    probe(args.video)  # a missing, empty or corrupt video is found before the model loads
+    if args.json is not None:
+        check_output_file(args.json, "--json")  # (--viz makes its folder)
     model, processor = load_model(args.model, dtype=args.dtype, device_map=args.device_map, max_pixels=args.max_pixels)
     result, frames = answer_video(model, processor, args.video, args.question, task=args.task, num_frames=args.frames,
                                   mode=args.mode, max_new_tokens=args.max_new_tokens,

@@ -28,6 +28,8 @@ def _score_line(line: str, args: argparse.Namespace) -> tuple[str, dict[str, flo
         entry = json.loads(line)
     except json.JSONDecodeError as err:
         raise ValueError(f"not valid JSON ({err.msg} at column {err.colno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
     if not isinstance(entry, dict) or not isinstance(entry.get("completion"), str) or not isinstance(entry.get("sample"), dict):
         raise ValueError('expected {"completion": "<text>", "sample": {...}}')
     tau = None if args.no_gating else args.tau
@@ -53,9 +55,11 @@ def _print_summary(per_task: dict[str, list[dict[str, float]]], failed: int, tot
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.input.is_file():
-        print(f"o3video score: {args.input}: no such file", file=sys.stderr)
-        return 2
+    from o3video.io import check_output_file, read_text
+
+    read_text(args.input)  # missing, a folder, not UTF-8 (naming the line): one line, before any output
+    if args.out:
+        check_output_file(args.out, "--out")
     per_task: dict[str, list[dict[str, float]]] = defaultdict(list)
     failed = total = 0
     out: TextIO = args.out.open("w", encoding="utf-8") if args.out else sys.stdout

@@ -37,14 +37,15 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from o3video.data.synth import RL_MIX, SFT_MIX, SynthConfig, build_dataset, get_preset, parse_mix
+    from o3video.data.synth import RL_MIX, SFT_MIX, SynthConfig, build_dataset, parse_mix
+    from o3video.errors import InputError
 
     for name in ("sft", "rl", "bench"):
         if getattr(args, name) < 0:
-            raise SystemExit(f"o3video synth: --{name} must be >= 0")
+            raise InputError(f"--{name} must be >= 0")
     for name in ("temporal_mcq_share", "general_mcq_share"):
         if not 0.0 <= getattr(args, name) <= 1.0:
-            raise SystemExit(f"o3video synth: --{name.replace('_', '-')} must be within [0, 1]")
+            raise InputError(f"--{name.replace('_', '-')} must be within [0, 1]")
     shares = {"temporal_mcq_share": args.temporal_mcq_share, "general_mcq_share": args.general_mcq_share}
     try:
         sft_mix = replace(parse_mix(args.sft_mix, SFT_MIX) if args.sft_mix else SFT_MIX, **shares)
@@ -53,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
                              bench=args.bench, seed=args.seed, sft_mix=sft_mix, rl_mix=rl_mix,
                              workers=max(1, args.workers), grounded_general_mcq=args.grounded_general_mcq)
         summary = build_dataset(config, progress=not args.quiet)
-    except ValueError as err:
-        raise SystemExit(f"o3video synth: {err}") from None
+    except ValueError as err:  # the options and presets check their values with ValueError
+        raise InputError(str(err)) from None
     counts = ", ".join(f"{name} {len(recs)}" for name, recs in summary.records.items())
     videos = sum(len(v) for v in summary.scenes.values())
     print(f"wrote {summary.out}: {counts}; {videos} videos in {summary.seconds:.1f} s (card: {summary.out / 'README.md'})")

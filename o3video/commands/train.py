@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = "Train: SFT cold start or GSPO reinforcement learning (TRL) from a YAML config plus key=value overrides."
 
@@ -45,13 +44,9 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
-    from o3video.train.config import ConfigError, load_config
+    from o3video.train.config import load_config
 
-    try:
-        config = load_config(args.config, [*args.overrides, *_flag_overrides(args)], stage=args.stage)
-    except ConfigError as err:
-        print(f"o3video train: {err}", file=sys.stderr)
-        return 2
+    config = load_config(args.config, [*args.overrides, *_flag_overrides(args)], stage=args.stage)
     if args.print_config:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
         return 0

@@ -9,22 +9,22 @@ Extra fields are kept untouched. This module is pure Python (no torch, no video 
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from o3video.errors import InputError
 from o3video.geometry import BoxFormat, rescale_box, to_pixels
 from o3video.grammar import map_boxes, parse_answer_box, parse_option_letter, parse_temporal_truth
+from o3video.io import read_json_records
 from o3video.tasks import Task, parse_task
 
 # Tolerance for normalised key_items boxes slightly outside [0, 1] from annotation rounding.
 _NORM_SLACK = 0.01
 
 
-class RecordError(ValueError):
+class RecordError(InputError):
     """A malformed STGR record; the message names the file, the record index and the field."""
 
 
@@ -163,49 +163,40 @@ def validate_record(record: object) -> list[str]:
 # --- loading -------------------------------------------------------------------------------------------
 
 
-def _read_entries(path: Path) -> Iterator[tuple[int, int | None, object]]:
-    """(index, line, parsed JSON or the JSONDecodeError) for a JSON array file or a JSON lines file."""
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            entries = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise RecordError(f"{path}: not valid JSON ({err})") from None
-        yield from ((i, None, entry) for i, entry in enumerate(entries))
-        return
-    index = 0
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            entry: object = json.loads(line)
-        except json.JSONDecodeError as err:
-            entry = err
-        yield index, line_no, entry
-        index += 1
+def missing_media(record: dict[str, Any], root: Path) -> list[str]:
+    """The media files a valid record names that are not under `root`, as `"field: ..."` problems."""
+    problems = []
+    for name in ("video_path", "image_path"):
+        if isinstance(record.get(name), str) and not (root / record[name]).is_file():
+            problems.append(f"{name}: no such file {root / record[name]}")
+    for i, frame in enumerate(record.get("key_frames") or []):
+        if frame.get("path") and not (root / frame["path"]).is_file():
+            problems.append(f"key_frames[{i}].path: no such file {root / frame['path']}")
+    return problems
 
 
-def load_stgr(path: str | Path, *, on_error: Literal["raise", "skip"] = "raise") -> STGRFile:
+def load_stgr(path: str | Path, *, on_error: Literal["raise", "skip"] = "raise", media_root: str | Path | None = None) -> STGRFile:
     """Read a released STGR `.json` (array) or `.jsonl` file and validate every record.
 
     `on_error="raise"` stops at the first bad record with a `RecordError` naming the file, the record
-    index (and line) and the field; `"skip"` keeps going and reports skipped records in the result."""
+    index (and line) and the field; `"skip"` keeps going and reports skipped records in the result.
+    With `media_root`, a record whose video, image or key-frame file is not under it is a bad record too."""
     path = Path(path)
-    if not path.is_file():
-        raise RecordError(f"{path}: no such file")
+    try:
+        entries = read_json_records(path)
+    except InputError as err:
+        raise RecordError(str(err)) from None
     out = STGRFile(path=path)
-    for index, line, entry in _read_entries(path):
-        if isinstance(entry, json.JSONDecodeError):
-            problems = [f"not valid JSON ({entry.msg} at column {entry.colno})"]
-        else:
-            problems = validate_record(entry)
+    for entry in entries:
+        problems = [entry.error] if entry.error else validate_record(entry.value)
+        if not problems and media_root is not None:
+            problems = missing_media(entry.value, Path(media_root))
         if not problems:
-            out.records.append(entry)  # type: ignore[arg-type]
+            out.records.append(entry.value)
             continue
         if on_error == "raise":
-            where = f"record {index}" + (f" (line {line})" if line else "")
-            raise RecordError(f"{path}: {where}: " + "; ".join(problems))
-        out.skipped.append(SkippedRecord(index=index, line=line, problems=problems))
+            raise RecordError(f"{path}: {entry.where}: " + "; ".join(problems))
+        out.skipped.append(SkippedRecord(index=entry.index, line=entry.line, problems=problems))
     return out
 
 
@@ -251,6 +242,7 @@ __all__ = [
     "STGRFile",
     "SkippedRecord",
     "load_stgr",
+    "missing_media",
     "reasoning_box_format",
     "reasoning_in_pixels",
     "reward_sample",

@@ -15,6 +15,8 @@ import re
 import string
 from collections.abc import Callable
 
+from o3video.errors import InputError
+
 JUDGE_SYSTEM_PROMPT = """
 As an AI assistant, your task is to evaluate a candidate answer in comparison to a given correct answer.
 The question itself, the correct 'groundtruth' answer, and the candidate answer will be provided to you.
@@ -94,15 +96,26 @@ class OpenAIJudge:
         return parse_rating(reply.choices[0].message.content or "")
 
 
-def make_judge(spec: str) -> Judge:
-    """`exact`, `hf:PATH` or `openai:BASE_URL:MODEL` (BASE_URL may itself contain colons)."""
+def parse_judge_spec(spec: str) -> tuple[str, ...]:
+    """`("exact",)`, `("hf", PATH)` or `("openai", BASE_URL, MODEL)` (BASE_URL may itself contain colons).
+    Checked apart from `make_judge` so that a typo is found before an evaluation runs, not after it."""
     if spec == "exact":
-        return exact_judge
+        return ("exact",)
     kind, _, rest = spec.partition(":")
     if kind == "hf" and rest:
-        return HFJudge(rest)
+        return ("hf", rest)
     if kind == "openai" and ":" in rest:
         base_url, model = rest.rsplit(":", 1)
         if base_url and model:
-            return OpenAIJudge(base_url, model)
-    raise ValueError(f"unknown judge {spec!r}: use exact, hf:PATH or openai:BASE_URL:MODEL")
+            return ("openai", base_url, model)
+    raise InputError(f"--judge: unknown judge {spec!r}: use exact, hf:PATH or openai:BASE_URL:MODEL")
+
+
+def make_judge(spec: str) -> Judge:
+    """The judge `spec` names (see `parse_judge_spec`)."""
+    kind, *rest = parse_judge_spec(spec)
+    if kind == "hf":
+        return HFJudge(rest[0])
+    if kind == "openai":
+        return OpenAIJudge(*rest)
+    return exact_judge

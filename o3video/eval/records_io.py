@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.io import JsonlLog, WriterLock, check_settings
+from o3video.io import JsonlLog, WriterLock, check_settings, json_records
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
 
@@ -47,17 +47,8 @@ def run_settings(cfg: EvalRunConfig) -> dict[str, Any]:
 
 
 def load_annotations(path: str | Path) -> list[dict[str, Any]]:
-    """Annotations as a JSON list (as benchmarks release them) or JSON lines."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such annotation file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if text.lstrip().startswith("["):
-            return json.loads(text)
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
+    """Annotations as a JSON list (as benchmarks release them) or JSON lines; a bad line is named by its number."""
+    return json_records(path)
 
 
 def find_video(videos: Path, record: dict[str, Any]) -> Path | None:
@@ -122,18 +113,7 @@ def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask
 
 def load_results(path: str | Path) -> list[dict[str, Any]]:
     """A results file: JSON lines (ours) or a JSON list; a bad line is named by its number."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        return json.loads(text)
-    records = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
-    return records
+    return json_records(path)
 
 
 def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, description: str, model: Any = None,

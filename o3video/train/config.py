@@ -18,16 +18,27 @@ A config file names the stage, the model, the data and the trainer settings::
 Overrides address any field with a dotted path: `trainer.learning_rate=1e-5`, `data.num_frames=8`,
 `algo=grpo`, `rewards.gating=false`. Values are read as YAML (`null`, `true`, lists), and a
 number YAML leaves as text (`1e-5`) is read as a number.
+
+Every value is checked against its field's type when the config is loaded (so `--print-config` fails
+too): our fields by the dataclasses below, `trainer.*` (and `algo_settings.*`) by the fields of TRL's
+SFTConfig / GRPOConfig, so a typo or `trainer.max_steps=abc` is a one-line error naming the key rather
+than a failure after the model has loaded.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from o3video.errors import InputError
 
 STAGES = ("sft", "rl")
 ALGOS = ("gspo", "grpo")
@@ -40,7 +51,7 @@ ALGO_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A config file or override that cannot be used; the message names the file and the key."""
 
 
@@ -90,24 +101,99 @@ class TrainConfig:
         return asdict(self)
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    """`cls(**data)` with nested dataclasses built too; unknown keys are an error naming them."""
+def _build(cls: type, data: dict[str, Any], where: str, prefix: str = "") -> Any:
+    """`cls(**data)` with nested dataclasses built too and every value checked against its field's type;
+    unknown keys are an error naming them."""
     known = {f.name: f for f in fields(cls)}
+    hints = typing.get_type_hints(cls)
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+        raise ConfigError(f"{where}: {prefix}unknown key(s) {unknown}; expected some of {sorted(known)}")
     kwargs = {}
     for name, value in data.items():
         default = known[name].default_factory() if callable(known[name].default_factory) else None  # type: ignore[misc]
         if is_dataclass(default) and not isinstance(value, type(default)):
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}.{name}: must be a mapping, got {value!r}")
-            value = _build(type(default), value, f"{where}.{name}")
+                raise ConfigError(f"{where}: {prefix}{name}: must be a mapping, got {value!r}")
+            value = _build(type(default), value, where, f"{prefix}{name}.")
+        else:
+            value = typed(value, hints[name], f"{where}: {prefix}{name}")
         kwargs[name] = value
     try:
         return cls(**kwargs)
     except TypeError as err:
         raise ConfigError(f"{where}: {err}") from None
+
+
+_SIMPLE = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def typed(value: Any, hint: Any, key: str) -> Any:
+    """`value` as a field typed `hint` takes it (an integral float becomes an int), or a `ConfigError`
+    naming `key`. Checked: bool, int, float, str, lists of them, and unions with None; other types (enums,
+    mappings, `Any`) are left to the code that reads them."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        for option in options:
+            try:
+                return typed(value, option, key)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{key}: expected {_describe(hint)}, got {value!r}")
+    if origin is list and isinstance(value, list):
+        return [typed(v, args[0] if args else Any, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is list or hint in _SIMPLE:
+        return _simple(value, hint if hint in _SIMPLE else list, key)
+    return value
+
+
+def _simple(value: Any, hint: type, key: str) -> Any:
+    if hint is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    ok = isinstance(value, hint) and not (hint in (int, float) and isinstance(value, bool))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise ConfigError(f"{key}: expected {_describe(hint)}, got {value!r}")
+    return value
+
+
+def _describe(hint: Any) -> str:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        names = [_describe(a) for a in args] + (["null"] if type(None) in typing.get_args(hint) else [])
+        return " or ".join(names)
+    if hint is list or typing.get_origin(hint) is list:
+        return "a list"
+    return _SIMPLE.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+@functools.lru_cache(maxsize=2)
+def trl_fields(stage: str) -> tuple[str, dict[str, Any]]:
+    """The name of TRL's config class for `stage` (SFTConfig, GRPOConfig) and the types of its fields."""
+    from trl import GRPOConfig, SFTConfig
+
+    cls = SFTConfig if stage == "sft" else GRPOConfig
+    hints = typing.get_type_hints(cls)
+    return cls.__name__, {f.name: hints.get(f.name, Any) for f in fields(cls) if f.init}
+
+
+def check_trainer_settings(settings: dict[str, Any], stage: str, key: str) -> dict[str, Any]:
+    """`settings` (the `trainer` mapping, or one of `algo_settings`) checked against TRL's config class
+    for `stage`: an unknown name (with the nearest field) or a value of the wrong type is a `ConfigError`
+    naming `key.name`. `null` passes as it is."""
+    name, known = trl_fields(stage)
+    checked = {}
+    for field_name, value in settings.items():
+        if field_name not in known:
+            near = difflib.get_close_matches(field_name, known, n=1)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise ConfigError(f"{key}.{field_name}: not a field of TRL's {name}{hint}")
+        checked[field_name] = value if value is None else typed(value, known[field_name], f"{key}.{field_name}")
+    return checked
 
 
 def parse_value(text: str) -> Any:
@@ -185,6 +271,12 @@ def validate(config: TrainConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: rewards.sigma must be > 0 (or null for the adaptive schedule)")
     if not isinstance(config.trainer, dict):
         raise ConfigError(f"{where}: trainer must be a mapping of SFTConfig/GRPOConfig fields")
+    config.trainer = check_trainer_settings(config.trainer, config.stage, f"{where}: trainer")
+    if config.stage == "rl":
+        for algo, settings in config.algo_settings.items():
+            if not isinstance(settings, dict):
+                raise ConfigError(f"{where}: algo_settings.{algo}: must be a mapping of GRPOConfig fields")
+            config.algo_settings[algo] = check_trainer_settings(settings, "rl", f"{where}: algo_settings.{algo}")
 
 
 def save_config(config: TrainConfig, path: str | Path) -> Path:
@@ -204,7 +296,10 @@ __all__ = [
     "STAGES",
     "TrainConfig",
     "apply_override",
+    "check_trainer_settings",
     "load_config",
     "parse_value",
     "save_config",
+    "trl_fields",
+    "typed",
 ]

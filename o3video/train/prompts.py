@@ -22,11 +22,12 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from o3video.errors import InputError
 from o3video.tasks import Task, parse_task
 from o3video.train.config import DataConfig
 
 
-class RecordMediaError(ValueError):
+class RecordMediaError(InputError):
     """A record whose video or image cannot be read; the message names the record and the file."""
 
 
@@ -61,7 +62,6 @@ class PromptBuilder:
         self.frame_kwargs = dict(frame_kwargs or {"max_pixels": data.max_pixels})
         self.memory = memory
         self._built: OrderedDict[str, RecordPrompt] = OrderedDict()
-        self._checked: dict[str, str | None] = {}  # media path -> problem (None: readable)
 
     def __call__(self, record: dict[str, Any]) -> RecordPrompt:
         key = f"{id(record)}:{record_name(record)}"
@@ -92,31 +92,6 @@ class PromptBuilder:
         messages = build_messages(frames, record["question"], task, duration=frames.duration, instruction=instruction)
         return RecordPrompt(messages, tuple(frames.input_size), tuple(frames.source_size), frames.duration, frames)
 
-    def media_problem(self, record: dict[str, Any]) -> str | None:
-        """Why the record's media cannot be read (missing, or not a readable video or image), else None.
-
-        Checked once per file before training, so a bad file is reported (or skipped) up front rather
-        than stopping the run at the step that first draws its record."""
-        from o3video.video import VideoError, probe
-
-        task = parse_task(record.get("task"))
-        paths = [self.root / record["image_path" if task.uses_image else "video_path"]]
-        paths += [self.root / k["path"] for k in record.get("key_frames") or [] if isinstance(k, dict) and k.get("path")]
-        for index, path in enumerate(paths):
-            if str(path) not in self._checked:
-                try:
-                    if index == 0 and not task.uses_image:
-                        probe(path)
-                    else:
-                        with Image.open(path) as image:
-                            image.verify()
-                    self._checked[str(path)] = None
-                except (VideoError, OSError, UnidentifiedImageError, ValueError) as err:
-                    self._checked[str(path)] = f"{path}: {err}"
-            if self._checked[str(path)] is not None:
-                return self._checked[str(path)]
-        return None
-
     def _image(self, record: dict[str, Any]) -> tuple[Image.Image, tuple[int, int]]:
         from o3video.video.resize import input_size, resize_image
 
@@ -140,8 +115,36 @@ class PromptBuilder:
         return insert_key_frames(frames, key_frames, self.root) if insert else frames
 
 
+def media_problem(record: dict[str, Any], root: Path, checked: dict[str, str | None] | None = None) -> str | None:
+    """Why the record's media cannot be read (not a readable video, or image), else None; `checked`
+    remembers each file's answer across records.
+
+    Checked before training, so a bad file is reported (or skipped) up front rather than stopping the
+    run at the step that first draws its record."""
+    from o3video.video import VideoError, probe
+
+    checked = {} if checked is None else checked
+    task = parse_task(record.get("task"))
+    paths = [root / record["image_path" if task.uses_image else "video_path"]]
+    paths += [root / k["path"] for k in record.get("key_frames") or [] if isinstance(k, dict) and k.get("path")]
+    for index, path in enumerate(paths):
+        if str(path) not in checked:
+            try:
+                if index == 0 and not task.uses_image:
+                    probe(path)
+                else:
+                    with Image.open(path) as image:
+                        image.verify()
+                checked[str(path)] = None
+            except (VideoError, OSError, UnidentifiedImageError, ValueError) as err:
+                checked[str(path)] = f"{path}: {err}"
+        if checked[str(path)] is not None:
+            return checked[str(path)]
+    return None
+
+
 def task_of(record: dict[str, Any]) -> Task:
     return parse_task(record.get("task"))
 
 
-__all__ = ["PromptBuilder", "RecordMediaError", "RecordPrompt", "record_name", "task_of"]
+__all__ = ["PromptBuilder", "RecordMediaError", "RecordPrompt", "media_problem", "record_name", "task_of"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from o3video.data.stgr import RecordError, load_stgr
 from o3video.train.config import DataConfig
-from o3video.train.prompts import PromptBuilder, RecordPrompt, record_name
+from o3video.train.prompts import PromptBuilder, RecordPrompt, media_problem, record_name
 
 log = logging.getLogger(__name__)
 
@@ -32,32 +32,53 @@ class TrainingRecord:
         return self.builder(self.record)
 
 
-def load_training_records(data: DataConfig, frame_kwargs: dict[str, int] | None = None) -> list[TrainingRecord]:
-    """All records of `data.train` (each file's first `limit`), in file order; `frame_kwargs` is the
-    processor's resize rule (see `PromptBuilder`).
+def media_root(data: DataConfig, path: Path) -> Path:
+    """The folder a training file's media paths are relative to: `data.root`, else the file's folder."""
+    return Path(data.root) if data.root else path.parent
 
-    Every record is validated and its media checked (found, readable) before training starts. A bad
-    one stops the run with a `RecordError` naming file, record and field or media file; with
-    `data.on_error: skip` it is left out, counted and reported, and the run goes on."""
-    out: list[TrainingRecord] = []
+
+TrainingFiles = list[tuple[Path, list[dict[str, Any]]]]
+
+
+def read_training_files(data: DataConfig) -> TrainingFiles:
+    """Every file of `data.train` read and every record checked before anything is trained: its fields, and
+    its media found (`load_stgr`) and readable (`media_problem`: the video probed, the images opened).
+
+    The first bad record is a `RecordError` naming the file, the record and the field or media file; with
+    `data.on_error=skip` bad records are left out, counted and reported, and the run goes on. A file with
+    no usable record is an error too."""
+    files, checked = [], {}
     for name in data.train:
         path = Path(name)
-        loaded = load_stgr(path, on_error=data.on_error)  # type: ignore[arg-type]
-        builder = PromptBuilder(data, Path(data.root) if data.root else path.parent, frame_kwargs=frame_kwargs)
+        root = media_root(data, path)
+        loaded = load_stgr(path, on_error=data.on_error, media_root=root)  # type: ignore[arg-type]
         records = loaded.records[: data.limit] if data.limit else loaded.records
         skipped = [f"record {s.index}: {'; '.join(s.problems)}" for s in loaded.skipped]
-        for index, record in enumerate(records):
-            problem = builder.media_problem(record)
+        kept = []
+        for record in records:
+            problem = media_problem(record, root, checked)
             if problem is None:
-                out.append(TrainingRecord(record, builder))
+                kept.append(record)
             elif data.on_error == "raise":
-                raise RecordError(f"{path}: record {index} ({record_name(record)}): {problem}")
+                raise RecordError(f"{path}: record {record_name(record)}: {problem}")
             else:
-                skipped.append(f"record {index}: {problem}")
+                skipped.append(f"record {record_name(record)}: {problem}")
         if skipped:
             log.warning("%s: skipped %d record(s) (data.on_error=skip), e.g. %s", path, len(skipped), skipped[0])
-    if not out:
-        raise RecordError(f"no usable training records in {data.train}")
+        if not kept:
+            raise RecordError(f"{path}: no records to train on ({len(skipped)} skipped)")
+        files.append((path, kept))
+    return files
+
+
+def load_training_records(data: DataConfig, frame_kwargs: dict[str, int] | None = None,
+                          files: TrainingFiles | None = None) -> list[TrainingRecord]:
+    """All records of `data.train` (each file's first `limit`), in file order, from `files` when they were
+    read already (`read_training_files`); `frame_kwargs` is the processor's resize rule (see `PromptBuilder`)."""
+    out: list[TrainingRecord] = []
+    for path, records in files if files is not None else read_training_files(data):
+        builder = PromptBuilder(data, media_root(data, path), frame_kwargs=frame_kwargs)
+        out.extend(TrainingRecord(r, builder) for r in records)
     return out
 
 
@@ -77,4 +98,4 @@ def indexed_dataset(records: list[TrainingRecord], row: Callable[[TrainingRecord
     return dataset.with_transform(transform)
 
 
-__all__ = ["TrainingRecord", "indexed_dataset", "load_training_records", "task_mix"]
+__all__ = ["TrainingRecord", "indexed_dataset", "load_training_records", "media_root", "read_training_files", "task_mix"]

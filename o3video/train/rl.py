@@ -30,7 +30,7 @@ from o3video.train.common import (
     trainer_kwargs,
 )
 from o3video.train.config import TrainConfig
-from o3video.train.records import load_training_records, task_mix
+from o3video.train.records import load_training_records, read_training_files, task_mix
 from o3video.train.rl_data import rl_dataset
 
 log = logging.getLogger(__name__)
@@ -92,13 +92,14 @@ def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any =
 
     set_threads(config.threads)
     out = prepare_output(config)
+    files = read_training_files(config.data)  # every record checked before the model loads
     model, processor = load_for_training(config, model, processor)
     # GRPOTrainer left-pads the prompt ids itself but re-runs the processor with its default padding side
     # for the multimodal fields of the log-prob pass; with right padding, Qwen's mm_token_type_ids no
     # longer line up with the ids, the mRoPE positions of every padded prompt are wrong (and a batch of
     # prompts with different frame counts fails outright). Left padding makes the two agree.
     processor.tokenizer.padding_side = "left"
-    records = load_training_records(config.data, frame_settings(processor))
+    records = load_training_records(config.data, frame_settings(processor), files)
     log.info("%s on %d records: %s", config.algo.upper(), len(records), task_mix(records))
     args = GRPOConfig(**grpo_kwargs(config))
     logger = MetricsLogger(out / METRICS_FILE, extra=sigma_of_state(config.rewards.sigma))

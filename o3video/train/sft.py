@@ -25,7 +25,7 @@ from o3video.train.common import (
     trainer_kwargs,
 )
 from o3video.train.config import TrainConfig
-from o3video.train.records import load_training_records, task_mix
+from o3video.train.records import load_training_records, read_training_files, task_mix
 from o3video.train.sft_data import sft_dataset
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,9 @@ def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any 
 
     set_threads(config.threads)
     out = prepare_output(config)
+    files = read_training_files(config.data)  # every record checked before the model loads
     model, processor = load_for_training(config, model, processor)
-    records = load_training_records(config.data, frame_settings(processor))
+    records = load_training_records(config.data, frame_settings(processor), files)
     log.info("SFT on %d records: %s", len(records), task_mix(records))
     args = SFTConfig(**trainer_kwargs(config, SFT_DEFAULTS))
     if not args.assistant_only_loss:

@@ -21,7 +21,6 @@ Layout of the output directory::
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from o3video.data.synth.stgr_writer import frame_path, frames_needed, stgr_recor
 from o3video.data.synth.truth import SceneTruth, compute_truth
 from o3video.data.synth.vstar_writer import benchmark_record, vstar_record
 from o3video.data.synth.world import ScenePlan
+from o3video.io import RunFileError, atomic_write_json, remove_orphans
 from o3video.tasks import Task
 
 TRAIN, TEST = 0, 1  # seed-stream codes: training and test scenes never share a seed
@@ -204,7 +204,7 @@ def write_scene_files(out: str, plan_data: dict, frames: list[int], crf: int, tr
         if not png.exists():
             save_frame_png(plan, f, png, raster)
     if truth_data is not None:
-        _write_json(out_dir / "truth" / f"{plan.scene_id}.json", truth_data, indent=None)
+        atomic_write_json(out_dir / "truth" / f"{plan.scene_id}.json", truth_data, indent=None)
     return plan.scene_id
 
 
@@ -214,14 +214,6 @@ def truth_file_data(truth: SceneTruth) -> dict[str, Any]:
     data["events"] = [e.__dict__ for e in derive_events(truth)]
     data["box_convention"] = "visible extent [x1, y1, x2, y2] in original pixels, exclusive ends"
     return data
-
-
-def _write_json(path: Path, data: Any, indent: int | None = 1) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    separators = (",", ":") if indent is None else None
-    tmp.write_text(json.dumps(data, indent=indent, separators=separators, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _write_files(config: SynthConfig, scenes: list[SceneWork], progress: bool) -> None:
@@ -252,9 +244,9 @@ def _check_resume(config: SynthConfig) -> None:
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
         if previous != json.loads(json.dumps(config.fingerprint())):
-            raise ValueError(f"{config.out} holds a dataset made with a different config ({path}); "
+            raise RunFileError(f"{config.out} holds a dataset made with a different config ({path}); "
                              "use another --out directory or delete it")
-    _write_json(path, config.fingerprint())
+    atomic_write_json(path, config.fingerprint())
 
 
 def build_dataset(config: SynthConfig, *, progress: bool = True) -> SynthSummary:
@@ -266,6 +258,7 @@ def build_dataset(config: SynthConfig, *, progress: bool = True) -> SynthSummary
     started = time.perf_counter()
     config = replace(config, out=Path(config.out))
     config.out.mkdir(parents=True, exist_ok=True)
+    remove_orphans(config.out)  # temporaries of a killed run (`.NAME.PID.tmp…`)
     _check_resume(config)
     train_slots, test_slots = _slots(config)
     bar = tqdm(total=len(train_slots) + len(test_slots), desc="questions", unit="record", disable=not progress)
@@ -277,7 +270,7 @@ def build_dataset(config: SynthConfig, *, progress: bool = True) -> SynthSummary
     _write_files(config, train.scenes + test.scenes, progress)
     records = {name: train.records.get(name, []) + test.records.get(name, []) for name in OUTPUT_FILES}
     for name, filename in OUTPUT_FILES.items():
-        _write_json(config.out / filename, records[name])
+        atomic_write_json(config.out / filename, records[name])
     summary = SynthSummary(config.out, records, {"train": [w.plan for w in train.scenes],
                                                   "test": [w.plan for w in test.scenes]})
     write_card(config, summary)

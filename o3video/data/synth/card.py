@@ -187,4 +187,6 @@ def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
 
 
 def write_card(config: "SynthConfig", summary: "SynthSummary") -> None:
-    (config.out / "README.md").write_text(card_text(config, summary), encoding="utf-8")
+    from o3video.io import atomic_write_text
+
+    atomic_write_text(config.out / "README.md", card_text(config, summary))

@@ -8,7 +8,6 @@ exactly `i / fps`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from o3video.data.synth.shapes import shape_mask
 from o3video.data.synth.vocab import COLOURS
 from o3video.data.synth.world import ScenePlan, positions
+from o3video.io import atomic_path
 
 
 @dataclass
@@ -101,11 +101,8 @@ def encode_video(plan: ScenePlan, path: str | Path, *, crf: int = 10) -> Path:
     """Render every frame of `plan` and write an H.264 (yuv420p) MP4 to `path`, atomically."""
     import av
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.mp4")
     raster = Rasteriser(plan)
-    try:
+    with atomic_path(path) as tmp:  # `.NAME.PID.tmp.mp4`: a killed run's is removed by the next
         with av.open(str(tmp), "w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=plan.fps)
             stream.width, stream.height = plan.width, plan.height
@@ -123,20 +120,14 @@ def encode_video(plan: ScenePlan, path: str | Path, *, crf: int = 10) -> Path:
                 frame.pts = i
                 container.mux(stream.encode(frame))
             container.mux(stream.encode(None))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 def save_frame_png(plan: ScenePlan, frame: int, path: str | Path, raster: Rasteriser | None = None) -> Path:
     """Save the rendered (lossless, pre-compression) frame as PNG, atomically."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     raster = raster or Rasteriser(plan)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    Image.fromarray(raster.draw(frame).image).save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        Image.fromarray(raster.draw(frame).image).save(tmp, format="PNG")
+    return Path(path)
