@@ -106,3 +106,20 @@ def test_a_killed_eval_resumes_to_the_results_of_an_uninterrupted_run(synth_easy
     assert 1 <= done < 4  # killed in the middle of the run
     assert main(vstar_args(synth_easy, tiny_model, out)) == 0
     assert out.read_text() == full.read_text()
+
+
+def test_a_blind_evaluation_shows_the_model_blank_frames_and_records_it(synth_easy, tiny_model, tmp_path, monkeypatch):
+    import numpy as np
+
+    import o3video.models as models
+    from o3video.video.prompt import messages_images
+
+    seen = []
+    real = models.generate
+    monkeypatch.setattr(models, "generate", lambda m, p, batch, **k: seen.extend(batch) or real(m, p, batch, **k))
+    out = tmp_path / "blind.jsonl"
+    run_vstar(VStarRunConfig(anno=synth_easy / "vstar_test.json", videos=synth_easy / "videos", model=str(tiny_model),
+                             out=out, num_frames=4, max_new_tokens=4, limit=1, blank_frames=True))
+    images = [im for messages in seen for im in messages_images(messages)]
+    assert len(images) == 5 * 4 and all(np.asarray(im).std() == 0 for im in images)
+    assert json.loads(out.with_name("blind.jsonl.settings.json").read_text())["blank_frames"] is True

@@ -161,3 +161,20 @@ def test_records_whose_media_is_missing_or_unreadable_are_skipped_on_request_and
         out = train_sft(sft_config(synth_easy, tiny_model, tmp_path / "skip", *overrides, "data.on_error=skip"))
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 4
     assert "skipped 2 record(s)" in caplog.text and "gone.mp4" in caplog.text
+
+
+def test_the_blind_recipe_shows_blank_frames_with_the_same_times_and_sizes(synth_easy, tiny_model):
+    import numpy as np
+
+    from o3video.video.prompt import messages_images
+
+    seeing = sft_config(synth_easy, tiny_model, "unused")
+    blind = sft_config(synth_easy, tiny_model, "unused", "data.blank_frames=true")
+    for task in ("temporal-spatial free-form QA", "visual QA"):
+        item = next(i for i in load_training_records(seeing.data) if i.record["task"] == task)
+        twin = next(i for i in load_training_records(blind.data) if i.record is not None and i.record == item.record)
+        shown, blank = messages_images(item.prompt().messages), messages_images(twin.prompt().messages)
+        assert len(shown) == len(blank) and [im.size for im in shown] == [im.size for im in blank]
+        assert any(np.asarray(im).std() > 0 for im in shown) and all(np.asarray(im).std() == 0 for im in blank)
+        text = lambda m: [c.get("text") for turn in m for c in turn["content"] if c["type"] == "text"]  # noqa: E731
+        assert text(item.prompt().messages) == text(twin.prompt().messages)  # frame times and question kept

@@ -141,3 +141,21 @@ def test_frames_follow_the_processor_so_boxes_refer_to_what_the_model_saw(synth_
     finally:
         processor.image_processor.size = {"shortest_edge": settings["min_pixels"], "longest_edge": settings["max_pixels"]}
     assert grid.tolist() == [[1, h // 14, w // 14]] * 3
+
+
+def test_video_ignoring_baselines_answer_from_the_frame_and_the_training_split_only(synth_easy, tmp_path):
+    from o3video.eval.records_io import load_annotations
+    from o3video.eval.vstar_baselines import answer_prior, baseline_answers
+
+    records = load_annotations(synth_easy / "vstar_test.json")
+    record = dict(records[0], width=200, height=100, frame_count=100, fps=10)  # 10 s
+    centre = baseline_answers("centre", record)
+    assert centre["answer_temporal"] == [2.5, 7.5] and set(centre["answer_spatial"]) == {"3", "4", "5", "6", "7"}
+    assert centre["answer_spatial"]["3"] == [50, 25, 150, 75]
+    prior = answer_prior([dict(record, answer="red", timestamps=[1, 3]), dict(record, answer="red", timestamps=[3, 5]),
+                          dict(record, answer="blue", timestamps=[1, 3])])
+    assert prior.what == "red" and prior.span == pytest.approx((5 / 30, 11 / 30))
+    frequent = baseline_answers("frequent", record, prior)
+    assert frequent["answer_vqa"] == "red" and frequent["answer_temporal"] == [1.67, 3.67]
+    out = write_baseline(synth_easy / "vstar_test.json", tmp_path / "f.jsonl", "frequent", synth_easy / "vstar_test.json")
+    assert json.loads(score_results(out, "exact").read_text())["overall"]["n"] == len(records)

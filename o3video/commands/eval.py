@@ -20,6 +20,8 @@ def _common(parser: argparse.ArgumentParser, frames: int) -> None:
     parser.add_argument("--max-pixels", type=int, default=128 * 28 * 28)
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--limit", type=int, help="only the first N records")
+    parser.add_argument("--blank-frames", action="store_true",
+                        help="the blind baseline: show the model blank frames (times and sizes kept)")
     parser.add_argument("--restart", action="store_true",
                         help="start --out over (a resume with other settings than the recorded ones is refused)")
     parser.add_argument("--results", type=Path, help="only score this results file")
@@ -30,7 +32,7 @@ def _run_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The `EvalRunConfig` fields that every evaluator's options share (`_common`)."""
     return {"anno": args.anno, "videos": args.videos, "model": args.model, "out": args.out, "num_frames": args.frames,
             "mode": args.mode, "max_pixels": args.max_pixels, "max_new_tokens": args.max_new_tokens,
-            "limit": args.limit, "restart": args.restart}
+            "limit": args.limit, "restart": args.restart, "blank_frames": args.blank_frames}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     vstar = sub.add_parser("vstar", help="V-STaR: what / when / where in two chains; mAM, mLGM")
     _common(vstar, 16)
     vstar.add_argument("--judge", help="exact | hf:PATH | openai:BASE_URL:MODEL (scores after running when given)")
-    vstar.add_argument("--baseline", choices=["whole"], help="instead of a model: the whole video as span, whole frame as box")
+    vstar.add_argument("--baseline", choices=["whole", "centre", "frequent"],
+                       help="instead of a model, answers that ignore the video: whole span and frame | middle half and "
+                            "centre box | the training split's most frequent answer, mean span and box (--prior)")
+    vstar.add_argument("--prior", type=Path, help="training-split V-STaR annotations, for --baseline frequent")
     vstar.set_defaults(_bench_run=run_vstar_command)
     mcq = sub.add_parser("mcq", help="multiple-choice QA (VideoMME/WorldSense/VideoMMMU style); accuracy per category")
     _common(mcq, 64)
@@ -125,7 +130,11 @@ def run_vstar_command(args: argparse.Namespace) -> int:
         from o3video.eval.vstar_run import write_baseline
 
         _checked(args.anno, "vstar")
-        write_baseline(args.anno, args.out)
+        if args.baseline == "frequent":
+            if args.prior is None:
+                raise InputError("--baseline frequent needs --prior (the training split's V-STaR annotations)")
+            _checked(args.prior, "vstar")
+        write_baseline(args.anno, args.out, args.baseline, args.prior)
         if args.judge:
             score_results(args.out, args.judge, args.report)
         return 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.eval.records_io import EvalRunConfig, run_benchmark
+from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.eval.vstar_protocol import parse_temporal_answer
 from o3video.geometry import temporal_iou
 from o3video.grammar import parse_span
@@ -39,11 +39,10 @@ def grounding_truth(record: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def ask_grounding(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
-    from o3video.models import frame_settings, generate
-    from o3video.video import sample_frames
+    from o3video.models import generate
     from o3video.video.prompt import build_messages
 
-    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir, **frame_settings(processor))
+    sampled = sample_video(video, cfg, processor)
     messages = build_messages(sampled.frames, grounding_query(record), Task.TEMPORAL, duration=sampled.duration)
     completion = generate(model, processor, [messages], max_new_tokens=cfg.max_new_tokens)[0][0]
     return {"completion": completion, "predicted_span": parse_temporal_answer(completion)}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.eval.records_io import EvalRunConfig, run_benchmark
+from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.grammar import parse
 from o3video.tasks import Task
 from o3video.tts import answer_key
@@ -86,11 +86,9 @@ def faithfulness_probe(model: Any, processor: Any, frames: list[Any], duration: 
 
 def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
     from o3video.tts import answer_with_tts
-    from o3video.models import frame_settings
-    from o3video.video import sample_frames
     from o3video.video.prompt import build_messages
 
-    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir, **frame_settings(processor))
+    sampled = sample_video(video, cfg, processor)
     frames, question = sampled.frames, mcq_question(record)
     out: dict[str, Any] = {"predictions": {}}
     if cfg.tts == "none" or cfg.faithfulness:

@@ -30,10 +30,21 @@ class EvalRunConfig:
     cache_dir: Path | None = None  # frame cache (o3video.video), shared across runs
     limit: int | None = None
     restart: bool = False  # start `out` over instead of refusing a resume with other settings
+    blank_frames: bool = False  # the blind baseline: every frame replaced by a blank one (times kept)
 
 
 # Fields that do not change what a record's answer is, so a resume may change them.
 _NOT_SETTINGS = ("videos", "out", "cache_dir", "limit", "restart")
+
+
+def sample_video(video: Path, cfg: EvalRunConfig, processor: Any) -> Any:
+    """The frames every evaluator shows the model: `cfg.num_frames` at the processor's input size (its
+    resize rule), blank when `cfg.blank_frames`."""
+    from o3video.models import frame_settings
+    from o3video.video import blank_frames, sample_frames
+
+    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir, **frame_settings(processor))
+    return blank_frames(sampled) if cfg.blank_frames else sampled
 
 
 def run_settings(cfg: EvalRunConfig) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.eval.records_io import EvalRunConfig, load_annotations, record_key, run_benchmark
+from o3video.eval.records_io import EvalRunConfig, load_annotations, record_key, run_benchmark, sample_video
 from o3video.eval.vstar_protocol import (
     PARSED_FIELD,
     RAW_FIELD,
@@ -27,11 +27,10 @@ class VStarRunConfig(EvalRunConfig):
 
 def ask_record(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
     """The five answers for one record, raw and parsed, boxes rescaled to the original video size."""
-    from o3video.models import frame_settings, generate
-    from o3video.video import sample_frames
+    from o3video.models import generate
     from o3video.video.prompt import build_messages
 
-    frames = sample_frames(video, cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir, **frame_settings(processor))
+    frames = sample_video(video, cfg, processor)
     prompts = vstar_prompts(record)
     batch = [build_messages(frames.frames, p.question, p.task, duration=frames.duration, instruction=p.instruction) for p in prompts]
     answers = [out[0] for out in generate(model, processor, batch, max_new_tokens=cfg.max_new_tokens)]
@@ -46,20 +45,14 @@ def ask_record(model: Any, processor: Any, index: int, record: dict[str, Any], v
     return result
 
 
-def whole_video_baseline(record: dict[str, Any]) -> dict[str, Any]:
-    """The trivial baseline: the whole video as the span and the whole frame as the box at every whole
-    second, for both chains, and no *what* answer. What any grounding must beat."""
-    from o3video.eval.vstar_protocol import video_length
+def write_baseline(anno: Path, out: Path, kind: str = "whole", prior: Path | None = None) -> Path:
+    """Results file of the `kind` video-ignoring baseline (`o3video.eval.vstar_baselines`) for every record
+    of `anno`; `prior` is the training split's annotations, for `frequent`."""
+    from o3video.eval.vstar_baselines import answer_prior, baseline_answers
 
-    length, (w, h) = video_length(record), (record["width"], record["height"])
-    boxes = {str(s): [0, 0, w, h] for s in range(int(length) + 1)}
-    return {"answer_vqa": "", "answer_temporal": [0.0, length], "answer_temporal_2": [0.0, length],
-            "answer_spatial": boxes, "answer_spatial_2": boxes}
-
-
-def write_baseline(anno: Path, out: Path) -> Path:
-    """Results file of `whole_video_baseline` for every record of `anno`."""
-    lines = [json_line({"key": record_key(index, record), "index": index, **record, **whole_video_baseline(record)})
+    stats = answer_prior(load_annotations(prior)) if prior is not None else None
+    lines = [json_line({"key": record_key(index, record), "index": index, **record,
+                        **baseline_answers(kind, record, stats)})
              for index, record in enumerate(load_annotations(anno))]
     return atomic_write_text(out, "".join(lines))
 

@@ -68,6 +68,7 @@ class DataConfig:
     cache_dir: str | None = ".cache/frames"  # decoded frames are cached here once per video
     limit: int | None = None  # only the first N records of each file (smoke runs)
     on_error: str = "raise"  # raise | skip, for malformed records
+    blank_frames: bool = False  # the blind baseline: every frame and image blank (times and sizes kept)
 
 
 @dataclass

@@ -76,7 +76,7 @@ class PromptBuilder:
         return built
 
     def build(self, record: dict[str, Any]) -> RecordPrompt:
-        from o3video.video import VideoError
+        from o3video.video import VideoError, blank_frames, blank_image
         from o3video.video.prompt import build_messages
 
         task = parse_task(record.get("task"))
@@ -84,9 +84,11 @@ class PromptBuilder:
         try:
             if task.uses_image:
                 image, source = self._image(record)
+                image = blank_image(image) if self.data.blank_frames else image
                 messages = build_messages(image, record["question"], task, instruction=instruction)
                 return RecordPrompt(messages, image.size, source, None, image)
             frames = self._frames(record)
+            frames = blank_frames(frames) if self.data.blank_frames else frames
         except (VideoError, OSError, UnidentifiedImageError, ValueError) as err:
             raise RecordMediaError(f"record {record_name(record)}: {err}") from None
         messages = build_messages(frames, record["question"], task, duration=frames.duration, instruction=instruction)

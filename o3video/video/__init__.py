@@ -7,7 +7,7 @@ from o3video.video.keyframes import insert_key_frames, load_key_frame
 from o3video.video.probe import VideoInfo, probe
 from o3video.video.prompt import FRAME_LABEL, build_messages, frame_label, messages_images, system_prompt
 from o3video.video.resize import MAX_PIXELS, MIN_PIXELS, QWEN3_FACTOR, QWEN25_FACTOR, input_size, smart_resize
-from o3video.video.sampling import MODES, Frame, SampledFrames, sample_frames, uniform_times
+from o3video.video.sampling import MODES, Frame, SampledFrames, blank_frames, blank_image, sample_frames, uniform_times
 
 __all__ = [
     "FRAME_LABEL",
@@ -21,6 +21,8 @@ __all__ = [
     "SampledFrames",
     "VideoError",
     "VideoInfo",
+    "blank_frames",
+    "blank_image",
     "build_messages",
     "file_identity",
     "frame_label",

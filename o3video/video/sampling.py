@@ -78,6 +78,21 @@ class SampledFrames:
         return iter(self.frames)
 
 
+BLANK_GREY = 128
+
+
+def blank_image(image: Image.Image) -> Image.Image:
+    """A uniform mid-grey image of `image`'s size: what a blind model sees instead of it."""
+    return Image.new("RGB", image.size, (BLANK_GREY,) * 3)
+
+
+def blank_frames(sampled: SampledFrames) -> SampledFrames:
+    """`sampled` with every image blank and everything else kept (times, sizes, labels in the prompt):
+    the input of the *blind* baseline, which can learn the answers' statistics but not the pixels."""
+    frames = [replace(frame, image=blank_image(frame.image)) for frame in sampled.frames]
+    return replace(sampled, frames=frames)
+
+
 def uniform_times(last_frame_time: float, num: int) -> list[float]:
     """`num` target times evenly spaced from the first to the last frame (the middle if num == 1)."""
     if num == 1:
