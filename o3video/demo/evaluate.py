@@ -34,6 +34,7 @@ class EvalSummary:
     format: float  # mean r_fmt over all answers
     format_by_kind: dict[str, float] = field(default_factory=dict)
     answer_shape: dict[str, float] = field(default_factory=dict)
+    per_record: dict[str, dict[str, float]] = field(default_factory=dict)  # record key -> what / when_1 / ...
     seconds: float = 0.0
     results: str = ""
 
@@ -74,6 +75,12 @@ def answer_shape(rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def record_metrics(score: Any) -> dict[str, float]:
+    """One record's what / when / where scores (a `vstar_metrics.RecordScore`), for paired comparisons."""
+    return {"what": float((score.judge_score or 0) >= 2), "when_1": score.tiou[0], "where_1": score.viou[0],
+            "where_2": score.viou[1], "when_2": score.tiou[1]}
+
+
 def summarise(name: str, results: Path, seconds: float = 0.0) -> EvalSummary:
     """Score a V-STaR results file (exact judge) into the demo's table row."""
     from o3video.eval.judges import make_judge
@@ -81,7 +88,8 @@ def summarise(name: str, results: Path, seconds: float = 0.0) -> EvalSummary:
 
     rows = load_results(results)
     judge = make_judge("exact")
-    overall = report([score_record(i, r, judge) for i, r in enumerate(rows) if not r.get("error")]).overall
+    scored = {str(r.get("key", i)): score_record(i, r, judge) for i, r in enumerate(rows) if not r.get("error")}
+    overall = report(list(scored.values())).overall
     formats = format_scores(rows)
     every = [s for kind in formats.values() for s in kind]
     return EvalSummary(
@@ -101,6 +109,7 @@ def summarise(name: str, results: Path, seconds: float = 0.0) -> EvalSummary:
         format=sum(every) / len(every) if every else 0.0,
         format_by_kind={k: sum(v) / len(v) for k, v in formats.items()},
         answer_shape=answer_shape([r for r in rows if not r.get("error")]),
+        per_record={key: record_metrics(score) for key, score in scored.items()},
         seconds=seconds,
         results=str(results),
     )
@@ -118,12 +127,14 @@ def evaluate(
     max_new_tokens: int,
     cache_dir: Path | None,
     limit: int | None = None,
+    blank_frames: bool = False,
 ) -> EvalSummary:
-    """Run (or resume) V-STaR for one model and summarise it; the summary is also written as JSON."""
+    """Run (or resume) V-STaR for one model (shown blank frames for the blind model) and summarise it; the
+    summary is also written as JSON."""
     from o3video.eval.vstar_run import VStarRunConfig, run_vstar
 
     config = VStarRunConfig(anno=anno, videos=videos, model=name, out=out, num_frames=num_frames,
-                            max_new_tokens=max_new_tokens, cache_dir=cache_dir, limit=limit)
+                            max_new_tokens=max_new_tokens, cache_dir=cache_dir, limit=limit, blank_frames=blank_frames)
     started = time.perf_counter()
     model.eval()
     run_vstar(config, model=model, processor=processor)
@@ -132,4 +143,4 @@ def evaluate(
     return summary
 
 
-__all__ = ["EvalSummary", "answer_shape", "evaluate", "format_scores", "summarise"]
+__all__ = ["EvalSummary", "answer_shape", "evaluate", "format_scores", "record_metrics", "summarise"]

@@ -30,6 +30,7 @@ from typing import Any
 from rich.console import Console
 
 from o3video.demo.evaluate import EvalSummary, evaluate
+from o3video.train.checkpoints import finished_step
 
 console = Console(stderr=True)
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -150,37 +151,73 @@ class Demo:
         build_tiny_model(target, self.corpus(), size=self.s.model_size, seed=self.s.seed)
         return target
 
-    def train_config(self, stage: str, model: Path):
+    def model_dir(self, stage: str, blind: bool = False) -> Path:
+        """models/sft, models/gspo, and the blind twins models/blind_sft, models/blind_gspo."""
+        return self.models / (("blind_" if blind else "") + ("sft" if stage == "sft" else "gspo"))
+
+    def train_config(self, stage: str, model: Path, blind: bool = False):
         from o3video.train.config import load_config
 
         path = self.s.sft_config if stage == "sft" else self.s.rl_config
         files = [self.world / ("stgr_sft.json" if stage == "sft" else "stgr_rl.json"), self.practice / "vstar_practice.json"]
         overrides = [
             f"model={model}",
-            f"output_dir={self.models / ('sft' if stage == 'sft' else 'gspo')}",
+            f"output_dir={self.model_dir(stage, blind)}",
             f"data.train=[{', '.join(str(f) for f in files)}]",
             "data.root=null",
             f"data.num_frames={self.s.num_frames}",
             f"data.cache_dir={self.cache}",
-            f"threads={self.s.threads}",
+            f"data.blank_frames={str(blind).lower()}",
+            f"threads={self.chain_threads()}",
             f"seed={self.s.seed}",
             *(self.s.sft_overrides if stage == "sft" else self.s.rl_overrides),
         ]
         return load_config(path, overrides, stage=stage)
 
-    def train(self, stage: str, model: Path) -> Path:
+    def chain_threads(self) -> int:
+        """Torch threads of each training chain: the seeing and the blind chain run side by side, one
+        process each, sharing the machine's threads (a tiny model gains little from a second thread)."""
+        return max(1, self.s.threads // 2)
+
+    def train(self, stage: str, model: Path, blind: bool = False) -> Path:
         from o3video.train import train_rl, train_sft
 
-        config = self.train_config(stage, model)
+        config = self.train_config(stage, model, blind)
         return (train_sft if stage == "sft" else train_rl)(config)
 
-    def evaluate(self, name: str, model_dir: Path, key: str) -> EvalSummary:
+    def evaluate(self, name: str, model_dir: Path, key: str, blind: bool = False) -> EvalSummary:
         from o3video.models import load_model
 
         model, processor = load_model(model_dir)
         return evaluate(name, model, processor, anno=self.world / "vstar_test.json", videos=self.world / "videos",
                         out=self.evals / f"{key}.jsonl", num_frames=self.s.num_frames,
-                        max_new_tokens=self.s.eval_max_new_tokens, cache_dir=self.cache)
+                        max_new_tokens=self.s.eval_max_new_tokens, cache_dir=self.cache, blank_frames=blind)
+
+    def video_ignoring_baselines(self) -> list[EvalSummary]:
+        """Answers that ignore the video on the test split: whole span and frame, centre, and the practice
+        (training) split's most frequent answer, mean span and mean box."""
+        from o3video.demo.evaluate import summarise
+        from o3video.eval.vstar_run import write_baseline
+
+        out = []
+        for kind, name in (("whole", "ignoring video: whole span, whole frame"),
+                           ("centre", "ignoring video: middle half, centre box"),
+                           ("frequent", "ignoring video: most frequent training answer")):
+            results = write_baseline(self.world / "vstar_test.json", self.evals / f"baseline_{kind}.jsonl", kind,
+                                     self.practice / "vstar_test.json")
+            out.append(summarise(name, results))
+        return out
+
+    def blind_chain(self) -> None:
+        """The blind twin of SFT -> GSPO: the same recipe, data and seed on blank frames, each stage
+        evaluated on blank frames. Runs in a process of its own beside the seeing chain."""
+        base, sft, gspo = self.models / "base", self.model_dir("sft", True), self.model_dir("rl", True)
+        if finished_step(sft) is None:
+            self.train("sft", base, blind=True)
+        self.evaluate("blind SFT", sft, "blind_sft", blind=True)
+        if finished_step(gspo) is None:
+            self.train("rl", sft, blind=True)
+        self.evaluate("blind SFT+GSPO", gspo, "blind_gspo", blind=True)
 
     def evaluate_mcq(self, model_dir: Path) -> dict[str, Any]:
         from o3video.demo.beyond_vstar import evaluate_mcq_tts
@@ -201,32 +238,69 @@ class Demo:
     # --- the run -------------------------------------------------------------------------------------
 
     def run(self) -> Path:
-        from o3video.train.checkpoints import finished_step
         from o3video.train.common import set_threads
 
         self.out.mkdir(parents=True, exist_ok=True)
-        set_threads(self.s.threads)
+        set_threads(self.chain_threads())
         (self.out / "settings.json").write_text(json.dumps(asdict(self.s), indent=2, default=str))
         if not (self.practice / "vstar_practice.json").is_file():
             self._stage("data", self.make_data)
         base = self.models / "base"
         if not (base / "config.json").is_file():
             self._stage("tiny model", self.make_model)
+        ignoring = self._stage("answers that ignore the video", self.video_ignoring_baselines)
         evals = [self._stage("evaluate base", self.evaluate, "base (untrained)", base, "base")]
-        sft = self.models / "sft"
+        blind = self._start_blind_chain()
+        sft, gspo = self.model_dir("sft"), self.model_dir("rl")
         if finished_step(sft) is None:
             self._stage("SFT", self.train, "sft", base)
         evals.append(self._stage("evaluate SFT", self.evaluate, "SFT", sft, "sft"))
-        gspo = self.models / "gspo"
         if finished_step(gspo) is None:
             self._stage("GSPO", self.train, "rl", sft)
         evals.append(self._stage("evaluate SFT+GSPO", self.evaluate, "SFT+GSPO", gspo, "gspo"))
+        blind_evals = self._stage("blind chain (waiting for it)", self._join_blind_chain, blind)
         extra = {"mcq": self._stage("MCQ: test-time scaling and faithfulness", self.evaluate_mcq, gspo),
                  "grounding": self._stage("temporal grounding", self.evaluate_grounding, gspo)}
         from o3video.demo.assemble import assemble_report
 
-        md = self._stage("report", assemble_report, self, evals, extra)
+        md = self._stage("report", assemble_report, self, evals, extra, blind_evals, ignoring)
         return md
+
+    def _start_blind_chain(self):
+        """Start the blind chain in a child process (its output goes to blind.log); None when it is done."""
+        import multiprocessing
+
+        if (self.evals / "blind_gspo.summary.json").is_file():
+            return None
+        log = self.out / "blind.log"
+        console.print(f"[dim]blind chain (same recipe, blank frames) runs beside this one; its log: {log}")
+        process = multiprocessing.get_context("spawn").Process(target=_blind_chain, args=(self.s, log), name="blind")
+        process.start()
+        return process
+
+    def _join_blind_chain(self, process) -> list[EvalSummary]:
+        from o3video.demo.evaluate import summarise
+
+        if process is not None:
+            process.join()
+            if process.exitcode != 0:
+                raise RuntimeError(f"the blind chain failed (exit {process.exitcode}); see {self.out / 'blind.log'}")
+        return [summarise(name, self.evals / f"{key}.jsonl") for name, key in
+                (("blind SFT", "blind_sft"), ("blind SFT+GSPO", "blind_gspo"))]
+
+
+def _blind_chain(settings: DemoSettings, log: Path) -> None:
+    """Child-process entry: the blind chain, its output to `log`."""
+    import sys
+
+    with open(log, "a", encoding="utf-8") as stream:
+        sys.stdout = sys.stderr = stream
+        logging.getLogger("transformers").setLevel(logging.ERROR)
+        from o3video.train.common import set_threads
+
+        demo = Demo(settings)
+        set_threads(demo.chain_threads())
+        demo.blind_chain()
 
 
 def run_demo(settings: DemoSettings, *, fresh: bool = False) -> Path:
