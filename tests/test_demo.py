@@ -12,7 +12,8 @@ def test_quick_demo_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsy
     assert "demo finished" in capsys.readouterr().out
 
     md = (out / "report.md").read_text()
-    rows = [line for line in md.splitlines()
+    tables = md.split("## V-STaR on the held-out")[1].split("### What the answers look like")[0]
+    rows = [line for line in tables.splitlines()
             if line.startswith(("| base (untrained)", "| SFT |", "| SFT+GSPO |")) and line.count("|") > 6]
     assert len(rows) == 6  # the V-STaR table and the format table, three models each
     # the table's numbers are the evaluation summaries this run wrote
@@ -22,6 +23,18 @@ def test_quick_demo_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsy
         assert f"**{100 * summary['mLGM']:.1f}**" in row and f"{summary['format']:.3f}" in row
         assert summary["n"] == 4
     assert re.search(r"(PASS|FAIL) — format reward r_fmt on the test split after SFT", md)
+
+    # the blind twins (same recipe, blank frames) and the answers that ignore the video are in every report
+    for key, name in (("blind_sft", "blind SFT"), ("blind_gspo", "blind SFT+GSPO")):
+        summary = json.loads((out / "eval" / f"{key}.summary.json").read_text())
+        assert f"| {name} | 4 |" in md and summary["n"] == 4
+        assert json.loads((out / "eval" / f"{key}.jsonl.settings.json").read_text())["blank_frames"] is True
+    config = (out / "models" / "blind_sft" / "train_config.yaml").read_text()
+    assert "blank_frames: true" in config and (out / "models" / "blind_gspo" / "model.safetensors").is_file()
+    for name in ("whole span, whole frame", "middle half, centre box", "most frequent training answer"):
+        assert f"| ignoring video: {name} | 4 |" in md
+    assert "## Does the model see?" in md and re.search(r"\| SFT\+GSPO \| chain-1 where \(vIoU\) \|.*\| (sees|cannot tell)", md)
+    assert re.search(r"(PASS|FAIL) — SFT\+GSPO chain-1 where \(vIoU\) >= 30 and >= 20 points above its blind twin", md)
 
     # test-time scaling (majority vs confidence-aware), the faithfulness probe and temporal grounding
     mcq = json.loads((out / "eval" / "mcq_gspo.summary.json").read_text())

@@ -35,3 +35,29 @@ def test_tts_section_reports_the_three_accuracies_and_explains_a_vote_without_ev
 def test_grounding_section_has_mean_iou_and_recalls():
     row = grounding_table({"n": 4, "errors": 0, "mean_iou": 0.3125, "R1@0.3": 0.5, "R1@0.5": 0.25, "R1@0.7": 0.0})
     assert "| SFT+GSPO | 31.2 | 50.0 | 25.0 | 0.0 |" in row and row.startswith("4 synthetic queries")
+
+
+def _summary(name, per_record):
+    from o3video.demo.evaluate import EvalSummary
+
+    means = {m: sum(r[m] for r in per_record.values()) / len(per_record) for m in next(iter(per_record.values()))}
+    return EvalSummary(name=name, n=len(per_record), **means, am_1=0, am_2=0, lgm_1=0, lgm_2=0, mAM=0, mLGM=0,
+                       format=0, per_record=per_record)
+
+
+def test_a_model_sees_only_where_it_beats_its_blind_twin_by_more_than_twice_the_paired_error():
+    from o3video.demo.seeing import margins, paired
+
+    keys = [f"k{i}" for i in range(10)]
+    row = lambda what, where: {"what": what, "when_1": 0.5, "where_1": where, "where_2": 0.0, "when_2": 0.5}  # noqa: E731
+    model = _summary("SFT", {k: row(float(i % 2), 0.6 + 0.01 * i) for i, k in enumerate(keys)})
+    blind = _summary("blind SFT", {k: row(float(i % 2 == 0), 0.1) for i, k in enumerate(keys)})
+    ignoring = [_summary("centre", {k: row(0.0, 0.2) for k in keys})]
+    mean, error, n = paired(model, blind, "where_1")
+    assert n == 10 and abs(mean - 0.545) < 1e-9 and 0 < error < 0.01
+    verdicts = {m.metric: m.verdict for m in margins(model, blind, ignoring)}
+    assert verdicts["where_1"] == "sees"  # +54.5 points, tiny spread, above the centre box too
+    assert verdicts["what"].startswith("cannot tell")  # 50 % vs 50 %: no margin
+    assert verdicts["when_1"].startswith("cannot tell")  # identical answers
+    strong_ignoring = [_summary("frequent", {k: row(0.0, 0.9) for k in keys})]
+    assert {m.metric: m.verdict for m in margins(model, blind, strong_ignoring)}["where_1"].startswith("beats the blind")
