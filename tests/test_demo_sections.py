@@ -61,3 +61,19 @@ def test_a_model_sees_only_where_it_beats_its_blind_twin_by_more_than_twice_the_
     assert verdicts["when_1"].startswith("cannot tell")  # identical answers
     strong_ignoring = [_summary("frequent", {k: row(0.0, 0.9) for k in keys})]
     assert {m.metric: m.verdict for m in margins(model, blind, strong_ignoring)}["where_1"].startswith("beats the blind")
+
+
+def test_the_seed_report_gives_mean_and_sd_and_claims_only_what_exceeds_twice_the_sd():
+    from o3video.demo.seeds import aggregate_markdown
+
+    def run(sft, gspo, blind):
+        one = lambda name, v: _summary(name, {"k": {"what": v, "when_1": v, "where_1": v, "where_2": v, "when_2": v}})  # noqa: E731
+        rows = {"sft": one("SFT", sft), "gspo": one("SFT+GSPO", gspo), "blind_sft": one("blind SFT", blind),
+                "blind_gspo": one("blind SFT+GSPO", blind)}
+        rows["sft"].mLGM, rows["gspo"].mLGM = sft, gspo
+        return rows
+
+    text = aggregate_markdown([run(0.5, 0.6, 0.1), run(0.5, 0.4, 0.1), run(0.5, 0.5, 0.1)], [0, 1, 2])
+    assert "| SFT | what | +40.0 ± 0.0 | sees |" in text
+    assert "mLGM gain +0.00 ± 10.00" in text and "cannot tell" in text.split("## GSPO over SFT")[1]
+    assert "| SFT+GSPO | 50.0 ± 10.0 |" in text

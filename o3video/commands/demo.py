@@ -14,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="little data and few steps: every stage in about a minute")
     parser.add_argument("--fresh", action="store_true", help="delete the run directory first instead of resuming it")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+                        help="run the demo for N seeds (OUT/seed-K) and report every metric as mean ± sd across them")
     parser.add_argument("--grounded-mcq", action="store_true",
                         help="train on synthetic general MCQ whose reasoning cites its evidence (test-time scaling "
                              "and the faithfulness probe then have evidence to read)")
@@ -32,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
     settings.grounded_general_mcq = args.grounded_mcq
     settings.sft_overrides += args.sft
     settings.rl_overrides += args.rl
-    report = run_demo(settings, fresh=args.fresh)
+    if args.seeds > 1:
+        from o3video.demo.seeds import run_seeds
+
+        report = run_seeds(settings, args.seeds, fresh=args.fresh)
+    else:
+        report = run_demo(settings, fresh=args.fresh)
     print(f"demo finished in {time.perf_counter() - started:.0f} s: {report} (and {report.with_suffix('.html')})")
     return 0

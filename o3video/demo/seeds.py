@@ -1,0 +1,85 @@
+"""`o3video demo --seeds N`: the demo for N seeds (world, model initialisation and training order), then
+every metric as mean ± sd across seeds — the spread a claim that training helps must exceed.
+
+Each seed runs as an ordinary demo in `OUT/seed-K` (resumable like any demo); `OUT/report.md` and
+`report.html` hold the aggregate: the V-STaR table as mean ± sd, each model's margin over its blind
+twin with its seed-to-seed sd, and GSPO's mLGM gain over SFT against twice its sd.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import replace
+from pathlib import Path
+
+from o3video.demo.evaluate import EvalSummary, summarise
+from o3video.demo.run import DemoSettings, run_demo
+from o3video.demo.seeing import METRICS
+
+# Results file of each row, as every demo run writes them (eval/KEY.jsonl).
+ROWS = (("base", "base (untrained)"), ("sft", "SFT"), ("gspo", "SFT+GSPO"), ("blind_sft", "blind SFT"),
+        ("blind_gspo", "blind SFT+GSPO"), ("baseline_whole", "ignoring video: whole span, whole frame"),
+        ("baseline_centre", "ignoring video: middle half, centre box"),
+        ("baseline_frequent", "ignoring video: most frequent training answer"))
+COLUMNS = (*METRICS, ("mAM", "mAM"), ("mLGM", "mLGM"))
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
+
+
+def _cell(values: list[float]) -> str:
+    mean, sd = mean_sd(values)
+    return f"{100 * mean:.1f} ± {100 * sd:.1f}"
+
+
+def seed_settings(settings: DemoSettings, k: int) -> DemoSettings:
+    return replace(settings, out=Path(settings.out) / f"seed-{k}", seed=settings.seed + k)
+
+
+def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int]) -> str:
+    """The aggregate report of per-seed summaries (`runs[i][key]`)."""
+    parts = [f"# o3video demo across {len(runs)} seeds ({', '.join(map(str, seeds))})", "",
+             "Every cell is mean ± sd across seeds (percent), each seed a full demo run in `seed-K/`.", "",
+             "## V-STaR on the held-out synthetic split", "",
+             "| model | " + " | ".join(name for _, name in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    for key, name in ROWS:
+        if all(key in run for run in runs):
+            parts.append(f"| {name} | " + " | ".join(_cell([getattr(run[key], m) for run in runs]) for m, _ in COLUMNS) + " |")
+    parts += ["", "## Margin over the blind twin (model − blind, same seed)", "",
+              "| model | metric | margin | verdict |", "|---|---|---:|---|"]
+    for model, blind in (("sft", "blind_sft"), ("gspo", "blind_gspo")):
+        for metric, label in COLUMNS:
+            values = [getattr(run[model], metric) - getattr(run[blind], metric) for run in runs]
+            mean, sd = mean_sd(values)
+            verdict = "sees" if len(values) > 1 and mean > 2 * sd and mean > 0 else "cannot tell"
+            parts.append(f"| {dict(ROWS)[model]} | {label} | {100 * mean:+.1f} ± {100 * sd:.1f} | {verdict} |")
+    gains = [run["gspo"].mLGM - run["sft"].mLGM for run in runs]
+    mean, sd = mean_sd(gains)
+    held = len(gains) > 1 and mean > 2 * sd
+    parts += ["", "## GSPO over SFT", "",
+              f"mLGM gain {100 * mean:+.2f} ± {100 * sd:.2f} (sd across seeds): "
+              + ("larger than twice its sd." if held else "not larger than twice its sd — cannot tell."), ""]
+    return "\n".join(parts) + "\n"
+
+
+def run_seeds(settings: DemoSettings, seeds: int, *, fresh: bool = False) -> Path:
+    """Run (or finish) the demo for `seeds` seeds and write the aggregate report; returns report.md."""
+    from o3video.demo.report import _md_blocks_to_html
+    from o3video.io import atomic_write_text
+
+    runs, used = [], []
+    for k in range(seeds):
+        one = seed_settings(settings, k)
+        run_demo(one, fresh=fresh)
+        evals = Path(one.out) / "eval"
+        runs.append({key: summarise(name, evals / f"{key}.jsonl") for key, name in ROWS if (evals / f"{key}.jsonl").is_file()})
+        used.append(one.seed)
+    text = aggregate_markdown(runs, used)
+    out = Path(settings.out)
+    atomic_write_text(out / "report.html", f"<!doctype html><meta charset='utf-8'><body>{_md_blocks_to_html(text)}</body>")
+    return atomic_write_text(out / "report.md", text)
+
+
+__all__ = ["aggregate_markdown", "run_seeds", "seed_settings"]
