@@ -7,7 +7,7 @@ Two tables:
   the V-STaR answer parsers (`parse_temporal_answer`, `parse_spatial_answer` + `rescale_spatial`), and
   `rewards.score` on valid samples and on malformed ones (junk `key_frames`, NaN times, bad sizes, σ of 0,
   NaN, ...). A failure is an exception other than the documented input errors (`RewardInputError`, or a
-  ValueError naming `sigma`), a non-finite number, or a result `json_line` cannot write as standard JSON.
+  ValueError naming `sigma`), a non-finite number, or a result that is not standard JSON (`allow_nan=False`).
   Reports cases per second and the worst time per function.
 * `repeated tags` — texts of `--size` characters (100k: `'<think>' * 14286`, `'<answer>' * 12500`, a
   100k-digit number, 100k spaces inside a `<t>`, ...): the time of each function at size/10 and at size, and
@@ -39,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 
 from o3video.eval.vstar_protocol import parse_spatial_answer, parse_temporal_answer, rescale_spatial  # noqa: E402
 from o3video.grammar import parse  # noqa: E402
-from o3video.io import json_line  # noqa: E402
 from o3video.rewards import RewardInputError, score  # noqa: E402
 
 TARGET_S = 0.1  # parse and score of `--size` characters
@@ -109,7 +108,7 @@ def _finite(values: Any) -> bool:
 
 def _standard_json(value: Any) -> bool:
     try:
-        json.loads(json_line({"v": value}), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+        json.dumps(value, allow_nan=False)
     except ValueError:
         return False
     return True

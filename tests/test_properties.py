@@ -3,7 +3,6 @@
 import json
 import math
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,7 +106,9 @@ def test_grammar_is_total_and_finite(text):
         assert span is None or _finite_numbers(span)
     assert _finite_numbers(read_times(text))
     assert parse_option_letter(text) in (None, *"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    split_temporal_mcq(text), tags_balanced(text), block(text, "think")
+    assert split_temporal_mcq(text)[0] in (None, *"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert tags_balanced(text) in (True, False)
+    assert block(text, "think") is None or "<" in text
     assert map_boxes(text, lambda b: b) is not None
 
 
@@ -115,7 +116,6 @@ def test_grammar_is_total_and_finite(text):
 @given(st.one_of(any_text, json_values.map(json.dumps), json_values))
 def test_vstar_answer_parsers_are_total_and_finite(raw):
     from o3video.eval.vstar_protocol import answer_text, parse_spatial_answer, parse_temporal_answer, rescale_spatial
-    from o3video.io import json_line
 
     if isinstance(raw, str):
         answer_text(raw)
@@ -125,7 +125,7 @@ def test_vstar_answer_parsers_are_total_and_finite(raw):
     assert all(isinstance(k, str) and len(b) == 4 and _finite_numbers(b) for k, b in boxes.items())
     rescaled = rescale_spatial(boxes, (448, 252), (1280, 720))
     assert all(len(b) == 4 and _finite_numbers(b) for b in rescaled.values())
-    json.loads(json_line({"span": span, "boxes": rescaled}), parse_constant=lambda c: pytest.fail(c))
+    json.dumps({"span": span, "boxes": rescaled}, allow_nan=False)  # standard JSON whoever writes it
 
 
 JUNK = [None, True, 0, 5, -1, 10**400, 1e308, -1e308, math.nan, math.inf, -math.inf, "", "x", "1e999", "nan", [], [[]],
