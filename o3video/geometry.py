@@ -2,7 +2,8 @@
 
 A box is `[x_min, y_min, x_max, y_max]` unless its `BoxFormat` says otherwise. Sizes are `(W, H)`.
 Scores never reward degenerate input: a reversed, zero-area, non-finite or wrong-length box or span
-scores 0. Conversions, which must not silently produce coordinates, raise `GeometryError` instead.
+scores 0. Conversions, which must not silently produce coordinates, raise `GeometryError` instead, also
+when a result would not fit a finite float. An int too large for a float counts as non-finite.
 """
 
 from __future__ import annotations
@@ -25,14 +26,28 @@ class BoxFormat(StrEnum):
     XYXY_PIXELS = "xyxy_px"  # absolute pixels of a given frame size
 
 
+def finite_float(value: object) -> float | None:
+    """`value` as a finite float, or None: not a number, NaN, ±inf, or an int too large for a float
+    (`float(10**400)` raises OverflowError, not ValueError)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _finite(values: object, length: int) -> tuple[float, ...] | None:
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != length:
         return None
-    try:
-        out = tuple(float(v) for v in values)
-    except (TypeError, ValueError):
-        return None
-    return out if all(math.isfinite(v) for v in out) else None
+    out = tuple(finite_float(v) for v in values)
+    return None if None in out else out  # type: ignore[return-value]
+
+
+def _converted(values: list[float], box: object, *sizes: object) -> list[float]:
+    """A conversion's result, checked: huge finite input can overflow to ±inf on the way."""
+    if not all(math.isfinite(v) for v in values):
+        raise GeometryError(f"box {box!r} converted with size(s) {sizes!r} does not fit finite numbers")
+    return values
 
 
 def check_box(box: object) -> tuple[float, float, float, float]:
@@ -85,7 +100,10 @@ def to_pixels(box: object, fmt: BoxFormat | str, size: object) -> list[float]:
     """Convert a box in `fmt` to xyxy pixels of a frame of `size` = (W, H)."""
     x1, y1, x2, y2 = check_box(box)
     w, h = check_size(size)
-    fmt = BoxFormat(fmt)
+    return _converted(_to_pixels(x1, y1, x2, y2, BoxFormat(fmt), w, h), box, size)
+
+
+def _to_pixels(x1: float, y1: float, x2: float, y2: float, fmt: BoxFormat, w: float, h: float) -> list[float]:
     if fmt is BoxFormat.XYXY_PIXELS:
         return [x1, y1, x2, y2]
     if fmt is BoxFormat.XYXY_NORM:
@@ -100,7 +118,10 @@ def from_pixels(box: object, fmt: BoxFormat | str, size: object) -> list[float]:
     """Convert an xyxy pixel box of a frame of `size` to `fmt` (the inverse of `to_pixels`)."""
     x1, y1, x2, y2 = check_box(box)
     w, h = check_size(size)
-    fmt = BoxFormat(fmt)
+    return _converted(_from_pixels(x1, y1, x2, y2, BoxFormat(fmt), w, h), box, size)
+
+
+def _from_pixels(x1: float, y1: float, x2: float, y2: float, fmt: BoxFormat, w: float, h: float) -> list[float]:
     if fmt is BoxFormat.XYXY_PIXELS:
         return [x1, y1, x2, y2]
     if fmt is BoxFormat.XYXY_NORM:
@@ -116,7 +137,7 @@ def rescale_box(box: object, from_size: object, to_size: object) -> list[float]:
     fw, fh = check_size(from_size)
     tw, th = check_size(to_size)
     sx, sy = tw / fw, th / fh
-    return [x1 * sx, y1 * sy, x2 * sx, y2 * sy]
+    return _converted([x1 * sx, y1 * sy, x2 * sx, y2 * sy], box, from_size, to_size)
 
 
 def clamp_box(box: object, size: object) -> list[float]:

@@ -10,6 +10,11 @@ read (possibly nothing) and a list of `problems` describing what could not. It a
 real models emit: spaces inside tags and lists, any letter case in tag names, ints or floats,
 several `<box>` per `<obj>`, `<t>12</t>s`, `<t>12.0</t> s` and `at <t>3</t>s`.
 
+Parsing is linear in the length of the text: RL parses every completion once per reward term, and a
+model can emit `<think>` ten thousand times. Every regex here either stops at the next `<` or is applied
+at one position only; a lazy `<think>(.*?)</think>` search, which rescans the rest of the text from every
+opener, is not used (`block`).
+
 This module is pure Python on purpose: rewards, data construction and evaluation all build on it.
 """
 
@@ -33,12 +38,12 @@ def _tag(name: str, closing: bool = False) -> str:
     return rf"<\s*{slash}{name}\s*>"
 
 
-def _block_re(name: str, inner: str = ".*?") -> re.Pattern[str]:
+def _block_re(name: str, inner: str) -> re.Pattern[str]:
     return re.compile(rf"{_tag(name)}({inner}){_tag(name, closing=True)}", re.IGNORECASE | re.DOTALL)
 
 
-_THINK_RE = _block_re("think")
-_ANSWER_RE = _block_re("answer")
+_OPEN_RE = {name: re.compile(_tag(name), re.IGNORECASE) for name in ("think", "answer")}
+_CLOSE_RE = {name: re.compile(_tag(name, closing=True), re.IGNORECASE) for name in ("think", "answer")}
 _BOX_RE = _block_re("box", "[^<>]*?")  # inline tags hold no other tag
 _TIME_RE = _block_re("t", "[^<>]*?")
 # One claim: <obj>name</obj> then one or more <box>…</box>, then optionally `at <t>T</t> s`.
@@ -124,15 +129,26 @@ def _read_boxes(text: str, where: str, problems: list[str]) -> list[Box]:
     return boxes
 
 
+# A time is a plain number, optionally followed by `s`. Matched against the stripped text: `\s*s?\s*` at
+# the end of a pattern tries every split of a run of spaces, quadratic in its length.
+_TIME_TEXT_RE = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?(?:\s*s)?")
+
+
 def _read_times(text: str, where: str, problems: list[str]) -> list[float]:
     times: list[float] = []
     for match in _TIME_RE.finditer(text):
-        value = parse_number(match.group(1))
-        if value is None or re.fullmatch(r"\s*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*s?\s*", match.group(1)) is None:
+        inner = match.group(1)
+        value = parse_number(inner)
+        if value is None or _TIME_TEXT_RE.fullmatch(inner.strip()) is None:
             problems.append(f"{where}: unreadable time {match.group(0)!r}")
         else:
             times.append(value)
     return times
+
+
+def read_times(text: str) -> list[float]:
+    """Every readable `<t>…</t>` time in `text`, in order; unreadable ones are left out."""
+    return _read_times(text or "", "text", [])
 
 
 def _read_claims(think: str, problems: list[str]) -> list[Claim]:
@@ -151,12 +167,14 @@ def _read_claims(think: str, problems: list[str]) -> list[Claim]:
     return claims
 
 
+_GROUNDING_TAG_RE = re.compile(r"<\s*(/?)\s*(obj|box|t)\s*>", re.IGNORECASE)
+
+
 def tags_balanced(text: str) -> bool:
     """True when every grounding tag (`obj`, `box`, `t`) opens, then closes, before another opens."""
-    tag_re = re.compile(r"<\s*(/?)\s*(obj|box|t)\s*>", re.IGNORECASE)
     open_tag: str | None = None
-    for match in tag_re.finditer(text):
-        closing, name = match.group(1) == "/", match.group(2).lower()
+    for slash, name in _GROUNDING_TAG_RE.findall(text):  # tuples, not match objects: ~2x faster on 10k tags
+        closing, name = slash == "/", name.lower()
         if not closing:
             if open_tag is not None:
                 return False
@@ -188,27 +206,40 @@ def _structure(text: str, problems: list[str]) -> bool:
     return True
 
 
+def block(text: str, name: str) -> str | None:
+    """The inside of the first `<name>…</name>` (`think` or `answer`): from the first opener to the first
+    closer after it; None when there is no such pair.
+
+    The same as searching `<name>(.*?)</name>` (an opener without a closer after it means no later opener
+    has one either), in one pass instead of one scan to the end of the text per opener."""
+    opener = _OPEN_RE[name].search(text)
+    if opener is None:
+        return None
+    closer = _CLOSE_RE[name].search(text, opener.end())
+    return None if closer is None else text[opener.end() : closer.start()]
+
+
 def parse(text: object) -> Completion:
     """Parse a completion. Never raises; see `Completion.problems` for what could not be read."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     out = Completion(text=text)
-    think_match, answer_match = _THINK_RE.search(text), _ANSWER_RE.search(text)
-    if think_match is None:
+    think, answer = block(text, "think"), block(text, "answer")
+    if think is None:
         out.problems.append("no <think>…</think> block")
-    if answer_match is None:
+    if answer is None:
         out.problems.append("no <answer>…</answer> block")
     out.well_formed = _structure(text, out.problems)
     out.tags_balanced = tags_balanced(text)
     if not out.tags_balanced:
         out.problems.append("unbalanced or nested <obj>/<box>/<t> tags")
-    if think_match is not None:
-        out.think = think_match.group(1).strip()
+    if think is not None:
+        out.think = think.strip()
         out.claims = _read_claims(out.think, out.problems)
         out.times = _read_times(out.think, "think", out.problems)
         out.boxes = _read_boxes(out.think, "think", [])  # box problems already reported per claim
-    if answer_match is not None:
-        out.answer = answer_match.group(1).strip()
+    if answer is not None:
+        out.answer = answer.strip()
         out.answer_times = _read_times(out.answer, "answer", out.problems)
         out.answer_boxes = _read_boxes(out.answer, "answer", out.problems)
         out.answer_claims = _read_claims(out.answer, [])

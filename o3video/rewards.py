@@ -13,12 +13,13 @@ Two interfaces:
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from o3video.geometry import GeometryError, box_iou, check_size, rescale_box, temporal_iou, to_pixels
+from o3video.geometry import GeometryError, box_iou, check_size, finite_float, rescale_box, temporal_iou, to_pixels
 from o3video.grammar import (
     Box,
     Completion,
@@ -65,6 +66,17 @@ def proximity_sigma(progress: float) -> float:
     return max(1.0, 4.0 * (1.0 - p))
 
 
+def check_sigma(sigma: float | None) -> float | None:
+    """A fixed σ must be a finite number > 0 (σ = 0 divides by zero, NaN makes every reward NaN);
+    None (the adaptive schedule) passes. ValueError names `sigma`."""
+    if sigma is None:
+        return None
+    value = finite_float(sigma)
+    if value is None or value <= 0:
+        raise ValueError(f"sigma: a fixed σ must be a finite number > 0 (or None for the adaptive schedule), got {sigma!r}")
+    return value
+
+
 # --- ground truth ----------------------------------------------------------------------------------------
 
 
@@ -78,21 +90,30 @@ def _input_size(sample: dict[str, Any], task: Task) -> tuple[float, float]:
 
 
 def _key_frames(sample: dict[str, Any], size: tuple[float, float]) -> tuple[KeyFrame, ...]:
-    items = sample.get("key_items") or {}
-    frames = []
-    for i, frame in enumerate(sample.get("key_frames") or []):
-        try:
-            time = float(frame["time"])
-            objects = items.get(str(frame["idx"]), {})
-            boxes = []
-            for name_boxes in objects.values():
-                if name_boxes and not isinstance(name_boxes[0], (list, tuple)):
-                    name_boxes = [name_boxes]
-                boxes += [tuple(to_pixels(b, "xyxy_norm", size)) for b in name_boxes]
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise RewardInputError(f"key_frames[{i}] / key_items: unreadable ({err!r})") from None
-        frames.append(KeyFrame(time=time, boxes=tuple(boxes)))
-    return tuple(frames)
+    frames, items = sample.get("key_frames") or [], sample.get("key_items") or {}
+    if not isinstance(frames, (list, tuple)):
+        raise RewardInputError(f"key_frames: must be a list of {{idx, time}} entries, "
+                               f"got {type(frames).__name__} {reprlib.repr(frames)}")
+    if not isinstance(items, dict):
+        raise RewardInputError(f"key_items: must map frame index to {{object: boxes}}, got {type(items).__name__}")
+    return tuple(_key_frame(i, frame, items, size) for i, frame in enumerate(frames))
+
+
+def _key_frame(i: int, frame: object, items: dict[str, Any], size: tuple[float, float]) -> KeyFrame:
+    try:
+        raw_time = frame["time"]  # type: ignore[index]
+        objects = items.get(str(frame["idx"]), {})  # type: ignore[index]
+        boxes = []
+        for name_boxes in objects.values():
+            if name_boxes and not isinstance(name_boxes[0], (list, tuple)):
+                name_boxes = [name_boxes]
+            boxes += [tuple(to_pixels(b, "xyxy_norm", size)) for b in name_boxes]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:  # GeometryError is a ValueError
+        raise RewardInputError(f"key_frames[{i}] / key_items: unreadable ({err!r})") from None
+    time = finite_float(raw_time)
+    if time is None:
+        raise RewardInputError(f"key_frames[{i}].time: not a finite number: {reprlib.repr(raw_time)}")
+    return KeyFrame(time=time, boxes=tuple(boxes))
 
 
 def read_truth(sample: dict[str, Any]) -> Truth:
@@ -186,11 +207,17 @@ def temporal_reward(completion: Completion, truth: Truth, progress: float = 1.0,
         start, end = truth.span  # type: ignore[misc]
         return sum(start <= t <= end for t in times) / len(times)
     if truth.task is Task.SPATIO_TEMPORAL and truth.key_frames:
-        s = proximity_sigma(progress) if sigma is None else float(sigma)
+        s = proximity_sigma(progress) if sigma is None else check_sigma(sigma)
         key_times = [k.time for k in truth.key_frames]
         deltas = [min(abs(t - k) for k in key_times) for t in times]
-        return sum(math.exp(-(d * d) / (2 * s * s)) for d in deltas) / len(deltas)
+        return sum(_gaussian(d / s) for d in deltas) / len(deltas)  # type: ignore[operator]
     return 0.0
+
+
+def _gaussian(z: float) -> float:
+    """exp(−z²/2), written so that huge times give 0, never NaN: z·z overflows to inf (no exception,
+    unlike `z ** 2`), and d/σ is inf at worst, where d²/(2σ²) could be inf/inf."""
+    return math.exp(-0.5 * z * z)
 
 
 def spatial_reward(completion: Completion, truth: Truth, *, tau: float | None = DEFAULT_TAU) -> float:
@@ -249,7 +276,8 @@ def score(
 
     `sigma=None` uses the adaptive σ(progress); a number fixes it (ablation). `tau=None` turns the
     temporal gate off (ablation). Raises RewardInputError for a malformed sample, never for a
-    malformed completion."""
+    malformed completion; ValueError for a σ that is not a finite number > 0."""
+    check_sigma(sigma)
     truth = read_truth(sample)
     parsed = parse(completion)
     out = {
@@ -310,4 +338,5 @@ def reward_functions(
     unknown = set(terms) - set(TERMS)
     if unknown:
         raise ValueError(f"unknown reward terms {sorted(unknown)}; choose from {TERMS}")
+    sigma = check_sigma(sigma)
     return [_make_reward_function(term, sigma, tau) for term in terms]

@@ -1,5 +1,6 @@
 """Property-based checks: parsing and scoring never raise on arbitrary text and stay within range."""
 
+import json
 import math
 
 from hypothesis import given, settings
@@ -70,3 +71,92 @@ def test_rendered_claims_parse_back(name, boxes, time):
     assert len(back.boxes) == len(boxes)
     assert all(abs(x - y) <= 0.006 for bb, ob in zip(back.boxes, boxes) for x, y in zip(bb, ob))
     assert abs(back.time - time) <= 0.006
+
+
+# --- issue #12: total and finite on hostile model output and malformed samples ------------------------------
+# What models emit at their worst: deep brackets, runs of digits, m:ss with absurd minutes, non-finite words.
+
+hostile = st.sampled_from(["[" * 1200, "{" * 50, "]", "}", "```json\n", "```", '"', "'", ":", "9" * 400, "1" * 4400,
+                           "1" * 4301 + ":30", "12:05", "1e309", "-1e309", "NaN", "Infinity", "-inf", "null", "true",
+                           '{"1": [', "[[", ", ", "0.5", "Correct Option: B", "\n[1, 3]"])
+hostile_text = st.lists(st.one_of(fragments, hostile, numbers.map(str)), max_size=25).map("".join)
+any_text = st.one_of(st.text(), grounded_text, hostile_text)
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.integers(10**300, 10**400), st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=4), inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def _finite_numbers(values) -> bool:
+    return all(isinstance(v, float) and math.isfinite(v) for v in values)
+
+
+@settings(max_examples=400, deadline=None)
+@given(any_text)
+def test_grammar_is_total_and_finite(text):
+    from o3video.grammar import (block, map_boxes, parse_answer_box, parse_box, parse_number, parse_option_letter,
+                                 parse_span, parse_temporal_truth, read_times, split_temporal_mcq, tags_balanced)
+
+    number = parse_number(text)
+    assert number is None or math.isfinite(number)
+    for box in (parse_box(text), parse_answer_box(text)):
+        assert box is None or (len(box) == 4 and _finite_numbers(box))
+    for span in (parse_span(text), parse_temporal_truth(text, with_option=True)[1], parse_temporal_truth(text, with_option=False)[1]):
+        assert span is None or _finite_numbers(span)
+    assert _finite_numbers(read_times(text))
+    assert parse_option_letter(text) in (None, *"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert split_temporal_mcq(text)[0] in (None, *"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert tags_balanced(text) in (True, False)
+    assert block(text, "think") is None or "<" in text
+    assert map_boxes(text, lambda b: b) is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(any_text, json_values.map(json.dumps), json_values))
+def test_vstar_answer_parsers_are_total_and_finite(raw):
+    from o3video.eval.vstar_protocol import answer_text, parse_spatial_answer, parse_temporal_answer, rescale_spatial
+
+    if isinstance(raw, str):
+        answer_text(raw)
+    span = parse_temporal_answer(raw)
+    assert span == [] or (len(span) == 2 and _finite_numbers(span))
+    boxes = parse_spatial_answer(raw) if isinstance(raw, (str, dict, list)) else {}
+    assert all(isinstance(k, str) and len(b) == 4 and _finite_numbers(b) for k, b in boxes.items())
+    rescaled = rescale_spatial(boxes, (448, 252), (1280, 720))
+    assert all(len(b) == 4 and _finite_numbers(b) for b in rescaled.values())
+    json.dumps({"span": span, "boxes": rescaled}, allow_nan=False)  # standard JSON whoever writes it
+
+
+JUNK = [None, True, 0, 5, -1, 10**400, 1e308, -1e308, math.nan, math.inf, -math.inf, "", "x", "1e999", "nan", [], [[]],
+        {}, {"a": 1}, [1, 2], [math.nan, 1], [1e308, 1e308], [0, 0, 1, 1], [[0, 0, 1e308, 1]], {"cup": 5}, "[" * 1200]
+junk = st.one_of(st.sampled_from(JUNK), st.floats())
+key_frame = st.fixed_dictionaries({"idx": st.one_of(st.integers(0, 6), junk), "time": st.one_of(st.floats(-1e308, 1e308), junk)})
+malformed_fields = st.fixed_dictionaries({}, optional={
+    "task": st.one_of(st.sampled_from([s["task"] for s in SAMPLES]), junk),
+    "answer": st.one_of(st.sampled_from([s["answer"] for s in SAMPLES]), hostile_text, junk),
+    "image_size": st.one_of(st.sampled_from([[64, 48], [0, 48], [1e-300, 1e-300], [1e308, 1e308]]), junk),
+    "original_image_size": st.one_of(st.sampled_from([[1e-300, 1e-300], [1e308, 1], [128, 96]]), junk),
+    "key_frames": st.one_of(st.lists(st.one_of(key_frame, junk), max_size=3), junk),
+    "key_items": st.one_of(st.dictionaries(st.sampled_from("0156"), st.one_of(
+        st.dictionaries(st.just("cup"), st.one_of(st.lists(st.lists(st.floats(), min_size=4, max_size=4), max_size=2), junk),
+                        max_size=1), junk), max_size=3), junk),
+})
+any_float = st.one_of(st.floats(), st.sampled_from([0.0, -1.0, 1e-300, 1e300]))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(any_text, st.just(SAMPLES[0]["answer"])), st.sampled_from(SAMPLES), malformed_fields,
+       any_float, st.one_of(st.none(), any_float), st.one_of(st.none(), any_float))
+def test_score_is_total_and_finite_on_malformed_samples(text, base, changes, progress, sigma, tau):
+    from o3video.rewards import RewardInputError
+
+    try:
+        out = score(text, {**base, **changes}, progress, sigma=sigma, tau=tau)
+    except RewardInputError:
+        return  # a malformed sample: an input error naming its field
+    except ValueError as err:
+        assert str(err).startswith("sigma:") and not (sigma is not None and math.isfinite(sigma) and sigma > 0)
+        return
+    assert all(math.isfinite(v) for v in out.values())
+    assert 0.0 <= out["accuracy"] <= 2.0 and 0.0 <= out["temporal"] <= 1.0 and 0.0 <= out["spatial"] <= 1.0

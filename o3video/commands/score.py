@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -16,9 +17,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, type=Path, help='JSON lines: {"completion": str, "sample": {...}}')
     parser.add_argument("--out", type=Path, help="write one JSON line of scores per input line here (default: stdout)")
     parser.add_argument("--progress", type=float, default=1.0, help="training progress p in [0,1] for the adaptive σ")
-    parser.add_argument("--sigma", type=float, help="fixed σ for the temporal proximity (ablation; default adaptive)")
-    parser.add_argument("--tau", type=float, default=3.0, help="temporal gate τ in seconds (default 3)")
+    parser.add_argument("--sigma", type=_sigma, help="fixed σ > 0 for the temporal proximity (ablation; default adaptive)")
+    parser.add_argument("--tau", type=_tau, default=3.0, help="temporal gate τ ≥ 0 in seconds (default 3)")
     parser.add_argument("--no-gating", action="store_true", help="turn the temporal gate off (ablation, τ = ∞)")
+
+
+def _sigma(text: str) -> float:
+    from o3video.rewards import check_sigma
+
+    try:
+        return check_sigma(float(text))  # type: ignore[return-value]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _tau(text: str) -> float:
+    """τ ≥ 0 seconds; inf is allowed (no gate), NaN is not (it would silently turn the gate off)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"tau: must be a number ≥ 0 (seconds), got {text!r}")
+    return value
 
 
 def _score_line(line: str, args: argparse.Namespace) -> tuple[str, dict[str, float]]:
@@ -29,7 +50,9 @@ def _score_line(line: str, args: argparse.Namespace) -> tuple[str, dict[str, flo
     except json.JSONDecodeError as err:
         raise ValueError(f"not valid JSON ({err.msg} at column {err.colno})") from None
     except RecursionError:
-        raise ValueError("not valid JSON (nested too deeply)") from None
+        raise ValueError("not readable JSON (nested too deeply)") from None
+    except ValueError as err:  # an int past Python's digit limit
+        raise ValueError(f"not readable JSON ({err})") from None
     if not isinstance(entry, dict) or not isinstance(entry.get("completion"), str) or not isinstance(entry.get("sample"), dict):
         raise ValueError('expected {"completion": "<text>", "sample": {...}}')
     tau = None if args.no_gating else args.tau
@@ -55,7 +78,7 @@ def _print_summary(per_task: dict[str, list[dict[str, float]]], failed: int, tot
 
 
 def run(args: argparse.Namespace) -> int:
-    from o3video.io import check_output_file, read_text
+    from o3video.io import check_output_file, json_line, read_text
 
     read_text(args.input)  # missing, a folder, not UTF-8 (naming the line): one line, before any output
     if args.out:
@@ -79,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     per_task[task].append(scores)
                     result |= {"task": task, **scores}
-                out.write(json.dumps(result) + "\n")
+                out.write(json_line(result))
                 out.flush()
     finally:
         if args.out:

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from o3video.geometry import GeometryError, check_box, rescale_box
-from o3video.grammar import parse
+from o3video.geometry import GeometryError, check_box, check_size, finite_float, rescale_box
+from o3video.grammar import block, read_times
 from o3video.tasks import Task
 
 PROMPT_KINDS = ("what", "when_1", "where_1", "where_2", "when_2")
@@ -112,33 +112,47 @@ def vstar_prompts(record: dict[str, Any]) -> list[VStarPrompt]:
 def answer_text(raw: str) -> str:
     """The `<answer>` part of a grounded completion (also when generation stopped before `</answer>`),
     or the whole text when it has none."""
-    parsed = parse(raw)
-    if parsed.answer is not None:
-        return parsed.answer
+    answer = block(raw or "", "answer")
+    if answer is not None:
+        return answer.strip()
     opened = re.split(r"<\s*answer\s*>", raw or "", flags=re.IGNORECASE)
     return opened[-1] if len(opened) > 1 else (raw or "")
 
 
+_MMSS_RE = re.compile(r"\b(\d+):(\d{2})\b")
+_MAX_MINUTE_DIGITS = 6  # 999999 minutes is about two years; a longer count is not a time (int() refuses > 4300 digits)
+
+
 def _mmss_to_seconds(text: str) -> str:
-    return re.sub(r"\b(\d+):(\d{2})\b", lambda m: str(int(m.group(1)) * 60 + int(m.group(2))), text)
+    """`m:ss` → seconds. One with an absurd count of minute digits becomes a blank: that time is unreadable."""
+
+    def seconds(match: re.Match[str]) -> str:
+        minutes = match.group(1).lstrip("0") or "0"
+        return str(int(minutes) * 60 + int(match.group(2))) if len(minutes) <= _MAX_MINUTE_DIGITS else " "
+
+    return _MMSS_RE.sub(seconds, text)
 
 
 def parse_temporal_answer(raw: object) -> list[float]:
-    """`[start, end]` from a *when* answer, or `[]`. Reads `<t>` tags first (our grounded form), else
-    exactly two numbers (the benchmark's rule), after turning `m:ss` into seconds."""
+    """`[start, end]` from a *when* answer, or `[]` (unreadable). Reads `<t>` tags first (our grounded
+    form), else exactly two numbers (the benchmark's rule), after turning `m:ss` into seconds. A number
+    that does not fit a finite float is unreadable. Never raises."""
     if isinstance(raw, (list, tuple)):
-        values = [float(v) for v in raw if isinstance(v, (int, float)) and math.isfinite(v)]
-        return values[:2] if len(values) >= 2 else []
+        values = [finite_float(v) for v in raw if isinstance(v, (int, float))]
+        finite = [v for v in values if v is not None]
+        return finite[:2] if len(finite) >= 2 else []
     text = _mmss_to_seconds(answer_text(str(raw or "")))
-    times = parse(f"<answer>{text}</answer>").answer_times
+    times = read_times(text)
     if len(times) >= 2:
         return [times[0], times[1]]
-    numbers = re.findall(r"\b\d+(?:\.\d+)?\b", text)
-    return [float(numbers[0]), float(numbers[1])] if len(numbers) == 2 else []
+    numbers = [finite_float(n) for n in re.findall(r"\b\d+(?:\.\d+)?\b", text)]
+    start, end = numbers if len(numbers) == 2 else (None, None)
+    return [start, end] if start is not None and end is not None else []
 
 
 def _json_candidates(text: str) -> list[str]:
-    """Where JSON may sit in an answer: code fences, the outermost braces/brackets, or an unclosed tail."""
+    """Where JSON may sit in an answer: code fences, the outermost braces/brackets, or an unclosed tail.
+    Each distinct non-blank candidate once, in that order (`'```' * n` would give n/2 empty ones)."""
     candidates = re.findall(r"```(?:json)?\s*(.*?)(?:```|$)", text, re.DOTALL)
     for opener, closer in (("{", "}"), ("[", "]")):
         start, end = text.find(opener), text.rfind(closer)
@@ -146,7 +160,7 @@ def _json_candidates(text: str) -> list[str]:
             if end > start:
                 candidates.append(text[start : end + 1])
             candidates.append(text[start:])
-    return candidates + [text]
+    return [c for c in dict.fromkeys(c.strip() for c in (*candidates, text)) if c]
 
 
 def _close_brackets(text: str) -> str:
@@ -161,10 +175,12 @@ def _close_brackets(text: str) -> str:
 
 
 def _loads(text: str) -> object | None:
+    """JSON as written, with single quotes, or with its open brackets closed; None if none reads. Deep
+    nesting (RecursionError) and integers past Python's digit limit (ValueError) are unreadable too."""
     for candidate in (text, text.replace("'", '"'), _close_brackets(text.replace("'", '"'))):
         try:
             return json.loads(candidate)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             continue
     return None
 
@@ -183,9 +199,8 @@ def _first_box(value: object) -> list[float] | None:
 
 def second_key(value: object) -> str:
     """Seconds as a dict key: `"3"` for 3, 3.0 or "3"; otherwise the float's text."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    number = finite_float(value)
+    if number is None:
         return str(value)
     return str(int(number)) if number.is_integer() else str(number)
 
@@ -208,12 +223,23 @@ def parse_spatial_answer(raw: object) -> dict[str, list[float]]:
         return _boxes_by_second(raw)
     text = answer_text(str(raw or ""))
     for candidate in _json_candidates(text):
-        boxes = _boxes_by_second(_loads(candidate.strip()))
+        boxes = _boxes_by_second(_loads(candidate))
         if boxes:
             return boxes
     return {}
 
 
 def rescale_spatial(boxes: dict[str, list[float]], input_size: tuple[float, float], original_size: tuple[float, float]) -> dict[str, list[float]]:
-    """Boxes from model-input pixels to the original video's pixels."""
-    return {k: [round(v, 1) for v in rescale_box(b, input_size, original_size)] for k, b in boxes.items()}
+    """Boxes from model-input pixels to the original video's pixels. A box that does not rescale to finite
+    numbers is dropped (that second is unanswered); a bad size is the caller's error (GeometryError,
+    raised as before only when there is a box to rescale)."""
+    if boxes:
+        check_size(input_size)
+        check_size(original_size)
+    out = {}
+    for second, box in boxes.items():
+        try:
+            out[second] = [round(v, 1) for v in rescale_box(box, input_size, original_size)]
+        except GeometryError:
+            continue
+    return out

@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from o3video.errors import InputError
+from o3video.rewards import check_sigma
 
 STAGES = ("sft", "rl")
 ALGOS = ("gspo", "grpo")
@@ -268,8 +269,11 @@ def validate(config: TrainConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: data.num_frames must be >= 1")
     if config.data.on_error not in ("raise", "skip"):
         raise ConfigError(f"{where}: data.on_error must be raise or skip")
-    if config.rewards.sigma is not None and config.rewards.sigma <= 0:
-        raise ConfigError(f"{where}: rewards.sigma must be > 0 (or null for the adaptive schedule)")
+    try:
+        check_sigma(config.rewards.sigma)
+    except ValueError:
+        raise ConfigError(f"{where}: rewards.sigma must be > 0 and finite (or null for the adaptive schedule), "
+                          f"got {config.rewards.sigma!r}") from None
     if not isinstance(config.trainer, dict):
         raise ConfigError(f"{where}: trainer must be a mapping of SFTConfig/GRPOConfig fields")
     config.trainer = check_trainer_settings(config.trainer, config.stage, f"{where}: trainer")
