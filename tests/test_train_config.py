@@ -1,5 +1,6 @@
 """Training configs: YAML + dotted overrides, validation, the shipped recipes, the algorithm switch, the CLI."""
 
+import os
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from o3video.train.config import ConfigError, load_config, parse_value
 from o3video.train.rl import grpo_kwargs, reward_funcs
 from o3video.train.sft import SFT_DEFAULTS
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "o3video" / "configs"
 
 
 def write(tmp_path, text):
@@ -115,3 +116,27 @@ def test_cli_prints_the_resolved_config_with_flag_ablations(capsys):
 def test_cli_rejects_a_wrong_stage_with_a_message(capsys):
     code = main(["train", "sft", "--config", str(CONFIGS / "qwen2_5_vl_7b_rl.yaml"), "--print-config"])
     assert code == 2 and "is a 'rl' config" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_non_editable_install_ships_the_configs_the_demo_and_train_use(tmp_path):
+    """`pip install .` (not editable) then commands from another folder: the shipped configs come along."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
+                    str(target), str(root)], check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    code = ("import o3video, pathlib; from o3video.demo.run import DemoSettings; s = DemoSettings(); "
+            "print(pathlib.Path(o3video.__file__).parent); print(s.sft_config.is_file() and s.rl_config.is_file())")
+    shown = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, check=True)
+    package, found = shown.stdout.split()
+    assert Path(package).is_relative_to(target) and found == "True"
+    printed = subprocess.run([sys.executable, "-m", "o3video.cli", "train", "sft", "--config", "tiny_sft.yaml",
+                              "--print-config"], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert printed.returncode == 0, printed.stderr
+    assert "learning_rate: 0.003" in printed.stdout

@@ -4,8 +4,8 @@
    practice videos for V-STaR-format questions (`o3video.train.vstar_practice`);
 2. build the tiny Qwen2.5-VL, its tokenizer trained on the run's own texts (prompts included);
 3. evaluate it untrained on the held-out V-STaR split;
-4. SFT (configs/tiny_sft.yaml), evaluate;
-5. GSPO with the paper's rewards (configs/tiny_rl.yaml), evaluate;
+4. SFT (o3video/configs/tiny_sft.yaml), evaluate;
+5. GSPO with the paper's rewards (o3video/configs/tiny_rl.yaml), evaluate;
 6. on the SFT+GSPO model: synthetic MCQ with test-time scaling (majority vs confidence-aware vote) and
    the evidence-faithfulness probe, and synthetic temporal grounding (`o3video.demo.beyond_vstar`);
 7. write `report.md` / `report.html`: the V-STaR table for base, SFT and SFT+GSPO, the bars the demo
@@ -31,9 +31,9 @@ from rich.console import Console
 
 from o3video.demo.evaluate import EvalSummary, evaluate
 from o3video.train.checkpoints import finished_step
+from o3video.train.config import CONFIG_DIR
 
 console = Console(stderr=True)
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 @dataclass
@@ -57,8 +57,8 @@ class DemoSettings:
     grounded_general_mcq: bool = False  # train on general MCQ whose reasoning cites evidence (see README)
     seed: int = 0
     threads: int = 2
-    sft_config: Path = CONFIGS / "tiny_sft.yaml"
-    rl_config: Path = CONFIGS / "tiny_rl.yaml"
+    sft_config: Path = CONFIG_DIR / "tiny_sft.yaml"
+    rl_config: Path = CONFIG_DIR / "tiny_rl.yaml"
     sft_overrides: list[str] = field(default_factory=list)
     rl_overrides: list[str] = field(default_factory=list)
 

@@ -1,7 +1,7 @@
 """Training: SFT cold start and GSPO reinforcement learning on TRL, driven by YAML configs.
 
     from o3video.train import load_config, train_sft, train_rl
-    train_sft(load_config("configs/tiny_sft.yaml", ["trainer.max_steps=10"]))
+    train_sft(load_config("tiny_sft.yaml", ["trainer.max_steps=10"]))  # a shipped config, by name
 
 Heavy dependencies (torch, TRL) are imported by the functions that need them.
 """

@@ -52,6 +52,17 @@ ALGO_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"  # package data: the recipes o3video ships
+SHIPPED_CONFIGS = tuple(sorted(p.name for p in CONFIG_DIR.glob("*.yaml")))
+
+
+def shipped_config(path: Path) -> Path:
+    """`path`, or the shipped config of that name when no such file exists (`--config tiny_sft.yaml`)."""
+    if not path.exists() and path.name in SHIPPED_CONFIGS and len(path.parts) == 1:
+        return CONFIG_DIR / path.name
+    return path
+
+
 class ConfigError(InputError):
     """A config file or override that cannot be used; the message names the file and the key."""
 
@@ -231,10 +242,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] = (), *, st
     data: dict[str, Any] = {}
     where = "config"
     if path is not None:
-        path = Path(path)
+        path = shipped_config(Path(path))
         where = str(path)
         if not path.is_file():
-            raise ConfigError(f"{path}: no such config file")
+            raise ConfigError(f"{path}: no such config file (shipped ones: {', '.join(SHIPPED_CONFIGS)})")
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as err:
