@@ -4,7 +4,6 @@ HTTP retries, failures, specs, throttling, and the optional Google SDK."""
 import base64
 import io
 import json
-import time
 
 import pytest
 from PIL import Image
@@ -88,8 +87,12 @@ def test_specs_throttling_and_the_optional_google_sdk(monkeypatch):
     recorder = Recorder()
     with LocalChatServer(recorder) as server:
         throttled = make_vlm(f"openai:{server.url}:m", requests_per_minute=600)  # one request per 0.1 s
-        assert isinstance(throttled, ThrottledVLM)
-        started = time.monotonic()
+        assert isinstance(throttled, ThrottledVLM) and throttled.bucket.rate == 10.0
+        # a frozen clock: the bucket must ask to sleep 0.1 s more for each request past the first
+        waits = []
+        monkeypatch.setattr(throttled.bucket, "_clock", lambda: 0.0)
+        monkeypatch.setattr(throttled.bucket, "_sleep", waits.append)
+        throttled.bucket._last = 0.0
         for _ in range(4):
             throttled.complete(VLMRequest.ask(["hi"]))
-        assert time.monotonic() - started >= 0.29
+        assert waits == pytest.approx([0.1, 0.2, 0.3]) and len(recorder.bodies) == 4

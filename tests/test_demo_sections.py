@@ -1,5 +1,7 @@
 """The demo's TTS / faithfulness / grounding sections: their arithmetic on hand-made results."""
 
+import copy
+
 from o3video.demo.beyond_vstar import evidence_stats, grounding_table, tts_markdown
 
 
@@ -26,7 +28,7 @@ def test_tts_section_reports_the_three_accuracies_and_explains_a_vote_without_ev
     text = tts_markdown(metrics)
     assert "| SFT+GSPO | 50.0 | 50.0 | 100.0 |" in text and "3 of 6 cite a box" in text
     assert "by construction" not in text
-    plain = RESULTS[:1]
+    plain = copy.deepcopy(RESULTS[:1])  # never the shared RESULTS: tests must not depend on their order
     plain[0]["tts"]["responses"] = [_response("A", []), _response("B", [])]
     text = tts_markdown(metrics | {"evidence": evidence_stats(plain)})
     assert "0 of 2 cite a box" in text and "majority vote by construction" in text

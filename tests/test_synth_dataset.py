@@ -141,9 +141,9 @@ def test_grounded_general_mcq_reasoning_cites_its_evidence(dataset, tmp_path):
 
 
 def test_visual_qa_answers_box_the_object_in_image_pixels(dataset):
-    for r in records(dataset, "stgr_sft.json"):
-        if r["task"] != Task.VISUAL:
-            continue
+    visual = [r for r in records(dataset, "stgr_sft.json") if r["task"] == Task.VISUAL]
+    assert visual  # the checks below must run on something
+    for r in visual:
         image = Image.open(dataset / r["image_path"])
         assert list(image.size) == r["image_size"]
         frame = int(Path(r["image_path"]).stem)
@@ -286,9 +286,9 @@ def test_mix_counts_are_exact():
 
 def test_normalised_boxes_match_pixels_of_the_record(dataset):
     """key_items are the ground-truth boxes normalised by the video's own size."""
-    for r in records(dataset, "stgr_rl.json"):
-        if r["task"] != Task.SPATIO_TEMPORAL:
-            continue
+    spatio_temporal = [r for r in records(dataset, "stgr_rl.json") if r["task"] == Task.SPATIO_TEMPORAL]
+    assert spatio_temporal  # the checks below must run on something
+    for r in spatio_temporal:
         truth = truth_of(dataset, r["video_path"])
         size = (truth["plan"]["width"], truth["plan"]["height"])
         for idx, objects in r["key_items"].items():
@@ -319,6 +319,7 @@ def test_project_sampler_finds_key_frames_at_their_exact_times(dataset):
     from o3video.video import sample_frames
 
     spatio_temporal = [r for r in records(dataset, "stgr_sft.json") if r["task"] == Task.SPATIO_TEMPORAL][:4]
+    assert spatio_temporal  # the checks below must run on something
     for r in spatio_temporal:
         times = [k["time"] for k in r["key_frames"]]
         sampled = sample_frames(dataset / r["video_path"], 8, key_times=times)
