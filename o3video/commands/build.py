@@ -74,7 +74,7 @@ def _restart(out) -> None:
 def _config(args: argparse.Namespace):
     from pathlib import Path
 
-    from o3video.build import BuildConfig, CheckConfig, SourceFilterConfig, SourceSpec, VLMOptions
+    from o3video.construction import BuildConfig, CheckConfig, SourceFilterConfig, SourceSpec, VLMOptions
 
     kinds = args.source_kind or ["temporal"]
     if len(kinds) not in (1, len(args.source)):
@@ -114,8 +114,8 @@ def _config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from o3video.build.report import render_validation
-    from o3video.build.vlm import VLMError
+    from o3video.construction.report import render_validation
+    from o3video.construction.vlm import VLMError
     from o3video.errors import InputError
 
     out = Path(args.out)
@@ -123,14 +123,14 @@ def run(args: argparse.Namespace) -> int:
         _restart(out)
     try:
         if args.synthetic_demo:
-            from o3video.build.demo import DEFAULT_ERRORS, DemoConfig, run_synthetic_demo
+            from o3video.construction.offline.demo import DEFAULT_ERRORS, DemoConfig, run_synthetic_demo
 
             summary = run_synthetic_demo(DemoConfig(out=out, videos=args.demo_videos, errors=args.errors or DEFAULT_ERRORS,
                                                     existing=args.demo_existing, mix=args.mix or "sft", seed=args.seed,
                                                     concurrency=max(1, args.concurrency),
                                                     verifier_error_rate=args.verifier_error_rate, progress=not args.quiet))
         else:
-            from o3video.build import build
+            from o3video.construction import build
 
             summary = build(_config(args))
     except (ValueError, VLMError) as err:  # the options, sources and VLM specs; an unreachable VLM

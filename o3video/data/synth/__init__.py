@@ -6,7 +6,7 @@ written as STGR training records and V-STaR / MCQ / temporal-grounding benchmark
 """
 
 from o3video.data.synth.build import SynthConfig, SynthSummary, build_dataset
-from o3video.data.synth.mix import RL_MIX, SFT_MIX, Mix, parse_mix, task_counts
+from o3video.mixes import RL_MIX, SFT_MIX, Mix, parse_mix, task_counts
 from o3video.data.synth.planner import plan_scene
 from o3video.data.synth.presets import PRESETS, WorldPreset, get_preset
 from o3video.data.synth.render import Rasteriser, encode_video

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from o3video.data.synth.events import derive_events
-from o3video.data.synth.mix import RL_MIX, SFT_MIX, Mix, task_counts
+from o3video.mixes import RL_MIX, SFT_MIX, Mix, task_counts
 from o3video.data.synth.planner import plan_scene
 from o3video.data.synth.presets import WorldPreset
 from o3video.data.synth.questions import SceneFacts, candidates, vstar_items

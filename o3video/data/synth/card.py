@@ -6,15 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from o3video.data.synth.mix import CATEGORIES, Mix
+from o3video.mixes import CATEGORIES, Mix, category_of
 from o3video.tasks import Task
 
 if TYPE_CHECKING:
     from o3video.data.synth.build import SynthConfig, SynthSummary
-
-
-def _category_of(task: str) -> str:
-    return next(c for c, tasks in CATEGORIES.items() if any(t.value == task for t in tasks))
 
 
 def _mix_table(records: dict[str, list[dict]], mixes: dict[str, Mix]) -> list[str]:
@@ -24,7 +20,7 @@ def _mix_table(records: dict[str, list[dict]], mixes: dict[str, Mix]) -> list[st
         cells = []
         for split, mix in mixes.items():
             total = len(records[split]) or 1
-            actual = sum(_category_of(r["task"]) == category for r in records[split]) / total
+            actual = sum(category_of(r["task"]) == category for r in records[split]) / total
             cells.append(f"{100 * mix.shares()[category]:.1f}% | {100 * actual:.1f}%")
         lines.append(f"| {category} | " + " | ".join(cells) + " |")
     return lines
@@ -84,7 +80,7 @@ def _template_lines(records: dict[str, list[dict]]) -> list[str]:
 
 def _overrides(config: "SynthConfig") -> str:
     """The command-line options that reproduce a config differing from its named preset and mixes."""
-    from o3video.data.synth.mix import RL_MIX, SFT_MIX
+    from o3video.mixes import RL_MIX, SFT_MIX
     from o3video.data.synth.presets import PRESETS
 
     p, out = config.preset, []

@@ -1,6 +1,6 @@
 """Mixing: combine the built records with existing STGR sets in target category proportions — the
 paper's SFT mix (13.7% temporal / 16.7% spatial / 19.7% spatio-temporal / 50.0% general QA) and RL
-mix (14.4 / 13.9 / 30.3 / 41.7), from `o3video.data.synth.mix`, or custom weights.
+mix (14.4 / 13.9 / 30.3 / 41.7), from `o3video.mixes`, or custom weights.
 
 The mix is as large as the scarcest category allows (or `total`, if smaller): category counts are
 the largest-remainder rounding of `total x share`, each drawn without replacement by a seeded
@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from o3video.build.records import relative_path
-from o3video.data.synth.mix import CATEGORIES, RL_MIX, SFT_MIX, Mix, largest_remainder, parse_mix
-from o3video.tasks import parse_task
+from o3video.construction.records import relative_path
+from o3video.mixes import CATEGORIES, RL_MIX, SFT_MIX, Mix, category_of, largest_remainder, parse_mix
 
 PRESETS = {"sft": SFT_MIX, "rl": RL_MIX}
 
@@ -29,11 +28,6 @@ def resolve_mix(spec: str) -> tuple[str, Mix]:
     if spec in PRESETS:
         return spec, PRESETS[spec]
     return "custom", parse_mix(spec, SFT_MIX)
-
-
-def category_of(record: dict[str, Any]) -> str:
-    task = parse_task(record.get("task"))
-    return next(name for name, tasks in CATEGORIES.items() if task in tasks)
 
 
 @dataclass
@@ -66,7 +60,7 @@ def mix_records(name: str, pool: list[dict[str, Any]], mix: Mix, *, total: int |
     """Draw a mix of `pool` in the proportions of `mix` (module docstring)."""
     by_category: dict[str, list[dict[str, Any]]] = {c: [] for c in CATEGORIES}
     for record in pool:
-        by_category[category_of(record)].append(record)
+        by_category[category_of(record.get("task"))].append(record)
     shares = mix.shares()
     available = {c: len(rs) for c, rs in by_category.items()}
     missing = [c for c in CATEGORIES if shares[c] > 0 and available[c] == 0]
@@ -102,4 +96,4 @@ def rebase_record(record: dict[str, Any], from_dir: Path, to_dir: Path) -> dict[
     return out
 
 
-__all__ = ["MixResult", "PRESETS", "category_of", "mix_records", "rebase_record", "resolve_mix"]
+__all__ = ["MixResult", "PRESETS", "mix_records", "rebase_record", "resolve_mix"]

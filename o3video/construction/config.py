@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from o3video.build.annotation import AnnotationRules
-from o3video.build.filters import SourceFilterConfig
-from o3video.build.frames import DEFAULT_MAX_PIXELS
-from o3video.build.items import KINDS
+from o3video.construction.annotation import AnnotationRules
+from o3video.construction.filters import SourceFilterConfig
+from o3video.construction.frames import DEFAULT_MAX_PIXELS
+from o3video.construction.items import KINDS
 from o3video.geometry import BoxFormat
 
 REPLY_BOX_FORMATS = (BoxFormat.XYXY_NORM.value, BoxFormat.XYXY_1000.value, BoxFormat.CXCYWH_1000.value)
@@ -59,7 +59,7 @@ class BuildConfig:
     out: Path
     sources: tuple[SourceSpec, ...] = ()
     videos: Path | None = None  # where source video names are resolved
-    vlm: str | None = None  # annotator spec (o3video.build.vlm.make_vlm)
+    vlm: str | None = None  # annotator spec (o3video.construction.vlm.make_vlm)
     verifier: str | None = None  # crop / sentence checker spec (default: the annotator)
     includes: tuple[Path, ...] = ()  # existing STGR files to mix with
     mix: str | None = None  # "sft", "rl" or weights "temporal,spatial,spatio-temporal,general"

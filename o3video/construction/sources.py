@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.errors import InputError
-from o3video.build.items import KINDS, Caption, SourceItem, Track
+from o3video.construction.items import KINDS, Caption, SourceItem, Track
 from o3video.geometry import BoxFormat
 
 _VIDEO_KEYS = ("video", "video_path", "video_id", "vid", "video_name")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
-from o3video.build.frames import OfferedFrame, time_label
-from o3video.build.items import SourceItem
-from o3video.build.vlm import Part, VLMRequest
+from o3video.construction.frames import OfferedFrame, time_label
+from o3video.construction.items import SourceItem
+from o3video.construction.vlm import Part, VLMRequest
 
 ANNOTATOR_SYSTEM = (
     "You are a meticulous video annotator. You write training data for a model that must justify every "

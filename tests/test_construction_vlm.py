@@ -8,8 +8,8 @@ import json
 import pytest
 from PIL import Image
 
-from o3video.build.synthetic_server import HTTPStatusReply, LocalChatServer
-from o3video.build.vlm import CONTEXT_HEADER, OpenAIVLM, ThrottledVLM, VLMError, VLMRequest, make_vlm
+from o3video.construction.offline.server import HTTPStatusReply, LocalChatServer
+from o3video.construction.vlm import CONTEXT_HEADER, OpenAIVLM, ThrottledVLM, VLMError, VLMRequest, make_vlm
 
 
 class Recorder:

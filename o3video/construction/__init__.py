@@ -1,17 +1,17 @@
 """STGR data construction (paper §3, appendix A.3-A.4): read temporal-grounding and region-dense-caption
 sources, filter them, annotate with a VLM, filter boxes, check self-consistency, mix, report.
 
-    from o3video.build import BuildConfig, SourceSpec, build
+    from o3video.construction import BuildConfig, SourceSpec, build
     build(BuildConfig(out=Path("stgr"), sources=(SourceSpec(Path("anet.json"), "temporal"),),
                       videos=Path("videos"), vlm="openai:http://localhost:8000/v1:Qwen/Qwen2.5-VL-72B-Instruct",
                       mix="sft", includes=(Path("tvg_coldstart.json"),)))
 
-`o3video.build.demo.run_synthetic_demo` runs it offline on the synthetic world, against a local
+`o3video.construction.offline.demo.run_synthetic_demo` runs it offline on the synthetic world, against a local
 ground-truth server that injects errors, and scores what the checks caught.
 """
 
-from o3video.build.config import BuildConfig, CheckConfig, SourceSpec, VLMOptions
-from o3video.build.filters import SourceFilterConfig
-from o3video.build.pipeline import BuildSummary, build
+from o3video.construction.config import BuildConfig, CheckConfig, SourceSpec, VLMOptions
+from o3video.construction.filters import SourceFilterConfig
+from o3video.construction.pipeline import BuildSummary, build
 
 __all__ = ["BuildConfig", "BuildSummary", "CheckConfig", "SourceFilterConfig", "SourceSpec", "VLMOptions", "build"]

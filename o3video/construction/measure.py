@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from o3video.build.context import StageContext
-from o3video.build.filters import Rejection, source_filter_rejections
-from o3video.build.items import SourceItem
-from o3video.build.sources import resolve_video
+from o3video.construction.context import StageContext
+from o3video.construction.filters import Rejection, source_filter_rejections
+from o3video.construction.items import SourceItem
+from o3video.construction.sources import resolve_video
 from o3video.video import VideoError, probe
 
 

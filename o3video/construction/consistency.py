@@ -12,15 +12,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from o3video.build.annotation import Annotation, KeyFrame
-from o3video.build.asking import ask_yes_no
-from o3video.build.boxes import load_key_frame_image
-from o3video.build.config import CheckConfig
-from o3video.build.context import StageContext
-from o3video.build.filters import Rejection
-from o3video.build.frames import crop
-from o3video.build.items import SourceItem
-from o3video.build.prompts import sentence_check_request
+from o3video.construction.annotation import Annotation, KeyFrame
+from o3video.construction.asking import ask_yes_no
+from o3video.construction.boxes import load_key_frame_image
+from o3video.construction.config import CheckConfig
+from o3video.construction.context import StageContext
+from o3video.construction.filters import Rejection
+from o3video.construction.frames import crop
+from o3video.construction.items import SourceItem
+from o3video.construction.prompts import sentence_check_request
 from o3video.grammar import Claim, Completion, parse
 
 _ARTICLE_RE = re.compile(r"^(?:a|an|the)\s+")

@@ -4,7 +4,7 @@
                     │ (temporal-qa items skip the VLM stages and become temporal QA records)
 
 Each stage appends one line per item to `<out>/stages/<stage>.jsonl`; a rerun skips finished items
-and retries failed ones (`o3video.build.stages`). Records, the mix and the report are recomputed
+and retries failed ones (`o3video.construction.stages`). Records, the mix and the report are recomputed
 from the stage logs on every run, in source order, so an interrupted and resumed build writes the
 same files as an uninterrupted one.
 
@@ -26,21 +26,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from o3video.build.annotate import annotate_item
-from o3video.build.annotation import Annotation
-from o3video.build.boxes import filter_boxes
-from o3video.build.config import BuildConfig
-from o3video.build.consistency import check_consistency
-from o3video.build.context import StageContext
-from o3video.build.items import ANNOTATED_KINDS, SourceItem
-from o3video.build.measure import filter_source_item
-from o3video.build.mix import MixResult, mix_records, rebase_record, resolve_mix
-from o3video.build.records import spatio_temporal_record, temporal_qa_record, write_jsonl
-from o3video.build.report import stage_summary, write_report
-from o3video.build.sources import read_source
-from o3video.build.stages import run_stage
-from o3video.build.validation import Outcome, read_ledger, validation_table
-from o3video.build.vlm import VLMClient, make_vlm
+from o3video.construction.annotate import annotate_item
+from o3video.construction.annotation import Annotation
+from o3video.construction.boxes import filter_boxes
+from o3video.construction.config import BuildConfig
+from o3video.construction.consistency import check_consistency
+from o3video.construction.context import StageContext
+from o3video.construction.items import ANNOTATED_KINDS, SourceItem
+from o3video.construction.measure import filter_source_item
+from o3video.construction.mix import MixResult, mix_records, rebase_record, resolve_mix
+from o3video.construction.records import spatio_temporal_record, temporal_qa_record, write_jsonl
+from o3video.construction.report import stage_summary, write_report
+from o3video.construction.sources import read_source
+from o3video.construction.stages import run_stage
+from o3video.construction.validation import Outcome, read_ledger, validation_table
+from o3video.construction.vlm import VLMClient, make_vlm
 from o3video.data.stgr import load_stgr
 from o3video.io import atomic_write_json, remove_orphans
 
@@ -182,7 +182,7 @@ def _report(config: BuildConfig, items: list[SourceItem], stage_inputs: dict, fi
 
 def _validation(config: BuildConfig, annotated_items: list[SourceItem], annotated: dict, boxed: dict, checked: dict,
                 records: list[dict[str, Any]]) -> dict[str, Any]:
-    from o3video.build.synthetic_truth import ERROR_KINDS
+    from o3video.construction.offline.annotator import ERROR_KINDS
 
     by_record = {r["id"]: r for r in records}
     outcomes: dict[str, Outcome] = {}

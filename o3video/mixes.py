@@ -1,4 +1,6 @@
-"""How many records of each task a split gets: the paper's category mix (DESIGN §1) split into tasks."""
+"""The paper's category mixes (DESIGN §1: SFT 13.7/16.7/19.7/50.0, RL 14.4/13.9/30.3/41.7), each task's
+category, and how many records of each task a split gets. Used by the synthetic world and by the
+construction pipeline's mix stage alike."""
 
 from __future__ import annotations
 
@@ -12,6 +14,14 @@ CATEGORIES: dict[str, tuple[Task, ...]] = {
     "spatio-temporal": (Task.SPATIO_TEMPORAL,),
     "general": (Task.GENERAL_MCQ, Task.GENERAL_FREE),
 }
+
+
+def category_of(task: Task | str | None) -> str:
+    """The mix category (`temporal`, `spatial`, `spatio-temporal`, `general`) of a task or task string."""
+    from o3video.tasks import parse_task
+
+    task = parse_task(task)
+    return next(name for name, tasks in CATEGORIES.items() if task in tasks)
 
 
 @dataclass(frozen=True)

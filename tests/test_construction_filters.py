@@ -5,21 +5,22 @@ from pathlib import Path
 
 import pytest
 
-from o3video.build.annotation import Annotation, KeyFrame, KeyObject
-from o3video.build.boxes import remove_oversized, track_disagreements
-from o3video.build.config import BuildConfig, CheckConfig
-from o3video.build.consistency import coverage_rejections, reasoning_sentences, same_name
-from o3video.build.context import StageContext
-from o3video.build.filters import SourceFilterConfig, source_filter_rejections
-from o3video.build.items import Caption, SourceItem, Track, safe_name
-from o3video.build.mix import category_of, mix_records, rebase_record, resolve_mix
-from o3video.build.prompts import object_question, plain_sentence
-from o3video.build.ratelimit import TokenBucket
-from o3video.build.records import spatio_temporal_record, temporal_qa_record
-from o3video.build.sources import SourceError, read_dense_source, read_temporal_source, resolve_video
-from o3video.build.stages import StageLog, run_stage
+from o3video.construction.annotation import Annotation, KeyFrame, KeyObject
+from o3video.construction.boxes import remove_oversized, track_disagreements
+from o3video.construction.config import BuildConfig, CheckConfig
+from o3video.construction.consistency import coverage_rejections, reasoning_sentences, same_name
+from o3video.construction.context import StageContext
+from o3video.construction.filters import SourceFilterConfig, source_filter_rejections
+from o3video.construction.items import Caption, SourceItem, Track, safe_name
+from o3video.construction.mix import mix_records, rebase_record, resolve_mix
+from o3video.mixes import category_of
+from o3video.construction.prompts import object_question, plain_sentence
+from o3video.construction.ratelimit import TokenBucket
+from o3video.construction.records import spatio_temporal_record, temporal_qa_record
+from o3video.construction.sources import SourceError, read_dense_source, read_temporal_source, resolve_video
+from o3video.construction.stages import StageLog, run_stage
 from o3video.data.stgr import validate_record
-from o3video.data.synth.mix import RL_MIX, SFT_MIX
+from o3video.mixes import RL_MIX, SFT_MIX
 from o3video.video import VideoInfo
 
 FILTERS = SourceFilterConfig()
@@ -217,7 +218,7 @@ def test_records_are_valid_stgr_with_paths_relative_to_the_output(tmp_path):
                                        sentence="someone cooks", cot="<think>First, ...</think><answer>x</answer>"),
                             tmp_path / "x.mp4", tmp_path)
     assert validate_record(qa) == [] and qa["answer"] == "[2, 8.5]" and qa["reasoning_process"] == "First, ..."
-    assert category_of(qa) == "temporal" and category_of(record) == "spatio-temporal"
+    assert category_of(qa["task"]) == "temporal" and category_of(record["task"]) == "spatio-temporal"
 
 
 # --- mix ---------------------------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from o3video.build.config import VLMOptions
-from o3video.build.prompts import JSON_RETRY_NOTE
-from o3video.build.replies import ParsedReply, ReplyError, parse_json_reply, parse_yes_no
-from o3video.build.vlm import VLMClient, VLMRequest
+from o3video.construction.config import VLMOptions
+from o3video.construction.prompts import JSON_RETRY_NOTE
+from o3video.construction.replies import ParsedReply, ReplyError, parse_json_reply, parse_yes_no
+from o3video.construction.vlm import VLMClient, VLMRequest
 
 YES_NO_NOTE = "Please answer with one word: yes or no."
 

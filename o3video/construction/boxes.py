@@ -12,14 +12,14 @@ from typing import Any
 
 from PIL import Image
 
-from o3video.build.annotate import track_boxes_normalised
-from o3video.build.annotation import Annotation
-from o3video.build.asking import ask_yes_no
-from o3video.build.context import StageContext
-from o3video.build.filters import Rejection
-from o3video.build.frames import crop
-from o3video.build.items import SourceItem
-from o3video.build.prompts import object_check_request
+from o3video.construction.annotate import track_boxes_normalised
+from o3video.construction.annotation import Annotation
+from o3video.construction.asking import ask_yes_no
+from o3video.construction.context import StageContext
+from o3video.construction.filters import Rejection
+from o3video.construction.frames import crop
+from o3video.construction.items import SourceItem
+from o3video.construction.prompts import object_check_request
 from o3video.geometry import box_area, box_iou
 
 

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from o3video.build.annotation import Annotation
-from o3video.build.items import SourceItem
+from o3video.construction.annotation import Annotation
+from o3video.construction.items import SourceItem
 from o3video.data.stgr import validate_record
 from o3video.geometry import BoxFormat
 from o3video.io import atomic_write_text

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from o3video.build import BuildConfig, SourceSpec, VLMOptions, build
-from o3video.build.demo import kept_by_source_filters
-from o3video.build.synthetic import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
-from o3video.build.synthetic_server import LocalChatServer
-from o3video.build.synthetic_truth import ERROR_KINDS, TruthAnnotator
+from o3video.construction import BuildConfig, SourceSpec, VLMOptions, build
+from o3video.construction.offline.demo import kept_by_source_filters
+from o3video.construction.offline.sources import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
+from o3video.construction.offline.server import LocalChatServer
+from o3video.construction.offline.annotator import ERROR_KINDS, TruthAnnotator
 from o3video.cli import main
 from o3video.data.stgr import load_stgr, reasoning_in_pixels
-from o3video.data.synth.mix import SFT_MIX
+from o3video.mixes import SFT_MIX
 from o3video.video.keyframes import load_key_frame
 
 REPO = Path(__file__).resolve().parents[1]

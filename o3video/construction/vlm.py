@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from o3video.build.ratelimit import TokenBucket
+from o3video.construction.ratelimit import TokenBucket
 
 Part = str | Image.Image
 CONTEXT_HEADER = "X-O3Video-Context"

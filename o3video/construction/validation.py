@@ -4,7 +4,7 @@ recovered by asking again) and how many got through; and how many clean samples 
 
 A broken reply that was read after all (the annotator asked again) counts as recovered whatever the
 later stages did with the sample. The injection ledger is JSON lines `{"item", "kind", "detail"}` written by the test server
-(`o3video.build.synthetic_server`); items without an entry are clean.
+(`o3video.construction.offline.server`); items without an entry are clean.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from o3video.build.consistency import parse_reasoning, same_name
+from o3video.construction.consistency import parse_reasoning, same_name
 
 CLEAN = "clean"
 

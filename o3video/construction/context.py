@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from o3video.build.config import BuildConfig
-from o3video.build.vlm import VLMClient
+from o3video.construction.config import BuildConfig
+from o3video.construction.vlm import VLMClient
 from o3video.video import VideoInfo
 
 

@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from o3video.build.consistency import same_name
-from o3video.build.synthetic import SyntheticWorld
-from o3video.build.vlm import CONTEXT_HEADER
-from o3video.data.synth.mix import largest_remainder
+from o3video.construction.consistency import same_name
+from o3video.construction.offline.sources import SyntheticWorld
+from o3video.construction.vlm import CONTEXT_HEADER
+from o3video.mixes import largest_remainder
 from o3video.data.synth.questions.base import SceneFacts
 from o3video.geometry import box_iou
 
@@ -276,7 +276,7 @@ class TruthAnnotator:
         self._lock = threading.Lock()
         self._logged: set[str] = set()
         if self.ledger is not None and self.ledger.exists():
-            from o3video.build.validation import read_ledger
+            from o3video.construction.validation import read_ledger
 
             self._logged = set(read_ledger(self.ledger))
 
