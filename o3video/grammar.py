@@ -249,24 +249,42 @@ def parse(text: object) -> Completion:
 # --- rendering -------------------------------------------------------------------------------------
 
 
-def format_number(value: float, decimals: int) -> str:
-    """`12` for decimals=0, `12.5` for decimals=1; never `-0`."""
+# Grounded text is written here and nowhere else: every target, synthetic record, practice record,
+# tokenizer corpus and annotator reply writes numbers, times, boxes, claims and spans through these.
+TIME_DECIMALS = 3  # times are written with the fewest decimals (1 to 3) that represent them: 3.0, 3.25, 0.125
+
+
+def format_number(value: float, decimals: int, *, trim: bool = False) -> str:
+    """`12` for decimals=0, `12.5` for decimals=1; `trim` drops trailing zeros (`0.5000` -> `0.5`); never `-0`."""
     text = f"{value:.{decimals}f}" if decimals > 0 else str(int(round(value)))
-    return "0" if text in ("-0", "-0.0") else text
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "-0.0", "") else text
 
 
-def render_box(box: Sequence[float], *, decimals: int = 0) -> str:
-    return "<box>[" + ",".join(format_number(v, decimals) for v in box) + "]</box>"
+def format_time(seconds: float, *, max_decimals: int = TIME_DECIMALS) -> str:
+    """Seconds with the fewest decimals, at least one, that represent them (frame times are multiples of
+    1/fps): `3.0`, `3.25`, `0.125`; rounded to `max_decimals` otherwise."""
+    seconds = float(seconds)
+    for decimals in range(1, max_decimals + 1):
+        text = format_number(seconds, decimals)
+        if abs(float(text) - seconds) < 1e-9:
+            return text
+    return format_number(seconds, max_decimals)
 
 
-def render_time(time: float, *, decimals: int = 1) -> str:
-    return f"<t>{format_number(time, decimals)}</t>s"
+def render_box(box: Sequence[float], *, decimals: int = 0, trim: bool = False) -> str:
+    return "<box>[" + ",".join(format_number(v, decimals, trim=trim) for v in box) + "]</box>"
 
 
-def render_claim(claim: Claim, *, decimals: int = 0, time_decimals: int = 1) -> str:
+def render_time(time: float, *, max_decimals: int = TIME_DECIMALS) -> str:
+    return f"<t>{format_time(time, max_decimals=max_decimals)}</t>s"
+
+
+def render_claim(claim: Claim, *, decimals: int = 0, trim: bool = False, time_decimals: int = TIME_DECIMALS) -> str:
     """`<obj>name</obj><box>[…]</box>…at<t>T</t>s` — the canonical form the model is trained to emit."""
-    boxes = "".join(render_box(b, decimals=decimals) for b in claim.boxes)
-    when = f"at{render_time(claim.time, decimals=time_decimals)}" if claim.time is not None else ""
+    boxes = "".join(render_box(b, decimals=decimals, trim=trim) for b in claim.boxes)
+    when = f"at{render_time(claim.time, max_decimals=time_decimals)}" if claim.time is not None else ""
     return f"<obj>{claim.object}</obj>{boxes}{when}"
 
 
@@ -274,9 +292,14 @@ def render_completion(think: str, answer: str) -> str:
     return f"<think>{think}</think><answer>{answer}</answer>"
 
 
-def render_span(start: float, end: float, *, decimals: int = 1) -> str:
+def render_span(start: float, end: float) -> str:
     """The temporal-QA answer form `From <t>S</t>s to <t>E</t>s`."""
-    return f"From {render_time(start, decimals=decimals)} to {render_time(end, decimals=decimals)}"
+    return f"From {render_time(start)} to {render_time(end)}"
+
+
+def render_span_truth(start: float, end: float) -> str:
+    """The released temporal ground-truth form `[S, E]`."""
+    return f"[{format_time(start)}, {format_time(end)}]"
 
 
 def map_boxes(text: str, fn: Callable[[Box], Sequence[float]], *, decimals: int = 0) -> str:

@@ -131,3 +131,28 @@ def test_ground_truth_forms():
     assert parse_answer_box("<obj>cup</obj><box>[1,2,3,4]</box>") == (1, 2, 3, 4)
     assert parse_answer_box("[1, 2, 3, 4]") == (1, 2, 3, 4)
     assert parse_answer_box("the cup") is None
+
+
+def test_grammar_is_the_only_writer_of_grounded_text():
+    """No other module builds `<obj>`/`<box>`/`<t>` text by hand: it calls grammar's render functions."""
+    import re
+    from pathlib import Path
+
+    import o3video
+
+    package = Path(o3video.__file__).parent
+    pattern = re.compile(r"""f["'][^"'\n]*(<obj>\{|</obj>\{|<box>\[\{|<t>\{)""")
+    writers = [str(p.relative_to(package)) for p in package.rglob("*.py")
+               if p.name != "grammar.py" and pattern.search(p.read_text())]
+    assert writers == []
+
+
+def test_every_writer_of_a_span_writes_the_same_text():
+    """SFT targets, the tokenizer corpus, synthetic ground truth and practice records spell times alike."""
+    from o3video.grammar import format_time, render_span, render_span_truth
+    from o3video.train.targets import target_answer
+
+    assert [format_time(t) for t in (3, 3.25, 0.125, 7.5, 1 / 3)] == ["3.0", "3.25", "0.125", "7.5", "0.333"]
+    temporal = {"task": "temporal QA", "answer": render_span_truth(2.25, 4.0)}
+    assert temporal["answer"] == "[2.25, 4.0]"
+    assert target_answer(temporal, (112, 84)) == render_span(2.25, 4.0) == "From <t>2.25</t>s to <t>4.0</t>s"

@@ -9,18 +9,8 @@ from typing import Any
 
 from o3video.data.stgr import reasoning_in_pixels
 from o3video.geometry import rescale_box
-from o3video.grammar import parse_answer_box, parse_temporal_truth, render_box
+from o3video.grammar import Claim, parse_answer_box, parse_temporal_truth, render_claim, render_span
 from o3video.tasks import Task, parse_task
-
-
-def format_time(seconds: float) -> str:
-    """Seconds as the targets write them: at least one decimal, at most two (`3.0`, `3.25`)."""
-    text = f"{float(seconds):.2f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
-
-
-def render_span(start: float, end: float) -> str:
-    return f"From <t>{format_time(start)}</t>s to <t>{format_time(end)}</t>s"
 
 
 def target_answer(record: dict[str, Any], input_size: tuple[float, float]) -> str:
@@ -39,7 +29,7 @@ def target_answer(record: dict[str, Any], input_size: tuple[float, float]) -> st
             raise ValueError(f"record {record.get('id', '?')}: visual QA answer has no box: {answer!r}")
         original = record.get("image_size") or input_size
         name = answer.split("<obj>", 1)[1].split("</obj>", 1)[0] if "<obj>" in answer else "object"
-        return f"<obj>{name}</obj>{render_box(rescale_box(box, original, input_size))}"
+        return render_claim(Claim(name, (rescale_box(box, original, input_size),)))
     return answer
 
 
@@ -49,4 +39,4 @@ def target_completion(record: dict[str, Any], input_size: tuple[float, float]) -
     return f"<think>{think}</think><answer>{target_answer(record, input_size)}</answer>"
 
 
-__all__ = ["format_time", "render_span", "target_answer", "target_completion"]
+__all__ = ["target_answer", "target_completion"]

@@ -32,7 +32,7 @@ from typing import Any
 from o3video.grammar import map_boxes
 from o3video.geometry import rescale_box
 from o3video.tasks import Task
-from o3video.train.targets import format_time
+from o3video.grammar import Claim, render_claim, render_time
 
 KINDS = ("what", "when_1", "where_1", "where_2", "when_2")
 
@@ -64,14 +64,13 @@ def _what_reasoning(chain: str) -> str:
 
 def _where_reasoning(annotation: dict[str, Any], original: tuple[float, float], size: tuple[int, int]) -> str:
     from o3video.eval.vstar_protocol import ground_truth_boxes
-    from o3video.grammar import render_box
 
     boxes = ground_truth_boxes(annotation)
     name = str(annotation.get("object", "object"))
     cites = []
     for gt in (boxes[0], boxes[-1]) if len(boxes) > 1 else boxes[:1]:
         box = rescale_box([gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]], original, size)
-        cites.append(f"<obj>{name}</obj>{render_box(box)}at<t>{format_time(gt['timestamp'])}</t>s")
+        cites.append(render_claim(Claim(name, (tuple(box),), float(gt["timestamp"]))))
     return "The " + (" and later the ".join(cites)) + "."
 
 
@@ -114,7 +113,7 @@ def practice_records(
         size = input_size((int(annotation["width"]), int(annotation["height"])), **(frame_kwargs or {}))
         chain = _chain_text(str(annotation.get("chain") or ""), original, size)
         start, end = annotation["timestamps"]
-        span = f"It starts at <t>{format_time(start)}</t>s and lasts until <t>{format_time(end)}</t>s."
+        span = f"It starts at {render_time(start)} and lasts until {render_time(end)}."
         for prompt in vstar_prompts(annotation):
             if prompt.kind not in kinds:
                 continue

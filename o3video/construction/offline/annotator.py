@@ -37,6 +37,7 @@ import numpy as np
 from o3video.construction.consistency import same_name
 from o3video.construction.offline.sources import SyntheticWorld
 from o3video.construction.vlm import CONTEXT_HEADER
+from o3video.grammar import Claim, render_claim
 from o3video.mixes import largest_remainder
 from o3video.data.synth.questions.base import SceneFacts
 from o3video.geometry import box_iou
@@ -118,8 +119,7 @@ class TruthAnswer:
     def claim(self, k: int, j: int) -> str:
         obj = self.frames[k].objects[j]
         time = self.time_overrides.get((k, j), self.frames[k].time)
-        box = ",".join(f"{v:.4f}" for v in obj.box)
-        return f"<obj>{obj.name}</obj><box>[{box}]</box>at<t>{time:.2f}</t>s"
+        return render_claim(Claim(obj.name, (tuple(obj.box),), time), decimals=4, time_decimals=2)
 
     def reasoning(self) -> str:
         return " ".join("".join(self.claim(*p) if isinstance(p, tuple) else p for p in s) for s in self.sentences)

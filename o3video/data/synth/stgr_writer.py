@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from o3video.data.synth.questions.base import Question
-from o3video.data.synth.text import box_text, normalised, render_parts, span_text
+from o3video.data.synth.text import normalised, render_parts, span_text
 from o3video.data.synth.world import ScenePlan
 from o3video.geometry import BoxFormat
+from o3video.grammar import Claim, render_claim
 from o3video.tasks import Task
 
 
@@ -40,7 +41,7 @@ def answer_text(q: Question, plan: ScenePlan) -> str:
     if q.task is Task.TEMPORAL_MCQ:
         return f"{q.option}\n{span_text(q.span, plan)}"  # type: ignore[arg-type]
     if q.task is Task.VISUAL:
-        return f"<obj>{q.target.name}</obj>{box_text(q.target.box, plan, pixels=True)}"  # type: ignore[union-attr]
+        return render_claim(Claim(q.target.name, (tuple(q.target.box),)))  # type: ignore[union-attr]
     return q.answer
 
 

@@ -1,4 +1,5 @@
-"""Render reasoning parts and answers as text, in a chosen box convention.
+"""Render reasoning parts and answers as text, in a chosen box convention, through `o3video.grammar` (the
+one writer of grounded text).
 
 Times are written with as few decimals as represent them exactly (frame times are multiples of
 1/fps): `2.0`, `2.25`, `0.125`. Normalised boxes get 4 decimals (under 0.01 px error at 128 px
@@ -11,19 +12,10 @@ from collections.abc import Sequence
 
 from o3video.data.synth.questions.base import Mention, Moment, Part
 from o3video.data.synth.world import ScenePlan
+from o3video.grammar import Claim, render_box, render_claim, render_span_truth, render_time
 
-
-def format_time(seconds: float) -> str:
-    for decimals in range(1, 7):
-        text = f"{seconds:.{decimals}f}"
-        if abs(float(text) - seconds) < 1e-9:
-            return text
-    return f"{seconds:.6f}"
-
-
-def format_number(value: float, decimals: int) -> str:
-    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals > 0 else str(int(round(value)))
-    return "0" if text in ("-0", "") else text
+# Pixel boxes are whole pixels; normalised boxes keep 4 decimals (trailing zeros dropped).
+_BOX_STYLE = {True: {"decimals": 0}, False: {"decimals": 4, "trim": True}}
 
 
 def normalised(box: Sequence[float], plan: ScenePlan) -> list[float]:
@@ -31,19 +23,21 @@ def normalised(box: Sequence[float], plan: ScenePlan) -> list[float]:
     return [box[0] / w, box[1] / h, box[2] / w, box[3] / h]
 
 
+def box_values(box: Sequence[float], plan: ScenePlan, *, pixels: bool) -> list[float]:
+    return list(box) if pixels else normalised(box, plan)
+
+
 def box_text(box: Sequence[float], plan: ScenePlan, *, pixels: bool) -> str:
-    values = list(box) if pixels else normalised(box, plan)
-    decimals = 0 if pixels else 4
-    return "<box>[" + ",".join(format_number(v, decimals) for v in values) + "]</box>"
+    return render_box(box_values(box, plan, pixels=pixels), **_BOX_STYLE[pixels])
 
 
 def time_text(frame: int, plan: ScenePlan) -> str:
-    return f"<t>{format_time(plan.time_of(frame))}</t>s"
+    return render_time(plan.time_of(frame))
 
 
 def mention_text(m: Mention, plan: ScenePlan, *, pixels: bool, with_time: bool = True) -> str:
-    when = f"at{time_text(m.frame, plan)}" if with_time else ""
-    return f"<obj>{m.name}</obj>{box_text(m.box, plan, pixels=pixels)}{when}"
+    claim = Claim(m.name, (tuple(box_values(m.box, plan, pixels=pixels)),), plan.time_of(m.frame) if with_time else None)
+    return render_claim(claim, **_BOX_STYLE[pixels])
 
 
 def render_parts(parts: Sequence[Part], plan: ScenePlan, *, pixels: bool, with_time: bool = True) -> str:
@@ -65,5 +59,4 @@ def span_seconds(span: tuple[int, int], plan: ScenePlan) -> tuple[float, float]:
 
 def span_text(span: tuple[int, int], plan: ScenePlan) -> str:
     """The released temporal ground-truth form `[S, E]`."""
-    start, end = span_seconds(span, plan)
-    return f"[{format_time(start)}, {format_time(end)}]"
+    return render_span_truth(*span_seconds(span, plan))
