@@ -124,11 +124,21 @@ def _read_boxes(text: str, where: str, problems: list[str]) -> list[Box]:
     return boxes
 
 
+# The text of a `<t>`: one number with at most one decimal point (`5.5.1` and `.3.0` are not times),
+# optionally followed by `s`.
+_TIME_TEXT_RE = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*s?\s*")
+
+
+def _time_value(inner: str) -> float | None:
+    """The seconds a `<t>` holds, or None when its text is not one plain number."""
+    return parse_number(inner) if _TIME_TEXT_RE.fullmatch(inner) else None
+
+
 def _read_times(text: str, where: str, problems: list[str]) -> list[float]:
     times: list[float] = []
     for match in _TIME_RE.finditer(text):
-        value = parse_number(match.group(1))
-        if value is None or re.fullmatch(r"\s*[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*s?\s*", match.group(1)) is None:
+        value = _time_value(match.group(1))
+        if value is None:
             problems.append(f"{where}: unreadable time {match.group(0)!r}")
         else:
             times.append(value)
@@ -142,7 +152,7 @@ def _read_claims(think: str, problems: list[str]) -> list[Claim]:
         boxes = tuple(_read_boxes(match.group("boxes"), f"claim {name!r}", problems))
         time = None
         if match.group("time") is not None:
-            time = parse_number(match.group("time"))  # an unreadable time is reported with the think's times
+            time = _time_value(match.group("time"))  # an unreadable time is reported with the think's times
         elif boxes:
             problems.append(f"claim {name!r}: no time (expected `at<t>T</t>s` after its boxes)")
         if not name:
