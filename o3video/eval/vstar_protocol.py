@@ -186,18 +186,22 @@ def _loads(text: str) -> object | None:
     return None
 
 
-def _boxes_in(value: object) -> list[list[float]]:
-    """Every box in an answer's value for one second: `[x1,y1,x2,y2]`, a list of boxes (any nesting),
-    or `[label, box]`."""
-    try:
-        return [list(check_box(value))]
-    except GeometryError:
-        pass
-    if not isinstance(value, (list, tuple)):
+_MAX_BOX_NESTING = 8  # deeper lists are no answer a model gives; the limit keeps recursion shallow
+
+
+def _boxes_in(value: object, depth: int = 0) -> list[list[float]]:
+    """Every box in an answer's value for one second: `[x1,y1,x2,y2]`, a list of boxes (nested up to
+    `_MAX_BOX_NESTING` deep), or `[label, box]`."""
+    if not isinstance(value, (list, tuple)) or depth >= _MAX_BOX_NESTING:
         return []
+    if len(value) == 4 and not any(isinstance(v, (list, tuple, dict)) for v in value):
+        try:
+            return [list(check_box(value))]
+        except GeometryError:
+            return []
     if len(value) == 2 and not isinstance(value[0], (list, tuple)) and isinstance(value[1], (list, tuple)):
-        return _boxes_in(value[1])
-    return [box for item in value for box in _boxes_in(item)]
+        return _boxes_in(value[1], depth + 1)
+    return [box for item in value for box in _boxes_in(item, depth + 1)]
 
 
 _SECOND_FRAME_RE = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)_\d+\s*")
