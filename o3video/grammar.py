@@ -129,17 +129,22 @@ def _read_boxes(text: str, where: str, problems: list[str]) -> list[Box]:
     return boxes
 
 
-# A time is a plain number, optionally followed by `s`. Matched against the stripped text: `\s*s?\s*` at
-# the end of a pattern tries every split of a run of spaces, quadratic in its length.
-_TIME_TEXT_RE = re.compile(r"[-+]?[\d.]+(?:[eE][-+]?\d+)?(?:\s*s)?")
+# The text of a `<t>`: one number with at most one decimal point (`5.5.1` and `.3.0` are not times),
+# optionally followed by `s`. Matched against the stripped text: `\s*s?\s*` at the end of a pattern
+# tries every split of a run of spaces, quadratic in its length.
+_TIME_TEXT_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:\s*s)?")
+
+
+def _time_value(inner: str) -> float | None:
+    """The seconds a `<t>` holds, or None when its text is not one plain number."""
+    return parse_number(inner) if _TIME_TEXT_RE.fullmatch(inner.strip()) else None
 
 
 def _read_times(text: str, where: str, problems: list[str]) -> list[float]:
     times: list[float] = []
     for match in _TIME_RE.finditer(text):
-        inner = match.group(1)
-        value = parse_number(inner)
-        if value is None or _TIME_TEXT_RE.fullmatch(inner.strip()) is None:
+        value = _time_value(match.group(1))
+        if value is None:
             problems.append(f"{where}: unreadable time {match.group(0)!r}")
         else:
             times.append(value)
@@ -158,7 +163,7 @@ def _read_claims(think: str, problems: list[str]) -> list[Claim]:
         boxes = tuple(_read_boxes(match.group("boxes"), f"claim {name!r}", problems))
         time = None
         if match.group("time") is not None:
-            time = parse_number(match.group("time"))  # an unreadable time is reported with the think's times
+            time = _time_value(match.group("time"))  # an unreadable time is reported with the think's times
         elif boxes:
             problems.append(f"claim {name!r}: no time (expected `at<t>T</t>s` after its boxes)")
         if not name:

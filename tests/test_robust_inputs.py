@@ -9,13 +9,13 @@ import time
 import pytest
 
 from o3video.cli import main
-from o3video.eval.vstar_protocol import parse_spatial_answer, parse_temporal_answer, rescale_spatial
+from o3video.eval.vstar_protocol import parse_spatial_answer, parse_spatial_boxes, parse_temporal_answer, rescale_spatial
 from o3video.grammar import parse
 from o3video.rewards import RewardInputError, reward_functions, score
 
 
 def _spatial_rescaled(raw):
-    return rescale_spatial(parse_spatial_answer(raw), (448, 252), (1280, 720))
+    return rescale_spatial(parse_spatial_boxes(raw), (448, 252), (1280, 720))
 
 
 # (3) Each of these raised (RecursionError, ValueError, OverflowError) or gave inf, which the results file
@@ -25,7 +25,7 @@ def _spatial_rescaled(raw):
     (parse_spatial_answer, "```json\n" + '{"1": ' * 5000, {}),  # RecursionError after closing the brackets
     (parse_spatial_answer, "[" + "1" * 5000 + "]", {}),  # int past the 4300-digit limit: ValueError
     (parse_spatial_answer, '{"1": [0, 0, ' + "9" * 400 + ", 5]}", {}),  # OverflowError: int too large for a float
-    (_spatial_rescaled, '{"1": [0, 0, 1e308, 5], "2": [1, 2, 3, 4]}', {"2": [2.9, 5.7, 8.6, 11.4]}),  # inf after rescaling
+    (_spatial_rescaled, '{"1": [0, 0, 1e308, 5], "2": [1, 2, 3, 4]}', {"2": [[2.9, 5.7, 8.6, 11.4]]}),  # inf after rescaling
     (parse_temporal_answer, "1" * 4301 + ":30 to 2:00", []),  # int() of 4301 digits: ValueError
     (parse_temporal_answer, "From " + "9" * 400 + " to 5", []),  # inf start
     (parse_temporal_answer, "From <t>" + "9" * 400 + "</t>s to <t>5</t>s", []),

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="instead of a model, answers that ignore the video: whole span and frame | middle half and "
                             "centre box | the training split's most frequent answer, mean span and box (--prior)")
     vstar.add_argument("--prior", type=Path, help="training-split V-STaR annotations, for --baseline frequent")
+    vstar.add_argument("--scoring", choices=SCORINGS, default="o3video",
+                       help="o3video (default): the project's protocol; vstar: V-STaR's eval.py; open-o3: the paper's "
+                            "eval_vstar.py, quirks included (docs/scoring.md)")
     vstar.set_defaults(_bench_run=run_vstar_command)
     mcq = sub.add_parser("mcq", help="multiple-choice QA (VideoMME/WorldSense/VideoMMMU style); accuracy per category")
     _common(mcq, 64)
@@ -98,14 +101,21 @@ def _write_report(results: Path, report_path: Path | None, payload: dict, table:
     return report_path
 
 
-def score_results(results: Path, judge_spec: str, report_path: Path | None = None) -> Path:
-    """Score a V-STaR results file; writes the metrics JSON and a Markdown table beside it."""
+SCORINGS = ("o3video", "vstar", "open-o3")
+
+
+def score_results(results: Path, judge_spec: str, report_path: Path | None = None, scoring: str = "o3video") -> Path:
+    """Score a V-STaR results file; writes the metrics JSON and a Markdown table beside it. `scoring`:
+    `o3video` (the project's protocol), or `vstar` / `open-o3` to reproduce an official scorer
+    (`o3video.eval.vstar_official`; docs/scoring.md lists where they differ)."""
+    records = _checked(results, "vstar", of_results=True)
+    if scoring != "o3video":
+        return _score_official(results, records, judge_spec, report_path, scoring)
     from rich.progress import track
 
     from o3video.eval.judges import make_judge
     from o3video.eval.vstar_metrics import markdown_table, report, score_record
 
-    records = _checked(results, "vstar", of_results=True)
     judge = make_judge(judge_spec)
     scores = [score_record(i, r, judge) for i, r in track(list(enumerate(records)), description="judging", transient=True)
               if not r.get("error")]
@@ -114,7 +124,20 @@ def score_results(results: Path, judge_spec: str, report_path: Path | None = Non
     table = markdown_table(rep, title=f"V-STaR — {results.name} (judge: {judge_spec})")
     if errors:
         table += f"\n{errors} record(s) failed before answering (missing or corrupt video) and are not scored.\n"
-    payload = rep.to_dict() | {"results": str(results), "judge": judge_spec, "records_with_errors": errors}
+    payload = rep.to_dict() | {"results": str(results), "judge": judge_spec, "scoring": scoring, "records_with_errors": errors}
+    return _write_report(results, report_path, payload, table)
+
+
+def _score_official(results: Path, records: list[dict], judge_spec: str, report_path: Path | None, scoring: str) -> Path:
+    """Every record, failed ones included, as the official script reads the file; the judge's reply is
+    read as that script reads it (`official_rating`)."""
+    from o3video.eval.judges import make_judge, official_rating
+    from o3video.eval.vstar_official import official_markdown, official_report
+    from o3video.io import finite
+
+    rep = official_report(records, make_judge(judge_spec, rating=official_rating), scoring, where=f"{results}: ")
+    table = official_markdown(rep, f"V-STaR — {results.name} (judge: {judge_spec})")
+    payload = finite(rep.to_dict() | {"results": str(results), "judge": judge_spec, "scoring": scoring})
     return _write_report(results, report_path, payload, table)
 
 
@@ -136,7 +159,7 @@ def run_vstar_command(args: argparse.Namespace) -> int:
             _checked(args.prior, "vstar")
         write_baseline(args.anno, args.out, args.baseline, args.prior)
         if args.judge:
-            score_results(args.out, args.judge, args.report)
+            score_results(args.out, args.judge, args.report, args.scoring)
         return 0
     mode = _mode(args)
     if mode == "run":
@@ -145,11 +168,11 @@ def run_vstar_command(args: argparse.Namespace) -> int:
         _checked(args.anno, "vstar")
         run_vstar(VStarRunConfig(**_run_fields(args)))
         if args.judge:
-            score_results(args.out, args.judge, args.report)
+            score_results(args.out, args.judge, args.report, args.scoring)
         return 0
     if args.judge is None:
         raise InputError("scoring needs --judge")
-    score_results(args.results, args.judge, args.report)
+    score_results(args.results, args.judge, args.report, args.scoring)
     return 0
 
 

@@ -6,6 +6,8 @@
 * `openai:BASE_URL:MODEL` — any OpenAI-compatible server (vLLM, SGLang, ...) with the same prompt;
   the key comes from `OPENAI_API_KEY` (any value for servers that ignore it).
 A judge is a callable `(question, ground_truth, candidate) -> int`, −1 when its reply is unreadable.
+Model judges read their reply with `parse_rating` (the first 0–3 in it) by default, or with
+`official_rating` (the whole reply as an int) to score as the official V-STaR scripts do.
 """
 
 from __future__ import annotations
@@ -38,6 +40,18 @@ def parse_rating(reply: str) -> int:
     return int(match.group(1)) if match else -1
 
 
+def official_rating(reply: str) -> int:
+    """The rating as both official V-STaR scorers read a judge's reply: the whole reply as a Python int
+    (`" 2\n"` is 2, `"5"` is 5 and counts as correct), −1 when it is not one (`"Rating: 2"`, `"2."`)."""
+    try:
+        return int(reply)
+    except (TypeError, ValueError):
+        return -1
+
+
+Rating = Callable[[str], int]
+
+
 def _normalise(text: str) -> list[str]:
     text = (text or "").lower().translate(str.maketrans("", "", string.punctuation))
     return [w for w in text.split() if w not in {"a", "an", "the"}]
@@ -61,9 +75,10 @@ def judge_messages(question: str, ground_truth: str, candidate: str) -> list[dic
 class HFJudge:
     """A local instruction-tuned LM loaded with transformers, greedy decoding."""
 
-    def __init__(self, path: str, *, device_map: str | None = "auto", max_new_tokens: int = 16):
+    def __init__(self, path: str, *, device_map: str | None = "auto", max_new_tokens: int = 16, rating: Rating = parse_rating):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        self.rating = rating
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype="auto", device_map=device_map)
         self.max_new_tokens = max_new_tokens
@@ -76,15 +91,16 @@ class HFJudge:
         with torch.no_grad():
             out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         reply = self.tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-        return parse_rating(reply)
+        return self.rating(reply)
 
 
 class OpenAIJudge:
     """A model behind an OpenAI-compatible chat-completions endpoint; the client retries with backoff."""
 
-    def __init__(self, base_url: str, model: str, *, max_retries: int = 3, timeout: float = 60.0):
+    def __init__(self, base_url: str, model: str, *, max_retries: int = 3, timeout: float = 60.0, rating: Rating = parse_rating):
         from openai import OpenAI
 
+        self.rating = rating
         self.client = OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "EMPTY"),
                              max_retries=max_retries, timeout=timeout)
         self.model = model
@@ -93,7 +109,7 @@ class OpenAIJudge:
         reply = self.client.chat.completions.create(
             model=self.model, messages=judge_messages(question, ground_truth, candidate), temperature=0.0, max_tokens=16
         )
-        return parse_rating(reply.choices[0].message.content or "")
+        return self.rating(reply.choices[0].message.content or "")
 
 
 def parse_judge_spec(spec: str) -> tuple[str, ...]:
@@ -111,11 +127,12 @@ def parse_judge_spec(spec: str) -> tuple[str, ...]:
     raise InputError(f"--judge: unknown judge {spec!r}: use exact, hf:PATH or openai:BASE_URL:MODEL")
 
 
-def make_judge(spec: str) -> Judge:
-    """The judge `spec` names (see `parse_judge_spec`)."""
+def make_judge(spec: str, *, rating: Rating = parse_rating) -> Judge:
+    """The judge `spec` names (see `parse_judge_spec`); a model judge reads its reply with `rating`
+    (`official_rating` to read it as the official V-STaR scorers do)."""
     kind, *rest = parse_judge_spec(spec)
     if kind == "hf":
-        return HFJudge(rest[0])
+        return HFJudge(rest[0], rating=rating)
     if kind == "openai":
-        return OpenAIJudge(*rest)
+        return OpenAIJudge(*rest, rating=rating)
     return exact_judge

@@ -19,9 +19,9 @@ from o3video.eval.judges import Judge
 from o3video.eval.records_io import load_results
 from o3video.eval.vstar_protocol import (
     answer_text,
+    answered_span,
     ground_truth_boxes,
-    parse_spatial_answer,
-    parse_temporal_answer,
+    parse_spatial_boxes,
     rescale_spatial,
     second_key,
     video_length,
@@ -58,20 +58,20 @@ class RecordScore:
         return self.judge_score is not None and self.judge_score >= 2
 
 
-def spatial_scores(record: dict[str, Any], predicted: dict[str, list[float]]) -> tuple[float, list[float]]:
-    """(vIoU, AP at each threshold) of one chain's boxes against the record's ground-truth boxes."""
+def spatial_scores(record: dict[str, Any], predicted: dict[str, list[list[float]]]) -> tuple[float, list[float]]:
+    """(vIoU, AP at each threshold) of one chain's boxes against the record's ground-truth boxes: each
+    ground-truth box scores the best IoU of the boxes answered for its second (0 if none)."""
     ious = []
     for gt in ground_truth_boxes(record):
-        box = predicted.get(second_key(gt["timestamp"]))
-        ious.append(box_iou(box, [gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]]) if box else 0.0)
+        truth = [gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]]
+        ious.append(max((box_iou(box, truth) for box in predicted.get(second_key(gt["timestamp"]), [])), default=0.0))
     if not ious:
         return 0.0, [0.0] * len(VIOU_THRESHOLDS)
     return sum(ious) / len(ious), [sum(i >= t for i in ious) / len(ious) for t in VIOU_THRESHOLDS]
 
 
 def _temporal(record: dict[str, Any], parsed_field: str, raw_field: str) -> float:
-    span = record.get(parsed_field) or parse_temporal_answer(record.get(raw_field) or "")
-    return temporal_iou(span, record["timestamps"])
+    return temporal_iou(answered_span(record.get(parsed_field), record.get(raw_field)), record["timestamps"])
 
 
 def _spatial(record: dict[str, Any], parsed_field: str, raw_field: str) -> tuple[float, list[float]]:
@@ -79,12 +79,9 @@ def _spatial(record: dict[str, Any], parsed_field: str, raw_field: str) -> tuple
     (the benchmark stores None), re-read the raw text, which is in model-input pixels, if the file says
     what that input size was (`input_size`, or the benchmark's `input_shape`)."""
     parsed, input_size = record.get(parsed_field), record.get("input_size") or record.get("input_shape")
-    if isinstance(parsed, (dict, list)) and parsed:
-        predicted = parse_spatial_answer(parsed)
-    elif record.get(raw_field) and input_size:
-        predicted = rescale_spatial(parse_spatial_answer(record[raw_field]), input_size, (record["width"], record["height"]))
-    else:
-        predicted = {}
+    predicted = parse_spatial_boxes(parsed) if isinstance(parsed, (dict, list)) else {}
+    if not predicted and record.get(raw_field) and input_size:
+        predicted = rescale_spatial(parse_spatial_boxes(record[raw_field]), input_size, (record["width"], record["height"]))
     return spatial_scores(record, predicted)
 
 

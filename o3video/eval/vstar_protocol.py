@@ -133,21 +133,36 @@ def _mmss_to_seconds(text: str) -> str:
     return _MMSS_RE.sub(seconds, text)
 
 
+# A bare number in an answer: digits with at most one decimal point. A token with more (`5.5.1`, `.3.0`)
+# is no number at all, rather than the 5.5 and 1 that `\b\d+(?:\.\d+)?\b` finds in it.
+_NUMBER_TOKEN_RE = re.compile(r"(?<![\w.])\.?\d++(?:\.\d+)*+(?!\w)")  # possessive: "1.2.3s" is not "1.2"
+
+
+def _bare_numbers(text: str) -> list[float | None]:
+    """The numbers of `text`; one that does not fit a finite float is None (unreadable)."""
+    return [finite_float(t) for t in _NUMBER_TOKEN_RE.findall(text) if t.count(".") <= 1]
+
+
 def parse_temporal_answer(raw: object) -> list[float]:
     """`[start, end]` from a *when* answer, or `[]` (unreadable). Reads `<t>` tags first (our grounded
     form), else exactly two numbers (the benchmark's rule), after turning `m:ss` into seconds. A number
-    that does not fit a finite float is unreadable. Never raises."""
+    that does not fit a finite float, or with several decimal points, is unreadable. Never raises."""
     if isinstance(raw, (list, tuple)):
-        values = [finite_float(v) for v in raw if isinstance(v, (int, float))]
+        values = [finite_float(v) for v in raw if isinstance(v, (int, float)) and not isinstance(v, bool)]
         finite = [v for v in values if v is not None]
         return finite[:2] if len(finite) >= 2 else []
     text = _mmss_to_seconds(answer_text(str(raw or "")))
     times = read_times(text)
     if len(times) >= 2:
         return [times[0], times[1]]
-    numbers = [finite_float(n) for n in re.findall(r"\b\d+(?:\.\d+)?\b", text)]
-    start, end = numbers if len(numbers) == 2 else (None, None)
-    return [start, end] if start is not None and end is not None else []
+    numbers = _bare_numbers(text)
+    return numbers if len(numbers) == 2 and None not in numbers else []  # type: ignore[return-value]
+
+
+def answered_span(parsed: object, raw: object) -> list[float]:
+    """The span of one *when* prompt in a results record: its parsed field (a list, or the string
+    `"[4, 8]"` some writers store), else, when that gives none, its raw text."""
+    return parse_temporal_answer(parsed) or parse_temporal_answer(raw if isinstance(raw, str) else "")
 
 
 def _json_candidates(text: str) -> list[str]:
@@ -185,40 +200,61 @@ def _loads(text: str) -> object | None:
     return None
 
 
-def _first_box(value: object) -> list[float] | None:
-    """A box from `[x1,y1,x2,y2]`, `[[…]]`, or `[label, […]]`."""
-    while isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
-        value = value[0]
-    if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[1], (list, tuple)):
-        value = value[1]
-    try:
-        return list(check_box(value))
-    except GeometryError:
-        return None
+_MAX_BOX_NESTING = 8  # deeper lists are no answer a model gives; the limit keeps recursion shallow
+
+
+def _boxes_in(value: object, depth: int = 0) -> list[list[float]]:
+    """Every box in an answer's value for one second: `[x1,y1,x2,y2]`, a list of boxes (nested up to
+    `_MAX_BOX_NESTING` deep), or `[label, box]`."""
+    if not isinstance(value, (list, tuple)) or depth >= _MAX_BOX_NESTING:
+        return []
+    if len(value) == 4 and not any(isinstance(v, (list, tuple, dict)) for v in value):
+        try:
+            return [list(check_box(value))]
+        except GeometryError:
+            return []
+    if len(value) == 2 and not isinstance(value[0], (list, tuple)) and isinstance(value[1], (list, tuple)):
+        return _boxes_in(value[1], depth + 1)
+    return [box for item in value for box in _boxes_in(item, depth + 1)]
+
+
+_SECOND_FRAME_RE = re.compile(r"\s*([-+]?\d+(?:\.\d+)?)_\d+\s*")
 
 
 def second_key(value: object) -> str:
-    """Seconds as a dict key: `"3"` for 3, 3.0 or "3"; otherwise the float's text."""
+    """Seconds as a dict key: `"3"` for 3, 3.0 or "3"; `"4"` for the old `"4_120"` (second_frame) form;
+    otherwise the value's text. (`float("4_120")` is 4120: Python reads `_` as a digit separator.)"""
+    if isinstance(value, str):
+        old_form = _SECOND_FRAME_RE.fullmatch(value)
+        value = old_form.group(1) if old_form else value
+        if "_" in value:
+            return value
     number = finite_float(value)
     if number is None:
         return str(value)
     return str(int(number)) if number.is_integer() else str(number)
 
 
-def _boxes_by_second(data: object) -> dict[str, list[float]]:
-    if isinstance(data, list) and data and all(isinstance(d, dict) for d in data):
-        data = {k: v for d in data for k, v in d.items()}
-    if isinstance(data, list):
-        data = {str(d[0]): d[1] for d in data if isinstance(d, (list, tuple)) and len(d) == 2}
-    if not isinstance(data, dict):
-        return {}
-    boxes = {second_key(k): _first_box(v) for k, v in data.items()}
-    return {k: b for k, b in boxes.items() if b is not None}
+def _boxes_by_second(data: object) -> dict[str, list[list[float]]]:
+    pairs: list[tuple[object, object]] = []
+    if isinstance(data, dict):
+        pairs = list(data.items())
+    elif isinstance(data, list) and data and all(isinstance(d, dict) for d in data):
+        pairs = [item for d in data for item in d.items()]
+    elif isinstance(data, list):
+        pairs = [(d[0], d[1]) for d in data if isinstance(d, (list, tuple)) and len(d) == 2]
+    boxes: dict[str, list[list[float]]] = {}
+    for second, value in pairs:
+        found = _boxes_in(value)
+        if found:
+            boxes.setdefault(second_key(second), []).extend(found)
+    return boxes
 
 
-def parse_spatial_answer(raw: object) -> dict[str, list[float]]:
-    """`{second: [x1,y1,x2,y2]}` from a *where* answer (JSON object, list of objects, list of
-    `[second, box]` pairs; code fences, single quotes and truncated output tolerated); `{}` if none."""
+def parse_spatial_boxes(raw: object) -> dict[str, list[list[float]]]:
+    """`{second: [box, ...]}` from a *where* answer: every box answered for each second (JSON object,
+    list of objects, list of `[second, box]` pairs; code fences, single quotes and truncated output
+    tolerated); `{}` if none. The benchmark's scorers take the best IoU of a second's boxes."""
     if isinstance(raw, (dict, list)):
         return _boxes_by_second(raw)
     text = answer_text(str(raw or ""))
@@ -229,17 +265,34 @@ def parse_spatial_answer(raw: object) -> dict[str, list[float]]:
     return {}
 
 
-def rescale_spatial(boxes: dict[str, list[float]], input_size: tuple[float, float], original_size: tuple[float, float]) -> dict[str, list[float]]:
-    """Boxes from model-input pixels to the original video's pixels. A box that does not rescale to finite
-    numbers is dropped (that second is unanswered); a bad size is the caller's error (GeometryError,
-    raised as before only when there is a box to rescale)."""
+def parse_spatial_answer(raw: object) -> dict[str, list[float]]:
+    """`{second: [x1,y1,x2,y2]}`: the first box of each second of `parse_spatial_boxes` (for callers that
+    want one box per second; scoring reads them all)."""
+    return {second: boxes[0] for second, boxes in parse_spatial_boxes(raw).items()}
+
+
+def rescale_spatial(boxes: dict[str, list[list[float]]], input_size: tuple[float, float],
+                    original_size: tuple[float, float]) -> dict[str, list[list[float]]]:
+    """Every second's boxes from model-input pixels to the original video's pixels. A box that does not
+    rescale to finite numbers is dropped (a second left with none is unanswered); a bad size is the
+    caller's error (GeometryError, raised only when there is a box to rescale)."""
     if boxes:
         check_size(input_size)
         check_size(original_size)
     out = {}
-    for second, box in boxes.items():
-        try:
-            out[second] = [round(v, 1) for v in rescale_box(box, input_size, original_size)]
-        except GeometryError:
-            continue
+    for second, bs in boxes.items():
+        kept = []
+        for box in bs:
+            try:
+                kept.append([round(v, 1) for v in rescale_box(box, input_size, original_size)])
+            except GeometryError:
+                continue
+        if kept:
+            out[second] = kept
     return out
+
+
+def spatial_field(boxes: dict[str, list[list[float]]]) -> dict[str, list[float] | list[list[float]]]:
+    """Boxes as a results file stores them for the benchmark's scorers: one box per second as a plain box,
+    several as a list of boxes (both scorers read either, taking the best IoU)."""
+    return {k: bs[0] if len(bs) == 1 else bs for k, bs in boxes.items()}

@@ -12,9 +12,12 @@ from o3video.eval.records_io import EvalRunConfig, load_annotations, record_key,
 from o3video.eval.vstar_protocol import (
     PARSED_FIELD,
     RAW_FIELD,
-    parse_spatial_answer,
+    VStarPrompt,
+    answer_text,
+    parse_spatial_boxes,
     parse_temporal_answer,
     rescale_spatial,
+    spatial_field,
     vstar_prompts,
 )
 from o3video.io import atomic_write_text, json_line
@@ -25,8 +28,34 @@ class VStarRunConfig(EvalRunConfig):
     """V-STaR runs use the common settings (16 frames by default, as the paper)."""
 
 
+# The full completion of the *what* prompt, under the name the paper's own inference script gives it:
+# `answer_vqa` holds only the answer text, which is what both official scorers hand to the judge.
+VQA_COMPLETION_FIELD = "answer_vqa_raw_output"
+
+
+def answer_fields(prompts: list[VStarPrompt], answers: list[str], input_size: tuple[int, int],
+                  original_size: tuple[int, int]) -> dict[str, Any]:
+    """The results fields of one record's five answers, as the official scorers read them: `answer_vqa`
+    the answer text; `answer_temporal[_2]` `[start, end]` (or `[]`); `answer_spatial[_2]` `{"<second>":
+    box or [box, ...]}` in original-video pixels; the full completions in `answer_vqa_raw_output` and
+    the `*_pre` fields."""
+    result: dict[str, Any] = {"input_size": list(input_size)}
+    for prompt, raw in zip(prompts, answers):
+        if prompt.kind == "what":
+            result[VQA_COMPLETION_FIELD] = raw
+            result[RAW_FIELD["what"]] = answer_text(raw).strip()
+            continue
+        result[RAW_FIELD[prompt.kind]] = raw
+        if prompt.kind.startswith("when"):
+            result[PARSED_FIELD[prompt.kind]] = parse_temporal_answer(raw)
+        else:
+            boxes = rescale_spatial(parse_spatial_boxes(raw), input_size, original_size)
+            result[PARSED_FIELD[prompt.kind]] = spatial_field(boxes)
+    return result
+
+
 def ask_record(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
-    """The five answers for one record, raw and parsed, boxes rescaled to the original video size."""
+    """The five answers for one record (`answer_fields`) and the times of the frames the model saw."""
     from o3video.models import generate
     from o3video.video.prompt import build_messages
 
@@ -34,15 +63,8 @@ def ask_record(model: Any, processor: Any, index: int, record: dict[str, Any], v
     prompts = vstar_prompts(record)
     batch = [build_messages(frames.frames, p.question, p.task, duration=frames.duration, instruction=p.instruction) for p in prompts]
     answers = [out[0] for out in generate(model, processor, batch, max_new_tokens=cfg.max_new_tokens)]
-    result: dict[str, Any] = {"input_size": list(frames.input_size), "frame_times": [f.timestamp for f in frames.frames]}
-    original = (record["width"], record["height"])
-    for prompt, raw in zip(prompts, answers):
-        result[RAW_FIELD[prompt.kind]] = raw
-        if prompt.kind.startswith("when"):
-            result[PARSED_FIELD[prompt.kind]] = parse_temporal_answer(raw)
-        elif prompt.kind.startswith("where"):
-            result[PARSED_FIELD[prompt.kind]] = rescale_spatial(parse_spatial_answer(raw), frames.input_size, original)
-    return result
+    result = answer_fields(prompts, answers, frames.input_size, (record["width"], record["height"]))
+    return result | {"frame_times": [f.timestamp for f in frames.frames]}
 
 
 def write_baseline(anno: Path, out: Path, kind: str = "whole", prior: Path | None = None) -> Path:

@@ -28,7 +28,8 @@ def whole_second_boxes(facts: SceneFacts, obj: int, span: tuple[int, int]) -> li
         box = facts.box(obj, frame)
         if box is None:
             continue
-        out.append({"timestamp": float(second), "frame_index": frame,
+        # an int, as the benchmark writes it: the official scorers key answers by str(timestamp), "4" not "4.0"
+        out.append({"timestamp": second, "frame_index": frame,
                     "xmin": box[0], "ymin": box[1], "xmax": box[2], "ymax": box[3]})
     return out
 
