@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from o3video.eval.vstar_protocol import parse_spatial_answer, parse_temporal_answer, rescale_spatial  # noqa: E402
+from o3video.data.vstar import parse_spatial_answer, parse_temporal_answer, rescale_spatial  # noqa: E402
 from o3video.grammar import parse  # noqa: E402
 from o3video.rewards import RewardInputError, score  # noqa: E402
 

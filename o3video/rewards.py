@@ -12,14 +12,15 @@ Two interfaces:
 
 from __future__ import annotations
 
+import json
 import math
 import reprlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from o3video.geometry import GeometryError, box_iou, check_size, finite_float, rescale_box, temporal_iou, to_pixels
+from o3video.geometry import GeometryError, box_iou, check_box, check_size, finite_float, rescale_box, temporal_iou, to_pixels
 from o3video.grammar import (
     Box,
     Completion,
@@ -55,6 +56,7 @@ class Truth:
     span: tuple[float, float] | None = None  # temporal tasks
     box: Box | None = None  # visual QA, model-input pixels
     key_frames: tuple[KeyFrame, ...] = ()  # spatio-temporal QA (point supervision)
+    boxes_by_second: dict[str, Box] | None = None  # a V-STaR *where* answer (`vstar_kind` where_1 / where_2)
 
 
 # --- schedules -----------------------------------------------------------------------------------------
@@ -127,6 +129,13 @@ def read_truth(sample: dict[str, Any]) -> Truth:
     answer = sample.get("answer")
     if not isinstance(answer, str):
         raise RewardInputError(f"answer: missing or not a string in a {task.value} sample")
+    truth = _task_truth(sample, task, answer)
+    if str(sample.get("vstar_kind") or "").startswith("where"):
+        return replace(truth, boxes_by_second=_where_truth(answer))
+    return truth
+
+
+def _task_truth(sample: dict[str, Any], task: Task, answer: str) -> Truth:
     if task.is_temporal:
         letter, span = parse_temporal_truth(answer, with_option=task is Task.TEMPORAL_MCQ)
         if span is None or (task is Task.TEMPORAL_MCQ and letter is None):
@@ -176,11 +185,40 @@ def _answered_span(times: Sequence[float]) -> tuple[float, float] | None:
     return (times[0], times[1]) if len(times) >= 2 else None
 
 
+def _where_truth(answer: str) -> dict[str, Box]:
+    """A V-STaR *where* ground truth: `{"<second>": [x1, y1, x2, y2]}` (model-input pixels) as JSON."""
+    try:
+        data = json.loads(answer)
+    except (json.JSONDecodeError, RecursionError):
+        data = None
+    try:
+        boxes = {str(k): check_box(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except GeometryError:
+        boxes = {}
+    if not boxes:
+        raise RewardInputError(f"answer: a V-STaR where ground truth must map seconds to boxes, got {answer[:80]!r}")
+    return boxes
+
+
+def where_accuracy(completion: Completion, boxes_by_second: dict[str, Box]) -> float:
+    """r_acc of a V-STaR *where* answer — a spatial-grounding answer, so box IoU as DESIGN §3 scores boxes:
+    the mean over the ground truth's seconds of the best IoU of the boxes answered for that second (0 if
+    none), which is V-STaR's own vIoU."""
+    from o3video.data.vstar import parse_spatial_boxes
+
+    answered = parse_spatial_boxes(completion.answer or "")
+    per_second = [max((box_iou(a, box) for a in answered.get(sec, ())), default=0.0) for sec, box in boxes_by_second.items()]
+    return sum(per_second) / len(per_second)
+
+
 def accuracy_reward(completion: Completion, truth: Truth) -> float:
-    """r_acc: option match, ROUGE, temporal IoU, letter + temporal IoU, or box IoU, by task."""
+    """r_acc: option match, ROUGE, temporal IoU, letter + temporal IoU, or box IoU, by task (and per-second
+    box IoU for a V-STaR *where* answer)."""
     answer = completion.answer
     if answer is None:
         return 0.0
+    if truth.boxes_by_second is not None:
+        return where_accuracy(completion, truth.boxes_by_second)
     task = truth.task
     if task is Task.GENERAL_MCQ:
         return float(parse_option_letter(answer) == truth.letter)
@@ -302,13 +340,17 @@ def completion_text(completion: object) -> str:
     return ""
 
 
-def training_progress(trainer_state: object) -> float:
-    """step / max_steps from a transformers TrainerState; 1.0 when unknown."""
-    step = getattr(trainer_state, "global_step", None)
-    total = getattr(trainer_state, "max_steps", None)
-    if isinstance(step, (int, float)) and isinstance(total, (int, float)) and total > 0:
-        return min(1.0, max(0.0, step / total))
+def progress_at(step: object, max_steps: object) -> float:
+    """Training progress p = step / max_steps in [0, 1]; 1.0 when unknown."""
+    if isinstance(step, (int, float)) and isinstance(max_steps, (int, float)) and max_steps > 0:
+        return min(1.0, max(0.0, step / max_steps))
     return 1.0
+
+
+def training_progress(trainer_state: object) -> float:
+    """p of the step being trained, from a transformers TrainerState: its rewards are computed before
+    `global_step` moves, so p = global_step / max_steps."""
+    return progress_at(getattr(trainer_state, "global_step", None), getattr(trainer_state, "max_steps", None))
 
 
 def _make_reward_function(term: str, sigma: float | None, tau: float | None) -> Callable[..., list[float]]:

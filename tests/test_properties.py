@@ -115,7 +115,7 @@ def test_grammar_is_total_and_finite(text):
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(any_text, json_values.map(json.dumps), json_values))
 def test_vstar_answer_parsers_are_total_and_finite(raw):
-    from o3video.eval.vstar_protocol import answer_text, parse_spatial_answer, parse_temporal_answer, rescale_spatial
+    from o3video.data.vstar import answer_text, parse_spatial_answer, parse_temporal_answer, rescale_spatial
 
     if isinstance(raw, str):
         answer_text(raw)

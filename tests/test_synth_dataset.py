@@ -302,7 +302,7 @@ def test_vstar_records_run_through_the_benchmark_protocol_and_metrics(dataset):
     """An oracle that answers with the ground truth gets full marks from the project's V-STaR scorer."""
     from o3video.eval.judges import exact_judge
     from o3video.eval.vstar_metrics import score_record
-    from o3video.eval.vstar_protocol import vstar_prompts
+    from o3video.data.vstar import vstar_prompts
 
     for i, r in enumerate(records(dataset, "vstar_test.json")):
         assert len(vstar_prompts(r)) == 5

@@ -73,3 +73,12 @@ def test_where_practice_answers_are_scored_by_box_iou_per_second():
     scores = accuracy(completions=completions, **columns)
     assert scores[0] == pytest.approx(1.0) and scores[1] == pytest.approx(0.5)  # the second second is missing
     assert scores[2] < 1.0  # without vstar_kind: the paper's free-form rule (ROUGE of the text, order-sensitive)
+
+
+def test_o3video_score_scores_a_where_practice_record_as_training_does():
+    from o3video.rewards import score
+
+    sample = {"task": "temporal-spatial free-form QA", "answer": '{"4":[10,10,30,30]}', "image_size": [112, 84],
+              "vstar_kind": "where_1"}
+    several = '<think>x</think><answer>{"4": [[0, 0, 5, 5], [10, 10, 30, 30]]}</answer>'
+    assert score(several, sample)["accuracy"] == pytest.approx(1.0)  # the best of a second's boxes, as V-STaR

@@ -9,7 +9,7 @@ import pytest
 
 from o3video.eval.judges import exact_judge
 from o3video.eval.vstar_metrics import score_record
-from o3video.eval.vstar_protocol import parse_temporal_answer, second_key, span_seconds
+from o3video.data.vstar import parse_temporal_answer, second_key, span_seconds
 from o3video.grammar import parse
 from o3video.rewards import score as reward_score
 
@@ -141,7 +141,7 @@ COMPLETIONS = {
 def fake_model(monkeypatch):
     """ask_record with generation and frame sampling replaced: the model answers COMPLETIONS, its input is
     half the original size."""
-    from o3video.eval.vstar_protocol import vstar_prompts
+    from o3video.data.vstar import vstar_prompts
 
     frames = types.SimpleNamespace(frames=[types.SimpleNamespace(timestamp=0.0)], duration=10.0, input_size=(320, 180))
     kinds = [p.kind for p in vstar_prompts(anno())]

@@ -9,7 +9,7 @@ import pytest
 
 from o3video.eval.judges import OpenAIJudge, exact_judge, make_judge, parse_rating
 from o3video.eval.vstar_metrics import aggregate, load_results, markdown_table, report, score_record
-from o3video.eval.vstar_protocol import parse_spatial_answer, parse_temporal_answer, vstar_prompts
+from o3video.data.vstar import parse_spatial_answer, parse_temporal_answer, vstar_prompts
 
 
 def anno(**over):

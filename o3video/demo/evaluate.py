@@ -44,7 +44,7 @@ class EvalSummary:
 
 def format_scores(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
     """r_fmt of each answer, grouped by V-STaR prompt kind."""
-    from o3video.eval.vstar_protocol import RAW_FIELD, vstar_prompts
+    from o3video.data.vstar import RAW_FIELD, vstar_prompts
     from o3video.grammar import parse
     from o3video.rewards import format_reward
 
@@ -61,7 +61,7 @@ def answer_shape(rows: list[dict[str, Any]]) -> dict[str, float]:
     """What the answers look like, whatever their scores: mean answered span length (s), share of *when*
     answers with a readable span, share of *where* boxes that are proper boxes (x2 > x1, y2 > y1), and
     mean boxes per *where* answer. Shows what training changed even where the metrics cannot."""
-    from o3video.eval.vstar_protocol import parse_spatial_answer, parse_temporal_answer
+    from o3video.data.vstar import parse_spatial_answer, parse_temporal_answer
 
     spans = [parse_temporal_answer(r.get(f) or "") for r in rows for f in ("answer_temporal_pre", "answer_temporal_pre_2")]
     read = [s for s in spans if len(s) == 2]

@@ -78,7 +78,7 @@ def tokenizer_corpus(stgr_files: list[Path], vstar_files: list[Path] = ()) -> li
     """The tiny tokenizer's corpus: the run's own texts — every prompt part the builder writes, the training
     records and the benchmark questions (the tokenizer must know the words it will be asked in)."""
     from o3video.eval.records_io import load_annotations
-    from o3video.eval.vstar_protocol import vstar_prompts
+    from o3video.data.vstar import vstar_prompts
     from o3video.tasks import Task
     from o3video.video.prompt import answer_instruction, frame_label, system_prompt
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from o3video.errors import InputError
 from o3video.eval.grounding import grounding_truth
-from o3video.eval.vstar_protocol import ground_truth_boxes
+from o3video.data.vstar import ground_truth_boxes
 from o3video.io import read_json_records
 
 Problems = Callable[[dict[str, Any]], list[str]]
@@ -64,7 +64,7 @@ def _boxes(record: dict[str, Any]) -> list[str]:
 
 
 def vstar_problems(record: dict[str, Any]) -> list[str]:
-    """What V-STaR's five prompts, its baseline and its metrics read (`o3video.eval.vstar_protocol`)."""
+    """What V-STaR's five prompts, its baseline and its metrics read (`o3video.data.vstar`)."""
     problems = _text_fields(record, ("question", "answer", "temporal_question", "spatial_question"))
     problems += _positive_numbers(record, ("fps", "frame_count", "width", "height"))
     return problems + _span(record, "timestamps") + _boxes(record) + _video(record)

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from o3video.eval.vstar_protocol import ground_truth_boxes, video_length
+from o3video.data.vstar import ground_truth_boxes, video_length
 
 BASELINES = ("whole", "centre", "frequent")
 

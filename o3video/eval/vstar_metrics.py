@@ -17,7 +17,7 @@ from typing import Any
 
 from o3video.eval.judges import Judge
 from o3video.eval.records_io import load_results
-from o3video.eval.vstar_protocol import (
+from o3video.data.vstar import (
     answer_text,
     answered_span,
     ground_truth_boxes,

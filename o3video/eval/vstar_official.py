@@ -38,7 +38,7 @@ from typing import Any
 
 from o3video.errors import InputError
 from o3video.eval.judges import Judge
-from o3video.eval.vstar_protocol import video_length
+from o3video.data.vstar import video_length
 from o3video.grammar import render_time
 
 SCORERS = {"vstar": "V-STaR's eval.py", "open-o3": "Open-o3 Video's eval/test/eval_vstar.py"}

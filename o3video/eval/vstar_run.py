@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.eval.records_io import EvalRunConfig, load_annotations, record_key, run_benchmark, sample_video
-from o3video.eval.vstar_protocol import (
+from o3video.data.vstar import (
     PARSED_FIELD,
     RAW_FIELD,
     VStarPrompt,

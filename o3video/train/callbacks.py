@@ -17,7 +17,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from o3video.io import atomic_write_text, json_line
-from o3video.rewards import proximity_sigma
+from o3video.rewards import progress_at, proximity_sigma
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -68,8 +68,7 @@ def sigma_of_state(fixed: float | None) -> Callable[[Any], dict[str, Any]]:
     step's start (the rewards are computed before the step counter moves) — and that progress."""
 
     def extra(state: Any) -> dict[str, Any]:
-        total = getattr(state, "max_steps", 0) or 0
-        progress = min(1.0, max(0, state.global_step - 1) / total) if total > 0 else 1.0
+        progress = progress_at(state.global_step - 1, state.max_steps)  # logged after the step moved on
         return {"progress": round(progress, 4), "sigma": fixed if fixed is not None else proximity_sigma(progress)}
 
     return extra

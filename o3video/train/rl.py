@@ -48,32 +48,12 @@ RL_DEFAULTS: dict[str, Any] = {
 
 
 def reward_funcs(config: TrainConfig) -> list[Any]:
-    """The paper's reward terms as TRL reward functions, with the config's ablations applied.
-
-    The accuracy term also scores V-STaR-format practice records (`vstar_kind` column): their *where*
-    answers are boxes per second, scored by IoU (`where_accuracy`) like any box answer."""
+    """The paper's reward terms as TRL reward functions, with the config's ablations applied (V-STaR
+    practice rows, `vstar_kind`, are scored by `o3video.rewards` like `o3video score` scores them)."""
     from o3video.rewards import reward_functions
 
     tau = config.rewards.tau if config.rewards.gating else None
-    funcs = reward_functions(sigma=config.rewards.sigma, tau=tau, terms=config.rewards.terms)
-    return [with_where_accuracy(f) if f.__name__ == "accuracy_reward" else f for f in funcs]
-
-
-def with_where_accuracy(accuracy: Any) -> Any:
-    """`accuracy` with V-STaR *where* practice rows scored by `where_accuracy` (box IoU per second)."""
-    from o3video.rewards import completion_text
-    from o3video.train.vstar_practice import where_accuracy
-
-    def accuracy_reward(prompts: Any = None, completions: Sequence[Any] = (), **columns: Any) -> list[float]:
-        scores = accuracy(prompts=prompts, completions=completions, **columns)
-        kinds = columns.get("vstar_kind") or [None] * len(completions)
-        for i, kind in enumerate(kinds):
-            if kind in ("where_1", "where_2"):
-                scores[i] = where_accuracy(completion_text(completions[i]), columns["answer"][i])
-        return scores
-
-    accuracy_reward.__doc__ = accuracy.__doc__
-    return accuracy_reward
+    return reward_functions(sigma=config.rewards.sigma, tau=tau, terms=config.rewards.terms)
 
 
 def grpo_kwargs(config: TrainConfig) -> dict[str, Any]:

@@ -6,7 +6,7 @@ answer V-STaR's *where* prompts in their JSON form, or its *when* prompts in the
 having seen them. Qwen2.5-VL has; its recipe does not use these. They come from videos of a world
 drawn with another seed than the test split, so no test video is ever trained on.
 
-Per V-STaR annotation, five records (wording from `o3video.eval.vstar_protocol.vstar_prompts`, the
+Per V-STaR annotation, five records (wording from `o3video.data.vstar.vstar_prompts`, the
 same the evaluation asks). *what* reasons with the first and last sentences of the annotation's
 chain (what to look for, what was seen); *when* with the span's two ends (`It starts at <t>S</t>s and lasts until <t>E</t>s.`); *where* cites the object's first
 and last ground-truth boxes (`The <obj>X</obj><box>[…]</box>at<t>a</t>s … <box>[…]</box>at<t>b</t>s.`):
@@ -18,7 +18,7 @@ short reasoning, so a small model spends its capacity on the answer's boxes.
   benchmark asks for (model-input pixels), the ground-truth boxes as key frames/items, so the
   thinking rewards see them. Their key frames stay out of the prompt (`insert_key_frames: false`):
   the evaluation shows uniform frames only, and an inserted frame would give the answer's seconds away.
-  In RL their accuracy term is the IoU of the answered boxes (`where_accuracy`): ROUGE, the free-form
+  In RL their accuracy term is the IoU of the answered boxes (`o3video.rewards.where_accuracy`): ROUGE, the free-form
   rule, would compare digit strings.
 """
 
@@ -29,10 +29,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from o3video.grammar import map_boxes
 from o3video.geometry import rescale_box
+from o3video.grammar import Claim, map_boxes, render_claim, render_time
 from o3video.tasks import Task
-from o3video.grammar import Claim, render_claim, render_time
 
 KINDS = ("what", "when_1", "where_1", "where_2", "when_2")
 
@@ -48,7 +47,7 @@ def _chain_text(chain: str, original: tuple[float, float], size: tuple[int, int]
 
 
 def _where_answer(annotation: dict[str, Any], original: tuple[float, float], size: tuple[int, int]) -> str:
-    from o3video.eval.vstar_protocol import ground_truth_boxes, second_key
+    from o3video.data.vstar import ground_truth_boxes, second_key
 
     boxes = {}
     for gt in ground_truth_boxes(annotation):
@@ -63,7 +62,7 @@ def _what_reasoning(chain: str) -> str:
 
 
 def _where_reasoning(annotation: dict[str, Any], original: tuple[float, float], size: tuple[int, int]) -> str:
-    from o3video.eval.vstar_protocol import ground_truth_boxes
+    from o3video.data.vstar import ground_truth_boxes
 
     boxes = ground_truth_boxes(annotation)
     name = str(annotation.get("object", "object"))
@@ -76,7 +75,7 @@ def _where_reasoning(annotation: dict[str, Any], original: tuple[float, float], 
 
 def _key_evidence(annotation: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Ground-truth boxes as STGR key_frames / key_items (boxes normalised to [0, 1])."""
-    from o3video.eval.vstar_protocol import ground_truth_boxes
+    from o3video.data.vstar import ground_truth_boxes
 
     w, h = float(annotation["width"]), float(annotation["height"])
     frames, items = [], {}
@@ -99,7 +98,7 @@ def practice_records(
 
     Answers are written in the pixels of the frames the model will see: `frame_kwargs` is the
     processor's resize rule (`o3video.models.frame_settings`; default Qwen2.5-VL's at 128*28*28 pixels)."""
-    from o3video.eval.vstar_protocol import vstar_prompts
+    from o3video.data.vstar import vstar_prompts
     from o3video.video.resize import input_size
 
     unknown = set(kinds) - set(KINDS)
@@ -146,18 +145,4 @@ def practice_records(
 
 
 
-def where_accuracy(completion: str, ground_truth: str) -> float:
-    """r_acc of a V-STaR *where* answer — a spatial-grounding answer, so box IoU as DESIGN §3 scores boxes:
-    the mean, over the ground truth's seconds, of the IoU of the box answered for that second (0 if none),
-    which is V-STaR's own vIoU. `ground_truth` is the record's JSON answer (model-input pixels)."""
-    from o3video.eval.vstar_protocol import parse_spatial_answer
-    from o3video.geometry import box_iou
-
-    truth = json.loads(ground_truth)
-    if not truth:
-        return 0.0
-    answered = parse_spatial_answer(completion)
-    return sum(box_iou(answered[sec], box) if sec in answered else 0.0 for sec, box in truth.items()) / len(truth)
-
-
-__all__ = ["KINDS", "practice_records", "where_accuracy"]
+__all__ = ["KINDS", "practice_records"]
