@@ -40,7 +40,7 @@ def warm_model(synth_easy, two_records, tmp_path_factory):
     """A tiny model (tokenizer trained on these texts) after a short SFT on the two records: it writes the
     format some of the time, so a group of sampled completions earns different rewards (a random model
     scores 0 on every term, and a group with equal rewards has nothing to learn from)."""
-    from o3video.demo.run import tokenizer_corpus
+    from o3video.models.corpus import tokenizer_corpus
     from o3video.models import build_tiny_model
 
     work = tmp_path_factory.mktemp("warm")

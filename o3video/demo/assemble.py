@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from o3video.demo.evaluate import EvalSummary
 from o3video.demo.report import RL_PANELS, SFT_PANELS, Check, ReportInputs, plot_curves, write_report
 
-if TYPE_CHECKING:
-    from o3video.demo.run import Demo
+Demo = Any  # o3video.demo.run.Demo (not imported: the run imports this module)
 
 FORMAT_BAR = 0.95
 FULL_BUDGET_S, QUICK_BUDGET_S = 15 * 60, 3 * 60
@@ -93,7 +92,7 @@ def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
 
 
 def assemble_report(demo: Demo, evals: list[EvalSummary], extra: dict[str, dict[str, Any]] | None = None,
-                    blind: list[EvalSummary] = (), ignoring: list[EvalSummary] = ()) -> Path:
+                    blind: list[EvalSummary] = (), ignoring: list[EvalSummary] = ()) -> tuple[Path, list[Check]]:
     """`extra`: the SFT+GSPO model's `mcq` (test-time scaling, faithfulness) and `grounding` summaries;
     `blind`: the blind twins (blind SFT, blind SFT+GSPO); `ignoring`: the answers that ignore the video."""
     from o3video.demo.beyond_vstar import grounding_table, tts_markdown
@@ -152,14 +151,8 @@ def assemble_report(demo: Demo, evals: list[EvalSummary], extra: dict[str, dict[
         timings=dict(demo.timings),
         notes=notes,
     )
-    md, page = write_report(inputs, demo.out)
-    for check in inputs.checks:
-        mark = "[green]PASS" if check.passed else "[red]FAIL"
-        from o3video.demo.run import console
-
-        console.print(f"{mark}[/] {check.what}: {check.measured}")
-    console.print(f"report: {md} and {page}")
-    return md
+    md, _ = write_report(inputs, demo.out)
+    return md, inputs.checks
 
 
 __all__ = ["FORMAT_BAR", "assemble_report", "checks", "evidence_pictures"]

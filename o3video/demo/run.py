@@ -30,6 +30,7 @@ from typing import Any
 from rich.console import Console
 
 from o3video.demo.evaluate import EvalSummary, evaluate
+from o3video.models.corpus import tokenizer_corpus
 from o3video.train.checkpoints import finished_step
 from o3video.train.config import CONFIG_DIR
 
@@ -72,25 +73,6 @@ def quick_settings(out: Path) -> DemoSettings:
         rl_overrides=["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completion_length=48",
                       "trainer.per_device_train_batch_size=8", "trainer.steps_per_generation=1"],
     )
-
-
-def tokenizer_corpus(stgr_files: list[Path], vstar_files: list[Path] = ()) -> list[str]:
-    """The tiny tokenizer's corpus: the run's own texts — every prompt part the builder writes, the training
-    records and the benchmark questions (the tokenizer must know the words it will be asked in)."""
-    from o3video.eval.records_io import load_annotations
-    from o3video.data.vstar import vstar_prompts
-    from o3video.tasks import Task
-    from o3video.video.prompt import answer_instruction, frame_label, system_prompt
-
-    texts = [system_prompt(t) for t in Task] + [answer_instruction(t) for t in Task]
-    texts += [frame_label(i, i * 0.25) for i in range(1, 64)]
-    for path in stgr_files:
-        for r in json.loads(Path(path).read_text()):
-            texts += [r.get("question", ""), r.get("answer", ""), r.get("reasoning_process", ""), r.get("instruction", "")]
-    for path in vstar_files:
-        for annotation in load_annotations(path):
-            texts += [p.question + "\n" + p.instruction for p in vstar_prompts(annotation)]
-    return [t for t in texts if t]
 
 
 class Demo:
@@ -263,7 +245,10 @@ class Demo:
                  "grounding": self._stage("temporal grounding", self.evaluate_grounding, gspo)}
         from o3video.demo.assemble import assemble_report
 
-        md = self._stage("report", assemble_report, self, evals, extra, blind_evals, ignoring)
+        md, checks = self._stage("report", assemble_report, self, evals, extra, blind_evals, ignoring)
+        for check in checks:
+            console.print(f"{'[green]PASS' if check.passed else '[red]FAIL'}[/] {check.what}: {check.measured}")
+        console.print(f"report: {md} and {md.with_suffix('.html')}")
         return md
 
     def _start_blind_chain(self):
@@ -312,4 +297,4 @@ def run_demo(settings: DemoSettings, *, fresh: bool = False) -> Path:
     return Demo(settings).run()
 
 
-__all__ = ["Demo", "DemoSettings", "quick_settings", "run_demo", "tokenizer_corpus"]
+__all__ = ["Demo", "DemoSettings", "quick_settings", "run_demo"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from o3video.grammar import Claim, render_claim, render_completion, render_span
@@ -127,3 +127,22 @@ def _strings_in(value: object, key: str = "") -> Iterator[str]:
     elif isinstance(value, list):
         for child in value:
             yield from _strings_in(child, key)
+
+
+def tokenizer_corpus(stgr_files: list[Path], vstar_files: Sequence[Path] = ()) -> list[str]:
+    """The tiny tokenizer's corpus: the run's own texts — every prompt part the builder writes, the training
+    records and the benchmark questions (the tokenizer must know the words it will be asked in)."""
+    from o3video.data.vstar import vstar_prompts
+    from o3video.io import json_records
+    from o3video.tasks import Task
+    from o3video.video.prompt import answer_instruction, frame_label, system_prompt
+
+    texts = [system_prompt(t) for t in Task] + [answer_instruction(t) for t in Task]
+    texts += [frame_label(i, i * 0.25) for i in range(1, 64)]
+    for path in stgr_files:
+        for r in json.loads(Path(path).read_text()):
+            texts += [r.get("question", ""), r.get("answer", ""), r.get("reasoning_process", ""), r.get("instruction", "")]
+    for path in vstar_files:
+        for annotation in json_records(path):
+            texts += [p.question + "\n" + p.instruction for p in vstar_prompts(annotation)]
+    return [t for t in texts if t]

@@ -5,7 +5,8 @@ written as STGR training records and V-STaR / MCQ / temporal-grounding benchmark
     build_dataset(SynthConfig(out="data/synth", preset=get_preset("easy"), sft=200, rl=200, bench=50))
 """
 
-from o3video.data.synth.build import SynthConfig, SynthSummary, build_dataset
+from o3video.data.synth.build import build_dataset
+from o3video.data.synth.config import SynthConfig, SynthSummary
 from o3video.mixes import RL_MIX, SFT_MIX, Mix, parse_mix, task_counts
 from o3video.data.synth.planner import plan_scene
 from o3video.data.synth.presets import PRESETS, WorldPreset, get_preset

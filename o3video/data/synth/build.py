@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from o3video.data.synth.config import SynthConfig, SynthSummary
 from o3video.data.synth.events import derive_events
-from o3video.mixes import RL_MIX, SFT_MIX, Mix, task_counts
+from o3video.mixes import task_counts
 from o3video.data.synth.planner import plan_scene
 from o3video.data.synth.presets import WorldPreset
 from o3video.data.synth.questions import SceneFacts, candidates, vstar_items
@@ -57,34 +58,6 @@ _BENCH_TASK = {MCQ: Task.GENERAL_MCQ.value, GROUNDING: Task.TEMPORAL.value, VSTA
 MAX_FRUITLESS_SCENES = 200
 
 
-@dataclass(frozen=True)
-class SynthConfig:
-    out: Path
-    preset: WorldPreset
-    sft: int = 200
-    rl: int = 200
-    bench: int = 50  # records in each benchmark split
-    seed: int = 0
-    sft_mix: Mix = SFT_MIX
-    rl_mix: Mix = RL_MIX
-    workers: int = 1
-    grounded_general_mcq: bool = False  # general MCQ reasoning cites its evidence (boxes at times)
-
-    def fingerprint(self) -> dict[str, Any]:
-        """What determines the content (not where it goes, nor how many processes made it)."""
-        return {
-            "preset": self.preset.to_dict(),
-            "sft": self.sft,
-            "rl": self.rl,
-            "bench": self.bench,
-            "seed": self.seed,
-            "sft_mix": {"weights": self.sft_mix.weights, "temporal_mcq_share": self.sft_mix.temporal_mcq_share,
-                        "general_mcq_share": self.sft_mix.general_mcq_share},
-            "rl_mix": {"weights": self.rl_mix.weights, "temporal_mcq_share": self.rl_mix.temporal_mcq_share,
-                       "general_mcq_share": self.rl_mix.general_mcq_share},
-        } | ({"grounded_general_mcq": True} if self.grounded_general_mcq else {})
-
-
 @dataclass
 class SceneWork:
     """One scene that some record uses: what phase 2 must write for it."""
@@ -92,14 +65,6 @@ class SceneWork:
     plan: ScenePlan
     truth: SceneTruth
     frames: set[int] = field(default_factory=set)
-
-
-@dataclass
-class SynthSummary:
-    out: Path
-    records: dict[str, list[dict[str, Any]]]  # output split → records
-    scenes: dict[str, list[ScenePlan]]  # "train" / "test" → scenes used
-    seconds: float = 0.0
 
 
 def scene_rng(seed: int, stream: int, index: int, purpose: int) -> np.random.Generator:

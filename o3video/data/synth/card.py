@@ -4,13 +4,10 @@ durations, the world's settings and the conventions a user needs to read the fil
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
+from o3video.data.synth.config import SynthConfig, SynthSummary
 from o3video.mixes import CATEGORIES, Mix, category_of
 from o3video.tasks import Task
-
-if TYPE_CHECKING:
-    from o3video.data.synth.build import SynthConfig, SynthSummary
 
 
 def _mix_table(records: dict[str, list[dict]], mixes: dict[str, Mix]) -> list[str]:
