@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import math
 import os
@@ -35,7 +36,8 @@ from typing import Any
 
 from o3video.errors import InputError
 
-_ORPHAN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp(?P<suffix>\.[^.]*)?$")
+_ORPHAN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)(?:-\d+)?\.tmp(?P<suffix>\.[^.]*)?$")
+_TEMP_COUNTER = itertools.count(1)
 
 
 class RunFileError(InputError):
@@ -46,9 +48,10 @@ class RunFileError(InputError):
 
 
 def temp_path(path: Path) -> Path:
-    """The temporary name `atomic_path` writes before renaming: `.NAME.PID.tmp<suffix>` in the same folder.
-    The suffix is kept so that writers that pick a format by extension (video muxers, PIL) still do."""
-    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    """The temporary name `atomic_path` writes before renaming: `.NAME.PID-N.tmp<suffix>` in the same folder,
+    N counting this process's temporaries (threads writing the same file never share one). The suffix is
+    kept so that writers that pick a format by extension (video muxers, PIL) still do."""
+    return path.with_name(f".{path.stem}.{os.getpid()}-{next(_TEMP_COUNTER)}.tmp{path.suffix}")
 
 
 @contextlib.contextmanager
@@ -310,28 +313,34 @@ def settings_path(out: str | Path) -> Path:
 
 
 def check_settings(out: str | Path, settings: dict[str, Any], *, restart: bool = False) -> None:
-    """Record `settings` beside `out`, or check them against the recorded ones when `out` already has results.
-
-    A resume with other settings raises `RunFileError` listing every difference; `restart=True` deletes
-    `out` and starts it over with the new settings instead."""
+    """Record a results file's settings beside it (`OUT.settings.json`), or, when `out` already holds
+    results, check them against the recorded ones (`compare_settings`); `restart=True` deletes `out` and
+    starts it over with the new settings instead."""
     out, record = Path(out), settings_path(out)
-    settings = json.loads(json.dumps(settings, default=str))  # the form it takes on disk
     if restart:
         out.unlink(missing_ok=True)
-    elif out.exists() and out.stat().st_size > 0:
-        if record.exists():
-            try:
-                recorded = json.loads(record.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise RunFileError(f"{record}: damaged settings record; rerun with --restart") from None
-            diff = [f"{k}: {recorded.get(k)!r} there, {settings.get(k)!r} now"
-                    for k in sorted(set(recorded) | set(settings)) if recorded.get(k) != settings.get(k)]
-            if diff:
-                raise RunFileError(f"{out} holds results of another run ({'; '.join(diff)}): "
-                                   "use another --out, or --restart to start it over")
-        else:
-            raise RunFileError(f"{out} holds results with no settings record ({record.name}): "
-                               "use another --out, or --restart to start it over")
+    resuming = out.exists() and out.stat().st_size > 0
+    if resuming and not record.exists():
+        raise RunFileError(f"{out} holds results with no settings record ({record.name}): "
+                           "use another --out, or --restart to start it over")
+    compare_settings(record, settings, resuming=resuming, what=f"{out} holds results of another run",
+                     hint="use another --out, or --restart to start it over")
+
+
+def compare_settings(record: Path, settings: dict[str, Any], *, resuming: bool, what: str, hint: str) -> None:
+    """When `resuming`, refuse settings other than those recorded at `record` (a `RunFileError` listing every
+    difference, then `hint`); then record `settings` there. Every resumable command checks its settings
+    here: evaluation results, synthetic worlds and STGR builds."""
+    settings = json.loads(json.dumps(settings, default=str))  # the form it takes on disk
+    if resuming and record.exists():
+        try:
+            recorded = json.loads(record.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RunFileError(f"{record}: damaged settings record; {hint}") from None
+        diff = [f"{k}: {recorded.get(k)!r} there, {settings.get(k)!r} now"
+                for k in sorted(set(recorded) | set(settings)) if recorded.get(k) != settings.get(k)]
+        if diff:
+            raise RunFileError(f"{what} ({'; '.join(diff)}): {hint}")
     atomic_write_json(record, settings)
 
 
@@ -380,6 +389,7 @@ __all__ = [
     "check_output_file",
     "check_output_folder",
     "check_settings",
+    "compare_settings",
     "finite",
     "json_line",
     "json_records",

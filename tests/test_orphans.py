@@ -25,7 +25,7 @@ def plant(folder: Path) -> tuple[list[Path], list[Path]]:
     """Temporaries as a killed writer leaves them, and as a live one (this test) has them open."""
     folder.mkdir(parents=True, exist_ok=True)
     pid = dead_pid()
-    orphans = [folder / f".x.{pid}.tmp.mp4", folder / f".stgr_sft.{pid}.tmp.json", folder / f".00009.{pid}.tmp.png"]
+    orphans = [folder / f".x.{pid}.tmp.mp4", folder / f".stgr_sft.{pid}-3.tmp.json", folder / f".00009.{pid}.tmp.png"]
     live = [folder / f".y.{os.getpid()}.tmp.mp4"]
     for path in orphans + live:
         path.write_bytes(b"half a file")
@@ -38,7 +38,9 @@ def temporaries(folder: Path) -> list[Path]:
 
 def test_temporaries_keep_the_suffix_and_are_gone_after_a_write(tmp_path):
     target = tmp_path / "clip.mp4"
-    assert temp_path(target).name == f".clip.{os.getpid()}.tmp.mp4"  # muxers and PIL still see .mp4 / .png
+    first, second = temp_path(target).name, temp_path(target).name
+    assert first.startswith(f".clip.{os.getpid()}-") and first.endswith(".tmp.mp4")  # muxers and PIL still see .mp4
+    assert first != second  # two threads writing one file never share a temporary
     with atomic_path(target) as tmp:
         tmp.write_bytes(b"video")
     assert target.read_bytes() == b"video" and temporaries(tmp_path) == []

@@ -21,7 +21,6 @@ Output directory::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from o3video.construction.stages import run_stage
 from o3video.construction.validation import Outcome, read_ledger, validation_table
 from o3video.construction.vlm import VLMClient, make_vlm
 from o3video.data.stgr import load_stgr
-from o3video.io import atomic_write_json, remove_orphans
+from o3video.io import compare_settings, remove_orphans
 
 STAGES = ("source_filter", "annotate", "boxes", "consistency")
 SPATIO_TEMPORAL_FILE = "stgr_spatio_temporal.jsonl"
@@ -75,14 +74,9 @@ def read_items(config: BuildConfig) -> list[SourceItem]:
 
 def _check_resume(config: BuildConfig) -> None:
     path = config.out / "build_config.json"
-    fingerprint = json.loads(json.dumps(config.fingerprint()))
-    if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        if previous != fingerprint:
-            changed = sorted(k for k in set(previous) | set(fingerprint) if previous.get(k) != fingerprint.get(k))
-            raise ValueError(f"{config.out} holds a build made with different settings ({', '.join(changed)}); "
-                             "use another --out directory, or --restart to discard the finished stages")
-    atomic_write_json(path, fingerprint)
+    compare_settings(path, config.fingerprint(), resuming=path.exists(),
+                     what=f"{config.out} holds a build made with different settings",
+                     hint="use another --out directory, or --restart to discard the finished stages")
 
 
 def _clients(config: BuildConfig, vlm: VLMClient | None, verifier: VLMClient | None) -> tuple[VLMClient | None, VLMClient | None]:

@@ -11,67 +11,33 @@ item has several lines (an error, then a retry), the last one counts.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, TypeVar
 
+from o3video.io import JsonlLog
+
 T = TypeVar("T")
 FINAL = ("kept", "rejected")
 
 
-class StageLog:
-    """The JSON-lines output of one stage, keyed by item id."""
+class StageLog(JsonlLog):
+    """The JSON-lines output of one stage, keyed by item id (`o3video.io.JsonlLog`: a line cut by a kill is
+    redone, damage before it is named); appends from the stage's worker threads are serialised."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, key="id")
         self._lock = threading.Lock()
-        self.entries: dict[str, dict[str, Any]] = {}
-        self.dropped_partial = self._repair()
-        self._load()
-
-    def _repair(self) -> bool:
-        """Truncate a last line cut off by a kill; True if there was one."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return False
-        with open(self.path, "rb+") as f:
-            data = f.read()
-            if data.endswith(b"\n"):
-                return False
-            keep = data.rfind(b"\n") + 1
-            f.truncate(keep)
-        return True
-
-    def _load(self) -> None:
-        if not self.path.exists():
-            return
-        with open(self.path, encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    raise ValueError(f"{self.path}: line {number} is not valid JSON; the stage log is damaged") from None
-                self.entries[str(entry["id"])] = entry
 
     def finished(self, item_id: str) -> bool:
         entry = self.entries.get(item_id)
         return entry is not None and entry.get("status") in FINAL
 
     def append(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
-            self.entries[str(entry["id"])] = entry
+            super().append(entry)
 
 
 def error_entry(item_id: str, error: BaseException) -> dict[str, Any]:

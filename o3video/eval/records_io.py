@@ -4,7 +4,6 @@ missing or corrupt video is recorded as that record's error and the run goes on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path

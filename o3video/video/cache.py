@@ -5,7 +5,7 @@
   of the content). A rewritten file therefore misses the cache; the stale entry is simply never read.
 * One entry is one uncompressed `.npz` file (frames as a uint8 array + JSON metadata): reading it
   back costs a file read, not a decode, which is what makes a cached re-read ~100x faster.
-* Writers write a temporary file in the same directory and `os.replace` it into place, which is
+* Writers write a temporary file in the same directory and rename it into place (`o3video.io.atomic_path`), which is
   atomic on POSIX: concurrent readers see either no entry or a whole one. Unreadable entries
   (e.g. left by a full disk) are treated as misses and overwritten.
 """
@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from o3video.io import atomic_path
 
 CACHE_VERSION = 1  # bump when the decoding or resizing of frames changes
 _CHUNK = 64 * 1024
@@ -71,12 +72,6 @@ class FrameCache:
         path = self.entry_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                np.savez(file, frames=frames, meta=meta_bytes)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as file:
+            np.savez(file, frames=frames, meta=meta_bytes)
         return path

@@ -20,7 +20,6 @@ Layout of the output directory::
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -35,14 +34,13 @@ from o3video.data.synth.config import SynthConfig, SynthSummary
 from o3video.data.synth.events import derive_events
 from o3video.mixes import task_counts
 from o3video.data.synth.planner import plan_scene
-from o3video.data.synth.presets import WorldPreset
 from o3video.data.synth.questions import SceneFacts, candidates, vstar_items
 from o3video.data.synth.render import Rasteriser, encode_video, save_frame_png
 from o3video.data.synth.stgr_writer import frame_path, frames_needed, stgr_record, video_path
 from o3video.data.synth.truth import SceneTruth, compute_truth
 from o3video.data.synth.vstar_writer import benchmark_record, vstar_record
 from o3video.data.synth.world import ScenePlan
-from o3video.io import RunFileError, atomic_write_json, remove_orphans
+from o3video.io import atomic_write_json, compare_settings, remove_orphans
 from o3video.tasks import Task
 
 TRAIN, TEST = 0, 1  # seed-stream codes: training and test scenes never share a seed
@@ -206,12 +204,9 @@ def _write_files(config: SynthConfig, scenes: list[SceneWork], progress: bool) -
 
 def _check_resume(config: SynthConfig) -> None:
     path = config.out / "synth_config.json"
-    if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        if previous != json.loads(json.dumps(config.fingerprint())):
-            raise RunFileError(f"{config.out} holds a dataset made with a different config ({path}); "
-                             "use another --out directory or delete it")
-    atomic_write_json(path, config.fingerprint())
+    compare_settings(path, config.fingerprint(), resuming=path.exists(),
+                     what=f"{config.out} holds a dataset made with a different config",
+                     hint="use another --out directory or delete it")
 
 
 def build_dataset(config: SynthConfig, *, progress: bool = True) -> SynthSummary:
