@@ -22,15 +22,44 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
+# Which extra brings each third-party module a command may import (pyproject.toml's optional dependencies).
+EXTRA_OF_MODULE = {
+    "av": "video", "numpy": "video", "PIL": "video", "tqdm": "video",
+    "torch": "models", "torchvision": "models", "transformers": "models", "tokenizers": "models",
+    "accelerate": "models", "safetensors": "models",
+    "trl": "train", "datasets": "train", "yaml": "train",
+    "openai": "eval", "matplotlib": "all", "cv2": "bench",
+}
+
+
+def missing_extra(error: BaseException) -> str | None:
+    """For an import of a module that an extra brings: which extra to install, as one line."""
+    if not isinstance(error, ModuleNotFoundError) or error.name is None:
+        return None
+    extra = EXTRA_OF_MODULE.get(error.name.split(".")[0])
+    if extra is None:
+        return None
+    return f"needs the [{extra}] extra (no module {error.name!r}): pip install 'o3video[{extra}]' (or 'o3video[all]')"
+
+
+def _video_errors() -> tuple[type, ...]:
+    """The video layer's error type, when that layer is installed (the core installs without it)."""
+    try:
+        from o3video.video.errors import VideoError
+    except ModuleNotFoundError:
+        return ()
+    return (VideoError,)
+
+
 def user_message(error: BaseException) -> str | None:
     """The one-line message for an error the user can fix, or None for a bug (which keeps its traceback).
 
     User errors: `InputError` (and its kinds: `ConfigError`, `RecordError`, `RunFileError`, ...), the video
     layer's `VideoError`, and operating-system errors on a named file (missing, a folder, no permission,
     disk full)."""
-    from o3video.video.errors import VideoError
-
-    if isinstance(error, (InputError, VideoError)):
+    if missing_extra(error) is not None:
+        return missing_extra(error)
+    if isinstance(error, (InputError, *_video_errors())):
         return one_line(str(error))
     if isinstance(error, OSError):
         if error.filename is not None and error.strerror:
@@ -39,4 +68,4 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-__all__ = ["InputError", "one_line", "user_message"]
+__all__ = ["EXTRA_OF_MODULE", "InputError", "missing_extra", "one_line", "user_message"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create or update .venv/ at the repo root with everything the project needs.
-# Sourced by the README's commands; re-installs only when pyproject.toml changed.
+# Sourced by the README's commands; installs the exact tested set (constraints.txt) and re-installs only
+# when pyproject.toml or constraints.txt changed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
@@ -12,10 +13,10 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/python" -m pip install -q --upgrade pip
 fi
 stamp="$venv/.o3video-installed"
-want="$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)"
+want="$(cat "$root/pyproject.toml" "$root/constraints.txt" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[o3video] installing o3video and its dependencies into $venv (first run: a few minutes)" >&2
-  "$venv/bin/python" -m pip install -q -e "$root[dev,bench]"
+  "$venv/bin/python" -m pip install -q -e "$root[all,dev,bench]" -c "$root/constraints.txt"
   echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"

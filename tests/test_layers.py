@@ -89,3 +89,15 @@ def test_the_core_imports_nothing_heavy():
             f"print(sorted(h for h in {HEAVY!r} if h in sys.modules))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
+
+
+def test_a_command_whose_extra_is_missing_says_which_extra_to_install(capsys, monkeypatch):
+    """Without PyAV (the [video] extra), `o3video frames` names the extra in one line."""
+    from o3video.cli import main
+
+    monkeypatch.setitem(sys.modules, "av", None)  # import av -> ModuleNotFoundError, as in a core-only install
+    for name in [m for m in sys.modules if m.startswith("o3video.video")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert main(["frames", str(Path(__file__)), "--num", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("o3video frames: needs the [video] extra") and "pip install 'o3video[video]'" in err
