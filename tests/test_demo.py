@@ -3,9 +3,12 @@
 import json
 import re
 
+import pytest
+
 from o3video.cli import main
 
 
+@pytest.mark.slow
 def test_quick_demo_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--quick", "--out", str(out)]) == 0

@@ -66,6 +66,7 @@ def test_rl_rows_hold_the_builders_prompt_and_the_reward_columns(synth_easy, tin
     assert len(messages_images(visual["prompt"])) == 1 and visual["original_image_size"] == image.record["image_size"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["gspo", "grpo"])
 def test_one_rl_step_changes_the_weights_and_logs_every_term(synth_easy, two_records, warm_model, tmp_path, algo):
     from o3video.models import load_model

@@ -23,6 +23,7 @@ def config(synth_easy, tiny_model, out, **over):
     return VStarRunConfig(**(base | over))
 
 
+@pytest.mark.slow
 def test_run_writes_benchmark_fields_and_resumes_after_a_kill(synth_easy, tiny_model, loaded, tmp_path):
     model, processor = loaded
     full = run_vstar(config(synth_easy, tiny_model, tmp_path / "full.jsonl"), model=model, processor=processor)

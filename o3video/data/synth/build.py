@@ -20,6 +20,7 @@ Layout of the output directory::
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -193,7 +194,8 @@ def _write_files(config: SynthConfig, scenes: list[SceneWork], progress: bool) -
             write_scene_files(*job)
             bar.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=config.workers) as pool:
+        # spawn, not fork: a forked child of a process running threads (a caller's pool, a server) can deadlock
+        with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for _ in pool.map(write_scene_files, *zip(*jobs)):
                 bar.update(1)
     bar.close()
