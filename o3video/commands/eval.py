@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from o3video.geometry import MAX_PIXELS
+
 HELP = "Evaluate on V-STaR, multiple-choice video QA (with test-time scaling) or temporal grounding."
 
 
@@ -17,7 +19,7 @@ def _common(parser: argparse.ArgumentParser, frames: int) -> None:
     parser.add_argument("--out", type=Path, help="results file (JSON lines), appended to and resumed")
     parser.add_argument("--frames", type=int, default=frames, help=f"frames sampled per video (default {frames})")
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
-    parser.add_argument("--max-pixels", type=int, default=128 * 28 * 28)
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS)
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--limit", type=int, help="only the first N records")
     parser.add_argument("--blank-frames", action="store_true",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.data.vstar import parse_temporal_answer
+from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.geometry import temporal_iou
 from o3video.grammar import parse_span
 from o3video.tasks import Task
@@ -39,12 +39,11 @@ def grounding_truth(record: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def ask_grounding(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
-    from o3video.models import generate
-    from o3video.video.prompt import build_messages
+    from o3video.answer import Question, ask_frames
 
     sampled = sample_video(video, cfg, processor)
-    messages = build_messages(sampled.frames, grounding_query(record), Task.TEMPORAL, duration=sampled.duration)
-    completion = generate(model, processor, [messages], max_new_tokens=cfg.max_new_tokens)[0][0]
+    (completion,) = ask_frames(model, processor, sampled.frames, [Question(grounding_query(record), Task.TEMPORAL)],
+                               duration=sampled.duration, max_new_tokens=cfg.max_new_tokens)
     return {"completion": completion, "predicted_span": parse_temporal_answer(completion)}
 
 

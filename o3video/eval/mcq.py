@@ -53,11 +53,11 @@ def category(record: dict[str, Any]) -> str:
 
 
 def _greedy(model: Any, processor: Any, frames: list[Any], duration: float, question: str, cfg: MCQRunConfig) -> str:
-    from o3video.models import generate
-    from o3video.video.prompt import build_messages
+    from o3video.answer import Question, ask_frames
 
-    messages = build_messages(frames, question, Task.GENERAL_MCQ, duration=duration)
-    return generate(model, processor, [messages], max_new_tokens=cfg.max_new_tokens)[0][0]
+    (completion,) = ask_frames(model, processor, frames, [Question(question, Task.GENERAL_MCQ)], duration=duration,
+                               max_new_tokens=cfg.max_new_tokens)
+    return completion
 
 
 def frames_near(frames: list[Any], times: list[float], per_time: int = 2) -> set[int]:
@@ -86,7 +86,6 @@ def faithfulness_probe(model: Any, processor: Any, frames: list[Any], duration: 
 
 def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
     from o3video.tts import answer_with_tts
-    from o3video.video.prompt import build_messages
 
     sampled = sample_video(video, cfg, processor)
     frames, question = sampled.frames, mcq_question(record)
@@ -102,9 +101,8 @@ def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], vide
         import torch
 
         torch.manual_seed(cfg.seed * 1_000_003 + index)  # the same samples for a record, resumed or not
-        messages = build_messages(frames, question, Task.GENERAL_MCQ, duration=sampled.duration)
-        result = answer_with_tts(model, processor, messages, frames, question, Task.GENERAL_MCQ, n=cfg.n,
-                                 max_new_tokens=cfg.max_new_tokens)
+        result = answer_with_tts(model, processor, frames, question, Task.GENERAL_MCQ, duration=sampled.duration,
+                                 n=cfg.n, max_new_tokens=cfg.max_new_tokens)
         out["tts"] = result.to_dict()
         out["predictions"] |= {"majority": result.majority, "confidence": result.confidence}
     return out
