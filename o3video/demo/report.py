@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.demo.evaluate import EvalSummary
+from o3video.tables import markdown_table
 
 # Reward-curve panels: (title, metrics.jsonl keys).
 RL_PANELS = (
@@ -103,38 +104,33 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
+VSTAR_HEADER = ("model", "n", "What", "Chain 1 When (tIoU)", "Chain 1 Where (vIoU)", "Chain 2 Where (vIoU)",
+                "Chain 2 When (tIoU)", "AM c1", "AM c2", "LGM c1", "LGM c2", "**mAM**", "**mLGM**", "format r_fmt")
+
+
 def vstar_table(evals: Sequence[EvalSummary]) -> str:
     """The V-STaR-style table (percent): what / when / where per chain, AM and LGM per chain, mAM, mLGM, r_fmt."""
-    lines = [
-        "| model | n | What | Chain 1 When (tIoU) | Chain 1 Where (vIoU) | Chain 2 Where (vIoU) | Chain 2 When (tIoU) "
-        "| AM c1 | AM c2 | LGM c1 | LGM c2 | **mAM** | **mLGM** | format r_fmt |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for e in evals:
-        lines.append(
-            f"| {e.name} | {e.n} | {_pct(e.what)} | {_pct(e.when_1)} | {_pct(e.where_1)} | {_pct(e.where_2)} | "
-            f"{_pct(e.when_2)} | {_pct(e.am_1)} | {_pct(e.am_2)} | {_pct(e.lgm_1)} | {_pct(e.lgm_2)} | "
-            f"**{_pct(e.mAM)}** | **{_pct(e.mLGM)}** | {e.format:.3f} |"
-        )
-    return "\n".join(lines)
+    rows = [[e.name, e.n, *map(_pct, (e.what, e.when_1, e.where_1, e.where_2, e.when_2, e.am_1, e.am_2, e.lgm_1, e.lgm_2)),
+             f"**{_pct(e.mAM)}**", f"**{_pct(e.mLGM)}**", f"{e.format:.3f}"] for e in evals]
+    return markdown_table(VSTAR_HEADER, rows)
 
 
 def format_table(evals: Sequence[EvalSummary]) -> str:
     kinds = ("what", "when_1", "where_1", "where_2", "when_2")
-    lines = ["| model | " + " | ".join(kinds) + " | all |", "|---|" + "---:|" * (len(kinds) + 1)]
-    for e in evals:
-        lines.append(f"| {e.name} | " + " | ".join(f"{e.format_by_kind.get(k, 0.0):.3f}" for k in kinds) + f" | {e.format:.3f} |")
-    return "\n".join(lines)
+    rows = [[e.name, *(f"{e.format_by_kind.get(k, 0.0):.3f}" for k in kinds), f"{e.format:.3f}"] for e in evals]
+    return markdown_table(["model", *kinds, "all"], rows)
 
 
 def shape_table(evals: Sequence[EvalSummary]) -> str:
-    lines = ["| model | readable spans | mean span (s) | boxes per where answer | proper boxes (x2>x1, y2>y1) |",
-             "|---|---:|---:|---:|---:|"]
-    for e in evals:
-        a = e.answer_shape
-        lines.append(f"| {e.name} | {a.get('span_readable', 0):.2f} | {a.get('span_length_s', 0):.2f} | "
-                     f"{a.get('boxes_per_where', 0):.2f} | {a.get('proper_boxes', 0):.2f} |")
-    return "\n".join(lines)
+    keys = ("span_readable", "span_length_s", "boxes_per_where", "proper_boxes")
+    rows = [[e.name, *(f"{e.answer_shape.get(k, 0):.2f}" for k in keys)] for e in evals]
+    return markdown_table(["model", "readable spans", "mean span (s)", "boxes per where answer",
+                           "proper boxes (x2>x1, y2>y1)"], rows)
+
+
+def timings_table(timings: dict[str, float]) -> str:
+    rows = [[k, f"{v:.1f}"] for k, v in timings.items()] + [["**total**", f"**{sum(timings.values()):.1f}**"]]
+    return markdown_table(["stage", "seconds"], rows)
 
 
 def markdown(inputs: ReportInputs, base: Path) -> str:
@@ -163,9 +159,7 @@ def markdown(inputs: ReportInputs, base: Path) -> str:
         parts += ["## Evidence (SFT+GSPO model, held-out test videos)", ""]
         parts += [f"![{caption}]({rel(path)})\n\n{caption}\n" for caption, path in inputs.evidence]
     if inputs.timings:
-        parts += ["## Timings (seconds, this run)", "", "| stage | seconds |", "|---|---:|"]
-        parts += [f"| {k} | {v:.1f} |" for k, v in inputs.timings.items()]
-        parts += [f"| **total** | **{sum(inputs.timings.values()):.1f}** |", ""]
+        parts += ["## Timings (seconds, this run)", "", timings_table(inputs.timings), ""]
     return "\n".join(parts) + "\n"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.grammar import parse
+from o3video.tables import markdown_table
 from o3video.tasks import Task
 from o3video.tts import answer_key
 
@@ -146,11 +147,10 @@ def mcq_metrics(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def mcq_markdown(metrics: dict[str, Any], title: str) -> str:
     kinds = list(metrics["accuracy"])
+    rows = [["overall", *(f"{100 * metrics['accuracy'][k]:.1f}" for k in kinds)]]
+    rows += [[name, *(f"{100 * accs.get(k, 0):.1f}" for k in kinds)] for name, accs in metrics["per_category"].items()]
     lines = [f"### {title}", "", f"{metrics['n']} questions scored, {metrics['errors']} failed (missing or corrupt video).", "",
-             "| split | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds),
-             "| overall | " + " | ".join(f"{100 * metrics['accuracy'][k]:.1f}" for k in kinds) + " |"]
-    for name, accs in metrics["per_category"].items():
-        lines.append(f"| {name} | " + " | ".join(f"{100 * accs.get(k, 0):.1f}" for k in kinds) + " |")
+             markdown_table(["split", *kinds], rows)]
     if "faithfulness" in metrics:
         lines += ["", faithfulness_table(metrics["faithfulness"])]
     return "\n".join(lines) + "\n"
@@ -158,10 +158,11 @@ def mcq_markdown(metrics: dict[str, Any], title: str) -> str:
 
 def faithfulness_table(f: dict[str, Any]) -> str:
     """The probe's accuracies and drops (paper Table 6), and how many answers cited a time."""
+    rows = [["all", f"{100 * f['accuracy_all_frames']:.1f}", ""],
+            ["without the 2 frames nearest each cited time", f"{100 * f['accuracy_evidence_removed']:.1f}",
+             f"{100 * f['drop_evidence_removed']:.1f}"],
+            ["without as many random frames", f"{100 * f['accuracy_random_removed']:.1f}", f"{100 * f['drop_random_removed']:.1f}"]]
     return "\n".join([
-        "| frames given to the model (greedy answers) | accuracy | drop |", "|---|---:|---:|",
-        f"| all | {100 * f['accuracy_all_frames']:.1f} | |",
-        f"| without the 2 frames nearest each cited time | {100 * f['accuracy_evidence_removed']:.1f} | {100 * f['drop_evidence_removed']:.1f} |",
-        f"| without as many random frames | {100 * f['accuracy_random_removed']:.1f} | {100 * f['drop_random_removed']:.1f} |",
+        markdown_table(["frames given to the model (greedy answers)", "accuracy", "drop"], rows),
         "", f"{f['with_cited_times']} of {f['n']} greedy answers cited a time; the others keep all frames in both probes.",
     ])
