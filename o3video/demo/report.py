@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,24 +167,12 @@ def _inline(path: Path) -> str:
     return f"data:image/png;base64,{data}"
 
 
-def _md_table_to_html(table: str) -> str:
-    rows = [r.strip().strip("|").split("|") for r in table.strip().splitlines()]
-    head, body = rows[0], rows[2:]
+def markdown_html(text: str) -> str:
+    """Markdown (paragraphs, pipe tables, emphasis) as HTML, by markdown-it (CommonMark with tables);
+    raw HTML in the text is escaped, not passed through."""
+    from markdown_it import MarkdownIt
 
-    def cell(text: str, tag: str) -> str:
-        text = html.escape(text.strip())
-        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-        return f"<{tag}>{text}</{tag}>"
-
-    out = ["<table>", "<tr>" + "".join(cell(c, "th") for c in head) + "</tr>"]
-    out += ["<tr>" + "".join(cell(c, "td") for c in row) + "</tr>" for row in body]
-    return "\n".join(out + ["</table>"])
-
-
-def _md_blocks_to_html(text: str) -> str:
-    """Paragraphs and pipe tables (what the report's sections are made of) as HTML."""
-    blocks = [b.strip() for b in text.split("\n\n") if b.strip()]
-    return "\n".join(_md_table_to_html(b) if b.startswith("|") else f"<p>{html.escape(b)}</p>" for b in blocks)
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
 
 
 def html_page(inputs: ReportInputs) -> str:
@@ -202,11 +189,11 @@ def html_page(inputs: ReportInputs) -> str:
         cls, word = ("pass", "PASS") if c.passed else ("fail", "FAIL")
         parts.append(f"<li><b class='{cls}'>{word}</b> — {esc(c.what)}: {esc(c.measured)}</li>")
     parts += ["</ul><h2>V-STaR on the held-out synthetic split (judge: exact; percent)</h2>",
-              _md_table_to_html(vstar_table(inputs.evals)), "<h3>Format reward r_fmt per V-STaR prompt</h3>",
-              _md_table_to_html(format_table(inputs.evals)), "<h3>What the answers look like</h3>",
-              _md_table_to_html(shape_table(inputs.evals))]
+              markdown_html(vstar_table(inputs.evals)), "<h3>Format reward r_fmt per V-STaR prompt</h3>",
+              markdown_html(format_table(inputs.evals)), "<h3>What the answers look like</h3>",
+              markdown_html(shape_table(inputs.evals))]
     for heading, body in inputs.sections:
-        parts += [f"<h2>{esc(heading)}</h2>", _md_blocks_to_html(body)]
+        parts += [f"<h2>{esc(heading)}</h2>", markdown_html(body)]
     if inputs.notes:
         parts += ["<h2>Notes</h2><ul>"] + [f"<li>{esc(n)}</li>" for n in inputs.notes] + ["</ul>"]
     for heading, pictures in (("Training curves", inputs.curves), ("Evidence (SFT+GSPO model, held-out test videos)", inputs.evidence)):
@@ -214,9 +201,7 @@ def html_page(inputs: ReportInputs) -> str:
             parts.append(f"<h2>{heading}</h2>")
             parts += [f"<figure><img src='{_inline(p)}'><figcaption>{esc(c)}</figcaption></figure>" for c, p in pictures]
     if inputs.timings:
-        rows = "".join(f"<tr><td>{esc(k)}</td><td>{v:.1f}</td></tr>" for k, v in inputs.timings.items())
-        parts.append(f"<h2>Timings (seconds, this run)</h2><table><tr><th>stage</th><th>seconds</th></tr>{rows}"
-                     f"<tr><td><b>total</b></td><td><b>{sum(inputs.timings.values()):.1f}</b></td></tr></table>")
+        parts += ["<h2>Timings (seconds, this run)</h2>", markdown_html(timings_table(inputs.timings))]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -230,5 +215,5 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> tuple[Path, Path]:
     return md, page
 
 
-__all__ = ["Check", "RL_PANELS", "ReportInputs", "SFT_PANELS", "html_page", "markdown", "plot_curves", "vstar_table",
-           "write_report"]
+__all__ = ["Check", "RL_PANELS", "ReportInputs", "SFT_PANELS", "html_page", "markdown", "markdown_html", "plot_curves",
+           "vstar_table", "write_report"]

@@ -67,7 +67,7 @@ def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int]) -> 
 
 def run_seeds(settings: DemoSettings, seeds: int, *, fresh: bool = False) -> Path:
     """Run (or finish) the demo for `seeds` seeds and write the aggregate report; returns report.md."""
-    from o3video.demo.report import _md_blocks_to_html
+    from o3video.demo.report import markdown_html
     from o3video.io import atomic_write_text
 
     runs, used = [], []
@@ -79,7 +79,7 @@ def run_seeds(settings: DemoSettings, seeds: int, *, fresh: bool = False) -> Pat
         used.append(one.seed)
     text = aggregate_markdown(runs, used)
     out = Path(settings.out)
-    atomic_write_text(out / "report.html", f"<!doctype html><meta charset='utf-8'><body>{_md_blocks_to_html(text)}</body>")
+    atomic_write_text(out / "report.html", f"<!doctype html><meta charset='utf-8'><body>{markdown_html(text)}</body>")
     return atomic_write_text(out / "report.md", text)
 
 
