@@ -28,7 +28,7 @@ EXTRA_OF_MODULE = {
     "torch": "models", "torchvision": "models", "transformers": "models", "tokenizers": "models",
     "accelerate": "models", "safetensors": "models",
     "trl": "train", "datasets": "train", "yaml": "train",
-    "openai": "eval", "matplotlib": "all", "cv2": "bench",
+    "openai": "eval", "matplotlib": "all", "markdown_it": "all", "cv2": "bench",
 }
 
 

@@ -14,6 +14,11 @@ from enum import StrEnum
 
 Size = tuple[float, float]
 
+# The per-frame pixel budget of a model input (the paper's: 128 tokens of 28x28 pixels), read by Qwen-VL's
+# resize rule (`o3video.video.resize`). Here, with no heavy imports, so CLI defaults and configs can name it.
+MAX_PIXELS = 128 * 28 * 28
+MIN_PIXELS = 4 * 28 * 28
+
 
 class GeometryError(ValueError):
     """A box, span or size that cannot be converted (wrong length, non-finite, non-positive size)."""

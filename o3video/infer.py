@@ -67,15 +67,13 @@ def answer_video(
 ) -> tuple[InferenceResult, Any]:
     """Answer `question` about `video`; returns the result and the sampled frames (for pictures).
     The per-frame pixel budget is the processor's (`load_model(..., max_pixels=...)` sets it)."""
-    from o3video.models import frame_settings, generate
-    from o3video.video import sample_frames
-    from o3video.video.prompt import build_messages
+    from o3video.answer import Question, ask_frames, video_frames
 
     task = Task(task)
     # frames at the size the processor keeps as it is: the size the cited boxes refer to
-    frames = sample_frames(video, num_frames, mode=mode, cache_dir=cache_dir, **frame_settings(processor))
-    messages = build_messages(frames.frames, question, task, duration=frames.duration)
-    (completion,) = generate(model, processor, [messages], max_new_tokens=max_new_tokens, temperature=temperature)[0]
+    frames = video_frames(video, processor, num_frames=num_frames, mode=mode, cache_dir=cache_dir)
+    (completion,) = ask_frames(model, processor, frames.frames, [Question(question, task)], duration=frames.duration,
+                               max_new_tokens=max_new_tokens, temperature=temperature)
     parsed = parse(completion)
     result = InferenceResult(
         video=str(video), question=question, task=task.value, completion=completion,

@@ -140,20 +140,21 @@ def score_crops(model: Any, processor: Any, question: str, crops: Sequence[Image
 def answer_with_tts(
     model: Any,
     processor: Any,
-    messages: list[dict[str, Any]],
     frames: Sequence[FrameLike],
     question: str,
     task: Task,
     *,
+    duration: float | None = None,
     n: int = 8,
     temperature: float = 1.0,
     max_new_tokens: int = 512,
 ) -> TTSResult:
-    """Sample `n` responses to `messages`, score their evidence, and vote both ways."""
-    from o3video.models import generate
+    """Sample `n` responses to `question` about `frames` (`o3video.answer.sample_answers`), score their
+    evidence, and vote both ways."""
+    from o3video.answer import Question, sample_answers
 
-    (completions,) = generate(model, processor, [messages], max_new_tokens=max_new_tokens, temperature=temperature,
-                              num_return_sequences=n)
+    completions = sample_answers(model, processor, frames, Question(question, task), n=n, duration=duration,
+                                 temperature=temperature, max_new_tokens=max_new_tokens)
     parsed = [parse(c) for c in completions]
     crops_per_response = [crop_evidence(frames, p.claims) for p in parsed]
     flat = [crop for crops in crops_per_response for crop in crops]

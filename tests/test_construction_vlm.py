@@ -96,3 +96,24 @@ def test_specs_throttling_and_the_optional_google_sdk(monkeypatch):
         for _ in range(4):
             throttled.complete(VLMRequest.ask(["hi"]))
         assert waits == pytest.approx([0.1, 0.2, 0.3]) and len(recorder.bodies) == 4
+
+
+def test_judges_and_annotators_read_remote_specs_alike():
+    """One parser (o3video.remote): a BASE_URL alone is refused by both with the same explanation (the
+    judge once took `8000/v1` for the model's name); BASE_URL:MODEL is read the same by both."""
+    from o3video.errors import InputError
+    from o3video.eval.judges import make_judge, parse_judge_spec
+
+    spec = "openai:http://h:8000/v1"
+    with pytest.raises(InputError) as for_vlm:
+        make_vlm(spec)
+    with pytest.raises(InputError) as for_judge:
+        make_judge(spec)
+    tail = f"{spec!r}: expected openai:BASE_URL:MODEL"
+    assert str(for_vlm.value).startswith(f"VLM spec {tail}") and str(for_judge.value).startswith(f"--judge: unknown judge {tail}")
+    assert str(for_vlm.value).split(repr(spec))[1] == str(for_judge.value).split(repr(spec))[1]
+    good = spec + ":Qwen/Qwen2.5-VL-7B-Instruct"
+    client, judge = make_vlm(good), make_judge(good)
+    assert parse_judge_spec(good) == ("openai", "http://h:8000/v1", "Qwen/Qwen2.5-VL-7B-Instruct")
+    assert (client.model, judge.model) == ("Qwen/Qwen2.5-VL-7B-Instruct",) * 2
+    assert str(client.client.base_url) == str(judge.client.base_url) == "http://h:8000/v1/"

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from o3video.eval.judges import OpenAIJudge, exact_judge, make_judge, parse_rating
-from o3video.eval.vstar_metrics import aggregate, load_results, markdown_table, report, score_record
+from o3video.eval.vstar_metrics import aggregate, load_results, report, score_record
 from o3video.data.vstar import parse_spatial_answer, parse_temporal_answer, vstar_prompts
 
 
@@ -73,7 +73,7 @@ def test_breakdowns_by_domain_and_length():
     assert set(rep.by_domain) == {"traffic", "sports"}
     assert rep.by_domain["traffic"].what_accuracy == 1.0 and rep.by_domain["sports"].what_accuracy == 0.0
     assert list(rep.by_length) == ["short", "medium"]
-    md = markdown_table(rep)
+    md = rep.markdown()
     assert "| overall | 2 | 50.0 | 50.0 | 16.7 | 37.5 | 0.0 |" in md
     assert "domain: sports" in md and "length: medium" in md
 
@@ -210,3 +210,12 @@ def test_judge_failures_are_retried_then_recorded(monkeypatch):
         assert r.judge_failures == 1 and r.what_accuracy == 0.0
     finally:
         server.close()
+
+
+def test_the_one_markdown_table_writer():
+    from o3video.tables import markdown_table
+
+    assert markdown_table(["model", "n"], [["a", 1], ["b", ""]]) == "| model | n |\n|---|---:|\n| a | 1 |\n| b | |"
+    assert markdown_table(["x", "y"], [], align="rl").splitlines()[1] == "|---:|---|"
+    with pytest.raises(ValueError, match="align"):
+        markdown_table(["x", "y"], [], align="l")

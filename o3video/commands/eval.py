@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
+
+from o3video.eval.scoring import SCORINGS
+from o3video.geometry import MAX_PIXELS
 
 HELP = "Evaluate on V-STaR, multiple-choice video QA (with test-time scaling) or temporal grounding."
 
@@ -17,7 +19,7 @@ def _common(parser: argparse.ArgumentParser, frames: int) -> None:
     parser.add_argument("--out", type=Path, help="results file (JSON lines), appended to and resumed")
     parser.add_argument("--frames", type=int, default=frames, help=f"frames sampled per video (default {frames})")
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
-    parser.add_argument("--max-pixels", type=int, default=128 * 28 * 28)
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS)
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--limit", type=int, help="only the first N records")
     parser.add_argument("--blank-frames", action="store_true",
@@ -83,62 +85,25 @@ def _mode(args: argparse.Namespace) -> str:
     return "score"
 
 
-def _checked(path: Path, benchmark: str, of_results: bool = False) -> list[dict]:
-    """The records of an annotation (or results) file, every one checked for the fields `benchmark` reads;
-    results records that failed before answering are not."""
-    from o3video.eval.annotations import check_records, grounding_problems, mcq_problems, vstar_problems
+def _checked(path: Path, benchmark: str) -> list[dict]:
+    from o3video.eval.scoring import checked_records
 
-    problems = {"vstar": vstar_problems, "mcq": mcq_problems, "tg": grounding_problems}[benchmark]
-    skip = (lambda record: bool(record.get("error"))) if of_results else (lambda record: False)
-    return check_records(path, problems, skip=skip)
+    return checked_records(path, benchmark)
 
 
-def _write_report(results: Path, report_path: Path | None, payload: dict, table: str) -> Path:
-    report_path = report_path or results.with_suffix(".metrics.json")
-    report_path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    report_path.with_suffix(".md").write_text(table, encoding="utf-8")
-    print(table)
-    return report_path
+def _report(report: Any, results: Path, report_path: Path | None) -> Path:
+    """Write a scorer's report (`o3video.eval.scoring.write_report`) and print its Markdown."""
+    from o3video.eval.scoring import write_report
 
-
-SCORINGS = ("o3video", "vstar", "open-o3")
+    path = write_report(report, results, report_path)
+    print(report.markdown())
+    return path
 
 
 def score_results(results: Path, judge_spec: str, report_path: Path | None = None, scoring: str = "o3video") -> Path:
-    """Score a V-STaR results file; writes the metrics JSON and a Markdown table beside it. `scoring`:
-    `o3video` (the project's protocol), or `vstar` / `open-o3` to reproduce an official scorer
-    (`o3video.eval.vstar_official`; docs/scoring.md lists where they differ)."""
-    records = _checked(results, "vstar", of_results=True)
-    if scoring != "o3video":
-        return _score_official(results, records, judge_spec, report_path, scoring)
-    from rich.progress import track
+    from o3video.eval.scoring import score_vstar
 
-    from o3video.eval.judges import make_judge
-    from o3video.eval.vstar_metrics import markdown_table, report, score_record
-
-    judge = make_judge(judge_spec)
-    scores = [score_record(i, r, judge) for i, r in track(list(enumerate(records)), description="judging", transient=True)
-              if not r.get("error")]
-    errors = sum(1 for r in records if r.get("error"))
-    rep = report(scores)
-    table = markdown_table(rep, title=f"V-STaR — {results.name} (judge: {judge_spec})")
-    if errors:
-        table += f"\n{errors} record(s) failed before answering (missing or corrupt video) and are not scored.\n"
-    payload = rep.to_dict() | {"results": str(results), "judge": judge_spec, "scoring": scoring, "records_with_errors": errors}
-    return _write_report(results, report_path, payload, table)
-
-
-def _score_official(results: Path, records: list[dict], judge_spec: str, report_path: Path | None, scoring: str) -> Path:
-    """Every record, failed ones included, as the official script reads the file; the judge's reply is
-    read as that script reads it (`official_rating`)."""
-    from o3video.eval.judges import make_judge, official_rating
-    from o3video.eval.vstar_official import official_markdown, official_report
-    from o3video.io import finite
-
-    rep = official_report(records, make_judge(judge_spec, rating=official_rating), scoring, where=f"{results}: ")
-    table = official_markdown(rep, f"V-STaR — {results.name} (judge: {judge_spec})")
-    payload = finite(rep.to_dict() | {"results": str(results), "judge": judge_spec, "scoring": scoring})
-    return _write_report(results, report_path, payload, table)
+    return _report(score_vstar(results, judge_spec, scoring), results, report_path)
 
 
 def run_vstar_command(args: argparse.Namespace) -> int:
@@ -176,13 +141,6 @@ def run_vstar_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def score_mcq(results: Path, report_path: Path | None = None) -> Path:
-    from o3video.eval.mcq import mcq_markdown, mcq_metrics
-
-    metrics = mcq_metrics(_checked(results, "mcq", of_results=True))
-    return _write_report(results, report_path, metrics | {"results": str(results)}, mcq_markdown(metrics, f"MCQ — {results.name}"))
-
-
 def run_mcq_command(args: argparse.Namespace) -> int:
     mode = _mode(args)
     if mode == "run":
@@ -190,16 +148,11 @@ def run_mcq_command(args: argparse.Namespace) -> int:
 
         _checked(args.anno, "mcq")
         run_mcq(MCQRunConfig(**_run_fields(args), tts=args.tts, n=args.n, faithfulness=args.faithfulness, seed=args.seed))
-    score_mcq(args.out if mode == "run" else args.results, args.report)
+    from o3video.eval.scoring import score_mcq
+
+    results = args.out if mode == "run" else args.results
+    _report(score_mcq(results), results, args.report)
     return 0
-
-
-def score_grounding(results: Path, report_path: Path | None = None) -> Path:
-    from o3video.eval.grounding import grounding_markdown, grounding_metrics
-
-    metrics = grounding_metrics(_checked(results, "tg", of_results=True))
-    table = grounding_markdown(metrics, f"Temporal grounding — {results.name}")
-    return _write_report(results, report_path, metrics | {"results": str(results)}, table)
 
 
 def run_tg_command(args: argparse.Namespace) -> int:
@@ -209,5 +162,8 @@ def run_tg_command(args: argparse.Namespace) -> int:
 
         _checked(args.anno, "tg")
         run_grounding(GroundingRunConfig(**_run_fields(args)))
-    score_grounding(args.out if mode == "run" else args.results, args.report)
+    from o3video.eval.scoring import score_grounding
+
+    results = args.out if mode == "run" else args.results
+    _report(score_grounding(results), results, args.report)
     return 0

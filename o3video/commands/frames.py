@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from o3video.geometry import MAX_PIXELS
+
 HELP = "Sample N frames from a video (true timestamps, model-input size); write images + frames.json."
 
 
@@ -14,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num", type=int, default=16, help="uniformly sampled frames (default 16)")
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact",
                         help="exact: the frame at/after each target time; keyframe: nearest key frame (faster)")
-    parser.add_argument("--max-pixels", type=int, default=128 * 28 * 28, help="pixel budget per frame (default 128*28*28)")
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="pixel budget per frame (default 128*28*28)")
     parser.add_argument("--min-pixels", type=int, default=4 * 28 * 28, help="minimum pixels per frame (default 4*28*28)")
     parser.add_argument("--factor", type=int, default=28, help="side multiple: 28 for Qwen2.5-VL, 32 for Qwen3-VL")
     parser.add_argument("--key-time", type=float, action="append", default=[], metavar="SECONDS",

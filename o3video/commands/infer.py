@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from o3video.geometry import MAX_PIXELS
+
 HELP = "Answer a question about a video; print the answer and its evidence (object, time, box); draw it."
 
 
@@ -17,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="checkpoint path or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct)")
     parser.add_argument("--frames", type=int, default=16, help="uniformly sampled frames (default 16)")
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
-    parser.add_argument("--max-pixels", type=int, default=128 * 28 * 28, help="pixel budget per frame")
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="pixel budget per frame")
     parser.add_argument("--task", default=Task.SPATIO_TEMPORAL.value, choices=[t.value for t in Task if not t.uses_image])
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--temperature", type=float, default=0.0)

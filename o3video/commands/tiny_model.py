@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from o3video.geometry import MAX_PIXELS
+
 HELP = "Build a tiny random Qwen2.5-VL (locally trained tokenizer) and save it like a checkpoint"
 
 
@@ -19,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random initialisation")
     parser.add_argument(
-        "--max-pixels", type=int, default=128 * 28 * 28, help="processor's per-image pixel budget (default 128·28·28)"
+        "--max-pixels", type=int, default=MAX_PIXELS, help="processor's per-image pixel budget (default 128·28·28)"
     )
 
 

@@ -11,6 +11,7 @@ from o3video.construction.annotation import AnnotationRules
 from o3video.construction.filters import SourceFilterConfig
 from o3video.construction.frames import DEFAULT_MAX_PIXELS
 from o3video.construction.items import KINDS
+from o3video.errors import InputError
 from o3video.geometry import BoxFormat
 
 REPLY_BOX_FORMATS = (BoxFormat.XYXY_NORM.value, BoxFormat.XYXY_1000.value, BoxFormat.CXCYWH_1000.value)
@@ -107,10 +108,16 @@ class BuildConfig:
 
 
 def vlm_identity(spec: str | None) -> str | None:
-    """A VLM spec without the server address: `openai:http://host:port/v1:model` → `openai:model`."""
-    if spec and spec.startswith("openai:") and ":" in spec[len("openai:"):]:
-        return "openai:" + spec.rsplit(":", 1)[1]
-    return spec
+    """A VLM spec without the server address: `openai:http://host:port/v1:model` → `openai:model`; a spec
+    that is not one (refused by `make_vlm` later) as it is."""
+    from o3video.remote import parse_remote_spec
+
+    if not spec or not spec.startswith("openai:"):
+        return spec
+    try:
+        return "openai:" + parse_remote_spec(spec).model
+    except InputError:
+        return spec
 
 
 __all__ = ["BuildConfig", "CheckConfig", "REPLY_BOX_FORMATS", "SourceSpec", "VLMOptions", "vlm_identity"]

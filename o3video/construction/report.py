@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.io import atomic_write_text
+from o3video.tables import markdown_table
 
 EXAMPLES_PER_REASON = 3
 
@@ -56,35 +57,42 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    """The build report's tables: every column left-aligned."""
+    return markdown_table(header, rows, align="l" * len(header))
+
+
+def _reason_rows(stage: dict[str, Any]) -> list[list[Any]]:
+    """A stage's rejection reasons (count, examples) and its error examples."""
+    rows: list[list[Any]] = []
+    for code, count in stage["reasons"].items():
+        examples = "<br>".join(f"`{_cell(e['id'])}`: {_cell(e['detail'])}" for e in stage["examples"].get(code, []))
+        rows.append([code, count, examples])
+    rows += [["error", "", f"`{_cell(error['id'])}`: {_cell(error['error'])}"] for error in stage["error_examples"]]
+    return rows
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     lines = ["# STGR build report", ""]
-    lines += ["## Sources", "", "| file | kind | items |", "|---|---|---|"]
-    lines += [f"| {_cell(s['path'])} | {s['kind']} | {s['items']} |" for s in report["sources"]]
+    sources = [[_cell(s["path"]), s["kind"], s["items"]] for s in report["sources"]]
+    lines += ["## Sources", "", _table(["file", "kind", "items"], sources)]
+    stages = [[name, stage["in"], stage["kept"], stage["rejected"], stage["errors"]] for name, stage in report["stages"].items()]
     lines += ["", "## Stages", "", "An item rejected for several reasons counts once under each.", "",
-              "| stage | in | kept | rejected | errors (retried next run) |", "|---|---|---|---|---|"]
+              _table(["stage", "in", "kept", "rejected", "errors (retried next run)"], stages)]
     for name, stage in report["stages"].items():
-        lines.append(f"| {name} | {stage['in']} | {stage['kept']} | {stage['rejected']} | {stage['errors']} |")
-    for name, stage in report["stages"].items():
-        if not stage["reasons"] and not stage["error_examples"]:
-            continue
-        lines += ["", f"### {name}", "", "| reason | items | examples |", "|---|---|---|"]
-        for code, count in stage["reasons"].items():
-            examples = "<br>".join(f"`{_cell(e['id'])}`: {_cell(e['detail'])}" for e in stage["examples"].get(code, []))
-            lines.append(f"| {code} | {count} | {examples} |")
-        for error in stage["error_examples"]:
-            lines.append(f"| error | | `{_cell(error['id'])}`: {_cell(error['error'])} |")
+        if stage["reasons"] or stage["error_examples"]:
+            lines += ["", f"### {name}", "", _table(["reason", "items", "examples"], _reason_rows(stage))]
     extra = report.get("boxes_removed")
     if extra is not None:
         lines += ["", f"Boxes removed for covering over {report['max_box_area']:.0%} of the frame: {extra}."]
-    lines += ["", "## Records", "", "| file | records |", "|---|---|"]
-    lines += [f"| {_cell(name)} | {count} |" for name, count in report["records"].items()]
+    records = [[_cell(name), count] for name, count in report["records"].items()]
+    lines += ["", "## Records", "", _table(["file", "records"], records)]
     mix = report.get("mix")
     if mix:
+        shares = [[category, f"{share:.1%}", mix["available"][category], mix["counts"][category],
+                   f"{mix['achieved_shares'][category]:.1%}"] for category, share in mix["target_shares"].items()]
         lines += ["", f"## Mix ({mix['name']}): {mix['total']} records", "",
-                  "| category | target share | available | taken | achieved share |", "|---|---|---|---|---|"]
-        for category, share in mix["target_shares"].items():
-            lines.append(f"| {category} | {share:.1%} | {mix['available'][category]} | {mix['counts'][category]} | "
-                         f"{mix['achieved_shares'][category]:.1%} |")
+                  _table(["category", "target share", "available", "taken", "achieved share"], shares)]
         if mix["missing_categories"]:
             lines += ["", f"No records at all for: {', '.join(mix['missing_categories'])}; the other shares were renormalised."]
     validation = report.get("validation")
@@ -94,15 +102,14 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def render_validation(validation: dict[str, Any]) -> str:
-    lines = ["| injected error | samples | caught | missed | caught how |", "|---|---|---|---|---|"]
-    for kind, row in validation["rows"].items():
-        how = ", ".join(f"{k} ({v})" for k, v in row["caught_by"].items()) or "-"
-        lines.append(f"| {kind} | {row['injected']} | {row['caught']} | {row['missed']} | {_cell(how)} |")
+    rows = [[kind, row["injected"], row["caught"], row["missed"],
+             _cell(", ".join(f"{k} ({v})" for k, v in row["caught_by"].items()) or "-")]
+            for kind, row in validation["rows"].items()]
     clean = validation["clean"]
     reasons = ", ".join(f"{k} ({v})" for k, v in clean["by_reason"].items()) or "-"
-    lines += ["", "| clean samples | kept | wrongly dropped | why |", "|---|---|---|---|",
-              f"| {clean['samples']} | {clean['kept']} | {clean['wrongly_dropped']} | {_cell(reasons)} |"]
-    return "\n".join(lines)
+    return "\n".join([_table(["injected error", "samples", "caught", "missed", "caught how"], rows), "",
+                      _table(["clean samples", "kept", "wrongly dropped", "why"],
+                             [[clean["samples"], clean["kept"], clean["wrongly_dropped"], _cell(reasons)]])])
 
 
 __all__ = ["render_markdown", "render_validation", "stage_summary", "write_report"]

@@ -10,8 +10,9 @@ the client with exponential backoff (`max_retries`); what still fails raises `VL
 reads which item and which crop a request is about). It is sent as the `X-O3Video-Context` header
 only when the client is built with `send_context=True`; real servers never need it.
 
-Specs (`make_vlm`): `openai:BASE_URL:MODEL`, `gemini-openai:MODEL` (Gemini's OpenAI-compatible
-endpoint, key from GEMINI_API_KEY), `google:MODEL` (the google-genai SDK).
+Specs (`make_vlm`, parsed by `o3video.remote.parse_remote_spec`): `openai:BASE_URL:MODEL`,
+`gemini-openai:MODEL` (Gemini's OpenAI-compatible endpoint, key from GEMINI_API_KEY), `google:MODEL`
+(the google-genai SDK).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import io
 import json
 import os
 import random
-import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -29,10 +29,10 @@ from typing import Any, Protocol
 from PIL import Image
 
 from o3video.construction.ratelimit import TokenBucket
+from o3video.remote import openai_client, parse_remote_spec
 
 Part = str | Image.Image
 CONTEXT_HEADER = "X-O3Video-Context"
-GEMINI_OPENAI_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
 _PNG_MAX_PIXELS = 256 * 256
 
 
@@ -130,10 +130,8 @@ class OpenAIVLM:
         max_retries: int = 4,
         send_context: bool = False,
     ) -> None:
-        from openai import OpenAI
-
-        key = api_key or os.environ.get(api_key_env) or "EMPTY"  # local servers accept any key
-        self.client = OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=max_retries)
+        self.client = openai_client(base_url, api_key=api_key, api_key_env=api_key_env, timeout=timeout,
+                                    max_retries=max_retries)
         self.model = model
         self.name = f"openai:{base_url}:{model}"
         self.send_context = send_context
@@ -228,23 +226,15 @@ def make_vlm(
     api_key_env: str | None = None,
     requests_per_minute: float | None = None,
 ) -> VLMClient:
-    """A client from a spec (module docstring); wrapped in a `ThrottledVLM` when a rate is given."""
-    kind, _, rest = spec.partition(":")
+    """A client from a spec (`o3video.remote.parse_remote_spec`); wrapped in a `ThrottledVLM` when a rate
+    is given. A bad spec is an `InputError` (a `ValueError`) naming it."""
+    kind, base_url, model = remote = parse_remote_spec(spec, what="VLM spec")
     client: VLMClient
-    if kind == "openai":
-        base_url, _, model = rest.rpartition(":")
-        # `openai:http://host:8000/v1` has no model: what follows its last colon is a port and a path.
-        if "://" not in base_url or not model or model.startswith("/") or re.match(r"\d+(/|$)", model):
-            raise ValueError(f"VLM spec {spec!r}: expected openai:BASE_URL:MODEL, e.g. openai:http://localhost:8000/v1:Qwen/Qwen2.5-VL-72B-Instruct")
-        client = OpenAIVLM(base_url, model, timeout=timeout, max_retries=max_retries, send_context=send_context,
-                           api_key_env=api_key_env or "OPENAI_API_KEY")
-    elif kind == "gemini-openai" and rest:
-        client = OpenAIVLM(GEMINI_OPENAI_URL, rest, timeout=timeout, max_retries=max_retries, send_context=send_context,
-                           api_key_env=api_key_env or "GEMINI_API_KEY")
-    elif kind == "google" and rest:
-        client = GoogleVLM(rest, max_retries=max_retries)
+    if kind == "google":
+        client = GoogleVLM(model, max_retries=max_retries)
     else:
-        raise ValueError(f"unknown VLM spec {spec!r}: use openai:BASE_URL:MODEL, gemini-openai:MODEL or google:MODEL")
+        client = OpenAIVLM(base_url, model, timeout=timeout, max_retries=max_retries, send_context=send_context,
+                           api_key_env=api_key_env or remote.key_env)
     if requests_per_minute:
         client = ThrottledVLM(client, requests_per_minute)
     return client

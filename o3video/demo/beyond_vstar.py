@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from o3video.tables import markdown_table
+
 
 def evidence_stats(results: list[dict[str, Any]]) -> dict[str, Any]:
     """What the sampled responses cite: how many carry evidence, the model's ratings of it, and how
@@ -70,9 +72,8 @@ def tts_markdown(metrics: dict[str, Any]) -> str:
     lines = [
         f"{metrics['n']} synthetic 4-option questions (held-out videos), {metrics['n_samples']} samples per question "
         "at temperature 1.0 for the votes; percent.", "",
-        "| model | greedy | majority vote | confidence-aware vote |", "|---|---:|---:|---:|",
-        f"| SFT+GSPO | {100 * acc.get('greedy', 0):.1f} | {100 * acc.get('majority', 0):.1f} | "
-        f"{100 * acc.get('confidence', 0):.1f} |", "",
+        markdown_table(["model", "greedy", "majority vote", "confidence-aware vote"],
+                       [["SFT+GSPO", *(f"{100 * acc.get(k, 0):.1f}" for k in ("greedy", "majority", "confidence"))]]), "",
         f"Evidence in the sampled responses: {ev['with_evidence']} of {ev['responses']} cite a box at a time; "
         f"{ev['crops']} crops rated by the model, mean {ev['mean_score']:.2f} "
         f"(0: {ev['score_counts']['0']}, 1: {ev['score_counts']['1']}, 2: {ev['score_counts']['2']}); "
@@ -95,8 +96,8 @@ def grounding_table(metrics: dict[str, Any]) -> str:
     heads = [f"R1@{t}" for t in THRESHOLDS]
     return "\n".join([
         f"{metrics['n']} synthetic queries (held-out videos); percent.", "",
-        "| model | mean IoU | " + " | ".join(heads) + " |", "|---|---:|" + "---:|" * len(heads),
-        f"| SFT+GSPO | {100 * metrics['mean_iou']:.1f} | " + " | ".join(f"{100 * metrics[h]:.1f}" for h in heads) + " |",
+        markdown_table(["model", "mean IoU", *heads],
+                       [["SFT+GSPO", f"{100 * metrics['mean_iou']:.1f}", *(f"{100 * metrics[h]:.1f}" for h in heads)]]),
     ])
 
 

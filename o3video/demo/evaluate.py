@@ -82,14 +82,13 @@ def record_metrics(score: Any) -> dict[str, float]:
 
 
 def summarise(name: str, results: Path, seconds: float = 0.0) -> EvalSummary:
-    """Score a V-STaR results file (exact judge) into the demo's table row."""
-    from o3video.eval.judges import make_judge
-    from o3video.eval.vstar_metrics import load_results, report, score_record
+    """Score a V-STaR results file (`o3video.eval.scoring.score_vstar`, exact judge) into the demo's table row."""
+    from o3video.eval.records_io import load_results
+    from o3video.eval.scoring import score_vstar
 
     rows = load_results(results)
-    judge = make_judge("exact")
-    scored = {str(r.get("key", i)): score_record(i, r, judge) for i, r in enumerate(rows) if not r.get("error")}
-    overall = report(list(scored.values())).overall
+    score = score_vstar(results, "exact", progress=False)
+    overall = score.report.overall
     formats = format_scores(rows)
     every = [s for kind in formats.values() for s in kind]
     return EvalSummary(
@@ -109,7 +108,7 @@ def summarise(name: str, results: Path, seconds: float = 0.0) -> EvalSummary:
         format=sum(every) / len(every) if every else 0.0,
         format_by_kind={k: sum(v) / len(v) for k, v in formats.items()},
         answer_shape=answer_shape([r for r in rows if not r.get("error")]),
-        per_record={key: record_metrics(score) for key, score in scored.items()},
+        per_record={key: record_metrics(s) for key, s in score.scores},
         seconds=seconds,
         results=str(results),
     )

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from o3video.demo.evaluate import EvalSummary
+from o3video.tables import markdown_table
 
 # Reward-curve panels: (title, metrics.jsonl keys).
 RL_PANELS = (
@@ -103,38 +103,33 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
+VSTAR_HEADER = ("model", "n", "What", "Chain 1 When (tIoU)", "Chain 1 Where (vIoU)", "Chain 2 Where (vIoU)",
+                "Chain 2 When (tIoU)", "AM c1", "AM c2", "LGM c1", "LGM c2", "**mAM**", "**mLGM**", "format r_fmt")
+
+
 def vstar_table(evals: Sequence[EvalSummary]) -> str:
     """The V-STaR-style table (percent): what / when / where per chain, AM and LGM per chain, mAM, mLGM, r_fmt."""
-    lines = [
-        "| model | n | What | Chain 1 When (tIoU) | Chain 1 Where (vIoU) | Chain 2 Where (vIoU) | Chain 2 When (tIoU) "
-        "| AM c1 | AM c2 | LGM c1 | LGM c2 | **mAM** | **mLGM** | format r_fmt |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for e in evals:
-        lines.append(
-            f"| {e.name} | {e.n} | {_pct(e.what)} | {_pct(e.when_1)} | {_pct(e.where_1)} | {_pct(e.where_2)} | "
-            f"{_pct(e.when_2)} | {_pct(e.am_1)} | {_pct(e.am_2)} | {_pct(e.lgm_1)} | {_pct(e.lgm_2)} | "
-            f"**{_pct(e.mAM)}** | **{_pct(e.mLGM)}** | {e.format:.3f} |"
-        )
-    return "\n".join(lines)
+    rows = [[e.name, e.n, *map(_pct, (e.what, e.when_1, e.where_1, e.where_2, e.when_2, e.am_1, e.am_2, e.lgm_1, e.lgm_2)),
+             f"**{_pct(e.mAM)}**", f"**{_pct(e.mLGM)}**", f"{e.format:.3f}"] for e in evals]
+    return markdown_table(VSTAR_HEADER, rows)
 
 
 def format_table(evals: Sequence[EvalSummary]) -> str:
     kinds = ("what", "when_1", "where_1", "where_2", "when_2")
-    lines = ["| model | " + " | ".join(kinds) + " | all |", "|---|" + "---:|" * (len(kinds) + 1)]
-    for e in evals:
-        lines.append(f"| {e.name} | " + " | ".join(f"{e.format_by_kind.get(k, 0.0):.3f}" for k in kinds) + f" | {e.format:.3f} |")
-    return "\n".join(lines)
+    rows = [[e.name, *(f"{e.format_by_kind.get(k, 0.0):.3f}" for k in kinds), f"{e.format:.3f}"] for e in evals]
+    return markdown_table(["model", *kinds, "all"], rows)
 
 
 def shape_table(evals: Sequence[EvalSummary]) -> str:
-    lines = ["| model | readable spans | mean span (s) | boxes per where answer | proper boxes (x2>x1, y2>y1) |",
-             "|---|---:|---:|---:|---:|"]
-    for e in evals:
-        a = e.answer_shape
-        lines.append(f"| {e.name} | {a.get('span_readable', 0):.2f} | {a.get('span_length_s', 0):.2f} | "
-                     f"{a.get('boxes_per_where', 0):.2f} | {a.get('proper_boxes', 0):.2f} |")
-    return "\n".join(lines)
+    keys = ("span_readable", "span_length_s", "boxes_per_where", "proper_boxes")
+    rows = [[e.name, *(f"{e.answer_shape.get(k, 0):.2f}" for k in keys)] for e in evals]
+    return markdown_table(["model", "readable spans", "mean span (s)", "boxes per where answer",
+                           "proper boxes (x2>x1, y2>y1)"], rows)
+
+
+def timings_table(timings: dict[str, float]) -> str:
+    rows = [[k, f"{v:.1f}"] for k, v in timings.items()] + [["**total**", f"**{sum(timings.values()):.1f}**"]]
+    return markdown_table(["stage", "seconds"], rows)
 
 
 def markdown(inputs: ReportInputs, base: Path) -> str:
@@ -163,9 +158,7 @@ def markdown(inputs: ReportInputs, base: Path) -> str:
         parts += ["## Evidence (SFT+GSPO model, held-out test videos)", ""]
         parts += [f"![{caption}]({rel(path)})\n\n{caption}\n" for caption, path in inputs.evidence]
     if inputs.timings:
-        parts += ["## Timings (seconds, this run)", "", "| stage | seconds |", "|---|---:|"]
-        parts += [f"| {k} | {v:.1f} |" for k, v in inputs.timings.items()]
-        parts += [f"| **total** | **{sum(inputs.timings.values()):.1f}** |", ""]
+        parts += ["## Timings (seconds, this run)", "", timings_table(inputs.timings), ""]
     return "\n".join(parts) + "\n"
 
 
@@ -174,24 +167,12 @@ def _inline(path: Path) -> str:
     return f"data:image/png;base64,{data}"
 
 
-def _md_table_to_html(table: str) -> str:
-    rows = [r.strip().strip("|").split("|") for r in table.strip().splitlines()]
-    head, body = rows[0], rows[2:]
+def markdown_html(text: str) -> str:
+    """Markdown (paragraphs, pipe tables, emphasis) as HTML, by markdown-it (CommonMark with tables);
+    raw HTML in the text is escaped, not passed through."""
+    from markdown_it import MarkdownIt
 
-    def cell(text: str, tag: str) -> str:
-        text = html.escape(text.strip())
-        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-        return f"<{tag}>{text}</{tag}>"
-
-    out = ["<table>", "<tr>" + "".join(cell(c, "th") for c in head) + "</tr>"]
-    out += ["<tr>" + "".join(cell(c, "td") for c in row) + "</tr>" for row in body]
-    return "\n".join(out + ["</table>"])
-
-
-def _md_blocks_to_html(text: str) -> str:
-    """Paragraphs and pipe tables (what the report's sections are made of) as HTML."""
-    blocks = [b.strip() for b in text.split("\n\n") if b.strip()]
-    return "\n".join(_md_table_to_html(b) if b.startswith("|") else f"<p>{html.escape(b)}</p>" for b in blocks)
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
 
 
 def html_page(inputs: ReportInputs) -> str:
@@ -208,11 +189,11 @@ def html_page(inputs: ReportInputs) -> str:
         cls, word = ("pass", "PASS") if c.passed else ("fail", "FAIL")
         parts.append(f"<li><b class='{cls}'>{word}</b> — {esc(c.what)}: {esc(c.measured)}</li>")
     parts += ["</ul><h2>V-STaR on the held-out synthetic split (judge: exact; percent)</h2>",
-              _md_table_to_html(vstar_table(inputs.evals)), "<h3>Format reward r_fmt per V-STaR prompt</h3>",
-              _md_table_to_html(format_table(inputs.evals)), "<h3>What the answers look like</h3>",
-              _md_table_to_html(shape_table(inputs.evals))]
+              markdown_html(vstar_table(inputs.evals)), "<h3>Format reward r_fmt per V-STaR prompt</h3>",
+              markdown_html(format_table(inputs.evals)), "<h3>What the answers look like</h3>",
+              markdown_html(shape_table(inputs.evals))]
     for heading, body in inputs.sections:
-        parts += [f"<h2>{esc(heading)}</h2>", _md_blocks_to_html(body)]
+        parts += [f"<h2>{esc(heading)}</h2>", markdown_html(body)]
     if inputs.notes:
         parts += ["<h2>Notes</h2><ul>"] + [f"<li>{esc(n)}</li>" for n in inputs.notes] + ["</ul>"]
     for heading, pictures in (("Training curves", inputs.curves), ("Evidence (SFT+GSPO model, held-out test videos)", inputs.evidence)):
@@ -220,9 +201,7 @@ def html_page(inputs: ReportInputs) -> str:
             parts.append(f"<h2>{heading}</h2>")
             parts += [f"<figure><img src='{_inline(p)}'><figcaption>{esc(c)}</figcaption></figure>" for c, p in pictures]
     if inputs.timings:
-        rows = "".join(f"<tr><td>{esc(k)}</td><td>{v:.1f}</td></tr>" for k, v in inputs.timings.items())
-        parts.append(f"<h2>Timings (seconds, this run)</h2><table><tr><th>stage</th><th>seconds</th></tr>{rows}"
-                     f"<tr><td><b>total</b></td><td><b>{sum(inputs.timings.values()):.1f}</b></td></tr></table>")
+        parts += ["<h2>Timings (seconds, this run)</h2>", markdown_html(timings_table(inputs.timings))]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -236,5 +215,5 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> tuple[Path, Path]:
     return md, page
 
 
-__all__ = ["Check", "RL_PANELS", "ReportInputs", "SFT_PANELS", "html_page", "markdown", "plot_curves", "vstar_table",
-           "write_report"]
+__all__ = ["Check", "RL_PANELS", "ReportInputs", "SFT_PANELS", "html_page", "markdown", "markdown_html", "plot_curves",
+           "vstar_table", "write_report"]

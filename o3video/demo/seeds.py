@@ -16,6 +16,7 @@ from pathlib import Path
 from o3video.demo.evaluate import EvalSummary, summarise
 from o3video.demo.run import DemoSettings, run_demo
 from o3video.demo.seeing import METRICS
+from o3video.tables import markdown_table
 
 # Results file of each row, as every demo run writes them (eval/KEY.jsonl).
 ROWS = (("base", "base (untrained)"), ("sft", "SFT"), ("gspo", "SFT+GSPO"), ("blind_sft", "blind SFT"),
@@ -42,19 +43,19 @@ def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int]) -> 
     """The aggregate report of per-seed summaries (`runs[i][key]`)."""
     parts = [f"# o3video demo across {len(runs)} seeds ({', '.join(map(str, seeds))})", "",
              "Every cell is mean ± sd across seeds (percent), each seed a full demo run in `seed-K/`.", "",
-             "## V-STaR on the held-out synthetic split", "",
-             "| model | " + " | ".join(name for _, name in COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
-    for key, name in ROWS:
-        if all(key in run for run in runs):
-            parts.append(f"| {name} | " + " | ".join(_cell([getattr(run[key], m) for run in runs]) for m, _ in COLUMNS) + " |")
-    parts += ["", "## Margin over the blind twin (model − blind, same seed)", "",
-              "| model | metric | margin | verdict |", "|---|---|---:|---|"]
+             "## V-STaR on the held-out synthetic split", ""]
+    rows = [[name, *(_cell([getattr(run[key], m) for run in runs]) for m, _ in COLUMNS)]
+            for key, name in ROWS if all(key in run for run in runs)]
+    parts.append(markdown_table(["model", *(name for _, name in COLUMNS)], rows))
+    parts += ["", "## Margin over the blind twin (model − blind, same seed)", ""]
+    margins = []
     for model, blind in (("sft", "blind_sft"), ("gspo", "blind_gspo")):
         for metric, label in COLUMNS:
             values = [getattr(run[model], metric) - getattr(run[blind], metric) for run in runs]
             mean, sd = mean_sd(values)
             verdict = "sees" if len(values) > 1 and mean > 2 * sd and mean > 0 else "cannot tell"
-            parts.append(f"| {dict(ROWS)[model]} | {label} | {100 * mean:+.1f} ± {100 * sd:.1f} | {verdict} |")
+            margins.append([dict(ROWS)[model], label, f"{100 * mean:+.1f} ± {100 * sd:.1f}", verdict])
+    parts.append(markdown_table(["model", "metric", "margin", "verdict"], margins, align="llrl"))
     gains = [run["gspo"].mLGM - run["sft"].mLGM for run in runs]
     mean, sd = mean_sd(gains)
     held = len(gains) > 1 and mean > 2 * sd
@@ -66,7 +67,7 @@ def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int]) -> 
 
 def run_seeds(settings: DemoSettings, seeds: int, *, fresh: bool = False) -> Path:
     """Run (or finish) the demo for `seeds` seeds and write the aggregate report; returns report.md."""
-    from o3video.demo.report import _md_blocks_to_html
+    from o3video.demo.report import markdown_html
     from o3video.io import atomic_write_text
 
     runs, used = [], []
@@ -78,7 +79,7 @@ def run_seeds(settings: DemoSettings, seeds: int, *, fresh: bool = False) -> Pat
         used.append(one.seed)
     text = aggregate_markdown(runs, used)
     out = Path(settings.out)
-    atomic_write_text(out / "report.html", f"<!doctype html><meta charset='utf-8'><body>{_md_blocks_to_html(text)}</body>")
+    atomic_write_text(out / "report.html", f"<!doctype html><meta charset='utf-8'><body>{markdown_html(text)}</body>")
     return atomic_write_text(out / "report.md", text)
 
 

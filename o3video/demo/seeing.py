@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from o3video.demo.evaluate import EvalSummary
+from o3video.tables import markdown_table
 
 METRICS = (("what", "what"), ("when_1", "chain-1 when (tIoU)"), ("where_1", "chain-1 where (vIoU)"),
            ("where_2", "chain-2 where (vIoU)"), ("when_2", "chain-2 when (tIoU)"))
@@ -66,13 +67,11 @@ def margin_table(pairs: Sequence[tuple[EvalSummary, EvalSummary]], ignoring: Seq
     """Markdown: per model and metric, its score, the blind twin's, the best video-ignoring answer's, the
     margin ± 2 paired SE, and the verdict in words."""
     names = dict(METRICS)
-    lines = ["| model | metric | model | blind | best video-ignoring | margin over blind (± 2 SE) | verdict |",
-             "|---|---|---:|---:|---:|---:|---|"]
-    for model, blind in pairs:
-        for m in margins(model, blind, ignoring):
-            lines.append(f"| {model.name} | {names[m.metric]} | {100 * m.model:.1f} | {100 * m.blind:.1f} | "
-                         f"{100 * m.best_ignoring:.1f} | {100 * m.margin:+.1f} ± {200 * m.error:.1f} | {m.verdict} |")
-    return "\n".join(lines)
+    rows = [[model.name, names[m.metric], f"{100 * m.model:.1f}", f"{100 * m.blind:.1f}", f"{100 * m.best_ignoring:.1f}",
+             f"{100 * m.margin:+.1f} ± {200 * m.error:.1f}", m.verdict]
+            for model, blind in pairs for m in margins(model, blind, ignoring)]
+    return markdown_table(["model", "metric", "model", "blind", "best video-ignoring", "margin over blind (± 2 SE)",
+                           "verdict"], rows, align="llrrrrl")
 
 
 def seeing_summary(pairs: Sequence[tuple[EvalSummary, EvalSummary]], ignoring: Sequence[EvalSummary]) -> str:

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.data.vstar import parse_temporal_answer
+from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.geometry import temporal_iou
 from o3video.grammar import parse_span
+from o3video.tables import markdown_table
 from o3video.tasks import Task
 
 THRESHOLDS = (0.3, 0.5, 0.7)
@@ -39,12 +40,11 @@ def grounding_truth(record: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def ask_grounding(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
-    from o3video.models import generate
-    from o3video.video.prompt import build_messages
+    from o3video.answer import Question, ask_frames
 
     sampled = sample_video(video, cfg, processor)
-    messages = build_messages(sampled.frames, grounding_query(record), Task.TEMPORAL, duration=sampled.duration)
-    completion = generate(model, processor, [messages], max_new_tokens=cfg.max_new_tokens)[0][0]
+    (completion,) = ask_frames(model, processor, sampled.frames, [Question(grounding_query(record), Task.TEMPORAL)],
+                               duration=sampled.duration, max_new_tokens=cfg.max_new_tokens)
     return {"completion": completion, "predicted_span": parse_temporal_answer(completion)}
 
 
@@ -63,6 +63,6 @@ def grounding_metrics(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def grounding_markdown(metrics: dict[str, Any], title: str) -> str:
-    return (f"### {title}\n\n| n | mean IoU | R1@0.3 | R1@0.5 | R1@0.7 |\n|---:|---:|---:|---:|---:|\n"
-            f"| {metrics['n']} | {100 * metrics['mean_iou']:.1f} | " + " | ".join(f"{100 * metrics[f'R1@{t}']:.1f}" for t in THRESHOLDS)
-            + f" |\n\n{metrics['errors']} record(s) failed (missing or corrupt video).\n")
+    row = [metrics["n"], f"{100 * metrics['mean_iou']:.1f}", *(f"{100 * metrics[f'R1@{t}']:.1f}" for t in THRESHOLDS)]
+    table = markdown_table(["n", "mean IoU", *(f"R1@{t}" for t in THRESHOLDS)], [row], align="rrrrr")
+    return f"### {title}\n\n{table}\n\n{metrics['errors']} record(s) failed (missing or corrupt video).\n"

@@ -4,7 +4,8 @@
   2 if the candidate contains the ground truth as a phrase, else 0. No model.
 * `hf:PATH` — a local causal LM (the benchmark uses Qwen2.5-72B-Instruct) with the benchmark's prompt.
 * `openai:BASE_URL:MODEL` — any OpenAI-compatible server (vLLM, SGLang, ...) with the same prompt;
-  the key comes from `OPENAI_API_KEY` (any value for servers that ignore it).
+  the key comes from `OPENAI_API_KEY` (any value for servers that ignore it); `gemini-openai:MODEL`
+  likewise, with GEMINI_API_KEY. Specs are read by `o3video.remote.parse_remote_spec`, as the annotators' are.
 A judge is a callable `(question, ground_truth, candidate) -> int`, −1 when its reply is unreadable.
 Model judges read their reply with `parse_rating` (the first 0–3 in it) by default, or with
 `official_rating` (the whole reply as an int) to score as the official V-STaR scripts do.
@@ -12,7 +13,6 @@ Model judges read their reply with `parse_rating` (the first 0–3 in it) by def
 
 from __future__ import annotations
 
-import os
 import re
 import string
 from collections.abc import Callable
@@ -97,12 +97,12 @@ class HFJudge:
 class OpenAIJudge:
     """A model behind an OpenAI-compatible chat-completions endpoint; the client retries with backoff."""
 
-    def __init__(self, base_url: str, model: str, *, max_retries: int = 3, timeout: float = 60.0, rating: Rating = parse_rating):
-        from openai import OpenAI
+    def __init__(self, base_url: str, model: str, *, max_retries: int = 3, timeout: float = 60.0,
+                 api_key_env: str = "OPENAI_API_KEY", rating: Rating = parse_rating):
+        from o3video.remote import openai_client
 
         self.rating = rating
-        self.client = OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "EMPTY"),
-                             max_retries=max_retries, timeout=timeout)
+        self.client = openai_client(base_url, api_key_env=api_key_env, max_retries=max_retries, timeout=timeout)
         self.model = model
 
     def __call__(self, question: str, ground_truth: str, candidate: str) -> int:
@@ -113,26 +113,28 @@ class OpenAIJudge:
 
 
 def parse_judge_spec(spec: str) -> tuple[str, ...]:
-    """`("exact",)`, `("hf", PATH)` or `("openai", BASE_URL, MODEL)` (BASE_URL may itself contain colons).
-    Checked apart from `make_judge` so that a typo is found before an evaluation runs, not after it."""
+    """`("exact",)`, `("hf", PATH)` or `(kind, BASE_URL, MODEL)` for an OpenAI-compatible remote spec
+    (`o3video.remote.parse_remote_spec`: `openai:BASE_URL:MODEL`, `gemini-openai:MODEL`). Checked apart
+    from `make_judge` so that a typo is found before an evaluation runs, not after it."""
+    from o3video.remote import OPENAI_COMPATIBLE, parse_remote_spec
+
     if spec == "exact":
         return ("exact",)
     kind, _, rest = spec.partition(":")
     if kind == "hf" and rest:
         return ("hf", rest)
-    if kind == "openai" and ":" in rest:
-        base_url, model = rest.rsplit(":", 1)
-        if base_url and model:
-            return ("openai", base_url, model)
-    raise InputError(f"--judge: unknown judge {spec!r}: use exact, hf:PATH or openai:BASE_URL:MODEL")
+    return tuple(parse_remote_spec(spec, what="--judge: unknown judge", kinds=OPENAI_COMPATIBLE, also=("exact", "hf:PATH")))
 
 
 def make_judge(spec: str, *, rating: Rating = parse_rating) -> Judge:
     """The judge `spec` names (see `parse_judge_spec`); a model judge reads its reply with `rating`
     (`official_rating` to read it as the official V-STaR scorers do)."""
+    from o3video.remote import RemoteSpec
+
     kind, *rest = parse_judge_spec(spec)
+    if kind == "exact":
+        return exact_judge
     if kind == "hf":
         return HFJudge(rest[0], rating=rating)
-    if kind == "openai":
-        return OpenAIJudge(*rest, rating=rating)
-    return exact_judge
+    remote = RemoteSpec(kind, *rest)
+    return OpenAIJudge(remote.base_url, remote.model, api_key_env=remote.key_env, rating=rating)

@@ -12,6 +12,7 @@ from typing import Any
 
 from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.grammar import parse
+from o3video.tables import markdown_table
 from o3video.tasks import Task
 from o3video.tts import answer_key
 
@@ -53,11 +54,11 @@ def category(record: dict[str, Any]) -> str:
 
 
 def _greedy(model: Any, processor: Any, frames: list[Any], duration: float, question: str, cfg: MCQRunConfig) -> str:
-    from o3video.models import generate
-    from o3video.video.prompt import build_messages
+    from o3video.answer import Question, ask_frames
 
-    messages = build_messages(frames, question, Task.GENERAL_MCQ, duration=duration)
-    return generate(model, processor, [messages], max_new_tokens=cfg.max_new_tokens)[0][0]
+    (completion,) = ask_frames(model, processor, frames, [Question(question, Task.GENERAL_MCQ)], duration=duration,
+                               max_new_tokens=cfg.max_new_tokens)
+    return completion
 
 
 def frames_near(frames: list[Any], times: list[float], per_time: int = 2) -> set[int]:
@@ -86,7 +87,6 @@ def faithfulness_probe(model: Any, processor: Any, frames: list[Any], duration: 
 
 def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
     from o3video.tts import answer_with_tts
-    from o3video.video.prompt import build_messages
 
     sampled = sample_video(video, cfg, processor)
     frames, question = sampled.frames, mcq_question(record)
@@ -102,9 +102,8 @@ def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], vide
         import torch
 
         torch.manual_seed(cfg.seed * 1_000_003 + index)  # the same samples for a record, resumed or not
-        messages = build_messages(frames, question, Task.GENERAL_MCQ, duration=sampled.duration)
-        result = answer_with_tts(model, processor, messages, frames, question, Task.GENERAL_MCQ, n=cfg.n,
-                                 max_new_tokens=cfg.max_new_tokens)
+        result = answer_with_tts(model, processor, frames, question, Task.GENERAL_MCQ, duration=sampled.duration,
+                                 n=cfg.n, max_new_tokens=cfg.max_new_tokens)
         out["tts"] = result.to_dict()
         out["predictions"] |= {"majority": result.majority, "confidence": result.confidence}
     return out
@@ -148,11 +147,10 @@ def mcq_metrics(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def mcq_markdown(metrics: dict[str, Any], title: str) -> str:
     kinds = list(metrics["accuracy"])
+    rows = [["overall", *(f"{100 * metrics['accuracy'][k]:.1f}" for k in kinds)]]
+    rows += [[name, *(f"{100 * accs.get(k, 0):.1f}" for k in kinds)] for name, accs in metrics["per_category"].items()]
     lines = [f"### {title}", "", f"{metrics['n']} questions scored, {metrics['errors']} failed (missing or corrupt video).", "",
-             "| split | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds),
-             "| overall | " + " | ".join(f"{100 * metrics['accuracy'][k]:.1f}" for k in kinds) + " |"]
-    for name, accs in metrics["per_category"].items():
-        lines.append(f"| {name} | " + " | ".join(f"{100 * accs.get(k, 0):.1f}" for k in kinds) + " |")
+             markdown_table(["split", *kinds], rows)]
     if "faithfulness" in metrics:
         lines += ["", faithfulness_table(metrics["faithfulness"])]
     return "\n".join(lines) + "\n"
@@ -160,10 +158,11 @@ def mcq_markdown(metrics: dict[str, Any], title: str) -> str:
 
 def faithfulness_table(f: dict[str, Any]) -> str:
     """The probe's accuracies and drops (paper Table 6), and how many answers cited a time."""
+    rows = [["all", f"{100 * f['accuracy_all_frames']:.1f}", ""],
+            ["without the 2 frames nearest each cited time", f"{100 * f['accuracy_evidence_removed']:.1f}",
+             f"{100 * f['drop_evidence_removed']:.1f}"],
+            ["without as many random frames", f"{100 * f['accuracy_random_removed']:.1f}", f"{100 * f['drop_random_removed']:.1f}"]]
     return "\n".join([
-        "| frames given to the model (greedy answers) | accuracy | drop |", "|---|---:|---:|",
-        f"| all | {100 * f['accuracy_all_frames']:.1f} | |",
-        f"| without the 2 frames nearest each cited time | {100 * f['accuracy_evidence_removed']:.1f} | {100 * f['drop_evidence_removed']:.1f} |",
-        f"| without as many random frames | {100 * f['accuracy_random_removed']:.1f} | {100 * f['drop_random_removed']:.1f} |",
+        markdown_table(["frames given to the model (greedy answers)", "accuracy", "drop"], rows),
         "", f"{f['with_cited_times']} of {f['n']} greedy answers cited a time; the others keep all frames in both probes.",
     ])

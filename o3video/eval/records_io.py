@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.geometry import MAX_PIXELS
 from o3video.io import JsonlLog, WriterLock, check_settings, json_records
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
@@ -24,7 +25,7 @@ class EvalRunConfig:
     out: Path
     num_frames: int = 16
     mode: str = "exact"
-    max_pixels: int = 128 * 28 * 28
+    max_pixels: int = MAX_PIXELS
     max_new_tokens: int = 512
     cache_dir: Path | None = None  # frame cache (o3video.video), shared across runs
     limit: int | None = None
@@ -39,11 +40,10 @@ _NOT_SETTINGS = ("videos", "out", "cache_dir", "limit", "restart")
 def sample_video(video: Path, cfg: EvalRunConfig, processor: Any) -> Any:
     """The frames every evaluator shows the model: `cfg.num_frames` at the processor's input size (its
     resize rule), blank when `cfg.blank_frames`."""
-    from o3video.models import frame_settings
-    from o3video.video import blank_frames, sample_frames
+    from o3video.answer import video_frames
 
-    sampled = sample_frames(video, cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir, **frame_settings(processor))
-    return blank_frames(sampled) if cfg.blank_frames else sampled
+    return video_frames(video, processor, num_frames=cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir,
+                        blank=cfg.blank_frames)
 
 
 def run_settings(cfg: EvalRunConfig) -> dict[str, Any]:

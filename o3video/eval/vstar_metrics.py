@@ -27,9 +27,12 @@ from o3video.data.vstar import (
     video_length,
 )
 from o3video.geometry import box_iou, temporal_iou
+from o3video.tables import markdown_table
 
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
 VIOU_THRESHOLDS = (0.1, 0.3, 0.5, 0.7, 0.9)
+# The per-split table's columns, ours and the official scorers' alike (percent).
+SPLIT_HEADER = ("split", "n", "What acc", "When tIoU c1", "When tIoU c2", "Where vIoU c1", "Where vIoU c2", "mAM", "mLGM")
 # ln(1 − x) is −∞ at x = 1; LGM caps each mean just below 1 so a perfect score stays finite.
 _LGM_CAP = 1 - 1e-6
 
@@ -172,6 +175,9 @@ class VStarReport:
     by_domain: dict[str, VStarResult] = field(default_factory=dict)
     by_length: dict[str, VStarResult] = field(default_factory=dict)
 
+    def markdown(self, title: str = "V-STaR") -> str:
+        return vstar_markdown(self, title)
+
     def to_dict(self) -> dict[str, Any]:
         return {"overall": self.overall.to_dict(),
                 "by_domain": {k: v.to_dict() for k, v in self.by_domain.items()},
@@ -194,22 +200,18 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def markdown_table(rep: VStarReport, title: str = "V-STaR") -> str:
+def vstar_markdown(rep: VStarReport, title: str = "V-STaR") -> str:
     """What / When / Where per chain, mAM and mLGM, overall and per breakdown (percent)."""
-    head = ("| split | n | What acc | When tIoU c1 | When tIoU c2 | Where vIoU c1 | Where vIoU c2 | mAM | mLGM |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    rows = [("overall", rep.overall)] + [(f"domain: {k}", v) for k, v in rep.by_domain.items()] + \
-           [(f"length: {k}", v) for k, v in rep.by_length.items()]
-    lines = [f"### {title}", "", head]
-    for name, r in rows:
-        lines.append(f"| {name} | {r.n} | {_pct(r.what_accuracy)} | {_pct(r.chain1.tiou_mean)} | {_pct(r.chain2.tiou_mean)} | "
-                     f"{_pct(r.chain1.viou_mean)} | {_pct(r.chain2.viou_mean)} | {_pct(r.mAM)} | {_pct(r.mLGM)} |")
+    splits = [("overall", rep.overall)] + [(f"domain: {k}", v) for k, v in rep.by_domain.items()] + \
+             [(f"length: {k}", v) for k, v in rep.by_length.items()]
+    rows = [[name, r.n, *map(_pct, (r.what_accuracy, r.chain1.tiou_mean, r.chain2.tiou_mean, r.chain1.viou_mean,
+                                    r.chain2.viou_mean, r.mAM, r.mLGM))] for name, r in splits]
+    lines = [f"### {title}", "", markdown_table(SPLIT_HEADER, rows), ""]
     o = rep.overall
-    lines += ["", "| chain | R1@0.3 | R1@0.5 | R1@0.7 | mean tIoU | " + " | ".join(f"AP@{t}" for t in VIOU_THRESHOLDS) + " | mean vIoU | AM | LGM |",
-              "|---|" + "---:|" * (4 + len(VIOU_THRESHOLDS) + 3)]
-    for name, c in (("1 (what-when-where)", o.chain1), ("2 (what-where-when)", o.chain2)):
-        lines.append(f"| {name} | " + " | ".join(_pct(v) for v in c.tiou_r1.values()) + f" | {_pct(c.tiou_mean)} | "
-                     + " | ".join(_pct(v) for v in c.viou_ap.values()) + f" | {_pct(c.viou_mean)} | {_pct(c.am)} | {_pct(c.lgm)} |")
+    header = ["chain", *(f"R1@{t}" for t in TIOU_THRESHOLDS), "mean tIoU", *(f"AP@{t}" for t in VIOU_THRESHOLDS), "mean vIoU", "AM", "LGM"]
+    chains = [[name, *map(_pct, c.tiou_r1.values()), _pct(c.tiou_mean), *map(_pct, c.viou_ap.values()), _pct(c.viou_mean),
+               _pct(c.am), _pct(c.lgm)] for name, c in (("1 (what-when-where)", o.chain1), ("2 (what-where-when)", o.chain2))]
+    lines.append(markdown_table(header, chains))
     if o.judge_failures:
         lines += ["", f"{o.judge_failures} record(s) could not be judged and count as wrong."]
     return "\n".join(lines) + "\n"

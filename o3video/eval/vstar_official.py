@@ -39,7 +39,9 @@ from typing import Any
 from o3video.errors import InputError
 from o3video.eval.judges import Judge
 from o3video.data.vstar import video_length
+from o3video.eval.vstar_metrics import SPLIT_HEADER
 from o3video.grammar import render_time
+from o3video.tables import markdown_table
 
 SCORERS = {"vstar": "V-STaR's eval.py", "open-o3": "Open-o3 Video's eval/test/eval_vstar.py"}
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
@@ -364,13 +366,13 @@ def _pct(x: float | None) -> str:
 
 def official_markdown(rep: OfficialReport, title: str) -> str:
     """What / When / Where per chain, mAM and mLGM per split, in percent, as the script prints them."""
-    lines = [f"### {title}", "", f"Scored as {SCORERS[rep.scorer]} scores (--scoring {rep.scorer}).", "",
-             "| split | n | What acc | When tIoU c1 | When tIoU c2 | Where vIoU c1 | Where vIoU c2 | mAM | mLGM |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = []
     for s in rep.splits:
         c1, c2 = s.chain1, s.chain2
         cells = [s.what_accuracy, c1 and c1.tiou_mean, c2 and c2.tiou_mean, c1 and c1.viou_mean, c2 and c2.viou_mean, s.mAM, s.mLGM]
-        lines.append(f"| {s.label} | {s.n} | " + " | ".join(_pct(v) for v in cells) + " |")
+        rows.append([s.label, s.n, *map(_pct, cells)])
+    lines = [f"### {title}", "", f"Scored as {SCORERS[rep.scorer]} scores (--scoring {rep.scorer}).", "",
+             markdown_table(SPLIT_HEADER, rows)]
     skipped = sum(not r.judged for r in rep.records)
     if skipped:
         lines += ["", f"{skipped} record(s) with an empty answer_vqa are left out of every mean but counted in the "

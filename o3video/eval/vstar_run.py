@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.eval.records_io import EvalRunConfig, load_annotations, record_key, run_benchmark, sample_video
 from o3video.data.vstar import (
     PARSED_FIELD,
     RAW_FIELD,
@@ -20,6 +19,7 @@ from o3video.data.vstar import (
     spatial_field,
     vstar_prompts,
 )
+from o3video.eval.records_io import EvalRunConfig, load_annotations, record_key, run_benchmark, sample_video
 from o3video.io import atomic_write_text, json_line
 
 
@@ -56,13 +56,11 @@ def answer_fields(prompts: list[VStarPrompt], answers: list[str], input_size: tu
 
 def ask_record(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
     """The five answers for one record (`answer_fields`) and the times of the frames the model saw."""
-    from o3video.models import generate
-    from o3video.video.prompt import build_messages
+    from o3video.answer import ask_frames
 
     frames = sample_video(video, cfg, processor)
     prompts = vstar_prompts(record)
-    batch = [build_messages(frames.frames, p.question, p.task, duration=frames.duration, instruction=p.instruction) for p in prompts]
-    answers = [out[0] for out in generate(model, processor, batch, max_new_tokens=cfg.max_new_tokens)]
+    answers = ask_frames(model, processor, frames.frames, prompts, duration=frames.duration, max_new_tokens=cfg.max_new_tokens)
     result = answer_fields(prompts, answers, frames.input_size, (record["width"], record["height"]))
     return result | {"frame_times": [f.timestamp for f in frames.frames]}
 

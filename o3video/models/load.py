@@ -15,6 +15,8 @@ import torch
 from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
 from transformers.image_utils import SizeDict
 
+from o3video.geometry import MAX_PIXELS
+
 # `owner/name` as the Hugging Face Hub spells repository ids.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -26,7 +28,7 @@ def load_model(
     device_map: str | dict[str, Any] | None = None,
     attn_implementation: str | None = None,
     min_pixels: int | None = None,
-    max_pixels: int | None = 128 * 28 * 28,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> tuple[PreTrainedModel, ProcessorMixin]:
     """Load model and processor from a local directory or a hub id, in eval mode.
 

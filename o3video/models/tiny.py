@@ -24,6 +24,7 @@ from transformers import (
     Qwen2VLVideoProcessor,
 )
 
+from o3video.geometry import MAX_PIXELS
 from o3video.models.chat_template import QWEN_VL_CHAT_TEMPLATE
 from o3video.models.corpus import default_corpus
 from o3video.models.tokenizer import (
@@ -75,7 +76,7 @@ def build_tiny_model(
     *,
     size: str = "small",
     seed: int = 0,
-    max_pixels: int = 128 * 28 * 28,
+    max_pixels: int = MAX_PIXELS,
 ) -> Path:
     """Train a tokenizer on `corpus` (the built-in `default_corpus()` when None), build a
     randomly initialised Qwen2.5-VL of the given `size` ("small" ≈ 1 M, "base" ≈ 5.5 M parameters)

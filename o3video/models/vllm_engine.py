@@ -12,6 +12,7 @@ from typing import Any
 
 from transformers import ProcessorMixin
 
+from o3video.geometry import MAX_PIXELS
 from o3video.models.load import resolve_checkpoint
 
 # 64 uniform frames plus inserted key frames (DESIGN §1) must fit in one prompt.
@@ -34,7 +35,7 @@ def load_vllm(
     *,
     dtype: str = "auto",
     min_pixels: int | None = None,
-    max_pixels: int | None = 128 * 28 * 28,
+    max_pixels: int | None = MAX_PIXELS,
     **engine_kwargs: Any,
 ) -> Any:
     """A `vllm.LLM` for the checkpoint with the same per-image pixel bounds as `load_model`."""

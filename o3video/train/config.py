@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from o3video.errors import InputError
+from o3video.geometry import MAX_PIXELS
 from o3video.rewards import check_sigma
 
 STAGES = ("sft", "rl")
@@ -75,7 +76,7 @@ class DataConfig:
     root: str | None = None  # media root for video_path/image_path/key-frame paths; default: each file's folder
     num_frames: int = 16  # uniform frames per video (key frames are inserted in addition)
     frame_mode: str = "exact"  # exact | keyframe (see o3video.video.sample_frames)
-    max_pixels: int = 128 * 28 * 28
+    max_pixels: int = MAX_PIXELS
     insert_key_frames: bool = True  # the paper's key-frame insertion for records with key_frames
     cache_dir: str | None = ".cache/frames"  # decoded frames are cached here once per video
     limit: int | None = None  # only the first N records of each file (smoke runs)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from PIL import Image
 
+from o3video.geometry import MAX_PIXELS, MIN_PIXELS
+
 QWEN25_FACTOR = 28  # Qwen2.5-VL: patch 14 x spatial merge 2
 QWEN3_FACTOR = 32  # Qwen3-VL: patch 16 x spatial merge 2
-MAX_PIXELS = 128 * 28 * 28  # the paper's per-frame budget
-MIN_PIXELS = 4 * 28 * 28
 
 
 def smart_resize(

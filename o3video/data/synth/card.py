@@ -7,47 +7,44 @@ from collections import Counter
 
 from o3video.data.synth.config import SynthConfig, SynthSummary
 from o3video.mixes import CATEGORIES, Mix, category_of
+from o3video.tables import markdown_table
 from o3video.tasks import Task
 
 
 def _mix_table(records: dict[str, list[dict]], mixes: dict[str, Mix]) -> list[str]:
-    lines = ["| category | " + " | ".join(f"{s.upper()} target | {s.upper()} actual" for s in mixes) + " |",
-             "|---|" + "---:|---:|" * len(mixes)]
+    header = ["category", *(f"{s.upper()} {what}" for s in mixes for what in ("target", "actual"))]
+    rows = []
     for category in CATEGORIES:
         cells = []
         for split, mix in mixes.items():
             total = len(records[split]) or 1
             actual = sum(category_of(r["task"]) == category for r in records[split]) / total
-            cells.append(f"{100 * mix.shares()[category]:.1f}% | {100 * actual:.1f}%")
-        lines.append(f"| {category} | " + " | ".join(cells) + " |")
-    return lines
+            cells += [f"{100 * mix.shares()[category]:.1f}%", f"{100 * actual:.1f}%"]
+        rows.append([category, *cells])
+    return markdown_table(header, rows).split("\n")
 
 
 def _task_table(records: dict[str, list[dict]]) -> list[str]:
     splits = ["sft", "rl", "mcq", "temporal_grounding"]
     counts = {s: Counter(r["task"] for r in records[s]) for s in splits}
-    lines = ["| task | " + " | ".join(splits) + " |", "|---|" + "---:|" * len(splits)]
-    for task in Task:
-        lines.append(f"| {task.value} | " + " | ".join(str(counts[s][task.value]) for s in splits) + " |")
-    lines.append("| **total** | " + " | ".join(str(len(records[s])) for s in splits) + " |")
-    return lines
+    rows = [[task.value, *(counts[s][task.value] for s in splits)] for task in Task]
+    rows.append(["**total**", *(len(records[s]) for s in splits)])
+    return markdown_table(["task", *splits], rows).split("\n")
 
 
 def _video_table(scenes: dict) -> list[str]:
-    lines = ["| split | videos | frame size | fps | duration min / mean / max (s) | total (s) | frames |",
-             "|---|---:|---|---:|---|---:|---:|"]
+    rows = []
     for split, plans in scenes.items():
         if not plans:
             continue
         durations = [p.duration for p in plans]
         sizes = sorted({f"{p.width}x{p.height}" for p in plans})
         fps = sorted({p.fps for p in plans})
-        lines.append(
-            f"| {split} | {len(plans)} | {', '.join(sizes)} | {', '.join(map(str, fps))} | "
-            f"{min(durations):.2f} / {sum(durations) / len(durations):.2f} / {max(durations):.2f} | "
-            f"{sum(durations):.1f} | {sum(p.num_frames for p in plans)} |"
-        )
-    return lines
+        rows.append([split, len(plans), ", ".join(sizes), ", ".join(map(str, fps)),
+                     f"{min(durations):.2f} / {sum(durations) / len(durations):.2f} / {max(durations):.2f}",
+                     f"{sum(durations):.1f}", sum(p.num_frames for p in plans)])
+    header = ["split", "videos", "frame size", "fps", "duration min / mean / max (s)", "total (s)", "frames"]
+    return markdown_table(header, rows, align="lrlrlrr").split("\n")
 
 
 def _vstar_lines(records: list[dict]) -> list[str]:
