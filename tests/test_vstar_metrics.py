@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from o3video.eval.judges import OpenAIJudge, exact_judge, make_judge, parse_rating
-from o3video.eval.vstar_metrics import aggregate, load_results, report, score_record
+from o3video.eval.records_io import load_results
+from o3video.eval.vstar_metrics import aggregate, report, score_record
 from o3video.data.vstar import parse_spatial_answer, parse_temporal_answer, vstar_prompts
 
 

@@ -58,7 +58,7 @@ def checks(evals: list[EvalSummary], total_seconds: float, quick: bool, blind: l
 
 def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
     """The SFT+GSPO model's chain-1 *where* answers on the first test records, drawn on the frames it saw."""
-    from o3video.eval.vstar_metrics import load_results
+    from o3video.eval.records_io import load_results
     from o3video.data.vstar import answer_text
     from o3video.eval.records_io import find_video
     from transformers import AutoProcessor

@@ -17,7 +17,6 @@ import re
 import string
 from collections.abc import Callable
 
-from o3video.errors import InputError
 
 JUDGE_SYSTEM_PROMPT = """
 As an AI assistant, your task is to evaluate a candidate answer in comparison to a given correct answer.

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from o3video.eval.judges import Judge
-from o3video.eval.records_io import load_results
 from o3video.data.vstar import (
     answer_text,
     answered_span,

@@ -1,7 +1,7 @@
 """Model layer: load real checkpoints, build the tiny model, generate.
 
 `load_model` loads Qwen2.5-VL / Open-o3 Video / Qwen3-VL (or the tiny model) by hub id or path;
-`build_tiny_model` writes a tiny random Qwen2.5-VL with a locally trained tokenizer that loads the
+`build_tiny_model` writes a tiny random Qwen2.5-VL (or Qwen3-VL) with a locally trained tokenizer that loads the
 same way; `generate` runs batched chat generation (transformers, or vLLM when installed).
 """
 
