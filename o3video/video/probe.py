@@ -242,8 +242,9 @@ def _scan_packets(container, stream, first=None) -> tuple[_End | None, int]:
 
 
 def _check_index_within_file(path: str | Path, stream) -> None:
-    """Index entries (MP4 sample table, Matroska cues) pointing past the end of the file mean it was cut."""
-    entries = stream.index_entries
+    """Index entries (MP4 sample table, Matroska cues) pointing past the end of the file mean it was cut.
+    PyAV before 16 does not expose the index: then only the other checks speak."""
+    entries = getattr(stream, "index_entries", None) or []
     n = len(entries)
     if n == 0:
         return

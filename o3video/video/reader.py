@@ -252,7 +252,8 @@ def _keys_from_index(reader: FrameReader) -> list[KeyEntry] | None:
     between them is learnt from the first key frame (seek to it, read its packet) and applied to all.
     Key times are only used to choose which key frame to decode, never as a returned timestamp.
     """
-    entries = sorted({e.timestamp for e in reader.stream.index_entries if e.is_keyframe and not e.is_discard})
+    index = getattr(reader.stream, "index_entries", None) or []  # PyAV >= 16 exposes the demuxer's index
+    entries = sorted({e.timestamp for e in index if e.is_keyframe and not e.is_discard})
     if len(entries) < 2:
         return None
     tb, start = reader.time_base, reader.start_pts
