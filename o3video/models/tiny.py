@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import (
@@ -154,43 +155,56 @@ def _mrope_section(head_dim: int) -> list[int]:
     return [temporal, height, rotary_half - temporal - height]
 
 
+def _text_dims(tokenizer: Qwen2Tokenizer, dims: TinySize) -> dict[str, Any]:
+    """The text tower's sizes and special tokens, the same for both architectures."""
+    token_id = tokenizer.convert_tokens_to_ids
+    return {
+        "vocab_size": len(tokenizer),
+        "hidden_size": dims.text_hidden,
+        "intermediate_size": dims.text_intermediate,
+        "num_hidden_layers": dims.text_layers,
+        "num_attention_heads": dims.text_heads,
+        "num_key_value_heads": dims.text_kv_heads,
+        "max_position_embeddings": 32768,
+        "bos_token_id": token_id(ENDOFTEXT),
+        "eos_token_id": token_id(IM_END),
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+
+
+def _vision_dims(dims: TinySize, patch_size: int) -> dict[str, Any]:
+    """The vision tower's sizes, the same for both architectures but for the patch."""
+    return {
+        "depth": dims.vision_depth,
+        "hidden_size": dims.vision_hidden,
+        "intermediate_size": dims.vision_intermediate,
+        "num_heads": dims.vision_heads,
+        "out_hidden_size": dims.text_hidden,
+        "patch_size": patch_size,
+        "spatial_merge_size": SPATIAL_MERGE,
+        "temporal_patch_size": 2,
+    }
+
+
+def _vision_token_ids(tokenizer: Qwen2Tokenizer) -> dict[str, int]:
+    token_id = tokenizer.convert_tokens_to_ids
+    return {"image_token_id": token_id(IMAGE_PAD), "video_token_id": token_id(VIDEO_PAD),
+            "vision_start_token_id": token_id(VISION_START), "vision_end_token_id": token_id(VISION_END)}
+
+
 def tiny_config(tokenizer: Qwen2Tokenizer, dims: TinySize) -> Qwen2_5_VLConfig:
     """A Qwen2.5-VL config with `dims`' towers and token ids taken from `tokenizer`."""
     head_dim = dims.text_hidden // dims.text_heads
-    mrope_section = _mrope_section(head_dim)
-    token_id = tokenizer.convert_tokens_to_ids
+    rope = {"rope_type": "default", "rope_theta": 1_000_000.0, "mrope_section": _mrope_section(head_dim)}
     return Qwen2_5_VLConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": dims.text_hidden,
-            "intermediate_size": dims.text_intermediate,
-            "num_hidden_layers": dims.text_layers,
-            "num_attention_heads": dims.text_heads,
-            "num_key_value_heads": dims.text_kv_heads,
-            "max_position_embeddings": 32768,
-            "max_window_layers": dims.text_layers,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 1_000_000.0, "mrope_section": mrope_section},
-            "bos_token_id": token_id(ENDOFTEXT),
-            "eos_token_id": token_id(IM_END),
-            "pad_token_id": tokenizer.pad_token_id,
-        },
+        text_config={**_text_dims(tokenizer, dims), "max_window_layers": dims.text_layers, "rope_parameters": rope},
         vision_config={
-            "depth": dims.vision_depth,
-            "hidden_size": dims.vision_hidden,
-            "intermediate_size": dims.vision_intermediate,
-            "num_heads": dims.vision_heads,
-            "out_hidden_size": dims.text_hidden,
-            "patch_size": PATCH_SIZE,
-            "spatial_merge_size": SPATIAL_MERGE,
-            "temporal_patch_size": 2,
+            **_vision_dims(dims, PATCH_SIZE),
             "window_size": 112,
             # Qwen2.5-VL alternates windowed and full attention; keep one full block in every two.
             "fullatt_block_indexes": list(range(1, dims.vision_depth, 2)),
         },
-        image_token_id=token_id(IMAGE_PAD),
-        video_token_id=token_id(VIDEO_PAD),
-        vision_start_token_id=token_id(VISION_START),
-        vision_end_token_id=token_id(VISION_END),
+        **_vision_token_ids(tokenizer),
         tie_word_embeddings=False,
     )
 
@@ -200,41 +214,16 @@ def tiny_qwen3_config(tokenizer: Qwen2Tokenizer, dims: TinySize) -> Qwen3VLConfi
     learned absolute position embedding in the vision tower, interleaved mRoPE, deepstack features taken
     from the first vision block."""
     head_dim = dims.text_hidden // dims.text_heads
-    token_id = tokenizer.convert_tokens_to_ids
+    rope = {"rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": _mrope_section(head_dim),
+            "mrope_interleaved": True}
     return Qwen3VLConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": dims.text_hidden,
-            "intermediate_size": dims.text_intermediate,
-            "num_hidden_layers": dims.text_layers,
-            "num_attention_heads": dims.text_heads,
-            "num_key_value_heads": dims.text_kv_heads,
-            "head_dim": head_dim,
-            "max_position_embeddings": 32768,
-            "tie_word_embeddings": False,
-            "rope_parameters": {
-                "rope_type": "default", "rope_theta": 5_000_000.0, "mrope_section": _mrope_section(head_dim),
-                "mrope_interleaved": True,
-            },
-            "bos_token_id": token_id(ENDOFTEXT),
-            "eos_token_id": token_id(IM_END),
-            "pad_token_id": tokenizer.pad_token_id,
-        },
+        text_config={**_text_dims(tokenizer, dims), "head_dim": head_dim, "tie_word_embeddings": False,
+                     "rope_parameters": rope},
         vision_config={
-            "depth": dims.vision_depth,
-            "hidden_size": dims.vision_hidden,
-            "intermediate_size": dims.vision_intermediate,
-            "num_heads": dims.vision_heads,
-            "out_hidden_size": dims.text_hidden,
-            "patch_size": QWEN3_PATCH_SIZE,
-            "spatial_merge_size": SPATIAL_MERGE,
-            "temporal_patch_size": 2,
+            **_vision_dims(dims, QWEN3_PATCH_SIZE),
             "num_position_embeddings": QWEN3_POSITION_EMBEDDINGS,
             "deepstack_visual_indexes": [0],
         },
-        image_token_id=token_id(IMAGE_PAD),
-        video_token_id=token_id(VIDEO_PAD),
-        vision_start_token_id=token_id(VISION_START),
-        vision_end_token_id=token_id(VISION_END),
+        **_vision_token_ids(tokenizer),
         tie_word_embeddings=False,
     )
