@@ -79,3 +79,19 @@ def test_the_seed_report_gives_mean_and_sd_and_claims_only_what_exceeds_twice_th
     assert "| SFT | what | +40.0 ± 0.0 | sees |" in text
     assert "mLGM gain +0.00 ± 10.00" in text and "cannot tell" in text.split("## GSPO over SFT")[1]
     assert "| SFT+GSPO | 50.0 ± 10.0 |" in text
+
+
+def test_the_format_of_the_what_answer_is_read_from_its_full_completion():
+    """Results keep only the answer text in `answer_vqa` (what the official judges read); the format reward
+    must read the completion kept beside it, or every what answer would score 0."""
+    import json
+    from pathlib import Path
+
+    from o3video.demo.evaluate import format_scores
+
+    record = json.loads((Path(__file__).parent / "data" / "vstar_edge_cases.json").read_text())[0]
+    record = {k: v for k, v in record.items() if not k.startswith("answer_")}
+    good = "<think>I see it.</think><answer>red</answer>"
+    row = {**record, "answer_vqa": "red", "answer_vqa_raw_output": good}
+    assert format_scores([row])["what"] == [1.0]
+    assert format_scores([{**record, "answer_vqa": good}])["what"] == [1.0]  # older files kept it there

@@ -22,6 +22,16 @@ PROMPT_KINDS = ("what", "when_1", "where_1", "where_2", "when_2")
 # The benchmark's field names for each prompt's raw and parsed answer.
 RAW_FIELD = {"what": "answer_vqa", "when_1": "answer_temporal_pre", "where_1": "answer_spatial_pre",
              "where_2": "answer_spatial_pre_2", "when_2": "answer_temporal_pre_2"}
+# Where each prompt's full completion is kept: the *what* answer's own field holds only the answer text (what
+# both official scorers hand their judge), its completion goes under the paper's inference-script name.
+COMPLETION_FIELD = {**RAW_FIELD, "what": "answer_vqa_raw_output"}
+
+
+def completion_of(record: dict[str, Any], kind: str) -> str:
+    """The full completion a results record holds for prompt `kind` (older files kept it in the raw field)."""
+    return str(record.get(COMPLETION_FIELD[kind]) or record.get(RAW_FIELD[kind]) or "")
+
+
 PARSED_FIELD = {"when_1": "answer_temporal", "where_1": "answer_spatial", "where_2": "answer_spatial_2",
                 "when_2": "answer_temporal_2"}
 

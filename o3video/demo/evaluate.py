@@ -44,7 +44,7 @@ class EvalSummary:
 
 def format_scores(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
     """r_fmt of each answer, grouped by V-STaR prompt kind."""
-    from o3video.data.vstar import RAW_FIELD, vstar_prompts
+    from o3video.data.vstar import completion_of, vstar_prompts
     from o3video.grammar import parse
     from o3video.rewards import format_reward
 
@@ -53,7 +53,7 @@ def format_scores(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
         if row.get("error"):
             continue
         for prompt in vstar_prompts(row):
-            scores.setdefault(prompt.kind, []).append(format_reward(parse(row.get(RAW_FIELD[prompt.kind]) or ""), prompt.task))
+            scores.setdefault(prompt.kind, []).append(format_reward(parse(completion_of(row, prompt.kind)), prompt.task))
     return scores
 
 

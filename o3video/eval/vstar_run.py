@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.data.vstar import (
+    COMPLETION_FIELD,
     PARSED_FIELD,
     RAW_FIELD,
     VStarPrompt,
@@ -28,9 +29,7 @@ class VStarRunConfig(EvalRunConfig):
     """V-STaR runs use the common settings (16 frames by default, as the paper)."""
 
 
-# The full completion of the *what* prompt, under the name the paper's own inference script gives it:
-# `answer_vqa` holds only the answer text, which is what both official scorers hand to the judge.
-VQA_COMPLETION_FIELD = "answer_vqa_raw_output"
+VQA_COMPLETION_FIELD = COMPLETION_FIELD["what"]  # the *what* completion (`answer_vqa` holds its answer text)
 
 
 def answer_fields(prompts: list[VStarPrompt], answers: list[str], input_size: tuple[int, int],
