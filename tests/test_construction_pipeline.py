@@ -142,6 +142,7 @@ def test_every_injected_error_kind_is_caught_and_no_clean_sample_dropped(world, 
     assert summary.report["boxes_removed"] >= 1
 
 
+@pytest.mark.slow
 def test_resume_after_a_killed_run_gives_the_same_output(world, tmp_path, synth_easy):
     include = synth_easy / "stgr_sft.json"
     reference = tmp_path / "reference"

@@ -56,6 +56,7 @@ def test_scenes_answers_and_scores(bench) -> None:
     assert chance["1"] == 1.0 and abs(chance["2"] - 0.5) < 1e-6 and abs(chance["3"] - 1 / 3) < 1e-3
 
 
+@pytest.mark.slow
 def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
     """Fifteen steps on single objects must lower the answer loss on a fixed held-out batch well below the untrained
     model's (broken labels, a frozen optimizer or a loss on the prompt would not), and attention supervision must
@@ -81,6 +82,7 @@ def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
     assert attention_after < attention_before - 0.2, (attention_before, attention_after)
 
 
+@pytest.mark.slow
 def test_benchmark_run_prints_a_curve_with_both_baselines(bench, work, capsys) -> None:
     out = work / "curve.json"
     bench.main(["--minutes", "0.05", "--eval-every", "0.05", "--eval-per-count", "2", "--batch", "2",

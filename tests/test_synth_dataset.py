@@ -200,6 +200,7 @@ def test_benchmarks_use_only_test_videos_from_disjoint_seeds(dataset):
         assert 1.0 <= end - start < 0.7 * r["duration"]
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_records_and_pixels(dataset, tmp_path):
     again = tmp_path / "again"
     build_dataset(_config(again, workers=2), progress=False)  # other directory, other process count

@@ -72,6 +72,7 @@ def test_assistant_only_labels_on_a_padded_batch_of_all_task_types(synth_easy, t
         assert (labels[row][:first] == -100).all() and (ids[row][:first] == processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")).any()
 
 
+@pytest.mark.slow
 def test_one_sft_step_changes_the_weights_with_a_finite_loss(synth_easy, tiny_model, tmp_path):
     from o3video.models import load_model
 
@@ -140,6 +141,7 @@ def test_vstar_practice_records_are_valid_stgr_records_in_model_input_pixels(syn
     assert len(load_stgr(path).records) == len(records)
 
 
+@pytest.mark.slow
 def test_records_whose_media_is_missing_or_unreadable_are_skipped_on_request_and_named_otherwise(
         synth_easy, tiny_model, tmp_path, caplog):
     from o3video.data.stgr import RecordError

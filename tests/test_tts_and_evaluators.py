@@ -151,6 +151,7 @@ def test_grounding_metrics_on_a_known_file():
     assert grounding_truth({"answer": "[1.5, 4.0]"}) == (1.5, 4.0)
 
 
+@pytest.mark.slow
 def test_mcq_command_with_tts_and_faithfulness_end_to_end(synth_easy, tiny_model, tmp_path):
     out = tmp_path / "mcq.jsonl"
     code = main(["eval", "mcq", "--anno", str(synth_easy / "mcq_test.json"), "--videos", str(synth_easy / "videos"),
