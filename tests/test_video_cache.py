@@ -122,12 +122,13 @@ def _sample_in_process(args):
     return [f.timestamp for f in sampled.frames], [read_number(f.image) for f in sampled.frames]
 
 
+@pytest.mark.slow
 def test_concurrent_processes_agree(tmp_path):
     video = tmp_path / "v.mp4"
     render_numbered(video, frames=50, gop=10)
     cache_dir = str(tmp_path / "cache")
-    # spawn, not fork: forking a process that runs threads (earlier tests leave some) can deadlock the child
-    with ProcessPoolExecutor(max_workers=3, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # forkserver, not fork: forking a process that runs threads (earlier tests leave some) can deadlock the child
+    with ProcessPoolExecutor(max_workers=3, mp_context=multiprocessing.get_context("forkserver")) as pool:
         results = list(pool.map(_sample_in_process, [(str(video), cache_dir)] * 6))
     assert all(result == results[0] for result in results)
     assert results[0][1] == [0, 13, 25, 37, 49]

@@ -194,8 +194,8 @@ def _write_files(config: SynthConfig, scenes: list[SceneWork], progress: bool) -
             write_scene_files(*job)
             bar.update(1)
     else:
-        # spawn, not fork: a forked child of a process running threads (a caller's pool, a server) can deadlock
-        with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # forkserver, not fork: a forked child of a process running threads (a pool, a server) can deadlock
+        with ProcessPoolExecutor(max_workers=config.workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
             for _ in pool.map(write_scene_files, *zip(*jobs)):
                 bar.update(1)
     bar.close()
