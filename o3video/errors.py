@@ -57,8 +57,9 @@ def user_message(error: BaseException) -> str | None:
     User errors: `InputError` (and its kinds: `ConfigError`, `RecordError`, `RunFileError`, ...), the video
     layer's `VideoError`, and operating-system errors on a named file (missing, a folder, no permission,
     disk full)."""
-    if missing_extra(error) is not None:
-        return missing_extra(error)
+    extra = missing_extra(error)
+    if extra is not None:
+        return extra
     if isinstance(error, (InputError, *_video_errors())):
         return one_line(str(error))
     if isinstance(error, OSError):

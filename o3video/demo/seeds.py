@@ -8,14 +8,12 @@ twin with its seed-to-seed sd, and GSPO's mLGM gain over SFT against twice its s
 
 from __future__ import annotations
 
-import math
-import statistics
 from dataclasses import replace
 from pathlib import Path
 
 from o3video.demo.evaluate import EvalSummary, summarise
 from o3video.demo.run import DemoSettings, run_demo
-from o3video.demo.seeing import METRICS
+from o3video.demo.seeing import METRICS, mean_sd
 from o3video.tables import markdown_table
 
 # Results file of each row, as every demo run writes them (eval/KEY.jsonl).
@@ -24,10 +22,6 @@ ROWS = (("base", "base (untrained)"), ("sft", "SFT"), ("gspo", "SFT+GSPO"), ("bl
         ("baseline_centre", "ignoring video: middle half, centre box"),
         ("baseline_frequent", "ignoring video: most frequent training answer"))
 COLUMNS = (*METRICS, ("mAM", "mAM"), ("mLGM", "mLGM"))
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
 
 
 def _cell(values: list[float]) -> str:

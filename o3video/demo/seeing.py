@@ -10,6 +10,7 @@ than twice the seed-to-seed sd). Anything smaller is reported as "cannot tell", 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,11 +48,13 @@ def paired(model: EvalSummary, blind: EvalSummary, metric: str) -> tuple[float, 
     diffs = [model.per_record[k][metric] - blind.per_record[k][metric] for k in keys]
     if not diffs:
         return 0.0, 0.0, 0
-    mean = sum(diffs) / len(diffs)
-    if len(diffs) < 2:
-        return mean, 0.0, len(diffs)
-    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1))
-    return mean, sd / math.sqrt(len(diffs)), len(diffs)
+    mean, sd = mean_sd(diffs)
+    return mean, (sd / math.sqrt(len(diffs)) if len(diffs) > 1 else 0.0), len(diffs)
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (NaN for a single value)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
 
 
 def margins(model: EvalSummary, blind: EvalSummary, ignoring: Sequence[EvalSummary]) -> list[Margin]:
@@ -90,4 +93,4 @@ def seeing_summary(pairs: Sequence[tuple[EvalSummary, EvalSummary]], ignoring: S
     return " ".join(sentences)
 
 
-__all__ = ["METRICS", "Margin", "margin_table", "margins", "paired", "seeing_summary"]
+__all__ = ["METRICS", "Margin", "margin_table", "margins", "mean_sd", "paired", "seeing_summary"]

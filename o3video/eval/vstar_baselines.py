@@ -13,6 +13,7 @@ of the blind baselines: `EvalRunConfig.blank_frames`, `DataConfig.blank_frames`.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,7 @@ def _answers(record: dict[str, Any], what: str, span: tuple[float, float], box: 
     length, w, h = video_length(record), float(record["width"]), float(record["height"])
     start, end = span[0] * length, span[1] * length
     pixels = [round(box[0] * w, 1), round(box[1] * h, 1), round(box[2] * w, 1), round(box[3] * h, 1)]
-    boxes = {str(s): pixels for s in range(int(start + 0.999999), int(end) + 1)}
+    boxes = {str(s): pixels for s in range(math.ceil(start), math.floor(end) + 1)}
     return {"answer_vqa": what, "answer_temporal": [round(start, 2), round(end, 2)],
             "answer_temporal_2": [round(start, 2), round(end, 2)], "answer_spatial": boxes, "answer_spatial_2": boxes}
 
