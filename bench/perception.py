@@ -54,13 +54,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import random
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,204 +66,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
 
-from o3video.data.synth.shapes import shape_mask  # noqa: E402
-from o3video.data.synth.vocab import COLOURS, SHAPES, object_name  # noqa: E402
-from o3video.geometry import BoxFormat, box_iou, from_pixels, to_pixels  # noqa: E402
-from o3video.grammar import parse_answer_box, render_box  # noqa: E402
-from o3video.tasks import Task  # noqa: E402
-from o3video.video.prompt import build_messages  # noqa: E402
-
-SYSTEM = "Answer with the box of the object the user asks about."
-BLANK_GREY = 70
-HIT_IOU = 0.3  # an answer "hits" an object at this IoU (objects never overlap, so at most one is hit)
-
-
-# ----------------------------------------------------------------------------------------------------------- data
-@dataclass
-class Scene:
-    """One image and its objects; `objects[target]` is the one asked about. `owner` is the (H, W) map of which object
-    each pixel shows (-1: background), for dense labels."""
-
-    image: Image.Image
-    objects: list[tuple[str, str, tuple[int, int, int, int]]]  # (colour, shape, pixel box x1 y1 x2 y2)
-    target: int
-    owner: np.ndarray = field(repr=False)
-
-    @property
-    def n(self) -> int:
-        return len(self.objects)
-
-    @property
-    def box(self) -> tuple[int, int, int, int]:
-        return self.objects[self.target][2]
-
-    @property
-    def question(self) -> str:
-        colour, shape, _ = self.objects[self.target]
-        return f"Where is the {object_name(colour, shape)}?"
-
-
-@dataclass(frozen=True)
-class World:
-    width: int = 128
-    height: int = 96
-    colours: tuple[str, ...] = tuple(COLOURS)
-    sizes: tuple[float, float] = (0.15, 0.40)  # object side as a fraction of min(W, H)
-
-
-def make_scene(rng: random.Random, world: World, n: int, *, blank: bool = False) -> Scene:
-    """`n` distinct (colour, shape) objects, non-overlapping, on a plain grey background (30–110, as the world's)."""
-    w, h = world.width, world.height
-    short = min(w, h)
-    lo, hi = round(world.sizes[0] * short), round(world.sizes[1] * short)
-    kinds = rng.sample([(c, s) for c in world.colours for s in SHAPES], n)
-    while True:
-        boxes: list[tuple[int, int, int, int]] = []
-        for _ in range(n):
-            for _attempt in range(100):
-                side = rng.randint(lo, hi)
-                x, y = rng.randint(0, w - side), rng.randint(0, h - side)
-                box = (x, y, x + side, y + side)
-                if all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in boxes):
-                    boxes.append(box)
-                    break
-        if len(boxes) == n:
-            break
-    grey = rng.randint(30, 110)
-    pixels = np.full((h, w, 3), BLANK_GREY if blank else grey, np.uint8)
-    owner = np.full((h, w), -1, np.int16)
-    for index, ((colour, shape), (x1, y1, x2, y2)) in enumerate(zip(kinds, boxes)):
-        mask = shape_mask(shape, x2 - x1)
-        owner[y1:y2, x1:x2][mask] = index
-        if not blank:
-            pixels[y1:y2, x1:x2][mask] = COLOURS[colour]
-    objects = [(c, s, b) for (c, s), b in zip(kinds, boxes)]
-    return Scene(Image.fromarray(pixels), objects, rng.randrange(n), owner)
-
-
-def answer_text(box: tuple[int, int, int, int], coord: str, size: tuple[int, int]) -> str:
-    values = box if coord == "pixels" else from_pixels(box, BoxFormat.XYXY_1000, size)
-    return render_box(values)
-
-
-def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
-    box = parse_answer_box(text)
-    if box is None:
-        return None
-    try:
-        return to_pixels(box, BoxFormat.XYXY_PIXELS if coord == "pixels" else BoxFormat.XYXY_1000, size)
-    except ValueError:
-        return None
-
-
-def messages(scene: Scene) -> list[dict[str, Any]]:
-    return build_messages(scene.image, scene.question, Task.VISUAL, instruction="", system=SYSTEM)
-
-
-def example(scene: Scene, coord: str, size: tuple[int, int]) -> dict[str, Any]:
-    assistant = {"role": "assistant", "content": [{"type": "text", "text": answer_text(scene.box, coord, size)}]}
-    return {"messages": [*messages(scene), assistant], "images": []}
-
-
-def eval_set(world: World, counts: list[int], per_count: int, seed: int = 12345) -> list[Scene]:
-    rng = random.Random(seed)
-    return [make_scene(rng, world, n) for n in counts for _ in range(per_count)]
-
-
-def mean_box(world: World, counts: list[int], samples: int = 4000, seed: int = 7) -> list[float]:
-    rng = random.Random(seed)
-    boxes = np.array([make_scene(rng, world, rng.choice(counts)).box for _ in range(samples)], float)
-    return boxes.mean(0).tolist()
-
-
-# --------------------------------------------------------------------------------------------------------- scoring
-def score(predicted: list[list[float] | None], scenes: list[Scene]) -> dict[str, Any]:
-    """Mean IoU with the named object, share >= 0.5, parse rate, IoU by object count, and binding among hits."""
-    ious, by_n, hits, bound = [], {}, 0, 0
-    for box, scene in zip(predicted, scenes):
-        iou = box_iou(box, scene.box) if box is not None else 0.0
-        ious.append(iou)
-        by_n.setdefault(scene.n, []).append(iou)
-        if box is not None and scene.n > 1:
-            overlaps = [box_iou(box, b) for _, _, b in scene.objects]
-            best = int(np.argmax(overlaps))
-            if overlaps[best] >= HIT_IOU:
-                hits += 1
-                bound += best == scene.target
-    ious_arr = np.array(ious)
-    return {
-        "iou": round(float(ious_arr.mean()), 4),
-        "iou50": round(float((ious_arr >= 0.5).mean()), 4),
-        "parse": round(sum(b is not None for b in predicted) / len(scenes), 4),
-        "iou_by_n": {str(k): round(float(np.mean(v)), 3) for k, v in sorted(by_n.items())},
-        "bind": round(bound / hits, 3) if hits else None,
-        "hits": hits,
-    }
-
-
-def random_object_iou(scenes: list[Scene]) -> dict[str, float]:
-    """Expected IoU of answering with a uniformly random object's exact box, by object count."""
-    by_n: dict[int, list[float]] = {}
-    for s in scenes:
-        by_n.setdefault(s.n, []).append(float(np.mean([box_iou(b, s.box) for _, _, b in s.objects])))
-    return {str(k): round(float(np.mean(v)), 3) for k, v in sorted(by_n.items())}
-
-
-def evaluate(model, processor, scenes: list[Scene], coord: str, size: tuple[int, int], *, blank: bool = False,
-             batch: int = 64) -> dict[str, Any]:
-    from o3video.models import generate
-
-    if blank:  # the blind model is asked the same questions about blank frames
-        blank_image = Image.new("RGB", size, (BLANK_GREY,) * 3)
-        scenes_in = [Scene(blank_image, s.objects, s.target, s.owner) for s in scenes]
-    else:
-        scenes_in = scenes
-    was_training = model.training
-    model.eval()
-    texts = []
-    for i in range(0, len(scenes_in), batch):
-        texts += [c[0] for c in generate(model, processor, [messages(s) for s in scenes_in[i:i + batch]],
-                                         max_new_tokens=24)]
-    model.train(was_training)
-    result = score([answer_box(t, coord, size) for t in texts], scenes)
-    result["example"] = texts[0]
-    return result
+from o3video.data.synth.vocab import COLOURS, SHAPES  # noqa: E402
+from o3video.geometry import box_iou  # noqa: E402
+from o3video.train.perception import (Learner, Recipe, Scene, World, answer_text, eval_set, evaluate,  # noqa: E402
+                                      example, mean_box, score)
 
 
 # -------------------------------------------------------------------------------------------------------- training
-@dataclass
-class Recipe:
-    lr: float = 2e-3
-    batch: int = 16
-    warmup: int = 30
-    schedule: str = "cosine"  # cosine (to 10% of lr over the budget) or constant
-    minutes: float = 8.0
-    objects: tuple[int, int] = (1, 3)
-    single_minutes: float = 0.0  # curriculum: single objects for the first minutes
-    vision_lr_mult: float = 1.0
-    dense: float = 0.0  # weight of the per-patch colour/shape auxiliary loss
-    attn_sup: float = 0.0  # weight of the attention-supervision auxiliary loss
-    coord: str = "1000"
+class AuxLearner(Learner):
+    """The project's perception learner with the auxiliary losses this benchmark measures: per-patch colour and
+    shape classification of the vision tower's features (`dense`), and attention supervision onto the named
+    object's image tokens (`attn_sup`)."""
 
-
-class Learner:
-    """One model, its optimizer and auxiliary heads, trained step by step on its own CPU clock."""
-
-    def __init__(self, model, processor, world: World, recipe: Recipe, *, blank: bool = False, seed: int = 1):
-        from o3video.train.sft_data import sft_collator
-
-        self.model, self.processor, self.world, self.recipe, self.blank = model, processor, world, recipe, blank
-        self.size = (world.width, world.height)
-        self.collate = sft_collator(processor)
-        self.rng = random.Random(seed)
-        self.cpu = 0.0  # CPU seconds spent training
-        self.steps = 0
-        self.losses: list[float] = []
+    def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, attn_sup: float = 0.0,
+                 blank: bool = False, seed: int = 1):
+        self.dense, self.attn_sup = dense, attn_sup
         self.aux: dict[str, torch.nn.Module] = {}
         vision = model.model.visual
-        if recipe.dense > 0:
+        if dense > 0:
             if model.config.model_type != "qwen3_vl":
                 raise SystemExit("--dense needs --arch qwen3_vl (its vision tower keeps patches in merge-window order)")
             hidden = vision.config.hidden_size
@@ -275,49 +92,21 @@ class Learner:
             self.aux["shape"] = torch.nn.Linear(hidden, len(SHAPES) + 1)
             self._patches: list[torch.Tensor] = []
             vision.register_forward_hook(lambda _m, _i, out: self._patches.append(out.last_hidden_state))
-        visual = [p for n, p in model.named_parameters() if ".visual." in f".{n}"]
-        other = [p for n, p in model.named_parameters() if ".visual." not in f".{n}"]
-        groups = [{"params": other, "mult": 1.0}, {"params": visual, "mult": recipe.vision_lr_mult}]
-        if self.aux:
-            groups.append({"params": [p for m in self.aux.values() for p in m.parameters()], "mult": 1.0})
-        self.opt = torch.optim.AdamW(groups, lr=recipe.lr, betas=(0.9, 0.98), weight_decay=0.0)
-        model.train()
+        extra = [p for m in self.aux.values() for p in m.parameters()]
+        super().__init__(model, processor, world, recipe, blank=blank, seed=seed, extra_params=extra or None)
 
-    def lr(self) -> float:
-        r = self.recipe
-        frac = min(1.0, self.cpu / (r.minutes * 60))
-        decay = 1.0 if r.schedule == "constant" else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac))
-        return r.lr * min(1.0, (self.steps + 1) / r.warmup) * decay
+    def forward_kwargs(self) -> dict:
+        self._patches = []
+        return {"output_attentions": True} if self.attn_sup > 0 else {}
 
-    def batch(self) -> list[Scene]:
-        lo, hi = self.recipe.objects
-        if self.cpu < self.recipe.single_minutes * 60:
-            lo = hi = 1
-        return [make_scene(self.rng, self.world, self.rng.randint(lo, hi), blank=self.blank)
-                for _ in range(self.recipe.batch)]
-
-    def step(self) -> float:
-        started = time.process_time()
-        scenes = self.batch()
-        inputs = self.collate([example(s, self.recipe.coord, self.size) for s in scenes])
-        for group in self.opt.param_groups:
-            group["lr"] = self.lr() * group["mult"]
-        if self.aux:
-            self._patches = []
-        outputs = self.model(**inputs, output_attentions=self.recipe.attn_sup > 0)
-        loss = outputs.loss
-        if self.recipe.dense > 0:
-            loss = loss + self.recipe.dense * self.dense_loss(scenes, inputs["image_grid_thw"])
-        if self.recipe.attn_sup > 0:
-            loss = loss + self.recipe.attn_sup * self.attention_loss(scenes, inputs, outputs.attentions)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]], 1.0)
-        self.opt.step()
-        self.opt.zero_grad(set_to_none=True)
-        self.steps += 1
-        self.losses.append(outputs.loss.item())
-        self.cpu += time.process_time() - started
-        return self.losses[-1]
+    def extra_loss(self, scenes, inputs, outputs):
+        loss = None
+        if self.dense > 0:
+            loss = self.dense * self.dense_loss(scenes, inputs["image_grid_thw"])
+        if self.attn_sup > 0:
+            term = self.attn_sup * self.attention_loss(scenes, inputs, outputs.attentions)
+            loss = term if loss is None else loss + term
+        return loss
 
     # ---- auxiliary losses
     @staticmethod
@@ -372,6 +161,14 @@ class Learner:
         return torch.stack(losses).mean() if losses else torch.zeros(())
 
 
+def random_object_iou(scenes: list[Scene]) -> dict[str, float]:
+    """Expected IoU of answering with a uniformly random object's exact box, by object count."""
+    by_n: dict[int, list[float]] = {}
+    for s in scenes:
+        by_n.setdefault(s.n, []).append(float(np.mean([box_iou(b, s.box) for _, _, b in s.objects])))
+    return {str(k): round(float(np.mean(v)), 3) for k, v in sorted(by_n.items())}
+
+
 # ------------------------------------------------------------------------------------------------------------ main
 def build(arch: str, size: str, seed: int, world: World, work: Path, *, attn: bool):
     from o3video.models import build_tiny_model, frame_settings, load_model
@@ -393,8 +190,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     size = (world.width, world.height)
     lo, hi = args.objects
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
-                    single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, dense=args.dense,
-                    attn_sup=args.attn_sup, coord=args.coord)
+                    single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -405,8 +201,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model.load_state_dict(state["model"])
         if state.get("blind") is not None:
             blind.load_state_dict(state["blind"])
-    learner = Learner(model, processor, world, recipe, seed=args.seed + 1)
-    blind_learner = Learner(blind, blind_processor, world, blind_recipe, blank=True, seed=args.seed + 1)
+    aux = {"dense": args.dense, "attn_sup": args.attn_sup}
+    learner = AuxLearner(model, processor, world, recipe, seed=args.seed + 1, **aux)
+    blind_learner = AuxLearner(blind, blind_processor, world, blind_recipe, blank=True, seed=args.seed + 1, **aux)
 
     counts = list(range(1, max(3, hi) + 1))
     scenes = eval_set(world, counts, args.eval_per_count)
@@ -417,7 +214,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "params": sum(p.numel() for p in model.parameters()), "eval_images": len(scenes),
         "image_tokens": int((learner.collate([example(scenes[0], args.coord, size)])["input_ids"]
                              == model.config.image_token_id).sum()),
-        "example_answer": answer_text(scenes[0].box, args.coord, size), "recipe": recipe.__dict__,
+        "example_answer": answer_text(scenes[0].box, args.coord, size), "recipe": {**recipe.__dict__, **aux},
         "blind_minutes": blind_recipe.minutes, "init": args.init, "seed": args.seed,
         "mean_box": [round(v, 1) for v in mb], "mean_box_iou": mean_box_score,
         "random_object_iou_by_n": random_object_iou(scenes), "torch_threads": torch.get_num_threads(),
@@ -437,7 +234,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                "loss": round(float(np.mean(learner.losses[-20:])), 3) if learner.losses else None,
                "model": m, "blind": b, "mean_box": mean_box_score}
         curve.append(row)
-        fmt = lambda d: " ".join(f"{d['iou_by_n'].get(str(n), 0):.2f}" for n in counts)  # noqa: E731
+        fmt = lambda d: " ".join(f"{d['iou_by_n'].get(str(n), 0):.2f}" for n in counts)
         bind = "  -  " if m["bind"] is None else f"{m['bind']:.2f}"
         print(f"{row['min']:5.1f} {row['steps']:6d} {row['loss'] if row['loss'] is not None else '':>6} | "
               f"{m['iou']:.3f} {m['iou50']:.2f} {m['parse']:.2f}  {fmt(m)}  {bind} | {b['iou']:.3f} {fmt(b)} | "

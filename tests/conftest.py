@@ -5,6 +5,12 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets an empty o3video cache of its own (never ~/.cache, never another test's twin)."""
+    monkeypatch.setenv("O3VIDEO_CACHE", str(tmp_path_factory.mktemp("o3video_cache")))
+
+
 @pytest.fixture(scope="session")
 def synth_easy(tmp_path_factory) -> Path:
     """An easy-preset synthetic dataset: 24 SFT, 12 RL, 4 records per benchmark split."""

@@ -60,8 +60,38 @@ def test_quick_demo_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsy
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3 and "SFT+GSPO" in html
 
+    # the blind twin was trained beside the seeing chain, one thread each, and kept in the cache
+    assert json.loads((out / "threads.json").read_text()) == {"seeing_chain": 1, "blind_chain": 1}
+    assert "trained in this run beside the seeing chain" in md
+
     # a second run finds every stage done and only re-reads and re-reports
     assert main(["demo", "--quick", "--out", str(out)]) == 0
     timings = json.loads((out / "timings.json").read_text())
     assert set(timings) >= {"data", "tiny model", "SFT", "GSPO", "evaluate base", "evaluate SFT", "evaluate SFT+GSPO",
                             "MCQ: test-time scaling and faithfulness", "temporal grounding", "report"}
+
+
+@pytest.mark.slow
+def test_a_second_demo_of_the_same_recipe_takes_the_blind_twin_from_the_cache(tmp_path, monkeypatch):
+    from o3video.demo import blind_cache
+
+    first, second, other_seed = tmp_path / "first", tmp_path / "second", tmp_path / "other"
+    quick = ["demo", "--quick", "--sft", "trainer.max_steps=4", "--rl", "trainer.max_steps=1"]
+    assert main([*quick, "--out", str(first)]) == 0
+    (entry,) = (blind_cache.cache_root() / "blind").iterdir()
+    assert json.loads((entry / "blind.json").read_text())["recipe"]["settings"]["seed"] == 0
+
+    assert main([*quick, "--out", str(second)]) == 0
+    # the twin was copied, not trained: no training log of it, the seeing chain had both threads
+    assert not (second / "blind.log").exists()
+    assert json.loads((second / "threads.json").read_text()) == {"seeing_chain": 2, "blind_chain": "cached"}
+    for key in ("blind_sft", "blind_gspo"):
+        assert (second / "eval" / f"{key}.jsonl").read_bytes() == (first / "eval" / f"{key}.jsonl").read_bytes()
+    assert (second / "models" / "blind_gspo" / "model.safetensors").is_file()
+    assert not list((second / "models" / "blind_sft").glob("checkpoint-*"))
+    assert f"from the cache {entry}" in (second / "report.md").read_text()
+
+    # another recipe (here: seed) is another key; --no-twin-cache neither reads nor writes the cache
+    monkeypatch.setattr(blind_cache, "restore", lambda *a: pytest.fail("--no-twin-cache read the cache"))
+    assert main([*quick, "--no-twin-cache", "--out", str(other_seed)]) == 0
+    assert (other_seed / "blind.log").is_file() and len(list((blind_cache.cache_root() / "blind").iterdir())) == 1

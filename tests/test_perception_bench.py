@@ -1,4 +1,5 @@
-"""bench/perception.py: its scenes, its scoring, and that a few seconds of its training code learn something measurable."""
+"""Perception pre-training (o3video/train/perception.py) and its benchmark (bench/perception.py): scenes, scoring,
+that a few seconds of training learn something measurable, and that the pre-training command resumes exactly."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
+from o3video.train import perception
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,28 +33,28 @@ def work(tmp_path_factory):
 
 
 def test_scenes_answers_and_scores(bench) -> None:
-    world = bench.World()
+    world = perception.World()
     rng = random.Random(0)
-    scenes = [bench.make_scene(rng, world, n) for n in (1, 2, 3) for _ in range(20)]
+    scenes = [perception.make_scene(rng, world, n) for n in (1, 2, 3) for _ in range(20)]
     for s in scenes:
         boxes = [b for _, _, b in s.objects]
         assert all(0 <= x1 < x2 <= world.width and 0 <= y1 < y2 <= world.height for x1, y1, x2, y2 in boxes)
         assert len({(c, sh) for c, sh, _ in s.objects}) == s.n  # every object is named uniquely
-        assert all(bench.box_iou(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        assert all(perception.box_iou(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[i + 1:])
         pixels = np.asarray(s.image)
         assert (s.owner == s.target).any() and (pixels[s.owner == s.target] != pixels[0, 0]).any()
         for coord in ("1000", "pixels"):
-            back = bench.answer_box(bench.answer_text(s.box, coord, (world.width, world.height)), coord,
+            back = perception.answer_box(perception.answer_text(s.box, coord, (world.width, world.height)), coord,
                                     (world.width, world.height))
-            assert bench.box_iou(back, s.box) > 0.95
-    blank = bench.make_scene(random.Random(0), world, 3, blank=True)
+            assert perception.box_iou(back, s.box) > 0.95
+    blank = perception.make_scene(random.Random(0), world, 3, blank=True)
     assert len(np.unique(np.asarray(blank.image))) == 1  # the blind model's frames carry nothing
 
-    perfect = bench.score([list(s.box) for s in scenes], scenes)
+    perfect = perception.score([list(s.box) for s in scenes], scenes)
     assert perfect["iou"] == 1.0 and perfect["bind"] == 1.0 and perfect["parse"] == 1.0
     wrong = [list(next(b for i, (_, _, b) in enumerate(s.objects) if i != s.target)) for s in scenes if s.n > 1]
-    assert bench.score(wrong, [s for s in scenes if s.n > 1])["bind"] == 0.0
-    assert bench.score([None] * len(scenes), scenes)["parse"] == 0.0
+    assert perception.score(wrong, [s for s in scenes if s.n > 1])["bind"] == 0.0
+    assert perception.score([None] * len(scenes), scenes)["parse"] == 0.0
     chance = bench.random_object_iou(scenes)
     assert chance["1"] == 1.0 and abs(chance["2"] - 0.5) < 1e-6 and abs(chance["3"] - 1 / 3) < 1e-3
 
@@ -62,12 +65,12 @@ def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
     model's (broken labels, a frozen optimizer or a loss on the prompt would not), and attention supervision must
     pull the supervised heads onto the named object (its auxiliary loss falls)."""
     torch.manual_seed(0)
-    world = bench.World()
+    world = perception.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    learner = bench.Learner(model, processor, world, bench.Recipe(batch=6, objects=(1, 1), attn_sup=1.0, lr=3e-3,
-                                                                  schedule="constant", warmup=1))
-    held_out = [bench.make_scene(random.Random(99 + i), world, 1) for i in range(6)]
-    inputs = learner.collate([bench.example(s, "1000", (world.width, world.height)) for s in held_out])
+    learner = bench.AuxLearner(model, processor, world, perception.Recipe(batch=6, objects=(1, 1), lr=3e-3,
+                                                                         schedule="constant", warmup=1), attn_sup=1.0)
+    held_out = [perception.make_scene(random.Random(99 + i), world, 1) for i in range(6)]
+    inputs = learner.collate([perception.example(s, "1000", (world.width, world.height)) for s in held_out])
 
     def losses() -> tuple[float, float]:
         with torch.no_grad():
@@ -95,3 +98,36 @@ def test_benchmark_run_prints_a_curve_with_both_baselines(bench, work, capsys) -
     assert last["steps"] > 0 and last["blind_steps"] > 0
     for who in ("model", "blind", "mean_box"):
         assert set(last[who]["iou_by_n"]) == {"1", "2", "3"} and 0 <= last[who]["iou"] <= 1
+
+
+@pytest.mark.slow
+def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly(work, monkeypatch) -> None:
+    from safetensors.torch import load_file
+
+    from o3video.models import build_tiny_model, load_model
+
+    base = build_tiny_model(work / "base_qwen3", seed=0, arch="qwen3_vl")
+    whole = perception.pretrain_perception(base, work / "whole", steps=6, eval_every=3, eval_per_count=1)
+    info = json.loads((whole / perception.CURVE_FILE).read_text())
+    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6]
+    assert info["frame"] == [128, 96] and info["recipe"]["coord"] == "1000" and info["seed"] == 0
+    assert not (whole / perception.STATE_FILE).exists()
+    load_model(whole)  # a checkpoint like any other
+
+    # killed after the evaluation at step 3, then run again: the same weights as the uninterrupted run
+    real_step, calls = perception.Learner.step, {"n": 0}
+
+    def dies_after_three(self):
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        return real_step(self)
+
+    monkeypatch.setattr(perception.Learner, "step", dies_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        perception.pretrain_perception(base, work / "resumed", steps=6, eval_every=3, eval_per_count=1)
+    assert (work / "resumed" / perception.STATE_FILE).is_file()
+    monkeypatch.setattr(perception.Learner, "step", real_step)
+    resumed = perception.pretrain_perception(base, work / "resumed", steps=6, eval_every=3, eval_per_count=1)
+    a, b = load_file(whole / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

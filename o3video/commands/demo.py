@@ -14,6 +14,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="little data and few steps: every stage in about a minute")
     parser.add_argument("--fresh", action="store_true", help="delete the run directory first instead of resuming it")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--base", default="random",
+                        help="the model the run starts from: random (a tiny model built for the run, default), "
+                             "perception (the perception-pretrained tiny Qwen3-VL of `o3video perception-base`, built "
+                             "once and cached when missing) or a model directory")
+    parser.add_argument("--arch", choices=("qwen2_5_vl", "qwen3_vl"), default="qwen2_5_vl",
+                        help="architecture of a random base")
+    parser.add_argument("--no-twin-cache", action="store_true",
+                        help="train the blind twin in this run even when the cache ($O3VIDEO_CACHE, default "
+                             "~/.cache/o3video) holds one of the same recipe, and do not keep it there")
     parser.add_argument("--seeds", type=int, default=1, metavar="N",
                         help="run the demo for N seeds (OUT/seed-K) and report every metric as mean ± sd across them")
     parser.add_argument("--grounded-mcq", action="store_true",
@@ -31,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = quick_settings(args.out) if args.quick else DemoSettings(out=args.out)
     settings.threads = args.threads
+    settings.twin_cache = not args.no_twin_cache
+    settings.base, settings.arch = args.base, args.arch
     settings.grounded_general_mcq = args.grounded_mcq
     settings.sft_overrides += args.sft
     settings.rl_overrides += args.rl

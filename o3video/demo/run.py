@@ -29,12 +29,15 @@ from typing import Any
 
 from rich.console import Console
 
+from o3video.demo import blind_cache
 from o3video.demo.evaluate import EvalSummary, evaluate
+from o3video.io import atomic_write_json
 from o3video.models.corpus import tokenizer_corpus
 from o3video.train.checkpoints import finished_step
 from o3video.train.config import CONFIG_DIR
 
 console = Console(stderr=True)
+BLIND_SECONDS = "blind_seconds.txt"  # the blind chain's own time, summed over resumes
 
 
 @dataclass
@@ -48,6 +51,8 @@ class DemoSettings:
     practice_videos: int = 80  # V-STaR annotations on practice videos (five training records each)
     test_records: int = 30  # held-out V-STaR records the three models are evaluated on
     model_size: str = "small"
+    arch: str = "qwen2_5_vl"  # of a random base (the perception base has its own)
+    base: str = "random"  # random | perception (o3video perception-base, cached) | a model directory
     num_frames: int = 8
     eval_max_new_tokens: int = 192
     evidence: int = 3  # evidence pictures in the report
@@ -58,6 +63,7 @@ class DemoSettings:
     grounded_general_mcq: bool = False  # train on general MCQ whose reasoning cites evidence (see README)
     seed: int = 0
     threads: int = 2
+    twin_cache: bool = True  # reuse a blind twin an earlier run of the same recipe trained (demo/blind_cache.py)
     sft_config: Path = CONFIG_DIR / "tiny_sft.yaml"
     rl_config: Path = CONFIG_DIR / "tiny_rl.yaml"
     sft_overrides: list[str] = field(default_factory=list)
@@ -126,12 +132,33 @@ class Demo:
             [self.world / "vstar_test.json"],
         )
 
-    def make_model(self) -> Path:
+    def make_model(self, start: Path | None = None) -> Path:
+        """models/base: a copy of `start` (a pre-trained base), or a random tiny model whose tokenizer is
+        trained on this run's texts."""
         from o3video.models import build_tiny_model
 
         target = self.models / "base"
-        build_tiny_model(target, self.corpus(), size=self.s.model_size, seed=self.s.seed)
+        if start is not None:
+            shutil.copytree(start, target, dirs_exist_ok=True)
+        else:
+            build_tiny_model(target, self.corpus(), size=self.s.model_size, seed=self.s.seed, arch=self.s.arch)
         return target
+
+    def pretrained_base(self) -> Path | None:
+        """The pre-trained base this run starts from (`--base`), built first when it is the perception base and
+        the cache lacks it (a one-time build, timed on its own: `base.json`)."""
+        if self.s.base == "random":
+            return None
+        if self.s.base == "perception":
+            from o3video.demo.perception_base import BaseRecipe, build_perception_base
+
+            return build_perception_base(BaseRecipe(size=self.s.model_size))
+        path = Path(self.s.base)
+        if not (path / "config.json").is_file():
+            from o3video.errors import InputError
+
+            raise InputError(f"--base {path}: not a model directory (no config.json)")
+        return path
 
     def model_dir(self, stage: str, blind: bool = False) -> Path:
         """models/sft, models/gspo, and the blind twins models/blind_sft, models/blind_gspo."""
@@ -150,16 +177,29 @@ class Demo:
             f"data.num_frames={self.s.num_frames}",
             f"data.cache_dir={self.cache}",
             f"data.blank_frames={str(blind).lower()}",
-            f"threads={self.chain_threads()}",
+            f"threads={self.chain_threads(blind)}",
             f"seed={self.s.seed}",
             *(self.s.sft_overrides if stage == "sft" else self.s.rl_overrides),
         ]
         return load_config(path, overrides, stage=stage)
 
-    def chain_threads(self) -> int:
-        """Torch threads of each training chain: the seeing and the blind chain run side by side, one
-        process each, sharing the machine's threads (a tiny model gains little from a second thread)."""
-        return max(1, self.s.threads // 2)
+    def chain_threads(self, blind: bool = False) -> int:
+        """Torch threads of a training chain. The blind twin always trains beside the seeing chain, one
+        process each sharing the machine's threads; the seeing chain gets them all when the twin came from
+        the cache. Decided once per run folder (`threads.json`), so a resumed run computes as the first did."""
+        shared = max(1, self.s.threads // 2)
+        if blind:
+            return shared
+        path = self.out / "threads.json"
+        if not path.is_file():
+            alone = self.twin_ready()
+            atomic_write_json(path, {"seeing_chain": self.s.threads if alone else shared,
+                                     "blind_chain": "cached" if alone else shared})
+        return int(json.loads(path.read_text())["seeing_chain"])
+
+    def twin_ready(self) -> bool:
+        """Whether the blind twin's evaluations are in this run folder (run earlier, or restored from the cache)."""
+        return (self.evals / "blind_gspo.summary.json").is_file()
 
     def train(self, stage: str, model: Path, blind: bool = False) -> Path:
         from o3video.train import train_rl, train_sft
@@ -201,6 +241,35 @@ class Demo:
             self.train("rl", sft, blind=True)
         self.evaluate("blind SFT+GSPO", gspo, "blind_gspo", blind=True)
 
+    def twin_recipe(self) -> dict[str, Any]:
+        """What decides the blind twin (`o3video.demo.blind_cache.recipe`)."""
+        data = [self.world / f for f in ("stgr_sft.json", "stgr_rl.json", "vstar_test.json")]
+        data += [self.practice / f for f in ("vstar_practice.json", "vstar_test.json")]
+        return blind_cache.recipe(self.s, self.chain_threads(blind=True), [self.s.sft_config, self.s.rl_config], data,
+                                  self.models / "base")
+
+    def restore_twin(self) -> None:
+        """Copy the blind twin of this recipe from the cache, when an earlier run trained it."""
+        if not self.s.twin_cache:
+            return
+        key = blind_cache.recipe_key(self.twin_recipe())
+        info = blind_cache.restore(key, self.out)
+        if info is not None:
+            atomic_write_json(self.out / "blind_twin.json", {k: v for k, v in info.items() if k != "recipe"}
+                              | {"cache": str(blind_cache.entry(key))})
+            console.print(f"[dim]blind twin: from the cache {blind_cache.entry(key)} (built {info['built']} in "
+                          f"{info['seconds'] / 60:.1f} min)")
+
+    def keep_twin(self) -> None:
+        """Put the blind twin this run trained into the cache."""
+        spent = self.out / BLIND_SECONDS
+        seconds = float(spent.read_text()) if spent.is_file() else 0.0
+        atomic_write_json(self.out / "blind_twin.json", {"built": "in this run", "seconds": round(seconds, 1)})
+        if self.s.twin_cache:
+            recipe = self.twin_recipe()
+            folder = blind_cache.store(blind_cache.recipe_key(recipe), self.out, recipe, seconds)
+            console.print(f"[dim]blind twin kept in the cache: {folder}")
+
     def evaluate_mcq(self, model_dir: Path) -> dict[str, Any]:
         from o3video.demo.beyond_vstar import evaluate_mcq_tts
 
@@ -223,13 +292,16 @@ class Demo:
         from o3video.train.common import set_threads
 
         self.out.mkdir(parents=True, exist_ok=True)
-        set_threads(self.chain_threads())
         (self.out / "settings.json").write_text(json.dumps(asdict(self.s), indent=2, default=str))
         if not (self.practice / "vstar_practice.json").is_file():
             self._stage("data", self.make_data)
         base = self.models / "base"
         if not (base / "config.json").is_file():
-            self._stage("tiny model", self.make_model)
+            start = self.pretrained_base()  # outside the run's timings: a one-time build, reported on its own
+            self._stage("tiny model", self.make_model, start)
+        if not self.twin_ready():
+            self.restore_twin()
+        set_threads(self.chain_threads())
         ignoring = self._stage("answers that ignore the video", self.video_ignoring_baselines)
         evals = [self._stage("evaluate base", self.evaluate, "base (untrained)", base, "base")]
         blind = self._start_blind_chain()
@@ -255,7 +327,7 @@ class Demo:
         """Start the blind chain in a child process (its output goes to blind.log); None when it is done."""
         import multiprocessing
 
-        if (self.evals / "blind_gspo.summary.json").is_file():
+        if self.twin_ready():
             return None
         log = self.out / "blind.log"
         console.print(f"[dim]blind chain (same recipe, blank frames) runs beside this one; its log: {log}")
@@ -270,6 +342,7 @@ class Demo:
             process.join()
             if process.exitcode != 0:
                 raise RuntimeError(f"the blind chain failed (exit {process.exitcode}); see {self.out / 'blind.log'}")
+            self.keep_twin()
         return [summarise(name, self.evals / f"{key}.jsonl") for name, key in
                 (("blind SFT", "blind_sft"), ("blind SFT+GSPO", "blind_gspo"))]
 
@@ -284,8 +357,12 @@ def _blind_chain(settings: DemoSettings, log: Path) -> None:
         from o3video.train.common import set_threads
 
         demo = Demo(settings)
-        set_threads(demo.chain_threads())
+        set_threads(demo.chain_threads(blind=True))
+        started = time.perf_counter()
         demo.blind_chain()
+        spent = demo.out / BLIND_SECONDS
+        before = float(spent.read_text()) if spent.is_file() else 0.0
+        spent.write_text(f"{before + time.perf_counter() - started:.1f}")
 
 
 def run_demo(settings: DemoSettings, *, fresh: bool = False) -> Path:

@@ -1,0 +1,26 @@
+"""`o3video perception-base`: build (once) the perception-pretrained tiny base that `o3video demo --base perception`
+starts from."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Build the demo's perception-pretrained tiny base (localising named objects; cached, resumable; ~20 CPU min)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--arch", choices=("qwen3_vl", "qwen2_5_vl"), default="qwen3_vl")
+    parser.add_argument("--size", choices=("small", "base"), default="small")
+    parser.add_argument("--seed", type=int, default=0, help="model initialisation; training frames use seed + 1")
+    parser.add_argument("--steps", type=int, default=4000, help="optimizer steps of 16 frames (default 4000)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from o3video.demo.perception_base import BaseRecipe, build_perception_base
+    from o3video.train.common import set_threads
+
+    set_threads(args.threads)
+    folder = build_perception_base(BaseRecipe(arch=args.arch, size=args.size, seed=args.seed, steps=args.steps))
+    print(f"perception base: {folder}")
+    return 0

@@ -1,0 +1,119 @@
+"""The demo's perception-pretrained tiny base: built once by a project command, cached where the demo finds it.
+
+`o3video perception-base` (or `o3video demo --base perception`, which builds it when the cache lacks it):
+1. renders the demo's synthetic world at seed 0 and trains the tiny model's tokenizer on its texts and on the
+   perception questions, so the base reads every demo seed's prompts;
+2. builds the tiny model (`--arch`, default Qwen3-VL: the architecture that learns to localise at toy scale);
+3. pre-trains it to localise named objects (`o3video.train.perception.pretrain_perception`), resumably.
+
+The result lands in `$O3VIDEO_CACHE/bases/<key>` (default `~/.cache/o3video`), the key covering the recipe and
+the code that builds it; `base.json` there records the command, seed, time taken and learning curve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from o3video.demo.blind_cache import cache_root
+
+console = Console(stderr=True)
+INFO = "base.json"
+# The code a base depends on: the pre-training, the tiny model and its tokenizer, the synthetic world.
+_CODE = ("train/perception.py", "models/tiny.py", "models/tokenizer.py", "models/corpus.py", "data/synth")
+
+
+@dataclass(frozen=True)
+class BaseRecipe:
+    arch: str = "qwen3_vl"
+    size: str = "small"
+    seed: int = 0
+    steps: int = 4000
+
+    def command(self) -> str:
+        return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
+                f"--steps {self.steps}")
+
+
+def _code_digest() -> str:
+    import o3video
+
+    root = Path(o3video.__file__).parent
+    sha = hashlib.sha256()
+    for part in _CODE:
+        files = sorted((root / part).rglob("*.py")) if (root / part).is_dir() else [root / part]
+        for path in files:
+            sha.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return sha.hexdigest()
+
+
+def base_key(recipe: BaseRecipe) -> str:
+    from importlib.metadata import version
+
+    described = {"recipe": asdict(recipe), "code": _code_digest(), "transformers": version("transformers"),
+                 "torch": version("torch")}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def cached_base(recipe: BaseRecipe) -> Path | None:
+    folder = cache_root() / "bases" / base_key(recipe)
+    return folder if (folder / INFO).is_file() else None
+
+
+def _corpus(work: Path) -> list[str]:
+    """The demo world's texts at seed 0, and the perception questions and answers."""
+    from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
+    from o3video.demo.run import Demo, DemoSettings
+    from o3video.train.perception import SYSTEM
+
+    demo = Demo(DemoSettings(out=work / "world_seed0", seed=0))
+    if not (demo.practice / "vstar_practice.json").is_file():
+        demo.make_data()
+    questions = [f"Where is the {object_name(c, s)}?" for c in COLOURS for s in SHAPES]
+    return [*demo.corpus(), SYSTEM, *questions]
+
+
+def build_perception_base(recipe: BaseRecipe) -> Path:
+    """The cached base of `recipe`, built first when missing (resumable: a killed build continues)."""
+    from o3video.models import build_tiny_model
+    from o3video.train.perception import CURVE_FILE, pretrain_perception
+
+    found = cached_base(recipe)
+    if found is not None:
+        return found
+    key = base_key(recipe)
+    folder = cache_root() / "bases" / key
+    work = folder.with_name(f".{key}.building")
+    started = time.perf_counter()
+    spent_file = work / "seconds.txt"
+    spent = float(spent_file.read_text()) if spent_file.is_file() else 0.0
+    init = work / "init"
+    if not (init / "config.json").is_file():
+        build_tiny_model(init, _corpus(work), size=recipe.size, seed=recipe.seed, arch=recipe.arch)
+
+    def progress(row: dict[str, Any]) -> None:
+        m = row["model"]
+        console.print(f"perception: step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, loss {row['loss']}, "
+                      f"IoU {m['iou']:.3f} by objects {m['iou_by_n']}, e.g. {m['example']!r}")
+        spent_file.write_text(f"{spent + time.perf_counter() - started:.1f}")
+
+    trained = pretrain_perception(init, work / "trained", steps=recipe.steps, seed=recipe.seed, progress=progress)
+    curve = json.loads((trained / CURVE_FILE).read_text())
+    info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,
+            "built": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(spent + time.perf_counter() - started, 1),
+            "final": curve["curve"][-1], "mean_box": curve["mean_box"]}
+    (trained / INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    trained.rename(folder)
+    shutil.rmtree(work, ignore_errors=True)
+    return folder
+
+
+__all__ = ["BaseRecipe", "base_key", "build_perception_base", "cached_base"]

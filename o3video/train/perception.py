@@ -1,0 +1,368 @@
+"""Perception pre-training: teach a tiny model to find a named object in a frame before it learns to reason.
+
+It stands in for the grounding pre-training every real base model already had (the paper's Qwen2.5-VL scores
+17.0 vIoU on V-STaR before any training), which a randomly initialised tiny model lacks. Each example is one
+frame of the synthetic world's shapes, colours and object names (`o3video.data.synth`) on a plain grey
+background, the question "Where is the <colour> <shape>?" and the answer `<box>[x1,y1,x2,y2]</box>` in the
+model family's box convention (0-1000 for Qwen3-VL, input pixels for Qwen2.5-VL). Prompts come from the one
+prompt builder, batches from the project's SFT collator (loss on the answer only), answers from `generate`.
+
+What was measured (bench/perception.py, its docstring): a tiny Qwen3-VL sits on a plateau for ~2,000-3,000
+steps, then localises single objects (IoU ~0.6 after ~13 CPU minutes) when the learning rate stays high
+(no decay before the plateau is passed); a tiny Qwen2.5-VL stays at chance. `pretrain_perception` runs that
+recipe on the model's own frame size and saves the result with `save_pretrained`, resumably.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from o3video.data.synth.shapes import shape_mask
+from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
+from o3video.geometry import BoxFormat, box_iou, from_pixels, to_pixels
+from o3video.grammar import parse_answer_box, render_box
+from o3video.tasks import Task
+from o3video.video.prompt import build_messages
+
+SYSTEM = "Answer with the box of the object the user asks about."
+BLANK_GREY = 70
+HIT_IOU = 0.3  # an answer "hits" an object at this IoU (objects never overlap, so at most one is hit)
+
+
+@dataclass
+class Scene:
+    """One image and its objects; `objects[target]` is the one asked about. `owner` is the (H, W) map of which
+    object each pixel shows (-1: background), for dense labels."""
+
+    image: Image.Image
+    objects: list[tuple[str, str, tuple[int, int, int, int]]]  # (colour, shape, pixel box x1 y1 x2 y2)
+    target: int
+    owner: np.ndarray = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.objects)
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return self.objects[self.target][2]
+
+    @property
+    def question(self) -> str:
+        colour, shape, _ = self.objects[self.target]
+        return f"Where is the {object_name(colour, shape)}?"
+
+
+@dataclass(frozen=True)
+class World:
+    width: int = 128
+    height: int = 96
+    colours: tuple[str, ...] = tuple(COLOURS)
+    sizes: tuple[float, float] = (0.15, 0.40)  # object side as a fraction of min(W, H)
+
+
+def make_scene(rng: random.Random, world: World, n: int, *, blank: bool = False) -> Scene:
+    """`n` distinct (colour, shape) objects, non-overlapping, on a plain grey background (30-110, as the world's)."""
+    w, h = world.width, world.height
+    short = min(w, h)
+    lo, hi = round(world.sizes[0] * short), round(world.sizes[1] * short)
+    kinds = rng.sample([(c, s) for c in world.colours for s in SHAPES], n)
+    while True:
+        boxes: list[tuple[int, int, int, int]] = []
+        for _ in range(n):
+            for _attempt in range(100):
+                side = rng.randint(lo, hi)
+                x, y = rng.randint(0, w - side), rng.randint(0, h - side)
+                box = (x, y, x + side, y + side)
+                if all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in boxes):
+                    boxes.append(box)
+                    break
+        if len(boxes) == n:
+            break
+    grey = rng.randint(30, 110)
+    pixels = np.full((h, w, 3), BLANK_GREY if blank else grey, np.uint8)
+    owner = np.full((h, w), -1, np.int16)
+    for index, ((colour, shape), (x1, y1, x2, y2)) in enumerate(zip(kinds, boxes)):
+        mask = shape_mask(shape, x2 - x1)
+        owner[y1:y2, x1:x2][mask] = index
+        if not blank:
+            pixels[y1:y2, x1:x2][mask] = COLOURS[colour]
+    objects = [(c, s, b) for (c, s), b in zip(kinds, boxes)]
+    return Scene(Image.fromarray(pixels), objects, rng.randrange(n), owner)
+
+
+def box_format(coord: str) -> BoxFormat:
+    """`coord` "1000" (Qwen3-VL's 0-1000 scale) or "pixels" (Qwen2.5-VL's input pixels)."""
+    return BoxFormat.XYXY_PIXELS if coord == "pixels" else BoxFormat.XYXY_1000
+
+
+def answer_text(box: tuple[int, int, int, int], coord: str, size: tuple[int, int]) -> str:
+    return render_box(from_pixels(box, box_format(coord), size))
+
+
+def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
+    box = parse_answer_box(text)
+    if box is None:
+        return None
+    try:
+        return to_pixels(box, box_format(coord), size)
+    except ValueError:
+        return None
+
+
+def messages(scene: Scene) -> list[dict[str, Any]]:
+    return build_messages(scene.image, scene.question, Task.VISUAL, instruction="", system=SYSTEM)
+
+
+def example(scene: Scene, coord: str, size: tuple[int, int]) -> dict[str, Any]:
+    assistant = {"role": "assistant", "content": [{"type": "text", "text": answer_text(scene.box, coord, size)}]}
+    return {"messages": [*messages(scene), assistant], "images": []}
+
+
+def eval_set(world: World, counts: list[int], per_count: int, seed: int = 12345) -> list[Scene]:
+    rng = random.Random(seed)
+    return [make_scene(rng, world, n) for n in counts for _ in range(per_count)]
+
+
+def mean_box(world: World, counts: list[int], samples: int = 4000, seed: int = 7) -> list[float]:
+    rng = random.Random(seed)
+    boxes = np.array([make_scene(rng, world, rng.choice(counts)).box for _ in range(samples)], float)
+    return boxes.mean(0).tolist()
+
+
+def score(predicted: list[list[float] | None], scenes: list[Scene]) -> dict[str, Any]:
+    """Mean IoU with the named object, share >= 0.5, parse rate, IoU by object count, and binding among hits
+    (of answers on 2+ object images that hit some object, the share that hit the named one)."""
+    ious, by_n, hits, bound = [], {}, 0, 0
+    for box, scene in zip(predicted, scenes):
+        iou = box_iou(box, scene.box) if box is not None else 0.0
+        ious.append(iou)
+        by_n.setdefault(scene.n, []).append(iou)
+        if box is not None and scene.n > 1:
+            overlaps = [box_iou(box, b) for _, _, b in scene.objects]
+            best = int(np.argmax(overlaps))
+            if overlaps[best] >= HIT_IOU:
+                hits += 1
+                bound += best == scene.target
+    values = np.array(ious)
+    return {
+        "iou": round(float(values.mean()), 4),
+        "iou50": round(float((values >= 0.5).mean()), 4),
+        "parse": round(sum(b is not None for b in predicted) / len(scenes), 4),
+        "iou_by_n": {str(k): round(float(np.mean(v)), 3) for k, v in sorted(by_n.items())},
+        "bind": round(bound / hits, 3) if hits else None,
+        "hits": hits,
+    }
+
+
+def evaluate(model: Any, processor: Any, scenes: list[Scene], coord: str, size: tuple[int, int], *,
+             blank: bool = False, batch: int = 64) -> dict[str, Any]:
+    """Greedy answers to every scene's question (on blank frames for the blind model), scored."""
+    from o3video.models import generate
+
+    if blank:
+        blank_image = Image.new("RGB", size, (BLANK_GREY,) * 3)
+        scenes_in = [Scene(blank_image, s.objects, s.target, s.owner) for s in scenes]
+    else:
+        scenes_in = scenes
+    was_training = model.training
+    model.eval()
+    texts = []
+    for i in range(0, len(scenes_in), batch):
+        texts += [c[0] for c in generate(model, processor, [messages(s) for s in scenes_in[i:i + batch]],
+                                         max_new_tokens=24)]
+    model.train(was_training)
+    result = score([answer_box(t, coord, size) for t in texts], scenes)
+    result["example"] = texts[0]
+    return result
+
+
+@dataclass
+class Recipe:
+    lr: float = 2e-3
+    batch: int = 16
+    warmup: int = 30
+    schedule: str = "constant"  # constant, or cosine (to 10% of lr over the budget)
+    minutes: float = 15.0  # CPU minutes of training
+    objects: tuple[int, int] = (1, 1)
+    single_minutes: float = 0.0  # curriculum: single objects for the first minutes
+    vision_lr_mult: float = 1.0
+    coord: str = "1000"
+
+
+class Learner:
+    """One model and its optimizer, trained step by step on its own CPU clock (process time, so other load on
+    the machine does not count). `extra_loss` is the hook for auxiliary losses (bench/perception.py)."""
+
+    def __init__(self, model: Any, processor: Any, world: World, recipe: Recipe, *, blank: bool = False,
+                 seed: int = 1, extra_params: list[torch.nn.Parameter] | None = None) -> None:
+        from o3video.train.sft_data import sft_collator
+
+        self.model, self.processor, self.world, self.recipe, self.blank = model, processor, world, recipe, blank
+        self.size = (world.width, world.height)
+        self.collate = sft_collator(processor)
+        self.rng = random.Random(seed)
+        self.cpu = 0.0
+        self.steps = 0
+        self.losses: list[float] = []
+        visual = [p for n, p in model.named_parameters() if ".visual." in f".{n}"]
+        other = [p for n, p in model.named_parameters() if ".visual." not in f".{n}"]
+        groups = [{"params": other, "mult": 1.0}, {"params": visual, "mult": recipe.vision_lr_mult}]
+        if extra_params:
+            groups.append({"params": extra_params, "mult": 1.0})
+        self.opt = torch.optim.AdamW(groups, lr=recipe.lr, betas=(0.9, 0.98), weight_decay=0.0)
+        model.train()
+
+    def lr(self) -> float:
+        r = self.recipe
+        frac = min(1.0, self.cpu / (r.minutes * 60))
+        decay = 1.0 if r.schedule == "constant" else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac))
+        return r.lr * min(1.0, (self.steps + 1) / r.warmup) * decay
+
+    def batch(self) -> list[Scene]:
+        lo, hi = self.recipe.objects
+        if self.cpu < self.recipe.single_minutes * 60:
+            lo = hi = 1
+        return [make_scene(self.rng, self.world, self.rng.randint(lo, hi), blank=self.blank)
+                for _ in range(self.recipe.batch)]
+
+    def extra_loss(self, scenes: list[Scene], inputs: dict[str, Any], outputs: Any) -> torch.Tensor | None:
+        return None
+
+    def forward_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    def step(self) -> float:
+        started = time.process_time()
+        scenes = self.batch()
+        inputs = self.collate([example(s, self.recipe.coord, self.size) for s in scenes])
+        for group in self.opt.param_groups:
+            group["lr"] = self.lr() * group["mult"]
+        outputs = self.model(**inputs, **self.forward_kwargs())
+        extra = self.extra_loss(scenes, inputs, outputs)
+        loss = outputs.loss if extra is None else outputs.loss + extra
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]], 1.0)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        self.steps += 1
+        self.losses.append(outputs.loss.item())
+        self.cpu += time.process_time() - started
+        return self.losses[-1]
+
+    def state(self) -> dict[str, Any]:
+        """Everything a resumed run needs to continue exactly: weights, optimizer, data stream, clock."""
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "rng": self.rng.getstate(),
+                "torch_rng": torch.get_rng_state(), "cpu": self.cpu, "steps": self.steps, "losses": self.losses}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.rng.setstate(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self.cpu, self.steps, self.losses = state["cpu"], state["steps"], list(state["losses"])
+
+
+def coord_of(model: Any) -> str:
+    """The box scale the model family answers in: "1000" for Qwen3-VL, "pixels" for Qwen2.5-VL."""
+    return "1000" if model.config.model_type.startswith("qwen3") else "pixels"
+
+
+STATE_FILE = "perception_state.pt"
+CURVE_FILE = "perception.json"
+
+
+def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 3500, seed: int = 0,
+                        eval_every: int = 250, eval_per_count: int = 32,
+                        progress: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """Train the model saved in `model_dir` to localise named single objects on frames of its own input size for
+    `steps` optimizer steps at a constant learning rate, evaluating every `eval_every` steps on held-out frames
+    (1-3 objects) against the mean box; save it to `out` (`save_pretrained`, with `perception.json`: recipe,
+    seed and the learning curve against CPU minutes). Resumable: the state at each evaluation is kept in
+    `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
+    from o3video.io import atomic_path, atomic_write_json
+    from o3video.models import frame_settings, load_model
+
+    out = Path(out)
+    if (out / CURVE_FILE).is_file() and json.loads((out / CURVE_FILE).read_text()).get("finished"):
+        return out
+    model, processor = load_model(model_dir, dtype="float32")
+    world = _world_of(processor)
+    size = (world.width, world.height)
+    recipe = Recipe(minutes=math.inf, coord=coord_of(model))
+    learner = Learner(model, processor, world, recipe, seed=seed + 1)
+    scenes = eval_set(world, [1, 2, 3], eval_per_count)
+    curve: list[dict[str, Any]] = []
+    state_path = out / STATE_FILE
+    if state_path.is_file():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        learner.load_state(state["learner"])
+        curve = state["curve"]
+    else:
+        torch.manual_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    info = {"source": str(model_dir), "seed": seed, "steps": steps, "recipe": asdict(recipe) | {"minutes": None},
+            "frame": list(size), "frame_settings": frame_settings(processor),
+            "mean_box": score([mean_box(world, [1, 2, 3])] * len(scenes), scenes), "curve": curve, "finished": False}
+
+    def checkpoint() -> None:
+        row = {"steps": learner.steps, "cpu_min": round(learner.cpu / 60, 2),
+               "loss": round(float(np.mean(learner.losses[-20:])), 3) if learner.losses else None,
+               "model": evaluate(model, processor, scenes, recipe.coord, size)}
+        curve.append(row)
+        if progress is not None:
+            progress(row)
+        with atomic_path(state_path) as tmp:
+            torch.save({"learner": learner.state(), "curve": curve}, tmp)
+        atomic_write_json(out / CURVE_FILE, info)
+
+    if not curve:
+        checkpoint()
+    while learner.steps < steps:
+        learner.step()
+        if learner.steps % eval_every == 0 or learner.steps == steps:
+            checkpoint()
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    info["finished"] = True
+    atomic_write_json(out / CURVE_FILE, info)
+    state_path.unlink(missing_ok=True)
+    return out
+
+
+def _world_of(processor: Any) -> World:
+    """Frames of the size the processor keeps as it is, for the synthetic world's 4:3 frames (112x84): 128x96
+    for Qwen3-VL's 32-pixel factor, 112x84 for Qwen2.5-VL's 28."""
+    from o3video.models import frame_settings
+    from o3video.video.resize import input_size
+
+    w, h = input_size((112, 84), **frame_settings(processor))
+    return World(w, h)
+
+
+__all__ = [
+    "Learner",
+    "Recipe",
+    "Scene",
+    "World",
+    "answer_box",
+    "answer_text",
+    "eval_set",
+    "evaluate",
+    "example",
+    "make_scene",
+    "mean_box",
+    "pretrain_perception",
+    "score",
+]
