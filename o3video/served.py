@@ -143,5 +143,5 @@ def _message(error: Any) -> str:
     return " ".join(str(body or error).split())[:300]
 
 
-__all__ = ["FAMILIES", "QWEN25", "QWEN3", "ServedModel", "family_of", "guess_family", "is_served", "openai_messages",
+__all__ = ["FAMILIES", "QWEN3", "QWEN25", "ServedModel", "family_of", "guess_family", "is_served", "openai_messages",
            "served_frame_settings"]

@@ -43,7 +43,7 @@ def test_run_writes_benchmark_fields_and_resumes_after_a_kill(synth_easy, tiny_m
     import o3video.eval.vstar_run as vr
 
     original = vr.ask_record
-    monkey = lambda *a, **k: calls.append(a[3]["vid"]) or original(*a, **k)  # noqa: E731
+    monkey = lambda *a, **k: calls.append(a[2]["vid"]) or original(*a, **k)
     vr.ask_record = monkey
     try:
         run_vstar(config(synth_easy, tiny_model, partial), model=loaded)

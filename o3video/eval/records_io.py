@@ -119,8 +119,7 @@ def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask
         if log.dropped_partial:
             progress.console.print(f"[yellow]{out}: dropped a last line cut short by an interruption; redoing it")
         bar = progress.add_task(description, total=len(todo))
-        answer = lambda item: _answer(item[0], item[1], videos, ask)  # noqa: E731
-        for entry in in_order(answer, todo, concurrency):
+        for entry in in_order(lambda item: _answer(*item, videos, ask), todo, concurrency):
             if "error" in entry:
                 progress.console.print(f"[yellow]record {entry['index']}: {entry['error']}")
             log.append(entry)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PIL import Image
-
 from o3video.remote import data_uri
 from o3video.viz import blocks
 from o3video.viz.evidence import RenderedEvidence
