@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.geometry import clamp_box, rescale_box
 from o3video.grammar import Completion, parse
 from o3video.tasks import Task
@@ -53,7 +54,7 @@ def evidence_of(completion: Completion, input_size: tuple[int, int], source_size
 
 
 def answer_video(
-    model: Any,
+    model: VideoModel,
     video: str | Path,
     question: str,
     *,

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from o3video.answer import VideoModel
 from o3video.geometry import box_area, clamp_box
 from o3video.grammar import Claim, parse, parse_option_letter
 from o3video.tasks import Task
@@ -125,7 +126,7 @@ def parse_evidence_score(reply: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def score_crops(model: Any, question: str, crops: Sequence[Image.Image], *, max_new_tokens: int = 16) -> list[int]:
+def score_crops(model: VideoModel, question: str, crops: Sequence[Image.Image], *, max_new_tokens: int = 16) -> list[int]:
     """Rate every crop for the question with the fixed scoring prompt, asking `model` (a
     `o3video.answer.VideoModel`) greedily in one batch."""
     from o3video.video.prompt import build_messages
@@ -138,7 +139,7 @@ def score_crops(model: Any, question: str, crops: Sequence[Image.Image], *, max_
 
 
 def answer_with_tts(
-    model: Any,
+    model: VideoModel,
     frames: Sequence[FrameLike],
     question: str,
     task: Task,

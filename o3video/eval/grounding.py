@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.data.vstar import parse_temporal_answer
 from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.geometry import temporal_iou
@@ -39,7 +40,7 @@ def grounding_truth(record: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
-def ask_grounding(model: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
+def ask_grounding(model: VideoModel, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
     from o3video.answer import Question, ask_frames
 
     sampled = sample_video(video, cfg, model)
@@ -48,7 +49,7 @@ def ask_grounding(model: Any, index: int, record: dict[str, Any], video: Path, c
     return {"completion": completion, "predicted_span": parse_temporal_answer(completion)}
 
 
-def run_grounding(cfg: EvalRunConfig, *, model: Any = None) -> Path:
+def run_grounding(cfg: EvalRunConfig, *, model: VideoModel | None = None) -> Path:
     return run_benchmark(cfg, ask_grounding, description=f"grounding {cfg.anno.name}", model=model)
 
 

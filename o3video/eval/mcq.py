@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.grammar import parse
 from o3video.tables import markdown_table
@@ -53,7 +54,7 @@ def category(record: dict[str, Any]) -> str:
     return str(next((record[k] for k in ("category", "task_type", "domain") if record.get(k)), "all"))
 
 
-def _greedy(model: Any, frames: list[Any], duration: float, question: str, cfg: MCQRunConfig) -> str:
+def _greedy(model: VideoModel, frames: list[Any], duration: float, question: str, cfg: MCQRunConfig) -> str:
     from o3video.answer import Question, ask_frames
 
     (completion,) = ask_frames(model, frames, [Question(question, Task.GENERAL_MCQ)], duration=duration,
@@ -69,7 +70,7 @@ def frames_near(frames: list[Any], times: list[float], per_time: int = 2) -> set
     return removed
 
 
-def faithfulness_probe(model: Any, frames: list[Any], duration: float, question: str, completion: str,
+def faithfulness_probe(model: VideoModel, frames: list[Any], duration: float, question: str, completion: str,
                        cfg: MCQRunConfig, rng: random.Random) -> dict[str, Any]:
     """Re-answer without the two frames nearest each cited time, and without as many random frames."""
     times = parse(completion).times
@@ -85,7 +86,7 @@ def faithfulness_probe(model: Any, frames: list[Any], duration: float, question:
     }
 
 
-def ask_mcq(model: Any, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
+def ask_mcq(model: VideoModel, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
     from o3video.tts import answer_with_tts
 
     sampled = sample_video(video, cfg, model)
@@ -107,7 +108,7 @@ def ask_mcq(model: Any, index: int, record: dict[str, Any], video: Path, cfg: MC
     return out
 
 
-def run_mcq(cfg: MCQRunConfig, *, model: Any = None) -> Path:
+def run_mcq(cfg: MCQRunConfig, *, model: VideoModel | None = None) -> Path:
     return run_benchmark(cfg, ask_mcq, description=f"MCQ {cfg.anno.name}", model=model)
 
 

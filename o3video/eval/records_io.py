@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.geometry import MAX_PIXELS
 from o3video.io import JsonlLog, WriterLock, check_settings, json_records
 
@@ -44,7 +45,7 @@ _NOT_SETTINGS = ("videos", "out", "cache_dir", "limit", "restart", "served_famil
                  "request_timeout")
 
 
-def sample_video(video: Path, cfg: EvalRunConfig, model: Any) -> Any:
+def sample_video(video: Path, cfg: EvalRunConfig, model: VideoModel) -> Any:
     """The frames every evaluator shows the model (a `VideoModel`): `cfg.num_frames` at its input size (its
     resize rule), blank when `cfg.blank_frames`."""
     from o3video.answer import video_frames
@@ -174,7 +175,7 @@ def load_results(path: str | Path) -> list[dict[str, Any]]:
 
 
 def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, description: str,
-                  model: Any = None) -> Path:
+                  model: VideoModel | None = None) -> Path:
     """Run `ask(model, index, record, video, cfg)` over the first `cfg.limit` annotation records,
     resumably, opening the model (a `o3video.answer.VideoModel`, unless given) once the run may go ahead.
     A served model is asked about `cfg.concurrency` records at once; an in-process one, one at a time.
