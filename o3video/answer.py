@@ -1,9 +1,15 @@
 """Asking a model about a video, the one way inference, the evaluators and test-time scaling do it:
 frames sampled at the model's own input size (`video_frames`), chat messages from the one prompt
-builder (`o3video.video.prompt.build_messages`), then `o3video.models.generate` (`ask_frames`).
+builder (`o3video.video.prompt.build_messages`), then the model's `ask` / `sample` (`ask_frames`,
+`sample_answers`).
 
-The frames are sampled at the size the processor keeps as it is, so the boxes a model cites are in the
-pixels of the frames returned here. Heavy imports (torch, the video decoder) happen inside the functions.
+The model is a `VideoModel`: the in-process `LocalModel` (a transformers model and its processor) or a
+`o3video.served.ServedModel` (any OpenAI-compatible server, `openai:BASE_URL:MODEL`); `load_video_model`
+opens either from its name. Evaluators and `infer` never ask which one they have.
+
+The frames are sampled at the size the model's processor keeps as it is, so the boxes a model cites are
+in the pixels of the frames returned here. Heavy imports (torch, the video decoder) happen inside the
+functions.
 """
 
 from __future__ import annotations
@@ -13,7 +19,75 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from o3video.geometry import MAX_PIXELS
 from o3video.tasks import Task
+
+Messages = list[dict[str, Any]]  # chat messages as `build_messages` writes them
+
+
+class VideoModel(Protocol):
+    """What the evaluators and `infer` ask: completions of `build_messages` conversations, and the frame
+    settings (`factor`, `min_pixels`, `max_pixels`) its processor keeps frames as they are at."""
+
+    name: str
+    concurrent: bool  # whether several records may be asked at once (from threads)
+    frame_settings: dict[str, int]
+
+    def ask(self, batch: Sequence[Messages], *, max_new_tokens: int, temperature: float = 0.0) -> list[str]:
+        """One completion per conversation; greedy unless `temperature` > 0."""
+        ...
+
+    def sample(self, messages: Messages, *, n: int, temperature: float, max_new_tokens: int,
+               seed: int | None = None) -> list[str]:
+        """`n` sampled completions of one conversation; `seed` makes them repeatable."""
+        ...
+
+
+class LocalModel:
+    """A `VideoModel` in this process: a transformers model and its processor (`o3video.models.load_model`)."""
+
+    concurrent = False
+
+    def __init__(self, model: Any, processor: Any, name: str = "local") -> None:
+        from o3video.models import frame_settings
+
+        self.model, self.processor, self.name = model, processor, name
+        self.frame_settings = frame_settings(processor)
+
+    def ask(self, batch: Sequence[Messages], *, max_new_tokens: int, temperature: float = 0.0) -> list[str]:
+        from o3video.models import generate
+
+        completions = generate(self.model, self.processor, list(batch), max_new_tokens=max_new_tokens,
+                               temperature=temperature)
+        return [c[0] for c in completions]
+
+    def sample(self, messages: Messages, *, n: int, temperature: float, max_new_tokens: int,
+               seed: int | None = None) -> list[str]:
+        import torch
+
+        from o3video.models import generate
+
+        if seed is not None:
+            torch.manual_seed(seed)
+        (completions,) = generate(self.model, self.processor, [messages], max_new_tokens=max_new_tokens,
+                                  temperature=temperature, num_return_sequences=n)
+        return completions
+
+
+def load_video_model(spec: str, *, max_pixels: int = MAX_PIXELS, family: str | None = None, retries: int = 4,
+                     timeout: float = 120.0, dtype: str = "auto", device_map: str | None = None) -> VideoModel:
+    """The model `spec` names: `openai:BASE_URL:MODEL` is a served model (`o3video.served`; `family`,
+    `retries` and `timeout` are its options), anything else a checkpoint path or hub id loaded here
+    (`dtype`, `device_map`). `max_pixels` is the per-frame pixel budget either way."""
+    from o3video.served import is_served
+
+    if is_served(spec):
+        from o3video.served import ServedModel
+
+        return ServedModel.from_spec(spec, max_pixels=max_pixels, family=family, retries=retries, timeout=timeout)
+    from o3video.models import load_model
+
+    return LocalModel(*load_model(spec, dtype=dtype, device_map=device_map, max_pixels=max_pixels), name=spec)
 
 
 class Asked(Protocol):
@@ -32,41 +106,36 @@ class Question:
     instruction: str | None = None
 
 
-def video_frames(video: str | Path, processor: Any, *, num_frames: int, mode: str = "exact",
+def video_frames(video: str | Path, model: VideoModel, *, num_frames: int, mode: str = "exact",
                  cache_dir: str | Path | None = None, blank: bool = False) -> Any:
-    """`num_frames` frames of `video` (a `SampledFrames`) at the processor's input size (its resize rule);
+    """`num_frames` frames of `video` (a `SampledFrames`) at the model's input size (its resize rule);
     blank ones, times and sizes kept, for the blind baseline."""
-    from o3video.models import frame_settings
     from o3video.video import blank_frames, sample_frames
 
-    sampled = sample_frames(video, num_frames, mode=mode, cache_dir=cache_dir, **frame_settings(processor))
+    sampled = sample_frames(video, num_frames, mode=mode, cache_dir=cache_dir, **model.frame_settings)
     return blank_frames(sampled) if blank else sampled
 
 
-def _generate(model: Any, processor: Any, frames: Any, questions: Sequence[Asked], duration: float | None,
-              **sampling: Any) -> list[list[str]]:
-    from o3video.models import generate
+def _messages(frames: Any, question: Asked, duration: float | None) -> Messages:
     from o3video.video.prompt import build_messages
 
-    batch = [build_messages(frames, q.question, q.task, duration=duration, instruction=q.instruction) for q in questions]
-    return generate(model, processor, batch, **sampling)
+    return build_messages(frames, question.question, question.task, duration=duration, instruction=question.instruction)
 
 
-def ask_frames(model: Any, processor: Any, frames: Any, questions: Sequence[Asked], *, duration: float | None = None,
+def ask_frames(model: VideoModel, frames: Any, questions: Sequence[Asked], *, duration: float | None = None,
                max_new_tokens: int = 512, temperature: float = 0.0) -> list[str]:
     """One completion per question about the same `frames` (a `SampledFrames` or a list of frames, then
-    with `duration`), asked in one batch; greedy unless `temperature` > 0."""
-    completions = _generate(model, processor, frames, questions, duration, max_new_tokens=max_new_tokens,
-                            temperature=temperature)
-    return [c[0] for c in completions]
+    with `duration`); greedy unless `temperature` > 0."""
+    batch = [_messages(frames, q, duration) for q in questions]
+    return model.ask(batch, max_new_tokens=max_new_tokens, temperature=temperature)
 
 
-def sample_answers(model: Any, processor: Any, frames: Any, question: Asked, *, n: int, duration: float | None = None,
-                   temperature: float = 1.0, max_new_tokens: int = 512) -> list[str]:
-    """`n` sampled completions of one question about `frames` (test-time scaling)."""
-    (completions,) = _generate(model, processor, frames, [question], duration, max_new_tokens=max_new_tokens,
-                               temperature=temperature, num_return_sequences=n)
-    return completions
+def sample_answers(model: VideoModel, frames: Any, question: Asked, *, n: int, duration: float | None = None,
+                   temperature: float = 1.0, max_new_tokens: int = 512, seed: int | None = None) -> list[str]:
+    """`n` sampled completions of one question about `frames` (test-time scaling); `seed` makes them repeatable."""
+    return model.sample(_messages(frames, question, duration), n=n, temperature=temperature,
+                        max_new_tokens=max_new_tokens, seed=seed)
 
 
-__all__ = ["Asked", "Question", "ask_frames", "sample_answers", "video_frames"]
+__all__ = ["Asked", "LocalModel", "Messages", "Question", "VideoModel", "ask_frames", "load_video_model",
+           "sample_answers", "video_frames"]

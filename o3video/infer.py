@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.geometry import clamp_box, rescale_box
 from o3video.grammar import Completion, parse
 from o3video.tasks import Task
@@ -53,8 +54,7 @@ def evidence_of(completion: Completion, input_size: tuple[int, int], source_size
 
 
 def answer_video(
-    model: Any,
-    processor: Any,
+    model: VideoModel,
     video: str | Path,
     question: str,
     *,
@@ -65,14 +65,15 @@ def answer_video(
     temperature: float = 0.0,
     cache_dir: str | Path | None = None,
 ) -> tuple[InferenceResult, Any]:
-    """Answer `question` about `video`; returns the result and the sampled frames (for pictures).
-    The per-frame pixel budget is the processor's (`load_model(..., max_pixels=...)` sets it)."""
+    """Answer `question` about `video` with `model` (a `o3video.answer.VideoModel`, in-process or served);
+    returns the result and the sampled frames (for pictures). The per-frame pixel budget is the model's
+    (`load_video_model(..., max_pixels=...)` sets it)."""
     from o3video.answer import Question, ask_frames, video_frames
 
     task = Task(task)
-    # frames at the size the processor keeps as it is: the size the cited boxes refer to
-    frames = video_frames(video, processor, num_frames=num_frames, mode=mode, cache_dir=cache_dir)
-    (completion,) = ask_frames(model, processor, frames.frames, [Question(question, task)], duration=frames.duration,
+    # frames at the size the model's processor keeps as it is: the size the cited boxes refer to
+    frames = video_frames(video, model, num_frames=num_frames, mode=mode, cache_dir=cache_dir)
+    (completion,) = ask_frames(model, frames.frames, [Question(question, task)], duration=frames.duration,
                                max_new_tokens=max_new_tokens, temperature=temperature)
     parsed = parse(completion)
     result = InferenceResult(

@@ -4,11 +4,14 @@
 Specs: `openai:BASE_URL:MODEL` (any OpenAI-compatible server: vLLM, SGLang, OpenAI), `gemini-openai:MODEL`
 (Gemini's OpenAI-compatible endpoint) and `google:MODEL` (Google's own SDK). BASE_URL contains colons
 itself, so `openai:http://host:8000/v1` names no model: what follows its last colon is a port and a path.
-Pure standard library until a client is built (the `openai` package is imported then).
+Pure standard library until a client is built (the `openai` package is imported then); `data_uri` encodes
+the images sent.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 from typing import Any, NamedTuple
@@ -51,6 +54,14 @@ def parse_remote_spec(spec: str, *, what: str = "remote model spec", kinds: tupl
     raise InputError(f"{what} {spec!r}: expected {', '.join(forms[:-1])} or {forms[-1]}")
 
 
+def data_uri(image: Any, fmt: str) -> str:
+    """`data:image/png;base64,…` (or jpeg, quality 90) of a PIL `image`: how images reach a served model
+    (PNG: lossless) and an HTML page."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return f"data:image/{fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def openai_client(base_url: str, *, api_key: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                   timeout: float = 120.0, max_retries: int = 4) -> Any:
     """The `openai.OpenAI` client for an OpenAI-compatible server; it retries failed HTTP calls with
@@ -61,5 +72,5 @@ def openai_client(base_url: str, *, api_key: str | None = None, api_key_env: str
     return OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=max_retries)
 
 
-__all__ = ["GEMINI_OPENAI_URL", "OPENAI_COMPATIBLE", "OPENAI_FORM", "REMOTE_KINDS", "RemoteSpec", "openai_client",
-           "parse_remote_spec"]
+__all__ = ["GEMINI_OPENAI_URL", "OPENAI_COMPATIBLE", "OPENAI_FORM", "REMOTE_KINDS", "RemoteSpec", "data_uri",
+           "openai_client", "parse_remote_spec"]

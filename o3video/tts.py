@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from o3video.answer import VideoModel
 from o3video.geometry import box_area, clamp_box
 from o3video.grammar import Claim, parse, parse_option_letter
 from o3video.tasks import Task
@@ -125,21 +126,20 @@ def parse_evidence_score(reply: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def score_crops(model: Any, processor: Any, question: str, crops: Sequence[Image.Image], *, max_new_tokens: int = 16) -> list[int]:
-    """Rate every crop for the question in one batch, with the fixed scoring prompt."""
-    from o3video.models import generate
+def score_crops(model: VideoModel, question: str, crops: Sequence[Image.Image], *, max_new_tokens: int = 16) -> list[int]:
+    """Rate every crop for the question with the fixed scoring prompt, asking `model` (a
+    `o3video.answer.VideoModel`) greedily in one batch."""
     from o3video.video.prompt import build_messages
 
     if not crops:
         return []
     batch = [build_messages(crop, SCORING_PROMPT.format(question=question), Task.VISUAL, instruction="", system=SCORING_SYSTEM)
              for crop in crops]
-    return [parse_evidence_score(out[0]) for out in generate(model, processor, batch, max_new_tokens=max_new_tokens)]
+    return [parse_evidence_score(out) for out in model.ask(batch, max_new_tokens=max_new_tokens)]
 
 
 def answer_with_tts(
-    model: Any,
-    processor: Any,
+    model: VideoModel,
     frames: Sequence[FrameLike],
     question: str,
     task: Task,
@@ -148,17 +148,18 @@ def answer_with_tts(
     n: int = 8,
     temperature: float = 1.0,
     max_new_tokens: int = 512,
+    seed: int | None = None,
 ) -> TTSResult:
-    """Sample `n` responses to `question` about `frames` (`o3video.answer.sample_answers`), score their
-    evidence, and vote both ways."""
+    """Sample `n` responses (repeatable with `seed`) of `model` (a `o3video.answer.VideoModel`) to `question`
+    about `frames` (`o3video.answer.sample_answers`), score their evidence, and vote both ways."""
     from o3video.answer import Question, sample_answers
 
-    completions = sample_answers(model, processor, frames, Question(question, task), n=n, duration=duration,
-                                 temperature=temperature, max_new_tokens=max_new_tokens)
+    completions = sample_answers(model, frames, Question(question, task), n=n, duration=duration,
+                                 temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
     parsed = [parse(c) for c in completions]
     crops_per_response = [crop_evidence(frames, p.claims) for p in parsed]
     flat = [crop for crops in crops_per_response for crop in crops]
-    scores = iter(score_crops(model, processor, question, flat))
+    scores = iter(score_crops(model, question, flat))
     responses = [
         Response(completion=c, answer=p.answer, key=answer_key(p.answer, task), evidence_scores=[next(scores) for _ in crops])
         for c, p, crops in zip(completions, parsed, crops_per_response)

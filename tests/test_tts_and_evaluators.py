@@ -127,9 +127,9 @@ def test_faithfulness_probe_removes_the_cited_frames():
 
     seen = []
     original = mcq._greedy
-    mcq._greedy = lambda model, processor, frames, duration, question, cfg: seen.append([f.timestamp for f in frames]) or "<answer>B</answer>"
+    mcq._greedy = lambda model, frames, duration, question, cfg: seen.append([f.timestamp for f in frames]) or "<answer>B</answer>"
     try:
-        out = faithfulness_probe(None, None, frames_with_marks(), 4.0, "q", "<think>at <t>0.2</t>s</think><answer>A</answer>",
+        out = faithfulness_probe(None, frames_with_marks(), 4.0, "q", "<think>at <t>0.2</t>s</think><answer>A</answer>",
                                  MCQRunConfig(anno=None, videos=None, model="", out=None), random.Random(0))
     finally:
         mcq._greedy = original

@@ -147,18 +147,17 @@ def fake_model(monkeypatch):
     kinds = [p.kind for p in vstar_prompts(anno())]
     import o3video.eval.vstar_run as vstar_run
 
-    models = types.SimpleNamespace(generate=lambda model, processor, batch, **k: [[COMPLETIONS[k_]] for k_ in kinds])
     prompt = types.SimpleNamespace(build_messages=lambda *a, **k: None)
-    monkeypatch.setattr(vstar_run, "sample_video", lambda video, cfg, processor: frames)
-    monkeypatch.setitem(sys.modules, "o3video.models", models)
+    monkeypatch.setattr(vstar_run, "sample_video", lambda video, cfg, model: frames)
     monkeypatch.setitem(sys.modules, "o3video.video.prompt", prompt)
+    return types.SimpleNamespace(ask=lambda batch, **k: [COMPLETIONS[k_] for k_ in kinds])  # a VideoModel
 
 
 def test_results_fields_hold_what_the_official_scorers_read(fake_model):
     from o3video.eval.vstar_run import VStarRunConfig, ask_record
 
     cfg = VStarRunConfig(anno=Path("a.json"), videos=Path("."), model="m", out=Path("o.jsonl"))
-    line = anno() | ask_record(None, None, 0, anno(), Path("v.mp4"), cfg)
+    line = anno() | ask_record(fake_model, 0, anno(), Path("v.mp4"), cfg)
     # what both scorers hand the judge: the answer, not the reasoning
     assert line["answer_vqa"] == "The blue circle."
     assert line["answer_vqa_raw_output"] == COMPLETIONS["what"]

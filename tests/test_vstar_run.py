@@ -12,9 +12,10 @@ from o3video.eval.vstar_run import VStarRunConfig, run_vstar, write_baseline
 
 @pytest.fixture(scope="module")
 def loaded(tiny_model):
+    from o3video.answer import LocalModel
     from o3video.models import load_model
 
-    return load_model(tiny_model)
+    return LocalModel(*load_model(tiny_model))
 
 
 def config(synth_easy, tiny_model, out, **over):
@@ -25,8 +26,7 @@ def config(synth_easy, tiny_model, out, **over):
 
 @pytest.mark.slow
 def test_run_writes_benchmark_fields_and_resumes_after_a_kill(synth_easy, tiny_model, loaded, tmp_path):
-    model, processor = loaded
-    full = run_vstar(config(synth_easy, tiny_model, tmp_path / "full.jsonl"), model=model, processor=processor)
+    full = run_vstar(config(synth_easy, tiny_model, tmp_path / "full.jsonl"), model=loaded)
     rows = [json.loads(line) for line in full.read_text().splitlines()]
     assert len(rows) == 4 and all("error" not in r for r in rows)
     for field in ("answer_vqa", "answer_temporal_pre", "answer_temporal", "answer_spatial_pre", "answer_spatial",
@@ -36,17 +36,17 @@ def test_run_writes_benchmark_fields_and_resumes_after_a_kill(synth_easy, tiny_m
 
     # an interrupted run: two records done, the third cut off mid-line
     partial = tmp_path / "partial.jsonl"
-    run_vstar(config(synth_easy, tiny_model, partial, limit=2), model=model, processor=processor)
+    run_vstar(config(synth_easy, tiny_model, partial, limit=2), model=loaded)
     with partial.open("a") as f:
         f.write(full.read_text().splitlines()[2][:40])
     calls = []
     import o3video.eval.vstar_run as vr
 
     original = vr.ask_record
-    monkey = lambda *a, **k: calls.append(a[3]["vid"]) or original(*a, **k)  # noqa: E731
+    monkey = lambda *a, **k: calls.append(a[2]["vid"]) or original(*a, **k)
     vr.ask_record = monkey
     try:
-        run_vstar(config(synth_easy, tiny_model, partial), model=model, processor=processor)
+        run_vstar(config(synth_easy, tiny_model, partial), model=loaded)
     finally:
         vr.ask_record = original
     assert calls == [rows[2]["vid"], rows[3]["vid"]]  # finished records are not asked again
@@ -66,8 +66,7 @@ def test_missing_and_corrupt_videos_are_recorded_and_the_run_goes_on(synth_easy,
     missing, corrupt = vids[0], vids[1]
     (videos / f"{missing}.mp4").unlink()
     (videos / f"{corrupt}.mp4").write_bytes(b"not a video at all")
-    model, processor = loaded
-    out = run_vstar(config(synth_easy, tiny_model, tmp_path / "r.jsonl", videos=videos), model=model, processor=processor)
+    out = run_vstar(config(synth_easy, tiny_model, tmp_path / "r.jsonl", videos=videos), model=loaded)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == len(records)
     for row in rows:
@@ -125,12 +124,9 @@ def test_evidence_is_reported_in_both_coordinate_spaces():
 
 
 def test_frames_follow_the_processor_so_boxes_refer_to_what_the_model_saw(synth_easy, loaded):
-
-    from o3video.models import frame_settings
     from o3video.video import sample_frames
 
-    model, processor = loaded
-    settings = frame_settings(processor)
+    processor, settings = loaded.processor, loaded.frame_settings
     assert settings == {"factor": 28, "min_pixels": 4 * 28 * 28, "max_pixels": 128 * 28 * 28}
     video = next((synth_easy / "videos").glob("test_*.mp4"))
     frames = sample_frames(video, 3, **(settings | {"max_pixels": 84 * 56}))  # a budget that forces a resize

@@ -13,9 +13,11 @@ HELP = "Evaluate on V-STaR, multiple-choice video QA (with test-time scaling) or
 
 
 def _common(parser: argparse.ArgumentParser, frames: int) -> None:
+    from o3video.commands.infer import MODEL_HELP, add_served_arguments
+
     parser.add_argument("--anno", type=Path, help="annotation file (JSON list or JSON lines)")
     parser.add_argument("--videos", type=Path, help="folder holding the videos (searched recursively)")
-    parser.add_argument("--model", help="checkpoint path or hub id")
+    parser.add_argument("--model", help=MODEL_HELP)
     parser.add_argument("--out", type=Path, help="results file (JSON lines), appended to and resumed")
     parser.add_argument("--frames", type=int, default=frames, help=f"frames sampled per video (default {frames})")
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
@@ -28,13 +30,18 @@ def _common(parser: argparse.ArgumentParser, frames: int) -> None:
                         help="start --out over (a resume with other settings than the recorded ones is refused)")
     parser.add_argument("--results", type=Path, help="only score this results file")
     parser.add_argument("--report", type=Path, help="metrics JSON path (default: <results>.metrics.json, a .md beside it)")
+    add_served_arguments(parser)
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="records a served model is asked about at once (default 8; results keep record order)")
 
 
 def _run_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The `EvalRunConfig` fields that every evaluator's options share (`_common`)."""
     return {"anno": args.anno, "videos": args.videos, "model": args.model, "out": args.out, "num_frames": args.frames,
             "mode": args.mode, "max_pixels": args.max_pixels, "max_new_tokens": args.max_new_tokens,
-            "limit": args.limit, "restart": args.restart, "blank_frames": args.blank_frames}
+            "limit": args.limit, "restart": args.restart, "blank_frames": args.blank_frames,
+            "served_family": args.served_family, "concurrency": args.concurrency, "retries": args.retries,
+            "request_timeout": args.request_timeout}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +86,8 @@ def _mode(args: argparse.Namespace) -> str:
             raise InputError(f"--videos {args.videos}: no such folder")
         if args.frames < 1:
             raise InputError(f"--frames must be >= 1, got {args.frames}")
+        if args.concurrency < 1 or args.retries < 0:
+            raise InputError(f"--concurrency must be >= 1 and --retries >= 0, got {args.concurrency} and {args.retries}")
         return "run"
     if args.results is None:
         raise InputError("give --anno/--videos/--model/--out to run, or --results to score")

@@ -9,6 +9,19 @@ from pathlib import Path
 from o3video.geometry import MAX_PIXELS
 
 HELP = "Answer a question about a video; print the answer and its evidence (object, time, box); draw it."
+MODEL_HELP = ("checkpoint path or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct), or a served model: "
+              "openai:BASE_URL:MODEL (vLLM or any OpenAI-compatible server)")
+
+
+def add_served_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a served `--model openai:BASE_URL:MODEL` (`o3video.served`), shared by infer and eval."""
+    parser.add_argument("--served-family", choices=["qwen2_5_vl", "qwen3_vl"],
+                        help="a served model's family, which decides the frame size (28- or 32-pixel multiples); "
+                             "default: qwen3_vl when MODEL says qwen3, else qwen2_5_vl")
+    parser.add_argument("--retries", type=int, default=4,
+                        help="a served model's failed calls are retried this often, with exponential backoff (default 4)")
+    parser.add_argument("--request-timeout", type=float, default=120.0,
+                        help="seconds a served model's call may take (default 120)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("video", type=Path)
     parser.add_argument("question")
-    parser.add_argument("--model", required=True, help="checkpoint path or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct)")
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
     parser.add_argument("--frames", type=int, default=16, help="uniformly sampled frames (default 16)")
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
     parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="pixel budget per frame")
@@ -27,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device-map", default=None, help="e.g. auto, cuda:0")
     parser.add_argument("--json", type=Path, help="write the full result as JSON here")
     parser.add_argument("--viz", type=Path, help="evidence picture: .png, .gif or .html")
+    add_served_arguments(parser)
 
 
 def _print(result) -> None:
@@ -48,10 +62,10 @@ def _print(result) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from o3video.answer import load_video_model
     from o3video.errors import InputError
     from o3video.infer import answer_video
     from o3video.io import check_output_file
-    from o3video.models import load_model
     from o3video.video import probe
 
     if args.frames < 1:
@@ -59,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
     probe(args.video)  # a missing, empty or corrupt video is found before the model loads
     if args.json is not None:
         check_output_file(args.json, "--json")  # (--viz makes its folder)
-    model, processor = load_model(args.model, dtype=args.dtype, device_map=args.device_map, max_pixels=args.max_pixels)
-    result, frames = answer_video(model, processor, args.video, args.question, task=args.task, num_frames=args.frames,
+    model = load_video_model(args.model, max_pixels=args.max_pixels, family=args.served_family, retries=args.retries,
+                             timeout=args.request_timeout, dtype=args.dtype, device_map=args.device_map)
+    result, frames = answer_video(model, args.video, args.question, task=args.task, num_frames=args.frames,
                                   mode=args.mode, max_new_tokens=args.max_new_tokens,
                                   temperature=args.temperature)
     _print(result)

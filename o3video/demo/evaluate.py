@@ -130,13 +130,14 @@ def evaluate(
 ) -> EvalSummary:
     """Run (or resume) V-STaR for one model (shown blank frames for the blind model) and summarise it; the
     summary is also written as JSON."""
+    from o3video.answer import LocalModel
     from o3video.eval.vstar_run import VStarRunConfig, run_vstar
 
     config = VStarRunConfig(anno=anno, videos=videos, model=name, out=out, num_frames=num_frames,
                             max_new_tokens=max_new_tokens, cache_dir=cache_dir, limit=limit, blank_frames=blank_frames)
     started = time.perf_counter()
     model.eval()
-    run_vstar(config, model=model, processor=processor)
+    run_vstar(config, model=LocalModel(model, processor, name))
     summary = summarise(name, out, time.perf_counter() - started)
     out.with_suffix(".summary.json").write_text(json.dumps(summary.to_dict(), indent=2), encoding="utf-8")
     return summary

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.data.vstar import parse_temporal_answer
 from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.geometry import temporal_iou
@@ -39,17 +40,17 @@ def grounding_truth(record: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
-def ask_grounding(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
+def ask_grounding(model: VideoModel, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
     from o3video.answer import Question, ask_frames
 
-    sampled = sample_video(video, cfg, processor)
-    (completion,) = ask_frames(model, processor, sampled.frames, [Question(grounding_query(record), Task.TEMPORAL)],
+    sampled = sample_video(video, cfg, model)
+    (completion,) = ask_frames(model, sampled.frames, [Question(grounding_query(record), Task.TEMPORAL)],
                                duration=sampled.duration, max_new_tokens=cfg.max_new_tokens)
     return {"completion": completion, "predicted_span": parse_temporal_answer(completion)}
 
 
-def run_grounding(cfg: EvalRunConfig, *, model: Any = None, processor: Any = None) -> Path:
-    return run_benchmark(cfg, ask_grounding, description=f"grounding {cfg.anno.name}", model=model, processor=processor)
+def run_grounding(cfg: EvalRunConfig, *, model: VideoModel | None = None) -> Path:
+    return run_benchmark(cfg, ask_grounding, description=f"grounding {cfg.anno.name}", model=model)
 
 
 def grounding_metrics(results: list[dict[str, Any]]) -> dict[str, Any]:

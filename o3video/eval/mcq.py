@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
 from o3video.grammar import parse
 from o3video.tables import markdown_table
@@ -53,10 +54,10 @@ def category(record: dict[str, Any]) -> str:
     return str(next((record[k] for k in ("category", "task_type", "domain") if record.get(k)), "all"))
 
 
-def _greedy(model: Any, processor: Any, frames: list[Any], duration: float, question: str, cfg: MCQRunConfig) -> str:
+def _greedy(model: VideoModel, frames: list[Any], duration: float, question: str, cfg: MCQRunConfig) -> str:
     from o3video.answer import Question, ask_frames
 
-    (completion,) = ask_frames(model, processor, frames, [Question(question, Task.GENERAL_MCQ)], duration=duration,
+    (completion,) = ask_frames(model, frames, [Question(question, Task.GENERAL_MCQ)], duration=duration,
                                max_new_tokens=cfg.max_new_tokens)
     return completion
 
@@ -69,7 +70,7 @@ def frames_near(frames: list[Any], times: list[float], per_time: int = 2) -> set
     return removed
 
 
-def faithfulness_probe(model: Any, processor: Any, frames: list[Any], duration: float, question: str, completion: str,
+def faithfulness_probe(model: VideoModel, frames: list[Any], duration: float, question: str, completion: str,
                        cfg: MCQRunConfig, rng: random.Random) -> dict[str, Any]:
     """Re-answer without the two frames nearest each cited time, and without as many random frames."""
     times = parse(completion).times
@@ -80,37 +81,35 @@ def faithfulness_probe(model: Any, processor: Any, frames: list[Any], duration: 
     keep = lambda drop: [f for i, f in enumerate(frames) if i not in drop]  # noqa: E731
     return {
         "removed": len(evidence),
-        "evidence_removed": answer_key(parse(_greedy(model, processor, keep(evidence), duration, question, cfg)).answer, Task.GENERAL_MCQ),
-        "random_removed": answer_key(parse(_greedy(model, processor, keep(random_pick), duration, question, cfg)).answer, Task.GENERAL_MCQ),
+        "evidence_removed": answer_key(parse(_greedy(model, keep(evidence), duration, question, cfg)).answer, Task.GENERAL_MCQ),
+        "random_removed": answer_key(parse(_greedy(model, keep(random_pick), duration, question, cfg)).answer, Task.GENERAL_MCQ),
     }
 
 
-def ask_mcq(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
+def ask_mcq(model: VideoModel, index: int, record: dict[str, Any], video: Path, cfg: MCQRunConfig) -> dict[str, Any]:
     from o3video.tts import answer_with_tts
 
-    sampled = sample_video(video, cfg, processor)
+    sampled = sample_video(video, cfg, model)
     frames, question = sampled.frames, mcq_question(record)
     out: dict[str, Any] = {"predictions": {}}
     if cfg.tts == "none" or cfg.faithfulness:
-        completion = _greedy(model, processor, frames, sampled.duration, question, cfg)
+        completion = _greedy(model, frames, sampled.duration, question, cfg)
         out["completion"] = completion
         out["predictions"]["greedy"] = answer_key(parse(completion).answer, Task.GENERAL_MCQ)
         if cfg.faithfulness:
             rng = random.Random(cfg.seed * 1_000_003 + index)
-            out["faithfulness"] = faithfulness_probe(model, processor, frames, sampled.duration, question, completion, cfg, rng)
+            out["faithfulness"] = faithfulness_probe(model, frames, sampled.duration, question, completion, cfg, rng)
     if cfg.tts != "none":
-        import torch
-
-        torch.manual_seed(cfg.seed * 1_000_003 + index)  # the same samples for a record, resumed or not
-        result = answer_with_tts(model, processor, frames, question, Task.GENERAL_MCQ, duration=sampled.duration,
-                                 n=cfg.n, max_new_tokens=cfg.max_new_tokens)
+        # the same samples for a record, resumed or not
+        result = answer_with_tts(model, frames, question, Task.GENERAL_MCQ, duration=sampled.duration,
+                                 n=cfg.n, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed * 1_000_003 + index)
         out["tts"] = result.to_dict()
         out["predictions"] |= {"majority": result.majority, "confidence": result.confidence}
     return out
 
 
-def run_mcq(cfg: MCQRunConfig, *, model: Any = None, processor: Any = None) -> Path:
-    return run_benchmark(cfg, ask_mcq, description=f"MCQ {cfg.anno.name}", model=model, processor=processor)
+def run_mcq(cfg: MCQRunConfig, *, model: VideoModel | None = None) -> Path:
+    return run_benchmark(cfg, ask_mcq, description=f"MCQ {cfg.anno.name}", model=model)
 
 
 def _accuracy(hits: list[bool]) -> float:

@@ -4,11 +4,12 @@ missing or corrupt video is recorded as that record's error and the run goes on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.geometry import MAX_PIXELS
 from o3video.io import JsonlLog, WriterLock, check_settings, json_records
 
@@ -31,28 +32,40 @@ class EvalRunConfig:
     limit: int | None = None
     restart: bool = False  # start `out` over instead of refusing a resume with other settings
     blank_frames: bool = False  # the blind baseline: every frame replaced by a blank one (times kept)
+    # a served model (`model` = openai:BASE_URL:MODEL, `o3video.served`): its family (None: guessed from
+    # its name), records asked at once, retries of a failed call, seconds per call
+    served_family: str | None = None
+    concurrency: int = 8
+    retries: int = 4
+    request_timeout: float = 120.0
 
 
 # Fields that do not change what a record's answer is, so a resume may change them.
-_NOT_SETTINGS = ("videos", "out", "cache_dir", "limit", "restart")
+_NOT_SETTINGS = ("videos", "out", "cache_dir", "limit", "restart", "served_family", "concurrency", "retries",
+                 "request_timeout")
 
 
-def sample_video(video: Path, cfg: EvalRunConfig, processor: Any) -> Any:
-    """The frames every evaluator shows the model: `cfg.num_frames` at the processor's input size (its
+def sample_video(video: Path, cfg: EvalRunConfig, model: VideoModel) -> Any:
+    """The frames every evaluator shows the model (a `VideoModel`): `cfg.num_frames` at its input size (its
     resize rule), blank when `cfg.blank_frames`."""
     from o3video.answer import video_frames
 
-    return video_frames(video, processor, num_frames=cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir,
+    return video_frames(video, model, num_frames=cfg.num_frames, mode=cfg.mode, cache_dir=cfg.cache_dir,
                         blank=cfg.blank_frames)
 
 
 def run_settings(cfg: EvalRunConfig) -> dict[str, Any]:
     """What makes this run's answers what they are (model, frames, decoding, the evaluator's own options),
-    recorded beside the results and compared on resume; paths of existing files are made absolute."""
+    recorded beside the results and compared on resume; paths of existing files are made absolute. A
+    served model's family is recorded (it decides the frame size); an in-process model has none."""
+    from o3video.served import family_of, is_served
+
     settings = {k: v for k, v in asdict(cfg).items() if k not in _NOT_SETTINGS}
     for key in ("anno", "model"):
         if Path(str(settings[key])).exists():
             settings[key] = str(Path(str(settings[key])).resolve())
+    if is_served(cfg.model):
+        settings["served_family"] = family_of(cfg.model, cfg.served_family)
     return settings
 
 
@@ -92,13 +105,14 @@ def record_key(index: int, record: dict[str, Any]) -> str:
 Ask = Callable[[int, dict[str, Any], Path], dict[str, Any]]  # (index, record, video) -> answer fields
 
 
-def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask, *, description: str) -> Path:
+def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask, *, description: str,
+                concurrency: int = 1) -> Path:
     """Call `ask(index, record, video)` for every record not yet in `out` and append `{key, index, **record,
-    **answer}`; a missing video or a `VideoError` becomes the record's `error` instead. The caller holds
-    `out`'s writer lock (`run_benchmark`)."""
+    **answer}`; a missing video or a `VideoError` becomes the record's `error` instead. With `concurrency`
+    > 1, that many records are asked at once (threads) and still appended in record order, so the file is
+    the one a sequential run writes. An `InputError` from `ask` (a served model's failure) stops the run,
+    naming the record. The caller holds `out`'s writer lock (`run_benchmark`)."""
     from rich.progress import Progress
-
-    from o3video.video import VideoError
 
     log = JsonlLog(out, key="key")
     todo = [(i, r) for i, r in enumerate(records) if record_key(i, r) not in log]
@@ -106,19 +120,53 @@ def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask
         if log.dropped_partial:
             progress.console.print(f"[yellow]{out}: dropped a last line cut short by an interruption; redoing it")
         bar = progress.add_task(description, total=len(todo))
-        for index, record in todo:
-            entry = {"key": record_key(index, record), "index": index, **record}
-            video = find_video(videos, record)
-            try:
-                if video is None:
-                    raise FileNotFoundError(f"no video for record {index} under {videos}")
-                entry |= ask(index, record, video)
-            except (VideoError, FileNotFoundError) as err:
-                entry["error"] = str(err)
-                progress.console.print(f"[yellow]record {index}: {err}")
+        for entry in in_order(lambda item: _answer(*item, videos, ask), todo, concurrency):
+            if "error" in entry:
+                progress.console.print(f"[yellow]record {entry['index']}: {entry['error']}")
             log.append(entry)
             progress.advance(bar)
     return out
+
+
+def _answer(index: int, record: dict[str, Any], videos: Path, ask: Ask) -> dict[str, Any]:
+    """One record's results line (`run_records`)."""
+    from o3video.errors import InputError
+    from o3video.video import VideoError
+
+    entry = {"key": record_key(index, record), "index": index, **record}
+    video = find_video(videos, record)
+    try:
+        if video is None:
+            raise FileNotFoundError(f"no video for record {index} under {videos}")
+        return entry | ask(index, record, video)
+    except (VideoError, FileNotFoundError) as err:
+        return entry | {"error": str(err)}
+    except InputError as err:
+        raise InputError(f"record {index} ({entry['key']}): {err}") from None
+
+
+def in_order(work: Callable[[Any], Any], items: Iterable[Any], concurrency: int = 1) -> Iterator[Any]:
+    """`work(item)` of every item, in the items' order, `concurrency` at a time (threads; at most twice as
+    many started ahead of the one awaited). The first exception is raised in order, and what was not started
+    is cancelled."""
+    if concurrency <= 1:
+        yield from map(work, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending: deque[Any] = deque()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) >= 2 * concurrency:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def load_results(path: str | Path) -> list[dict[str, Any]]:
@@ -126,10 +174,11 @@ def load_results(path: str | Path) -> list[dict[str, Any]]:
     return json_records(path)
 
 
-def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, description: str, model: Any = None,
-                  processor: Any = None) -> Path:
-    """Run `ask(model, processor, index, record, video, cfg)` over the first `cfg.limit` annotation records,
-    resumably, loading the model (unless given) once the run may go ahead.
+def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, description: str,
+                  model: VideoModel | None = None) -> Path:
+    """Run `ask(model, index, record, video, cfg)` over the first `cfg.limit` annotation records,
+    resumably, opening the model (a `o3video.answer.VideoModel`, unless given) once the run may go ahead.
+    A served model is asked about `cfg.concurrency` records at once; an in-process one, one at a time.
 
     One process writes `cfg.out` at a time (`OUT.lock`); the run's settings are recorded beside it
     (`OUT.settings.json`) and a resume with other settings is refused (`cfg.restart` starts over instead),
@@ -138,8 +187,9 @@ def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, des
     with WriterLock(cfg.out):
         check_settings(cfg.out, run_settings(cfg), restart=cfg.restart)
         if model is None:
-            from o3video.models import load_model
+            from o3video.answer import load_video_model
 
-            model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
-        return run_records(records, cfg.videos, cfg.out, lambda i, r, v: ask(model, processor, i, r, v, cfg),
-                           description=description)
+            model = load_video_model(cfg.model, max_pixels=cfg.max_pixels, family=cfg.served_family,
+                                     retries=cfg.retries, timeout=cfg.request_timeout)
+        return run_records(records, cfg.videos, cfg.out, lambda i, r, v: ask(model, i, r, v, cfg),
+                           description=description, concurrency=cfg.concurrency if model.concurrent else 1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from o3video.answer import VideoModel
 from o3video.data.vstar import (
     COMPLETION_FIELD,
     PARSED_FIELD,
@@ -53,13 +54,14 @@ def answer_fields(prompts: list[VStarPrompt], answers: list[str], input_size: tu
     return result
 
 
-def ask_record(model: Any, processor: Any, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
-    """The five answers for one record (`answer_fields`) and the times of the frames the model saw."""
+def ask_record(model: VideoModel, index: int, record: dict[str, Any], video: Path, cfg: EvalRunConfig) -> dict[str, Any]:
+    """The five answers of `model` (a `o3video.answer.VideoModel`) for one record (`answer_fields`) and the
+    times of the frames the model saw."""
     from o3video.answer import ask_frames
 
-    frames = sample_video(video, cfg, processor)
+    frames = sample_video(video, cfg, model)
     prompts = vstar_prompts(record)
-    answers = ask_frames(model, processor, frames.frames, prompts, duration=frames.duration, max_new_tokens=cfg.max_new_tokens)
+    answers = ask_frames(model, frames.frames, prompts, duration=frames.duration, max_new_tokens=cfg.max_new_tokens)
     result = answer_fields(prompts, answers, frames.input_size, (record["width"], record["height"]))
     return result | {"frame_times": [f.timestamp for f in frames.frames]}
 
@@ -76,6 +78,7 @@ def write_baseline(anno: Path, out: Path, kind: str = "whole", prior: Path | Non
     return atomic_write_text(out, "".join(lines))
 
 
-def run_vstar(cfg: EvalRunConfig, *, model: Any = None, processor: Any = None) -> Path:
-    """Answer every record not yet in `cfg.out`; each finished record is appended at once."""
-    return run_benchmark(cfg, ask_record, description=f"V-STaR {cfg.anno.name}", model=model, processor=processor)
+def run_vstar(cfg: EvalRunConfig, *, model: VideoModel | None = None) -> Path:
+    """Answer every record not yet in `cfg.out` with `model` (a `VideoModel`; by default the one `cfg.model`
+    names); each finished record is appended at once."""
+    return run_benchmark(cfg, ask_record, description=f"V-STaR {cfg.anno.name}", model=model)

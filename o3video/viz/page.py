@@ -7,13 +7,10 @@ Every piece of model or user text goes through `html.escape`; the only markup is
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Sequence
 
-from PIL import Image
-
+from o3video.remote import data_uri
 from o3video.viz import blocks
 from o3video.viz.evidence import RenderedEvidence
 from o3video.viz.frame_drawing import draw_claim, fit_scale
@@ -40,13 +37,6 @@ mark.plain { background: #e4e4e4; }
 table { border-collapse: collapse; font-size: 14px; } td, th { border: 1px solid #ddd; padding: 4px 8px; text-align: left; }
 .problems { color: #b45000; font-size: 13px; }
 """
-
-
-def data_uri(image: Image.Image, fmt: str) -> str:
-    """`data:image/png;base64,…` (or jpeg) of `image`."""
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
-    return f"data:image/{fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _vars(color: RGB) -> str:

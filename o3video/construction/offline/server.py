@@ -6,8 +6,8 @@ own client (the official `openai` package, images as data URIs) is what gets exe
         build(BuildConfig(..., vlm=f"openai:{server.url}:synthetic-truth"))
 
 It listens on 127.0.0.1 only, on a free port. `POST /v1/chat/completions` calls
-`respond(body, headers) -> (text, finish_reason)`; an exception becomes an HTTP 400 with its message
-(`HTTPStatusReply(status)` chooses the status).
+`respond(body, headers) -> (text, finish_reason)`, or a list of them for several choices (a request's `n`);
+an exception becomes an HTTP 400 with its message (`HTTPStatusReply(status)` chooses the status).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Responder = Callable[[dict[str, Any], Mapping[str, str]], tuple[str, str]]
+Responder = Callable[[dict[str, Any], Mapping[str, str]], tuple[str, str] | list[tuple[str, str]]]
 
 
 class HTTPStatusReply(Exception):
@@ -75,7 +75,8 @@ class LocalChatServer:
                     body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                     if server.delay_s:
                         time.sleep(server.delay_s)
-                    text, finish = server.respond(body, self.headers)
+                    reply = server.respond(body, self.headers)
+                    replies = reply if isinstance(reply, list) else [reply]
                 except Exception as error:  # noqa: BLE001 - reported to the client as a 400 (or the status asked for)
                     status = error.status if isinstance(error, HTTPStatusReply) else 400
                     with server._lock:
@@ -85,7 +86,8 @@ class LocalChatServer:
                 self._send(200, {
                     "id": f"chatcmpl-{server.requests}", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", server.model),
-                    "choices": [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": text}}],
+                    "choices": [{"index": i, "finish_reason": finish, "message": {"role": "assistant", "content": text}}
+                                for i, (text, finish) in enumerate(replies)],
                     "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
                 })
 
