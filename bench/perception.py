@@ -74,7 +74,7 @@ from PIL import Image  # noqa: E402
 
 from o3video.data.synth.shapes import shape_mask  # noqa: E402
 from o3video.data.synth.vocab import COLOURS, SHAPES, object_name  # noqa: E402
-from o3video.geometry import BoxFormat, box_iou, from_pixels, to_pixels  # noqa: E402
+from o3video.geometry import BoxConvention, box_iou, convention_to_pixels, pixels_to_convention  # noqa: E402
 from o3video.grammar import parse_answer_box, render_box  # noqa: E402
 from o3video.tasks import Task  # noqa: E402
 from o3video.video.prompt import build_messages  # noqa: E402
@@ -147,9 +147,12 @@ def make_scene(rng: random.Random, world: World, n: int, *, blank: bool = False)
     return Scene(Image.fromarray(pixels), objects, rng.randrange(n), owner)
 
 
+# `--coord` names the project's box conventions (o3video.geometry.BoxConvention) by their short names.
+COORDS = {"1000": BoxConvention.RELATIVE_1000, "pixels": BoxConvention.PIXELS}
+
+
 def answer_text(box: tuple[int, int, int, int], coord: str, size: tuple[int, int]) -> str:
-    values = box if coord == "pixels" else from_pixels(box, BoxFormat.XYXY_1000, size)
-    return render_box(values)
+    return render_box(pixels_to_convention(box, COORDS[coord], size))
 
 
 def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
@@ -157,7 +160,7 @@ def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | No
     if box is None:
         return None
     try:
-        return to_pixels(box, BoxFormat.XYXY_PIXELS if coord == "pixels" else BoxFormat.XYXY_1000, size)
+        return convention_to_pixels(box, COORDS[coord], size)
     except ValueError:
         return None
 
@@ -470,7 +473,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="model initialisation; training data uses seed + 1")
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--height", type=int, default=96)
-    p.add_argument("--coord", choices=("1000", "pixels"), default="1000")
+    p.add_argument("--coord", choices=tuple(COORDS), default="1000")
     p.add_argument("--objects", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
                    help="objects per training image (default 1 3); a single number N means N N")
     p.add_argument("--colours", type=int, default=len(COLOURS), help="use the first K colours")

@@ -2,8 +2,8 @@
 frames sampled at the model's own input size (`video_frames`), chat messages from the one prompt
 builder (`o3video.video.prompt.build_messages`), then `o3video.models.generate` (`ask_frames`).
 
-The frames are sampled at the size the processor keeps as it is, so the boxes a model cites are in the
-pixels of the frames returned here. Heavy imports (torch, the video decoder) happen inside the functions.
+The frames are sampled at the size the processor keeps as it is, so the boxes a model cites refer to the
+frames returned here (in its box convention, `o3video.models.box_convention_of`: their pixels, or 0–1000). Heavy imports (torch, the video decoder) happen inside the functions.
 """
 
 from __future__ import annotations
@@ -45,10 +45,12 @@ def video_frames(video: str | Path, processor: Any, *, num_frames: int, mode: st
 
 def _generate(model: Any, processor: Any, frames: Any, questions: Sequence[Asked], duration: float | None,
               **sampling: Any) -> list[list[str]]:
-    from o3video.models import generate
+    from o3video.models import box_convention_of, generate
     from o3video.video.prompt import build_messages
 
-    batch = [build_messages(frames, q.question, q.task, duration=duration, instruction=q.instruction) for q in questions]
+    convention = box_convention_of(model)  # the prompt states the coordinates the model answers in
+    batch = [build_messages(frames, q.question, q.task, duration=duration, instruction=q.instruction, box_convention=convention)
+             for q in questions]
     return generate(model, processor, batch, **sampling)
 
 

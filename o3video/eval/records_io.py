@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from o3video.geometry import MAX_PIXELS
+from o3video.geometry import AUTO_CONVENTION, MAX_PIXELS
 from o3video.io import JsonlLog, WriterLock, check_settings, json_records
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
@@ -31,6 +31,7 @@ class EvalRunConfig:
     limit: int | None = None
     restart: bool = False  # start `out` over instead of refusing a resume with other settings
     blank_frames: bool = False  # the blind baseline: every frame replaced by a blank one (times kept)
+    box_convention: str = AUTO_CONVENTION  # how the model writes boxes: auto (its config) | pixels | relative_1000
 
 
 # Fields that do not change what a record's answer is, so a resume may change them.
@@ -140,6 +141,10 @@ def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, des
         if model is None:
             from o3video.models import load_model
 
-            model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels)
+            model, processor = load_model(cfg.model, max_pixels=cfg.max_pixels, box_convention=cfg.box_convention)
+        else:
+            from o3video.models import set_box_convention
+
+            set_box_convention(model, cfg.box_convention)
         return run_records(records, cfg.videos, cfg.out, lambda i, r, v: ask(model, processor, i, r, v, cfg),
                            description=description)
