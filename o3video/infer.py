@@ -74,6 +74,7 @@ def answer_video(
     The per-frame pixel budget is the processor's (`load_model(..., max_pixels=...)` sets it), the box convention
     the model's (`load_model(..., box_convention=...)` overrides it)."""
     from o3video.answer import Question, ask_frames, video_frames
+    from o3video.models import box_convention_of
 
     task = Task(task)
     # frames at the size the processor keeps as it is: the size the cited boxes refer to

@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from o3video.eval.scoring import SCORINGS
-from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, CONVENTION_HELP, MAX_PIXELS
+from o3video.geometry import (
+    AUTO_CONVENTION,
+    CONVENTION_CHOICES,
+    CONVENTION_HELP,
+    MAX_PIXELS,
+)
 
 HELP = "Evaluate on V-STaR, multiple-choice video QA (with test-time scaling) or temporal grounding."
 

@@ -6,7 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, CONVENTION_HELP, MAX_PIXELS
+from o3video.geometry import (
+    AUTO_CONVENTION,
+    CONVENTION_CHOICES,
+    CONVENTION_HELP,
+    MAX_PIXELS,
+)
 
 HELP = "Answer a question about a video; print the answer and its evidence (object, time, box); draw it."
 

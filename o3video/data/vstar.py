@@ -324,4 +324,4 @@ def spatial_field(boxes: dict[str, list[list[float]]]) -> dict[str, list[float] 
 def render_spatial_answer(boxes: dict[str, Sequence[float]]) -> str:
     """A *where* answer as the practice records teach it: `{"<second>": [x1,y1,x2,y2]}`, whole numbers, compact
     JSON (fewer tokens to get right)."""
-    return json.dumps({k: [int(round(v)) for v in box] for k, box in boxes.items()}, separators=(",", ":"))
+    return json.dumps({k: [round(v) for v in box] for k, box in boxes.items()}, separators=(",", ":"))
