@@ -3,7 +3,8 @@ frames sampled at the model's own input size (`video_frames`), chat messages fro
 builder (`o3video.video.prompt.build_messages`), then `o3video.models.generate` (`ask_frames`).
 
 The frames are sampled at the size the processor keeps as it is, so the boxes a model cites refer to the
-frames returned here (in its box convention, `o3video.models.box_convention_of`: their pixels, or 0–1000). Heavy imports (torch, the video decoder) happen inside the functions.
+frames returned here (in its box convention, `o3video.models.box_convention_of`: their pixels, or 0–1000);
+the prompt states that convention. Heavy imports (torch, the video decoder) happen inside the functions.
 """
 
 from __future__ import annotations

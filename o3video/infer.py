@@ -88,6 +88,7 @@ def answer_video(
         answer=parsed.answer, think=parsed.think,
         evidence=evidence_of(parsed, frames.input_size, frames.source_size, convention),
         input_size=tuple(frames.input_size), source_size=tuple(frames.source_size),
-        duration=frames.duration, box_convention=convention.value, frame_times=[f.timestamp for f in frames.frames], problems=parsed.problems,
+        duration=frames.duration, box_convention=convention.value, frame_times=[f.timestamp for f in frames.frames],
+        problems=parsed.problems,
     )
     return result, frames

@@ -7,6 +7,7 @@ most 128·28·28 pixels, DESIGN §1) and boxes are expressed in the resized fram
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -135,12 +136,22 @@ def box_convention_of(model: Any) -> BoxConvention:
     config = getattr(model, "config", model)
     explicit = getattr(config, "box_convention", None)
     if explicit:
-        return BoxConvention(explicit)
+        try:
+            return BoxConvention(explicit)
+        except ValueError:
+            raise InputError(f"model config: box_convention {explicit!r} is not one of "
+                             f"{', '.join(c.value for c in BoxConvention)}") from None
     model_type = str(getattr(config, "model_type", ""))
     if model_type not in MODEL_BOX_CONVENTIONS:
-        log.warning("model type %r: box convention unknown, reading boxes as input-frame pixels "
-                    "(--box-convention / box_convention overrides)", model_type)
+        _warn_unknown_family(model_type)
     return MODEL_BOX_CONVENTIONS.get(model_type, BoxConvention.PIXELS)
+
+
+@functools.cache
+def _warn_unknown_family(model_type: str) -> None:
+    """Once per model type: its boxes are read as pixels, which may be wrong."""
+    log.warning("model type %r: box convention unknown, reading boxes as input-frame pixels "
+                "(--box-convention / box_convention overrides)", model_type)
 
 
 def set_box_convention(model: Any, choice: str = AUTO_CONVENTION) -> BoxConvention:
