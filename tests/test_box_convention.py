@@ -73,6 +73,8 @@ def test_convention_is_read_from_each_tiny_models_config(qwen25, qwen3):
     assert box_convention_of(qwen3[0]) is RELATIVE and qwen3[0].config.model_type == "qwen3_vl"
     for model_type, expected in (("qwen2_vl", PIXELS), ("qwen3_vl_moe", RELATIVE), ("llava", PIXELS)):
         assert box_convention_of(types.SimpleNamespace(model_type=model_type)) is expected
+    with pytest.raises(InputError, match="box_convention 'normalised'"):
+        box_convention_of(types.SimpleNamespace(model_type="qwen3_vl", box_convention="normalised"))
 
 
 def test_override_wins_and_is_saved_with_the_checkpoint(tiny_qwen3_model, tmp_path):
