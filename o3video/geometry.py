@@ -31,6 +31,33 @@ class BoxFormat(StrEnum):
     XYXY_PIXELS = "xyxy_px"  # absolute pixels of a given frame size
 
 
+class BoxConvention(StrEnum):
+    """How a model writes the boxes it answers (DESIGN §4b): a property of the model family, not of the data.
+
+    Qwen2.5-VL (and Open-o3 Video) answers absolute pixels of its resized input frame; Qwen3-VL answers
+    corners on a 0–1000 scale of the image. Both are xyxy; `convention_to_pixels` / `pixels_to_convention`
+    move between a convention and the input frame's pixels."""
+
+    PIXELS = "pixels"
+    RELATIVE_1000 = "relative_1000"
+
+    @property
+    def box_format(self) -> BoxFormat:
+        return BoxFormat.XYXY_PIXELS if self is BoxConvention.PIXELS else BoxFormat.XYXY_1000
+
+    @property
+    def description(self) -> str:
+        """How tables and captions name it: `model-input px` or `0-1000`."""
+        return "model-input px" if self is BoxConvention.PIXELS else "0-1000"
+
+
+# The choices of `--box-convention` and of the training config's `box_convention`: `auto` reads the model.
+AUTO_CONVENTION = "auto"
+CONVENTION_CHOICES = (AUTO_CONVENTION, *(c.value for c in BoxConvention))
+CONVENTION_HELP = ("how the model writes boxes: auto (from its config: Qwen2/2.5-VL pixels of the input frame, "
+                   "Qwen3-VL 0-1000), pixels, or relative_1000")
+
+
 def finite_float(value: object) -> float | None:
     """`value` as a finite float, or None: not a number, NaN, ±inf, or an int too large for a float
     (`float(10**400)` raises OverflowError, not ValueError)."""
@@ -134,6 +161,16 @@ def _from_pixels(x1: float, y1: float, x2: float, y2: float, fmt: BoxFormat, w: 
     if fmt is BoxFormat.XYXY_1000:
         return [x1 * 1000 / w, y1 * 1000 / h, x2 * 1000 / w, y2 * 1000 / h]
     return [(x1 + x2) / 2 * 1000 / w, (y1 + y2) / 2 * 1000 / h, (x2 - x1) * 1000 / w, (y2 - y1) * 1000 / h]
+
+
+def convention_to_pixels(box: object, convention: BoxConvention | str, input_size: object) -> list[float]:
+    """A box a model answered in `convention` as xyxy pixels of its input frame of `input_size` = (W, H)."""
+    return to_pixels(box, BoxConvention(convention).box_format, input_size)
+
+
+def pixels_to_convention(box: object, convention: BoxConvention | str, input_size: object) -> list[float]:
+    """An xyxy pixel box of the input frame of `input_size` as a model of `convention` writes it."""
+    return from_pixels(box, BoxConvention(convention).box_format, input_size)
 
 
 def rescale_box(box: object, from_size: object, to_size: object) -> list[float]:

@@ -1,5 +1,6 @@
 """Grounded inference on one video: sample frames, ask through the shared prompt builder, parse the
-evidence, and report every cited box in both model-input and original-video pixels."""
+evidence, and report every cited box as the model wrote it (in its box convention), in model-input pixels and in
+original-video pixels."""
 
 from __future__ import annotations
 
@@ -8,18 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from o3video.answer import VideoModel
-from o3video.geometry import clamp_box, rescale_box
+from o3video.geometry import BoxConvention, clamp_box, convention_to_pixels, rescale_box
 from o3video.grammar import Completion, parse
 from o3video.tasks import Task
 
 
 @dataclass
 class Evidence:
-    """One grounded claim: the object, when, and where (both coordinate spaces)."""
+    """One grounded claim: the object, when, and where (as answered, and in both pixel spaces)."""
 
     object: str
     time: float | None
-    box_input: list[float]  # pixels of the frame the model saw
+    box_answered: list[float]  # as the model wrote it, in its box convention (`InferenceResult.box_convention`)
+    box_input: list[float]  # pixels of the frame the model saw, clamped to it
     box_original: list[float]  # pixels of the original video frame
 
 
@@ -35,6 +37,7 @@ class InferenceResult:
     input_size: tuple[int, int]
     source_size: tuple[int, int]
     duration: float
+    box_convention: str  # how the model writes boxes: pixels (of the input frame) or relative_1000
     frame_times: list[float]
     problems: list[str] = field(default_factory=list)
 
@@ -42,14 +45,16 @@ class InferenceResult:
         return asdict(self)
 
 
-def evidence_of(completion: Completion, input_size: tuple[int, int], source_size: tuple[int, int]) -> list[Evidence]:
-    """Every box of every claim, clamped to the frame, in both spaces."""
+def evidence_of(completion: Completion, input_size: tuple[int, int], source_size: tuple[int, int],
+                box_convention: BoxConvention | str = BoxConvention.PIXELS) -> list[Evidence]:
+    """Every box of every claim as answered (in `box_convention`), then clamped to the frame in both pixel spaces."""
     out = []
     for claim in completion.claims:
         for box in claim.boxes:
-            inside = clamp_box(box, input_size)
+            inside = clamp_box(convention_to_pixels(box, box_convention, input_size), input_size)
             original = rescale_box(inside, input_size, source_size)
-            out.append(Evidence(claim.object, claim.time, [round(v, 1) for v in inside], [round(v, 1) for v in original]))
+            out.append(Evidence(claim.object, claim.time, [round(v, 1) for v in box], [round(v, 1) for v in inside],
+                                [round(v, 1) for v in original]))
     return out
 
 
@@ -67,7 +72,8 @@ def answer_video(
 ) -> tuple[InferenceResult, Any]:
     """Answer `question` about `video` with `model` (a `o3video.answer.VideoModel`, in-process or served);
     returns the result and the sampled frames (for pictures). The per-frame pixel budget is the model's
-    (`load_video_model(..., max_pixels=...)` sets it)."""
+    (`load_video_model(..., max_pixels=...)` sets it), and so is the box convention (`box_convention=` there
+    overrides it)."""
     from o3video.answer import Question, ask_frames, video_frames
 
     task = Task(task)
@@ -76,11 +82,13 @@ def answer_video(
     (completion,) = ask_frames(model, frames.frames, [Question(question, task)], duration=frames.duration,
                                max_new_tokens=max_new_tokens, temperature=temperature)
     parsed = parse(completion)
+    convention = model.box_convention
     result = InferenceResult(
         video=str(video), question=question, task=task.value, completion=completion,
         answer=parsed.answer, think=parsed.think,
-        evidence=evidence_of(parsed, frames.input_size, frames.source_size),
+        evidence=evidence_of(parsed, frames.input_size, frames.source_size, convention),
         input_size=tuple(frames.input_size), source_size=tuple(frames.source_size),
-        duration=frames.duration, frame_times=[f.timestamp for f in frames.frames], problems=parsed.problems,
+        duration=frames.duration, box_convention=convention.value, frame_times=[f.timestamp for f in frames.frames],
+        problems=parsed.problems,
     )
     return result, frames

@@ -4,6 +4,9 @@ Everything is computed per sample from that sample's own `task` (never from a ba
 element). A sample is a released STGR record whose `image_size` is the `[W, H]` of the frames the
 model saw (see `o3video.data.stgr.reward_sample`); visual QA also reads `original_image_size`, the
 released image size its ground-truth box is in (absent: the box is taken as model-input pixels).
+`box_convention` is how the model writes boxes (`pixels` of its input frame, the default, or
+`relative_1000`): every ground-truth box is converted into it here, once, so the completion's boxes
+are compared like with like.
 
 Two interfaces:
 * `score(completion, sample, progress)` → the five numbers, for evaluation and `o3video score`;
@@ -20,7 +23,18 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from o3video.geometry import GeometryError, box_iou, check_box, check_size, finite_float, rescale_box, temporal_iou, to_pixels
+from o3video.geometry import (
+    BoxConvention,
+    GeometryError,
+    box_iou,
+    check_box,
+    check_size,
+    finite_float,
+    pixels_to_convention,
+    rescale_box,
+    temporal_iou,
+    to_pixels,
+)
 from o3video.grammar import (
     Box,
     Completion,
@@ -43,18 +57,19 @@ class RewardInputError(ValueError):
 @dataclass(frozen=True)
 class KeyFrame:
     time: float
-    boxes: tuple[Box, ...]  # every ground-truth box of this frame, in model-input pixels
+    boxes: tuple[Box, ...]  # every ground-truth box of this frame, in the model's box convention
 
 
 @dataclass(frozen=True)
 class Truth:
-    """A sample's ground truth, read once and converted to model-input pixels."""
+    """A sample's ground truth, read once, its boxes converted to the model's box convention on its input
+    frame (model-input pixels, or 0–1000)."""
 
     task: Task
     answer: str
     letter: str | None = None  # MCQ option
     span: tuple[float, float] | None = None  # temporal tasks
-    box: Box | None = None  # visual QA, model-input pixels
+    box: Box | None = None  # visual QA
     key_frames: tuple[KeyFrame, ...] = ()  # spatio-temporal QA (point supervision)
     boxes_by_second: dict[str, Box] | None = None  # a V-STaR *where* answer (`vstar_kind` where_1 / where_2)
 
@@ -91,17 +106,35 @@ def _input_size(sample: dict[str, Any], task: Task) -> tuple[float, float]:
         ) from None
 
 
-def _key_frames(sample: dict[str, Any], size: tuple[float, float]) -> tuple[KeyFrame, ...]:
+ToModel = Callable[[object], Box]  # a ground-truth box in model-input pixels -> as the model writes boxes
+
+
+def _to_model(sample: dict[str, Any], task: Task) -> ToModel:
+    """How the sample's ground-truth boxes, once in model-input pixels, become the model's box convention
+    (`box_convention`, default pixels: no conversion). The input size is read when a box is converted, so a
+    sample whose task has no boxes needs none."""
+    value = sample.get("box_convention") or BoxConvention.PIXELS
+    try:
+        convention = BoxConvention(value)
+    except ValueError:
+        choices = ", ".join(c.value for c in BoxConvention)
+        raise RewardInputError(f"box_convention: must be one of {choices}, got {reprlib.repr(value)}") from None
+    if convention is BoxConvention.PIXELS:
+        return check_box
+    return lambda box: tuple(pixels_to_convention(box, convention, _input_size(sample, task)))  # type: ignore[return-value]
+
+
+def _key_frames(sample: dict[str, Any], size: tuple[float, float], to_model: ToModel) -> tuple[KeyFrame, ...]:
     frames, items = sample.get("key_frames") or [], sample.get("key_items") or {}
     if not isinstance(frames, (list, tuple)):
         raise RewardInputError(f"key_frames: must be a list of {{idx, time}} entries, "
                                f"got {type(frames).__name__} {reprlib.repr(frames)}")
     if not isinstance(items, dict):
         raise RewardInputError(f"key_items: must map frame index to {{object: boxes}}, got {type(items).__name__}")
-    return tuple(_key_frame(i, frame, items, size) for i, frame in enumerate(frames))
+    return tuple(_key_frame(i, frame, items, size, to_model) for i, frame in enumerate(frames))
 
 
-def _key_frame(i: int, frame: object, items: dict[str, Any], size: tuple[float, float]) -> KeyFrame:
+def _key_frame(i: int, frame: object, items: dict[str, Any], size: tuple[float, float], to_model: ToModel) -> KeyFrame:
     try:
         raw_time = frame["time"]  # type: ignore[index]
         objects = items.get(str(frame["idx"]), {})  # type: ignore[index]
@@ -109,7 +142,7 @@ def _key_frame(i: int, frame: object, items: dict[str, Any], size: tuple[float, 
         for name_boxes in objects.values():
             if name_boxes and not isinstance(name_boxes[0], (list, tuple)):
                 name_boxes = [name_boxes]
-            boxes += [tuple(to_pixels(b, "xyxy_norm", size)) for b in name_boxes]
+            boxes += [to_model(to_pixels(b, "xyxy_norm", size)) for b in name_boxes]
     except (KeyError, TypeError, ValueError, AttributeError) as err:  # GeometryError is a ValueError
         raise RewardInputError(f"key_frames[{i}] / key_items: unreadable ({err!r})") from None
     time = finite_float(raw_time)
@@ -129,13 +162,14 @@ def read_truth(sample: dict[str, Any]) -> Truth:
     answer = sample.get("answer")
     if not isinstance(answer, str):
         raise RewardInputError(f"answer: missing or not a string in a {task.value} sample")
-    truth = _task_truth(sample, task, answer)
+    to_model = _to_model(sample, task)
+    truth = _task_truth(sample, task, answer, to_model)
     if str(sample.get("vstar_kind") or "").startswith("where"):
-        return replace(truth, boxes_by_second=_where_truth(answer))
+        return replace(truth, boxes_by_second=_where_truth(answer, to_model))
     return truth
 
 
-def _task_truth(sample: dict[str, Any], task: Task, answer: str) -> Truth:
+def _task_truth(sample: dict[str, Any], task: Task, answer: str, to_model: ToModel) -> Truth:
     if task.is_temporal:
         letter, span = parse_temporal_truth(answer, with_option=task is Task.TEMPORAL_MCQ)
         if span is None or (task is Task.TEMPORAL_MCQ and letter is None):
@@ -153,12 +187,12 @@ def _task_truth(sample: dict[str, Any], task: Task, answer: str) -> Truth:
         size = _input_size(sample, task)
         original = sample.get("original_image_size") or size
         try:
-            box = tuple(rescale_box(box, original, size))  # type: ignore[assignment]
+            box = to_model(rescale_box(box, original, size))  # type: ignore[assignment]
         except GeometryError as err:
             raise RewardInputError(f"original_image_size: {err}") from None
         return Truth(task, answer, box=box)
     if task is Task.SPATIO_TEMPORAL:
-        return Truth(task, answer, key_frames=_key_frames(sample, _input_size(sample, task)))
+        return Truth(task, answer, key_frames=_key_frames(sample, _input_size(sample, task), to_model))
     return Truth(task, answer)
 
 
@@ -185,14 +219,15 @@ def _answered_span(times: Sequence[float]) -> tuple[float, float] | None:
     return (times[0], times[1]) if len(times) >= 2 else None
 
 
-def _where_truth(answer: str) -> dict[str, Box]:
-    """A V-STaR *where* ground truth: `{"<second>": [x1, y1, x2, y2]}` (model-input pixels) as JSON."""
+def _where_truth(answer: str, to_model: ToModel) -> dict[str, Box]:
+    """A V-STaR *where* ground truth: `{"<second>": [x1, y1, x2, y2]}` (model-input pixels) as JSON, its
+    boxes in the model's convention."""
     try:
         data = json.loads(answer)
     except (json.JSONDecodeError, RecursionError):
         data = None
     try:
-        boxes = {str(k): check_box(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        boxes = {str(k): to_model(v) for k, v in data.items()} if isinstance(data, dict) else {}
     except GeometryError:
         boxes = {}
     if not boxes:
@@ -376,7 +411,8 @@ def reward_functions(
 
     Each is called as TRL calls custom rewards — `f(prompts=, completions=, trainer_state=, **columns)`,
     one list entry per completion — and reads the sample from the dataset columns (`task`, `answer`,
-    `key_frames`, `key_items`, `image_size`, `original_image_size`). Their sum is the paper's reward."""
+    `key_frames`, `key_items`, `image_size`, `original_image_size`, `box_convention`). Their sum is the paper's
+    reward."""
     unknown = set(terms) - set(TERMS)
     if unknown:
         raise ValueError(f"unknown reward terms {sorted(unknown)}; choose from {TERMS}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from o3video.errors import InputError
-from o3video.geometry import MAX_PIXELS, MIN_PIXELS
+from o3video.geometry import AUTO_CONVENTION, MAX_PIXELS, MIN_PIXELS, BoxConvention
 from o3video.remote import data_uri, openai_client, parse_remote_spec
 from o3video.video.resize import QWEN3_FACTOR, QWEN25_FACTOR
 
@@ -27,6 +27,8 @@ QWEN25, QWEN3 = "qwen2_5_vl", "qwen3_vl"
 # family -> (resize factor, the processor's own least pixels per image): Qwen2.5-VL 28 px and 4 tokens,
 # Qwen3-VL 32 px and its released processor's shortest_edge (65536).
 FAMILIES = {QWEN25: (QWEN25_FACTOR, MIN_PIXELS), QWEN3: (QWEN3_FACTOR, 65536)}
+# family -> how its models write boxes (DESIGN §4b): pixels of the input frame, or 0-1000
+CONVENTIONS = {QWEN25: BoxConvention.PIXELS, QWEN3: BoxConvention.RELATIVE_1000}
 
 
 def is_served(spec: str) -> bool:
@@ -82,20 +84,24 @@ class ServedModel:
     max_pixels: int = MAX_PIXELS
     retries: int = 4
     timeout: float = 120.0
+    box_convention: BoxConvention | str = AUTO_CONVENTION  # auto: the family's
     concurrent: bool = True
     frame_settings: dict[str, int] = field(init=False)
     client: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.frame_settings = served_frame_settings(self.family, self.max_pixels)
+        auto = self.box_convention == AUTO_CONVENTION
+        self.box_convention = CONVENTIONS[self.family] if auto else BoxConvention(self.box_convention)
         self.client = openai_client(self.base_url, timeout=self.timeout, max_retries=self.retries)
 
     @classmethod
     def from_spec(cls, spec: str, *, max_pixels: int = MAX_PIXELS, family: str | None = None, retries: int = 4,
-                  timeout: float = 120.0) -> ServedModel:
-        """From `openai:BASE_URL:MODEL`; the family is guessed from MODEL unless given."""
+                  timeout: float = 120.0, box_convention: str = AUTO_CONVENTION) -> ServedModel:
+        """From `openai:BASE_URL:MODEL`; the family is guessed from MODEL unless given, the box convention is
+        the family's unless given."""
         _, base_url, model = _parse(spec)
-        return cls(base_url, model, family_of(spec, family), max_pixels, retries, timeout)
+        return cls(base_url, model, family_of(spec, family), max_pixels, retries, timeout, box_convention)
 
     @property
     def name(self) -> str:

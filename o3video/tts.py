@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from o3video.answer import VideoModel
-from o3video.geometry import box_area, clamp_box
+from o3video.geometry import BoxConvention, box_area, clamp_box, convention_to_pixels
 from o3video.grammar import Claim, parse, parse_option_letter
 from o3video.tasks import Task
 
@@ -103,16 +103,18 @@ def nearest_frame(frames: Sequence[FrameLike], time: float) -> FrameLike:
     return min(frames, key=lambda f: abs(f.timestamp - time))
 
 
-def crop_evidence(frames: Sequence[FrameLike], claims: Sequence[Claim], *, min_side: int = 4) -> list[Image.Image]:
+def crop_evidence(frames: Sequence[FrameLike], claims: Sequence[Claim], *, min_side: int = 4,
+                  box_convention: BoxConvention | str = BoxConvention.PIXELS) -> list[Image.Image]:
     """One crop per cited box of every claim with a time, from the sampled frame nearest that time.
-    Boxes are clipped to the frame; what is left smaller than `min_side` pixels is not evidence."""
+    Boxes are read in `box_convention` (the model's) on that frame and clipped to it; what is left smaller
+    than `min_side` pixels is not evidence."""
     crops = []
     for claim in claims:
         if claim.time is None or not frames:
             continue
         frame = nearest_frame(frames, claim.time)
         for box in claim.boxes:
-            x1, y1, x2, y2 = clamp_box(box, frame.image.size)
+            x1, y1, x2, y2 = clamp_box(convention_to_pixels(box, box_convention, frame.image.size), frame.image.size)
             if box_area([x1, y1, x2, y2]) <= 0 or x2 - x1 < min_side or y2 - y1 < min_side:
                 continue
             crops.append(frame.image.crop((round(x1), round(y1), round(x2), round(y2))))
@@ -154,10 +156,11 @@ def answer_with_tts(
     about `frames` (`o3video.answer.sample_answers`), score their evidence, and vote both ways."""
     from o3video.answer import Question, sample_answers
 
+    convention = model.box_convention
     completions = sample_answers(model, frames, Question(question, task), n=n, duration=duration,
                                  temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
     parsed = [parse(c) for c in completions]
-    crops_per_response = [crop_evidence(frames, p.claims) for p in parsed]
+    crops_per_response = [crop_evidence(frames, p.claims, box_convention=convention) for p in parsed]
     flat = [crop for crops in crops_per_response for crop in crops]
     scores = iter(score_crops(model, question, flat))
     responses = [

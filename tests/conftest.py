@@ -27,3 +27,13 @@ def tiny_model(tmp_path_factory) -> Path:
     from o3video.models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_model(tmp_path_factory) -> Path:
+    """A tiny random Qwen3-VL saved with save_pretrained (it answers boxes on 0–1000, DESIGN §4b)."""
+    from o3video.models import build_tiny_model
+    from o3video.models.corpus import default_corpus
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_qwen3") / "model", default_corpus(n_texts=100), seed=0,
+                            arch="qwen3_vl")

@@ -10,6 +10,7 @@ import pytest
 from o3video.eval.judges import exact_judge
 from o3video.eval.vstar_metrics import score_record
 from o3video.data.vstar import parse_temporal_answer, second_key, span_seconds
+from o3video.geometry import BoxConvention
 from o3video.grammar import parse
 from o3video.rewards import score as reward_score
 
@@ -150,7 +151,8 @@ def fake_model(monkeypatch):
     prompt = types.SimpleNamespace(build_messages=lambda *a, **k: None)
     monkeypatch.setattr(vstar_run, "sample_video", lambda video, cfg, model: frames)
     monkeypatch.setitem(sys.modules, "o3video.video.prompt", prompt)
-    return types.SimpleNamespace(ask=lambda batch, **k: [COMPLETIONS[k_] for k_ in kinds])  # a VideoModel
+    return types.SimpleNamespace(ask=lambda batch, **k: [COMPLETIONS[k_] for k_ in kinds],  # a VideoModel
+                                 box_convention=BoxConvention.PIXELS)
 
 
 def test_results_fields_hold_what_the_official_scorers_read(fake_model):
@@ -166,7 +168,7 @@ def test_results_fields_hold_what_the_official_scorers_read(fake_model):
     assert line["answer_temporal_pre"] == COMPLETIONS["when_1"] and isinstance(line["answer_temporal_pre_2"], str)
     # both: answer_spatial[_2] a dict keyed by str(timestamp), a box or a list of boxes, original pixels
     gt_key = str(anno()["bboxes"][0]["timestamp"])
-    assert line["answer_spatial"] == {gt_key: [0.0, 0.0, 10.0, 10.0]}
+    assert line["answer_spatial"] == {gt_key: [0.0, 0.0, 10.0, 10.0]} and line["box_convention"] == "pixels"
     assert line["answer_spatial_2"] == {gt_key: [[0.0, 0.0, 10.0, 10.0], [2.0, 2.0, 8.0, 8.0]]}
     from o3video.eval.judges import official_rating
     from o3video.eval.vstar_official import official_record

@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from o3video.eval.scoring import SCORINGS
-from o3video.geometry import MAX_PIXELS
+from o3video.geometry import (
+    AUTO_CONVENTION,
+    CONVENTION_CHOICES,
+    CONVENTION_HELP,
+    MAX_PIXELS,
+)
 
 HELP = "Evaluate on V-STaR, multiple-choice video QA (with test-time scaling) or temporal grounding."
 
@@ -23,6 +28,7 @@ def _common(parser: argparse.ArgumentParser, frames: int) -> None:
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
     parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS)
     parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--box-convention", choices=CONVENTION_CHOICES, default=AUTO_CONVENTION, help=CONVENTION_HELP)
     parser.add_argument("--limit", type=int, help="only the first N records")
     parser.add_argument("--blank-frames", action="store_true",
                         help="the blind baseline: show the model blank frames (times and sizes kept)")
@@ -40,8 +46,8 @@ def _run_fields(args: argparse.Namespace) -> dict[str, Any]:
     return {"anno": args.anno, "videos": args.videos, "model": args.model, "out": args.out, "num_frames": args.frames,
             "mode": args.mode, "max_pixels": args.max_pixels, "max_new_tokens": args.max_new_tokens,
             "limit": args.limit, "restart": args.restart, "blank_frames": args.blank_frames,
-            "served_family": args.served_family, "concurrency": args.concurrency, "retries": args.retries,
-            "request_timeout": args.request_timeout}
+            "box_convention": args.box_convention, "served_family": args.served_family,
+            "concurrency": args.concurrency, "retries": args.retries, "request_timeout": args.request_timeout}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from o3video.geometry import MAX_PIXELS
+from o3video.geometry import (
+    AUTO_CONVENTION,
+    CONVENTION_CHOICES,
+    CONVENTION_HELP,
+    MAX_PIXELS,
+)
 
 HELP = "Answer a question about a video; print the answer and its evidence (object, time, box); draw it."
 MODEL_HELP = ("checkpoint path or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct), or a served model: "
@@ -33,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=16, help="uniformly sampled frames (default 16)")
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
     parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="pixel budget per frame")
+    parser.add_argument("--box-convention", choices=CONVENTION_CHOICES, default=AUTO_CONVENTION, help=CONVENTION_HELP)
     parser.add_argument("--task", default=Task.SPATIO_TEMPORAL.value, choices=[t.value for t in Task if not t.uses_image])
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--temperature", type=float, default=0.0)
@@ -47,15 +53,18 @@ def _print(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from o3video.geometry import BoxConvention
+
     console = Console()
     console.print(f"[bold]Q:[/bold] {result.question}")
     console.print(f"[bold]A:[/bold] {result.answer if result.answer is not None else '(no <answer>) ' + result.completion}")
     table = Table(title=f"Evidence (model input {result.input_size[0]}x{result.input_size[1]}, "
                         f"video {result.source_size[0]}x{result.source_size[1]})")
-    for column in ("object", "time (s)", "box, model-input px", "box, original px"):
+    for column in ("object", "time (s)", f"box as answered ({BoxConvention(result.box_convention).description})",
+                   "box, original px"):
         table.add_column(column)
     for e in result.evidence:
-        table.add_row(e.object, "-" if e.time is None else f"{e.time:g}", str(e.box_input), str(e.box_original))
+        table.add_row(e.object, "-" if e.time is None else f"{e.time:g}", str(e.box_answered), str(e.box_original))
     console.print(table if result.evidence else "[yellow]no grounded evidence cited")
     for problem in result.problems:
         console.print(f"[dim]note: {problem}")
@@ -74,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         check_output_file(args.json, "--json")  # (--viz makes its folder)
     model = load_video_model(args.model, max_pixels=args.max_pixels, family=args.served_family, retries=args.retries,
-                             timeout=args.request_timeout, dtype=args.dtype, device_map=args.device_map)
+                             timeout=args.request_timeout, dtype=args.dtype, device_map=args.device_map,
+                             box_convention=args.box_convention)
     result, frames = answer_video(model, args.video, args.question, task=args.task, num_frames=args.frames,
                                   mode=args.mode, max_new_tokens=args.max_new_tokens,
                                   temperature=args.temperature)
@@ -85,6 +95,6 @@ def run(args: argparse.Namespace) -> int:
         from o3video.viz import save_evidence
 
         save_evidence(args.viz, frames.frames, result.completion, question=args.question, duration=result.duration,
-                      source_size=result.source_size)
+                      source_size=result.source_size, box_convention=result.box_convention)
         print(f"evidence picture: {args.viz}")
     return 0

@@ -10,12 +10,13 @@ Extra fields are kept untouched. This module is pure Python (no torch, no video 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from o3video.errors import InputError
-from o3video.geometry import BoxFormat, rescale_box, to_pixels
+from o3video.geometry import BoxConvention, BoxFormat, pixels_to_convention, rescale_box, to_pixels
 from o3video.grammar import map_boxes, parse_answer_box, parse_option_letter, parse_temporal_truth
 from o3video.io import read_json_records
 from o3video.tasks import Task, parse_task
@@ -219,21 +220,37 @@ def reasoning_box_format(record: dict[str, Any]) -> BoxFormat:
 
 def reasoning_in_pixels(record: dict[str, Any], image_size: tuple[float, float], *, decimals: int = 0) -> str:
     """The record's `reasoning_process` with every box converted to pixels of the model-input frame."""
-    fmt = reasoning_box_format(record)
+    return reasoning_for_model(record, image_size, BoxConvention.PIXELS, decimals=decimals)
+
+
+def reasoning_for_model(record: dict[str, Any], image_size: tuple[float, float],
+                        box_convention: BoxConvention | str, *, decimals: int = 0) -> str:
+    """The record's `reasoning_process` with every box as a model of `box_convention` writes it on its input
+    frame of `image_size` (converted once, from the record's own convention: no rounding in between)."""
+    to_input = _reasoning_to_input(record, image_size)
     text = record.get("reasoning_process") or ""
+    return map_boxes(text, lambda b: pixels_to_convention(to_input(b), box_convention, image_size), decimals=decimals)
+
+
+def _reasoning_to_input(record: dict[str, Any], image_size: tuple[float, float]) -> Callable[[Sequence[float]], list[float]]:
+    """A box of the record's reasoning (its `reasoning_box_format`) -> pixels of the model-input frame."""
+    fmt = reasoning_box_format(record)
     if fmt is BoxFormat.XYXY_PIXELS:
         source_size = record.get("image_size") or image_size
-        return map_boxes(text, lambda b: rescale_box(b, source_size, image_size), decimals=decimals)
-    return map_boxes(text, lambda b: to_pixels(b, fmt, image_size), decimals=decimals)
+        return lambda b: rescale_box(b, source_size, image_size)
+    return lambda b: to_pixels(b, fmt, image_size)
 
 
-def reward_sample(record: dict[str, Any], image_size: tuple[float, float]) -> dict[str, Any]:
-    """The record as `o3video.rewards.score` reads it: `image_size` becomes the model-input size and
-    the released `image_size` (the original image size, used by visual QA) moves to `original_image_size`."""
+def reward_sample(record: dict[str, Any], image_size: tuple[float, float],
+                  box_convention: BoxConvention | str = BoxConvention.PIXELS) -> dict[str, Any]:
+    """The record as `o3video.rewards.score` reads it: `image_size` becomes the model-input size, the
+    released `image_size` (the original image size, used by visual QA) moves to `original_image_size`, and
+    `box_convention` says how the model writes boxes (the rewards convert the ground truth into it)."""
     sample = dict(record)
     if "image_size" in record:
         sample["original_image_size"] = record["image_size"]
     sample["image_size"] = [image_size[0], image_size[1]]
+    sample["box_convention"] = BoxConvention(box_convention).value
     return sample
 
 
@@ -244,6 +261,7 @@ __all__ = [
     "load_stgr",
     "missing_media",
     "reasoning_box_format",
+    "reasoning_for_model",
     "reasoning_in_pixels",
     "reward_sample",
     "validate_record",

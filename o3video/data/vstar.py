@@ -3,7 +3,8 @@ robust parsing of the answers they get back. Pure Python.
 
 Per record the model answers *what* (VQA); chain 1 *when* then *where* (a box per whole second inside
 the ground-truth span); chain 2 *where* (told how many boxes, it picks the seconds) then *when* (told the
-boxes). Boxes come back in pixels of the model-input frames and are rescaled to the original video.
+boxes). Boxes come back in the model's box convention (pixels of the model-input frames, or 0–1000 of them)
+and are rescaled to the original video.
 """
 
 from __future__ import annotations
@@ -11,10 +12,19 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from o3video.geometry import GeometryError, check_box, check_size, finite_float, rescale_box
+from o3video.geometry import (
+    BoxConvention,
+    GeometryError,
+    check_box,
+    check_size,
+    convention_to_pixels,
+    finite_float,
+    rescale_box,
+)
 from o3video.grammar import block, read_times
 from o3video.tasks import Task
 
@@ -282,10 +292,12 @@ def parse_spatial_answer(raw: object) -> dict[str, list[float]]:
 
 
 def rescale_spatial(boxes: dict[str, list[list[float]]], input_size: tuple[float, float],
-                    original_size: tuple[float, float]) -> dict[str, list[list[float]]]:
-    """Every second's boxes from model-input pixels to the original video's pixels. A box that does not
-    rescale to finite numbers is dropped (a second left with none is unanswered); a bad size is the
-    caller's error (GeometryError, raised only when there is a box to rescale)."""
+                    original_size: tuple[float, float],
+                    box_convention: BoxConvention | str = BoxConvention.PIXELS) -> dict[str, list[list[float]]]:
+    """Every second's boxes from the model's `box_convention` on its input frame of `input_size` to the
+    original video's pixels. A box that does not rescale to finite numbers is dropped (a second left with
+    none is unanswered); a bad size is the caller's error (GeometryError, raised only when there is a box
+    to rescale)."""
     if boxes:
         check_size(input_size)
         check_size(original_size)
@@ -294,7 +306,8 @@ def rescale_spatial(boxes: dict[str, list[list[float]]], input_size: tuple[float
         kept = []
         for box in bs:
             try:
-                kept.append([round(v, 1) for v in rescale_box(box, input_size, original_size)])
+                pixels = convention_to_pixels(box, box_convention, input_size)
+                kept.append([round(v, 1) for v in rescale_box(pixels, input_size, original_size)])
             except GeometryError:
                 continue
         if kept:
@@ -306,3 +319,9 @@ def spatial_field(boxes: dict[str, list[list[float]]]) -> dict[str, list[float] 
     """Boxes as a results file stores them for the benchmark's scorers: one box per second as a plain box,
     several as a list of boxes (both scorers read either, taking the best IoU)."""
     return {k: bs[0] if len(bs) == 1 else bs for k, bs in boxes.items()}
+
+
+def render_spatial_answer(boxes: dict[str, Sequence[float]]) -> str:
+    """A *where* answer as the practice records teach it: `{"<second>": [x1,y1,x2,y2]}`, whole numbers, compact
+    JSON (fewer tokens to get right)."""
+    return json.dumps({k: [round(v) for v in box] for k, box in boxes.items()}, separators=(",", ":"))

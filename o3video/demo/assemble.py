@@ -85,7 +85,8 @@ def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
         reference = f"ground truth: {row['object']} from {start}s to {end}s; what: {row['answer']}"
         path = save_evidence(demo.out / "evidence" / f"{row['vid']}_where.png", frames.frames, completion,
                              question=row["spatial_question"], duration=frames.duration,
-                             answer=answer_text(completion)[:200], reference=reference, source_size=frames.source_size)
+                             answer=answer_text(completion)[:200], reference=reference, source_size=frames.source_size,
+                             box_convention=row.get("box_convention") or "pixels")
         pictures.append((f"{row['vid']}: \"{row['spatial_question']}\" — {reference}", path))
     return pictures
 

@@ -16,6 +16,7 @@ from typing import Any
 from o3video.errors import InputError
 from o3video.eval.grounding import grounding_truth
 from o3video.data.vstar import ground_truth_boxes
+from o3video.geometry import BoxConvention
 from o3video.io import read_json_records
 
 Problems = Callable[[dict[str, Any]], list[str]]
@@ -63,11 +64,19 @@ def _boxes(record: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _box_convention(record: dict[str, Any]) -> list[str]:
+    """A results record's `box_convention` (absent: pixels, as files written before it was recorded)."""
+    value = record.get("box_convention")
+    if value is None or value in [c.value for c in BoxConvention]:
+        return []
+    return [f"box_convention: must be one of {', '.join(c.value for c in BoxConvention)}, got {value!r}"]
+
+
 def vstar_problems(record: dict[str, Any]) -> list[str]:
     """What V-STaR's five prompts, its baseline and its metrics read (`o3video.data.vstar`)."""
     problems = _text_fields(record, ("question", "answer", "temporal_question", "spatial_question"))
     problems += _positive_numbers(record, ("fps", "frame_count", "width", "height"))
-    return problems + _span(record, "timestamps") + _boxes(record) + _video(record)
+    return problems + _span(record, "timestamps") + _boxes(record) + _video(record) + _box_convention(record)
 
 
 def mcq_problems(record: dict[str, Any]) -> list[str]:

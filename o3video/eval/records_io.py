@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.answer import VideoModel
-from o3video.geometry import MAX_PIXELS
+from o3video.geometry import AUTO_CONVENTION, MAX_PIXELS
 from o3video.io import JsonlLog, WriterLock, check_settings, json_records
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
@@ -32,6 +32,7 @@ class EvalRunConfig:
     limit: int | None = None
     restart: bool = False  # start `out` over instead of refusing a resume with other settings
     blank_frames: bool = False  # the blind baseline: every frame replaced by a blank one (times kept)
+    box_convention: str = AUTO_CONVENTION  # how the model writes boxes: auto (its config or family) | pixels | relative_1000
     # a served model (`model` = openai:BASE_URL:MODEL, `o3video.served`): its family (None: guessed from
     # its name), records asked at once, retries of a failed call, seconds per call
     served_family: str | None = None
@@ -190,6 +191,10 @@ def run_benchmark(cfg: EvalRunConfig, ask: Callable[..., dict[str, Any]], *, des
             from o3video.answer import load_video_model
 
             model = load_video_model(cfg.model, max_pixels=cfg.max_pixels, family=cfg.served_family,
-                                     retries=cfg.retries, timeout=cfg.request_timeout)
+                                     retries=cfg.retries, timeout=cfg.request_timeout, box_convention=cfg.box_convention)
+        else:
+            from o3video.answer import set_video_model_convention
+
+            set_video_model_convention(model, cfg.box_convention)
         return run_records(records, cfg.videos, cfg.out, lambda i, r, v: ask(model, i, r, v, cfg),
                            description=description, concurrency=cfg.concurrency if model.concurrent else 1)

@@ -25,7 +25,7 @@ from o3video.data.vstar import (
     second_key,
     video_length,
 )
-from o3video.geometry import box_iou, temporal_iou
+from o3video.geometry import BoxConvention, box_iou, temporal_iou
 from o3video.tables import markdown_table
 
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
@@ -78,12 +78,15 @@ def _temporal(record: dict[str, Any], parsed_field: str, raw_field: str) -> floa
 
 def _spatial(record: dict[str, Any], parsed_field: str, raw_field: str) -> tuple[float, list[float]]:
     """Parsed boxes are already in original-video pixels. When parsing failed when the file was written
-    (the benchmark stores None), re-read the raw text, which is in model-input pixels, if the file says
-    what that input size was (`input_size`, or the benchmark's `input_shape`)."""
+    (the benchmark stores None), re-read the raw text, which is in the model's box convention on its input
+    frame, if the file says what that input size was (`input_size`, or the benchmark's `input_shape`); the
+    convention is the record's `box_convention` (a file written before it was recorded: pixels)."""
     parsed, input_size = record.get(parsed_field), record.get("input_size") or record.get("input_shape")
     predicted = parse_spatial_boxes(parsed) if isinstance(parsed, (dict, list)) else {}
     if not predicted and record.get(raw_field) and input_size:
-        predicted = rescale_spatial(parse_spatial_boxes(record[raw_field]), input_size, (record["width"], record["height"]))
+        convention = record.get("box_convention") or BoxConvention.PIXELS
+        predicted = rescale_spatial(parse_spatial_boxes(record[raw_field]), input_size, (record["width"], record["height"]),
+                                    convention)
     return spatial_scores(record, predicted)
 
 

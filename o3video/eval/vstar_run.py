@@ -22,6 +22,7 @@ from o3video.data.vstar import (
     vstar_prompts,
 )
 from o3video.eval.records_io import EvalRunConfig, load_annotations, record_key, run_benchmark, sample_video
+from o3video.geometry import BoxConvention
 from o3video.io import atomic_write_text, json_line
 
 
@@ -34,12 +35,14 @@ VQA_COMPLETION_FIELD = COMPLETION_FIELD["what"]  # the *what* completion (`answe
 
 
 def answer_fields(prompts: list[VStarPrompt], answers: list[str], input_size: tuple[int, int],
-                  original_size: tuple[int, int]) -> dict[str, Any]:
+                  original_size: tuple[int, int], box_convention: BoxConvention | str = BoxConvention.PIXELS) -> dict[str, Any]:
     """The results fields of one record's five answers, as the official scorers read them: `answer_vqa`
     the answer text; `answer_temporal[_2]` `[start, end]` (or `[]`); `answer_spatial[_2]` `{"<second>":
     box or [box, ...]}` in original-video pixels; the full completions in `answer_vqa_raw_output` and
-    the `*_pre` fields."""
-    result: dict[str, Any] = {"input_size": list(input_size)}
+    the `*_pre` fields. `input_size` and `box_convention` say what the raw completions' boxes are in
+    (`vstar_metrics` re-reads them when the parsed field is empty)."""
+    convention = BoxConvention(box_convention)
+    result: dict[str, Any] = {"input_size": list(input_size), "box_convention": convention.value}
     for prompt, raw in zip(prompts, answers):
         if prompt.kind == "what":
             result[VQA_COMPLETION_FIELD] = raw
@@ -49,7 +52,7 @@ def answer_fields(prompts: list[VStarPrompt], answers: list[str], input_size: tu
         if prompt.kind.startswith("when"):
             result[PARSED_FIELD[prompt.kind]] = parse_temporal_answer(raw)
         else:
-            boxes = rescale_spatial(parse_spatial_boxes(raw), input_size, original_size)
+            boxes = rescale_spatial(parse_spatial_boxes(raw), input_size, original_size, convention)
             result[PARSED_FIELD[prompt.kind]] = spatial_field(boxes)
     return result
 
@@ -62,7 +65,7 @@ def ask_record(model: VideoModel, index: int, record: dict[str, Any], video: Pat
     frames = sample_video(video, cfg, model)
     prompts = vstar_prompts(record)
     answers = ask_frames(model, frames.frames, prompts, duration=frames.duration, max_new_tokens=cfg.max_new_tokens)
-    result = answer_fields(prompts, answers, frames.input_size, (record["width"], record["height"]))
+    result = answer_fields(prompts, answers, frames.input_size, (record["width"], record["height"]), model.box_convention)
     return result | {"frame_times": [f.timestamp for f in frames.frames]}
 
 

@@ -133,11 +133,12 @@ def tokenizer_corpus(stgr_files: list[Path], vstar_files: Sequence[Path] = ()) -
     """The tiny tokenizer's corpus: the run's own texts — every prompt part the builder writes, the training
     records and the benchmark questions (the tokenizer must know the words it will be asked in)."""
     from o3video.data.vstar import vstar_prompts
+    from o3video.geometry import BoxConvention
     from o3video.io import json_records
     from o3video.tasks import Task
     from o3video.video.prompt import answer_instruction, frame_label, system_prompt
 
-    texts = [system_prompt(t) for t in Task] + [answer_instruction(t) for t in Task]
+    texts = [system_prompt(t, c) for c in BoxConvention for t in Task] + [answer_instruction(t) for t in Task]
     texts += [frame_label(i, i * 0.25) for i in range(1, 64)]
     for path in stgr_files:
         for r in json.loads(Path(path).read_text()):

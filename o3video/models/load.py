@@ -7,6 +7,8 @@ most 128·28·28 pixels, DESIGN §1) and boxes are expressed in the resized fram
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -15,10 +17,21 @@ import torch
 from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
 from transformers.image_utils import SizeDict
 
-from o3video.geometry import MAX_PIXELS
+from o3video.errors import InputError
+from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, MAX_PIXELS, BoxConvention
+
+log = logging.getLogger(__name__)
 
 # `owner/name` as the Hugging Face Hub spells repository ids.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+# How each model family writes the boxes it answers (DESIGN §4b), by its config's `model_type`.
+MODEL_BOX_CONVENTIONS: dict[str, BoxConvention] = {
+    "qwen2_vl": BoxConvention.PIXELS,
+    "qwen2_5_vl": BoxConvention.PIXELS,
+    "qwen3_vl": BoxConvention.RELATIVE_1000,
+    "qwen3_vl_moe": BoxConvention.RELATIVE_1000,
+}
 
 
 def load_model(
@@ -29,13 +42,15 @@ def load_model(
     attn_implementation: str | None = None,
     min_pixels: int | None = None,
     max_pixels: int | None = MAX_PIXELS,
+    box_convention: str = AUTO_CONVENTION,
 ) -> tuple[PreTrainedModel, ProcessorMixin]:
     """Load model and processor from a local directory or a hub id, in eval mode.
 
     `dtype`: "auto" (the checkpoint's), a torch dtype or its name ("bfloat16", "float16", ...).
     `device_map` and `attn_implementation` ("sdpa", "flash_attention_2", "eager") go to
     `from_pretrained` as they are. `min_pixels`/`max_pixels` bound each image's resized area
-    (None keeps the processor's own bound).
+    (None keeps the processor's own bound). `box_convention` overrides how the model's boxes are read
+    (`auto`: `box_convention_of` decides; see `set_box_convention`).
     """
     source = resolve_checkpoint(name_or_path)
     model_kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype)}
@@ -55,6 +70,7 @@ def load_model(
             f"the local hub cache loads offline). Underlying error: {error}"
         ) from error
     set_pixel_bounds(processor, min_pixels=min_pixels, max_pixels=max_pixels)
+    set_box_convention(model, box_convention)
     model.eval()
     return model, processor
 
@@ -110,6 +126,43 @@ def frame_settings(processor: ProcessorMixin) -> dict[str, int]:
     size = image_processor.size
     return {"factor": int(image_processor.patch_size * image_processor.merge_size),
             "min_pixels": int(size["shortest_edge"]), "max_pixels": int(size["longest_edge"])}
+
+
+def box_convention_of(model: Any) -> BoxConvention:
+    """How `model` (or its config) writes boxes: its config's `box_convention` when one was set (a user
+    override, or a checkpoint trained with one: the field is saved with the config), else by `model_type`
+    (Qwen2/2.5-VL: pixels of the input frame; Qwen3-VL: 0–1000). An unknown family is read as pixels,
+    with a warning naming the override."""
+    config = getattr(model, "config", model)
+    explicit = getattr(config, "box_convention", None)
+    if explicit:
+        try:
+            return BoxConvention(explicit)
+        except ValueError:
+            raise InputError(f"model config: box_convention {explicit!r} is not one of "
+                             f"{', '.join(c.value for c in BoxConvention)}") from None
+    model_type = str(getattr(config, "model_type", ""))
+    if model_type not in MODEL_BOX_CONVENTIONS:
+        _warn_unknown_family(model_type)
+    return MODEL_BOX_CONVENTIONS.get(model_type, BoxConvention.PIXELS)
+
+
+@functools.cache
+def _warn_unknown_family(model_type: str) -> None:
+    """Once per model type: its boxes are read as pixels, which may be wrong."""
+    log.warning("model type %r: box convention unknown, reading boxes as input-frame pixels "
+                "(--box-convention / box_convention overrides)", model_type)
+
+
+def set_box_convention(model: Any, choice: str = AUTO_CONVENTION) -> BoxConvention:
+    """Fix `model`'s box convention to `choice` (`auto`, `pixels`, `relative_1000`) and return it. A choice
+    other than `auto` is written on the model's config, so every consumer reading `box_convention_of`
+    sees it and a checkpoint saved from this model keeps it; `auto` leaves the model as it is."""
+    if choice not in CONVENTION_CHOICES:
+        raise InputError(f"box convention {choice!r}: expected one of {', '.join(CONVENTION_CHOICES)}")
+    if choice != AUTO_CONVENTION:
+        model.config.box_convention = BoxConvention(choice).value
+    return box_convention_of(model)
 
 
 def _torch_dtype(dtype: str | torch.dtype) -> str | torch.dtype:

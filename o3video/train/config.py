@@ -14,6 +14,7 @@ A config file names the stage, the model, the data and the trainer settings::
       num_train_epochs: 1
     algo: gspo                     # rl only: gspo (sequence-level ratio) | grpo (token-level, the ablation)
     rewards: {sigma: null, gating: true, tau: 3.0}
+    box_convention: auto           # auto (from the model) | pixels | relative_1000: how targets and rewards write boxes
 
 Overrides address any field with a dotted path: `trainer.learning_rate=1e-5`, `data.num_frames=8`,
 `algo=grpo`, `rewards.gating=false`. Values are read as YAML (`null`, `true`, lists), and a
@@ -39,7 +40,7 @@ from typing import Any
 import yaml
 
 from o3video.errors import InputError
-from o3video.geometry import MAX_PIXELS
+from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, MAX_PIXELS
 from o3video.rewards import check_sigma
 
 STAGES = ("sft", "rl")
@@ -106,6 +107,7 @@ class TrainConfig:
     algo_settings: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(ALGO_SETTINGS))
     dtype: str = "auto"  # model weights: auto (the checkpoint's) | bfloat16 | float32 ...
     attn_implementation: str | None = None  # sdpa | flash_attention_2 | eager (None: transformers' choice)
+    box_convention: str = AUTO_CONVENTION  # how the model writes boxes: auto (its config) | pixels | relative_1000
     threads: int | None = None  # torch CPU threads (None: leave torch's default)
     resume: bool = True  # continue from the last complete checkpoint-N in output_dir when there is one
     overwrite: bool = False  # train again even if output_dir holds a finished run (deletes it first)
@@ -281,6 +283,9 @@ def validate(config: TrainConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: data.num_frames must be >= 1")
     if config.data.on_error not in ("raise", "skip"):
         raise ConfigError(f"{where}: data.on_error must be raise or skip")
+    if config.box_convention not in CONVENTION_CHOICES:
+        raise ConfigError(f"{where}: box_convention must be one of {', '.join(CONVENTION_CHOICES)}, "
+                          f"got {config.box_convention!r}")
     try:
         check_sigma(config.rewards.sigma)
     except ValueError:

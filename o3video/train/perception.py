@@ -30,7 +30,7 @@ from PIL import Image
 
 from o3video.data.synth.shapes import shape_mask
 from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
-from o3video.geometry import BoxFormat, box_iou, from_pixels, to_pixels
+from o3video.geometry import BoxConvention, box_iou, convention_to_pixels, pixels_to_convention
 from o3video.grammar import parse_answer_box, render_box
 from o3video.tasks import Task
 from o3video.video.prompt import build_messages
@@ -102,13 +102,12 @@ def make_scene(rng: random.Random, world: World, n: int, *, blank: bool = False)
     return Scene(Image.fromarray(pixels), objects, rng.randrange(n), owner)
 
 
-def box_format(coord: str) -> BoxFormat:
-    """`coord` "1000" (Qwen3-VL's 0-1000 scale) or "pixels" (Qwen2.5-VL's input pixels)."""
-    return BoxFormat.XYXY_PIXELS if coord == "pixels" else BoxFormat.XYXY_1000
+# `coord` names the project's box conventions (o3video.geometry.BoxConvention) by short names.
+COORDS = {"1000": BoxConvention.RELATIVE_1000, "pixels": BoxConvention.PIXELS}
 
 
 def answer_text(box: tuple[int, int, int, int], coord: str, size: tuple[int, int]) -> str:
-    return render_box(from_pixels(box, box_format(coord), size))
+    return render_box(pixels_to_convention(box, COORDS[coord], size))
 
 
 def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
@@ -116,7 +115,7 @@ def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | No
     if box is None:
         return None
     try:
-        return to_pixels(box, box_format(coord), size)
+        return convention_to_pixels(box, COORDS[coord], size)
     except ValueError:
         return None
 
@@ -275,8 +274,10 @@ class Learner:
 
 
 def coord_of(model: Any) -> str:
-    """The box scale the model family answers in: "1000" for Qwen3-VL, "pixels" for Qwen2.5-VL."""
-    return "1000" if model.config.model_type.startswith("qwen3") else "pixels"
+    """The short name (`COORDS`) of the box convention the model answers in (`o3video.models.box_convention_of`)."""
+    from o3video.models import box_convention_of
+
+    return {v: k for k, v in COORDS.items()}[box_convention_of(model)]
 
 
 STATE_FILE = "perception_state.pt"

@@ -23,6 +23,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from o3video.errors import InputError
+from o3video.geometry import BoxConvention
 from o3video.tasks import Task, parse_task
 from o3video.train.config import DataConfig
 
@@ -33,13 +34,15 @@ class RecordMediaError(InputError):
 
 @dataclass
 class RecordPrompt:
-    """The prompt of one record: chat messages (system + user) and the sizes boxes need."""
+    """The prompt of one record: chat messages (system + user) and what boxes need: the sizes, and the
+    model's box convention (which the system prompt states, and targets and rewards write boxes in)."""
 
     messages: list[dict[str, Any]]
     input_size: tuple[int, int]  # (W, H) of every image in the prompt: the model-input pixel space
     source_size: tuple[int, int]  # (W, H) of the video or image as stored
     duration: float | None  # seconds (None for an image)
     frames: Any = None  # the SampledFrames (video) or the PIL image (visual QA), for pictures
+    box_convention: BoxConvention = BoxConvention.PIXELS
 
 
 def record_name(record: dict[str, Any]) -> str:
@@ -52,13 +55,14 @@ class PromptBuilder:
     `root` is the folder media paths are relative to. `frame_kwargs` are the processor's resize rule
     (`o3video.models.frame_settings`: factor 28 for Qwen2.5-VL, 32 for Qwen3-VL, its pixel bounds), so
     frames reach the model at exactly the size their boxes are expressed in; without them, Qwen2.5-VL's
-    rule with `data.max_pixels`. The memory matters for RL, where each prompt is asked several times
-    per step (one per generation)."""
+    rule with `data.max_pixels`. `box_convention` is the model's (`o3video.models.box_convention_of`). The
+    memory matters for RL, where each prompt is asked several times per step (one per generation)."""
 
     def __init__(self, data: DataConfig, root: str | Path, *, frame_kwargs: dict[str, int] | None = None,
-                 memory: int = 4096) -> None:
+                 memory: int = 4096, box_convention: BoxConvention | str = BoxConvention.PIXELS) -> None:
         self.data = data
         self.root = Path(root)
+        self.box_convention = BoxConvention(box_convention)
         self.frame_kwargs = dict(frame_kwargs or {"max_pixels": data.max_pixels})
         self.memory = memory
         self._built: OrderedDict[str, RecordPrompt] = OrderedDict()
@@ -85,14 +89,17 @@ class PromptBuilder:
             if task.uses_image:
                 image, source = self._image(record)
                 image = blank_image(image) if self.data.blank_frames else image
-                messages = build_messages(image, record["question"], task, instruction=instruction)
-                return RecordPrompt(messages, image.size, source, None, image)
+                messages = build_messages(image, record["question"], task, instruction=instruction,
+                                          box_convention=self.box_convention)
+                return RecordPrompt(messages, image.size, source, None, image, self.box_convention)
             frames = self._frames(record)
             frames = blank_frames(frames) if self.data.blank_frames else frames
         except (VideoError, OSError, UnidentifiedImageError, ValueError) as err:
             raise RecordMediaError(f"record {record_name(record)}: {err}") from None
-        messages = build_messages(frames, record["question"], task, duration=frames.duration, instruction=instruction)
-        return RecordPrompt(messages, tuple(frames.input_size), tuple(frames.source_size), frames.duration, frames)
+        messages = build_messages(frames, record["question"], task, duration=frames.duration, instruction=instruction,
+                                  box_convention=self.box_convention)
+        return RecordPrompt(messages, tuple(frames.input_size), tuple(frames.source_size), frames.duration, frames,
+                            self.box_convention)
 
     def _image(self, record: dict[str, Any]) -> tuple[Image.Image, tuple[int, int]]:
         from o3video.video.resize import input_size, resize_image

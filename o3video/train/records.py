@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.data.stgr import RecordError, load_stgr
+from o3video.geometry import BoxConvention
 from o3video.train.config import DataConfig
 from o3video.train.prompts import PromptBuilder, RecordPrompt, media_problem, record_name
 
@@ -72,12 +73,14 @@ def read_training_files(data: DataConfig) -> TrainingFiles:
 
 
 def load_training_records(data: DataConfig, frame_kwargs: dict[str, int] | None = None,
-                          files: TrainingFiles | None = None) -> list[TrainingRecord]:
+                          files: TrainingFiles | None = None,
+                          box_convention: BoxConvention | str = BoxConvention.PIXELS) -> list[TrainingRecord]:
     """All records of `data.train` (each file's first `limit`), in file order, from `files` when they were
-    read already (`read_training_files`); `frame_kwargs` is the processor's resize rule (see `PromptBuilder`)."""
+    read already (`read_training_files`); `frame_kwargs` is the processor's resize rule and `box_convention`
+    the model's (see `PromptBuilder`)."""
     out: list[TrainingRecord] = []
     for path, records in files if files is not None else read_training_files(data):
-        builder = PromptBuilder(data, media_root(data, path), frame_kwargs=frame_kwargs)
+        builder = PromptBuilder(data, media_root(data, path), frame_kwargs=frame_kwargs, box_convention=box_convention)
         out.extend(TrainingRecord(r, builder) for r in records)
     return out
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from o3video.models.load import frame_settings
+from o3video.models.load import frame_settings, set_box_convention
 from o3video.train.callbacks import METRICS_FILE, MetricsLogger, sigma_of_state
 from o3video.train.common import (
     load_for_training,
@@ -79,7 +79,8 @@ def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any =
     # longer line up with the ids, the mRoPE positions of every padded prompt are wrong (and a batch of
     # prompts with different frame counts fails outright). Left padding makes the two agree.
     processor.tokenizer.padding_side = "left"
-    records = load_training_records(config.data, frame_settings(processor), files)
+    convention = set_box_convention(model, config.box_convention)  # targets and rewards write boxes in it
+    records = load_training_records(config.data, frame_settings(processor), files, convention)
     log.info("%s on %d records: %s", config.algo.upper(), len(records), task_mix(records))
     args = GRPOConfig(**grpo_kwargs(config))
     logger = MetricsLogger(out / METRICS_FILE, extra=sigma_of_state(config.rewards.sigma))

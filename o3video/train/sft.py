@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from o3video.models.load import frame_settings
+from o3video.models.load import frame_settings, set_box_convention
 from o3video.train.callbacks import METRICS_FILE, MetricsLogger
 from o3video.train.common import (
     load_for_training,
@@ -50,7 +50,8 @@ def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any 
     out = prepare_output(config)
     files = read_training_files(config.data)  # every record checked before the model loads
     model, processor = load_for_training(config, model, processor)
-    records = load_training_records(config.data, frame_settings(processor), files)
+    convention = set_box_convention(model, config.box_convention)  # targets and rewards write boxes in it
+    records = load_training_records(config.data, frame_settings(processor), files, convention)
     log.info("SFT on %d records: %s", len(records), task_mix(records))
     args = SFTConfig(**trainer_kwargs(config, SFT_DEFAULTS))
     if not args.assistant_only_loss:

@@ -19,7 +19,7 @@ from o3video.train.targets import target_completion
 def sft_example(item: TrainingRecord) -> dict[str, Any]:
     """One SFT example: system + user messages from the prompt builder, then the target completion."""
     prompt = item.prompt()
-    completion = target_completion(item.record, prompt.input_size)
+    completion = target_completion(item.record, prompt.input_size, prompt.box_convention)
     assistant = {"role": "assistant", "content": [{"type": "text", "text": completion}]}
     return {"messages": [*prompt.messages, assistant], "images": []}
 

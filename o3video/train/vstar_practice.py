@@ -15,7 +15,8 @@ short reasoning, so a small model spends its capacity on the answer's boxes.
 * what   -> `General video QA Free-form`, answer the annotation's answer;
 * when_1, when_2 -> `temporal QA`, answer `"[S, E]"`;
 * where_1, where_2 -> `temporal-spatial free-form QA`, answer the JSON `{"<second>": [x1,y1,x2,y2]}` the
-  benchmark asks for (model-input pixels), the ground-truth boxes as key frames/items, so the
+  benchmark asks for (model-input pixels; SFT targets and RL rewards convert it to the model's box convention,
+  `o3video.train.targets`, `o3video.rewards`), the ground-truth boxes as key frames/items, so the
   thinking rewards see them. Their key frames stay out of the prompt (`insert_key_frames: false`):
   the evaluation shows uniform frames only, and an inserted frame would give the answer's seconds away.
   In RL their accuracy term is the IoU of the answered boxes (`o3video.rewards.where_accuracy`): ROUGE, the free-form
@@ -24,7 +25,6 @@ short reasoning, so a small model spends its capacity on the answer's boxes.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -47,13 +47,12 @@ def _chain_text(chain: str, original: tuple[float, float], size: tuple[int, int]
 
 
 def _where_answer(annotation: dict[str, Any], original: tuple[float, float], size: tuple[int, int]) -> str:
-    from o3video.data.vstar import ground_truth_boxes, second_key
+    from o3video.data.vstar import ground_truth_boxes, render_spatial_answer, second_key
 
     boxes = {}
     for gt in ground_truth_boxes(annotation):
-        box = rescale_box([gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]], original, size)
-        boxes[second_key(gt["timestamp"])] = [int(round(v)) for v in box]
-    return json.dumps(boxes, separators=(",", ":"))  # compact: fewer tokens to get right
+        boxes[second_key(gt["timestamp"])] = rescale_box([gt["xmin"], gt["ymin"], gt["xmax"], gt["ymax"]], original, size)
+    return render_spatial_answer(boxes)
 
 
 def _what_reasoning(chain: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 
 from PIL import Image
 
+from o3video.geometry import BoxConvention
 from o3video.tasks import Task, parse_task
 
 # The single definition of the frame-prompt text: 1-based frame number, time in seconds, one decimal.
@@ -36,10 +37,18 @@ _VIDEO_FRAMES = (
     '("Frame 3 at 6.4s:" is the third frame shown, taken 6.4 seconds into the video).'
 )
 _CLAIM = "<obj>object name</obj><box>[x1,y1,x2,y2]</box>at<t>time</t>s"
-_BOXES = (
-    " Boxes are [x1,y1,x2,y2] in pixels of the {media} exactly as you see it: (x1,y1) its top-left corner, "
-    "(x2,y2) its bottom-right corner."
-)
+# How boxes are written, by the model's box convention (DESIGN §4b): the prompt states the one it answers in.
+_BOXES: dict[BoxConvention, str] = {
+    BoxConvention.PIXELS: (
+        " Boxes are [x1,y1,x2,y2] in pixels of the {media} exactly as you see it: (x1,y1) its top-left corner, "
+        "(x2,y2) its bottom-right corner."
+    ),
+    BoxConvention.RELATIVE_1000: (
+        " Boxes are [x1,y1,x2,y2] on a 0-1000 scale of the {media}, whatever its size: (0,0) is the {media}'s "
+        "top-left corner and (1000,1000) its bottom-right corner; (x1,y1) is the box's top-left corner, "
+        "(x2,y2) its bottom-right corner."
+    ),
+}
 _GROUNDED = (
     " All reasoning must rest on visual evidence: whenever the reasoning mentions an object, person or other "
     "visual element, cite where and when it is seen as " + _CLAIM + ", for example "
@@ -92,17 +101,19 @@ def frame_label(number: int, time: float) -> str:
     return FRAME_LABEL.format(number=int(number), time=round(float(time), 1) + 0.0)  # + 0.0: no "-0.0"
 
 
-def system_prompt(task: Task | str) -> str:
-    """The system prompt for `task`: think/answer tags, the grounding it calls for, its answer format."""
+def system_prompt(task: Task | str, box_convention: BoxConvention | str = BoxConvention.PIXELS) -> str:
+    """The system prompt for `task`: think/answer tags, the grounding it calls for, its answer format, and
+    the coordinates boxes are written in (the model's `box_convention`)."""
     task = parse_task(task)
+    boxes = _BOXES[BoxConvention(box_convention)]
     if task is Task.VISUAL:
-        return _INTRO.format(media="an image") + _IMAGE_GROUNDED + _BOXES.format(media="image") + " " + _ANSWER_FORMAT[task]
+        return _INTRO.format(media="an image") + _IMAGE_GROUNDED + boxes.format(media="image") + " " + _ANSWER_FORMAT[task]
     grounding = {
-        Task.SPATIO_TEMPORAL: _GROUNDED + _BOXES.format(media="frame"),
+        Task.SPATIO_TEMPORAL: _GROUNDED + boxes.format(media="frame"),
         Task.TEMPORAL: _TIMES,
         Task.TEMPORAL_MCQ: _TIMES,
-        Task.GENERAL_MCQ: _OPTIONAL_GROUNDING + _BOXES.format(media="frame"),
-        Task.GENERAL_FREE: _OPTIONAL_GROUNDING + _BOXES.format(media="frame"),
+        Task.GENERAL_MCQ: _OPTIONAL_GROUNDING + boxes.format(media="frame"),
+        Task.GENERAL_FREE: _OPTIONAL_GROUNDING + boxes.format(media="frame"),
     }[task]
     return _INTRO.format(media="a video") + _VIDEO_FRAMES + grounding + " " + _ANSWER_FORMAT[task]
 
@@ -120,13 +131,15 @@ def build_messages(
     duration: float | None = None,
     instruction: str | None = None,
     system: str | None = None,
+    box_convention: BoxConvention | str = BoxConvention.PIXELS,
 ) -> list[dict[str, Any]]:
     """Hugging Face chat messages (system + user) for the frames, question and task.
 
     `frames`: a `SampledFrames`, a sequence of frames (anything with `.timestamp` and `.image`), or for
     visual QA a single PIL image. `duration` defaults to the SampledFrames' own. `instruction` replaces
     the task's answer-format line ("" for none), e.g. a benchmark's own wording; `system` replaces
-    the system prompt.
+    the system prompt. `box_convention` is how the model writes boxes (`o3video.models.box_convention_of`),
+    which the system prompt states.
     """
     task = parse_task(task)
     if not isinstance(question, str) or not question.strip():
@@ -141,7 +154,7 @@ def build_messages(
     tail = question.strip() + (f"\n{instruction}" if instruction else "")
     content.append(_text_item(("\n" if task is not Task.VISUAL else "") + tail))
     return [
-        {"role": "system", "content": [_text_item(system_prompt(task) if system is None else system)]},
+        {"role": "system", "content": [_text_item(system_prompt(task, box_convention) if system is None else system)]},
         {"role": "user", "content": content},
     ]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from o3video.geometry import BoxConvention
 from o3video.grammar import parse_number
 from o3video.viz.fonts import BODY, CAPTION, SMALL, TITLE, font
 from o3video.viz.frame_drawing import draw_claim, fit_scale, scaled_frame
@@ -70,13 +71,15 @@ def _offset_words(item: EvidenceItem, frame_time: float) -> str:
 
 
 def caption_lines(evidence: Evidence, item: EvidenceItem) -> list[str]:
-    """Detail lines under a panel: which frame is shown, each box (model px, and source px if known)."""
+    """Detail lines under a panel: which frame is shown, each box (as claimed, its convention named unless it is
+    the frame's pixels, and source px if known)."""
     frame = evidence.frames[item.frame_index if item.frame_index is not None else 0]
     key = " · key frame" if getattr(frame, "is_key", False) else ""
     lines = [f"frame at {format_time(frame.timestamp)} s{_offset_words(item, frame.timestamp)}{key}"]
     for box in item.boxes:
         note = " (outside the frame)" if box.drawn is None else " (clipped)" if box.clipped else ""
-        lines.append(f"box {format_box(box.claimed)}{note}")
+        scale = "" if evidence.box_convention is BoxConvention.PIXELS else f" ({evidence.box_convention.description})"
+        lines.append(f"box {format_box(box.claimed)}{scale}{note}")
         if box.source is not None:
             lines.append(f"  in source px {format_box(tuple(round(v) for v in box.source))}")
     if not item.boxes:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from o3video.geometry import BoxConvention
 from o3video.grammar import Completion
 from o3video.viz import blocks
 from o3video.viz.items import Evidence, EvidenceItem, FrameLike, collect_evidence
@@ -154,11 +155,13 @@ def draw_evidence(
     answer: str | None = None,
     reference: str | None = None,
     source_size: tuple[float, float] | None = None,
+    box_convention: BoxConvention | str = BoxConvention.PIXELS,
 ) -> RenderedEvidence:
     """The evidence picture with its layout. `answer` overrides the completion's <answer> text (e.g. a
     voted answer); `reference` is a ground-truth answer to show beside it; `source_size` (W, H) of the
-    original video adds each box in original pixels to the captions."""
-    evidence = collect_evidence(frames, completion, duration=duration, source_size=source_size)
+    original video adds each box in original pixels to the captions; `box_convention` is what the completion's
+    boxes are in (the model's: pixels of the frames, or 0–1000 of them)."""
+    evidence = collect_evidence(frames, completion, duration=duration, source_size=source_size, box_convention=box_convention)
     return compose(evidence, question=question, answer=answer, reference=reference)
 
 
@@ -171,8 +174,10 @@ def render_evidence(
     answer: str | None = None,
     reference: str | None = None,
     source_size: tuple[float, float] | None = None,
+    box_convention: BoxConvention | str = BoxConvention.PIXELS,
 ) -> Image.Image:
     """The evidence picture (RGB). See `draw_evidence` for the arguments and for the layout."""
     return draw_evidence(
-        frames, completion, question=question, duration=duration, answer=answer, reference=reference, source_size=source_size
+        frames, completion, question=question, duration=duration, answer=answer, reference=reference, source_size=source_size,
+        box_convention=box_convention,
     ).image

@@ -1,7 +1,8 @@
 """What the pictures show: each grounded claim tied to the sampled frame it points at, with its colour.
 
 Frames are any objects with `.timestamp` (seconds) and `.image` (a PIL image at the model-input size,
-the space the claimed boxes are in) — `o3video.video.Frame` is one.
+the frame the claimed boxes refer to, in the model's box convention: its pixels, or 0–1000 of it) —
+`o3video.video.Frame` is one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
-from o3video.geometry import clamp_box, rescale_box
+from o3video.geometry import BoxConvention, clamp_box, convention_to_pixels, rescale_box
 from o3video.grammar import Box, Claim, Completion, parse
 from o3video.viz.palette import RGB, assign_colors, object_key
 from o3video.viz.segments import format_time
@@ -28,15 +29,17 @@ class FrameLike(Protocol):
 
 @dataclass(frozen=True)
 class DrawnBox:
-    """One claimed box: as claimed, and as drawn (clipped to the frame; None if wholly outside it)."""
+    """One claimed box: as claimed (in the model's box convention), in the frame's pixels, and as drawn (clipped
+    to the frame; None if wholly outside it)."""
 
     claimed: Box
+    pixels: Box  # the claimed box in pixels of the frame it is drawn on
     drawn: Box | None
     source: Box | None  # the claimed box in original-video pixels, when the source size is known
 
     @property
     def clipped(self) -> bool:
-        return self.drawn is not None and self.drawn != _ordered(self.claimed)
+        return self.drawn is not None and self.drawn != _ordered(self.pixels)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Evidence:
     items: list[EvidenceItem]
     colors: dict[str, RGB]  # object key -> colour
     loose_times: list[float]  # times in <think> cited outside any claim
+    box_convention: BoxConvention = BoxConvention.PIXELS  # what the claimed boxes are in
 
     @property
     def placed(self) -> list[EvidenceItem]:
@@ -105,11 +109,13 @@ def _ordered(box: Box) -> Box:
     return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
 
 
-def _drawn_box(box: Box, size: tuple[int, int], source_size: tuple[float, float] | None) -> DrawnBox:
-    clipped = tuple(clamp_box(_ordered(box), size))
+def _drawn_box(box: Box, size: tuple[int, int], source_size: tuple[float, float] | None,
+               convention: BoxConvention) -> DrawnBox:
+    pixels = tuple(convention_to_pixels(box, convention, size))
+    clipped = tuple(clamp_box(_ordered(pixels), size))  # type: ignore[arg-type]
     visible = clipped[2] > clipped[0] and clipped[3] > clipped[1]
-    source = tuple(rescale_box(box, size, source_size)) if source_size is not None else None
-    return DrawnBox(claimed=box, drawn=clipped if visible else None, source=source)  # type: ignore[arg-type]
+    source = tuple(rescale_box(pixels, size, source_size)) if source_size is not None else None
+    return DrawnBox(claimed=box, pixels=pixels, drawn=clipped if visible else None, source=source)  # type: ignore[arg-type]
 
 
 def _frame_for(claim: Claim, frames: Sequence[FrameLike]) -> int | None:
@@ -124,8 +130,11 @@ def collect_evidence(
     *,
     duration: float,
     source_size: tuple[float, float] | None = None,
+    box_convention: BoxConvention | str = BoxConvention.PIXELS,
 ) -> Evidence:
-    """Tie every claim of `completion` (parsed here if it is text) to its frame and colour."""
+    """Tie every claim of `completion` (parsed here if it is text) to its frame and colour; its boxes are read
+    in `box_convention` (the model's, `o3video.models.box_convention_of`) on the frame they are drawn on."""
+    convention = BoxConvention(box_convention)
     frames = check_frames(frames)
     if not isinstance(duration, (int, float)) or not math.isfinite(duration) or duration < 0:
         raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration!r}")
@@ -135,8 +144,8 @@ def collect_evidence(
     for number, claim in enumerate(parsed.claims, start=1):
         index = _frame_for(claim, frames)
         size = frames[index if index is not None else 0].image.size
-        boxes = tuple(_drawn_box(box, size, source_size) for box in claim.boxes)
+        boxes = tuple(_drawn_box(box, size, source_size, convention) for box in claim.boxes)
         items.append(EvidenceItem(number, claim, colors[object_key(claim.object)], index, boxes))
     loose = Counter(parsed.times) - Counter(c.time for c in parsed.claims if c.time is not None)
     loose_times = sorted(loose.elements())
-    return Evidence(parsed, frames, float(duration), items, colors, loose_times)
+    return Evidence(parsed, frames, float(duration), items, colors, loose_times, convention)

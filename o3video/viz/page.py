@@ -111,7 +111,7 @@ def render_page(rendered: RenderedEvidence, *, question: str, answer: str | None
     if evidence.items:
         parts.append(
             "<table><thead><tr><th>#</th><th>object</th><th>cited time</th><th>frame shown</th>"
-            "<th>box (model-input px)</th><th>box (source px)</th></tr></thead><tbody>"
+            f"<th>box ({evidence.box_convention.description})</th><th>box (source px)</th></tr></thead><tbody>"
             + "".join(_row(evidence, item) for item in evidence.items)
             + "</tbody></table>"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from o3video.geometry import BoxConvention
 from o3video.grammar import Completion
 from o3video.viz.animation import save_gif
 from o3video.viz.evidence import draw_evidence
@@ -24,6 +25,7 @@ def save_evidence(
     answer: str | None = None,
     reference: str | None = None,
     source_size: tuple[float, float] | None = None,
+    box_convention: BoxConvention | str = BoxConvention.PIXELS,
 ) -> Path:
     """Write the evidence for `completion` to `path`; the suffix picks the format (.png, .gif, .html)."""
     path = Path(path)
@@ -31,7 +33,8 @@ def save_evidence(
     if suffix not in FORMATS:
         raise ValueError(f"{path}: cannot tell the picture format from suffix {path.suffix!r}; use .png, .gif or .html")
     rendered = draw_evidence(
-        frames, completion, question=question, duration=duration, answer=answer, reference=reference, source_size=source_size
+        frames, completion, question=question, duration=duration, answer=answer, reference=reference, source_size=source_size,
+        box_convention=box_convention,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".png":
