@@ -23,7 +23,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -31,54 +31,12 @@ from rich.console import Console
 
 from o3video.demo import blind_cache
 from o3video.demo.evaluate import EvalSummary, evaluate
+from o3video.demo.settings import DemoSettings, quick_settings
 from o3video.io import atomic_write_json
-from o3video.models.corpus import tokenizer_corpus
 from o3video.train.checkpoints import finished_step
-from o3video.train.config import CONFIG_DIR
 
 console = Console(stderr=True)
 BLIND_SECONDS = "blind_seconds.txt"  # the blind chain's own time, summed over resumes
-
-
-@dataclass
-class DemoSettings:
-    """Sizes of the demo run. Training hyper-parameters live in the tiny configs (YAML)."""
-
-    out: Path = Path("runs/demo")
-    quick: bool = False
-    sft_records: int = 360  # synthetic STGR SFT records (the paper's task mix)
-    rl_records: int = 80  # synthetic STGR RL records
-    practice_videos: int = 80  # V-STaR annotations on practice videos (five training records each)
-    test_records: int = 30  # held-out V-STaR records the three models are evaluated on
-    model_size: str = "small"
-    arch: str = "qwen2_5_vl"  # of a random base (the perception base has its own)
-    base: str = "random"  # random | perception (o3video perception-base, cached) | a model directory
-    num_frames: int = 8
-    eval_max_new_tokens: int = 192
-    evidence: int = 3  # evidence pictures in the report
-    mcq_records: int = 20  # synthetic MCQ questions for test-time scaling and the faithfulness probe
-    tts_samples: int = 8  # responses per question for the votes (the paper's N)
-    mcq_max_new_tokens: int = 160
-    grounding_records: int = 20  # synthetic temporal-grounding queries
-    grounded_general_mcq: bool = False  # train on general MCQ whose reasoning cites evidence (see README)
-    seed: int = 0
-    threads: int = 2
-    twin_cache: bool = True  # reuse a blind twin an earlier run of the same recipe trained (demo/blind_cache.py)
-    sft_config: Path = CONFIG_DIR / "tiny_sft.yaml"
-    rl_config: Path = CONFIG_DIR / "tiny_rl.yaml"
-    sft_overrides: list[str] = field(default_factory=list)
-    rl_overrides: list[str] = field(default_factory=list)
-
-
-def quick_settings(out: Path) -> DemoSettings:
-    """A few minutes' worth: every stage runs, on little data, with few steps (the test suite uses it)."""
-    return DemoSettings(
-        out=out, quick=True, sft_records=48, rl_records=16, practice_videos=8, test_records=4,
-        eval_max_new_tokens=64, evidence=1, mcq_records=2, tts_samples=2, mcq_max_new_tokens=48, grounding_records=2,
-        sft_overrides=["trainer.max_steps=16", "trainer.save_steps=8"],
-        rl_overrides=["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completion_length=48",
-                      "trainer.per_device_train_batch_size=8", "trainer.steps_per_generation=1"],
-    )
 
 
 class Demo:
@@ -110,27 +68,18 @@ class Demo:
     # --- stages --------------------------------------------------------------------------------------
 
     def make_data(self) -> None:
-        from o3video.data.synth import SynthConfig, build_dataset, get_preset
-        from o3video.eval.records_io import load_annotations
-        from o3video.train.vstar_practice import practice_records
+        from o3video.demo.world import make_world
 
-        preset = get_preset("easy")
-        build_dataset(SynthConfig(out=self.world, preset=preset, sft=self.s.sft_records, rl=self.s.rl_records,
-                                  bench=self.s.test_records, seed=self.s.seed,
-                                  grounded_general_mcq=self.s.grounded_general_mcq))
-        # The practice world: another seed, so none of its videos is a test video.
-        build_dataset(SynthConfig(out=self.practice, preset=preset, sft=0, rl=0, bench=self.s.practice_videos,
-                                  seed=self.s.seed + 1))
-        records = practice_records(load_annotations(self.practice / "vstar_test.json"))
-        (self.practice / "vstar_practice.json").write_text(json.dumps(records, indent=1))
+        practice = make_world(self.world, self.practice, sft=self.s.sft_records, rl=self.s.rl_records,
+                              test=self.s.test_records, practice_videos=self.s.practice_videos, seed=self.s.seed,
+                              grounded_general_mcq=self.s.grounded_general_mcq)
         console.print(f"world: {self.s.sft_records} SFT + {self.s.rl_records} RL STGR records, "
-                      f"{self.s.test_records} held-out V-STaR records; {len(records)} V-STaR practice records")
+                      f"{self.s.test_records} held-out V-STaR records; {practice} V-STaR practice records")
 
     def corpus(self) -> list[str]:
-        return tokenizer_corpus(
-            [self.world / "stgr_sft.json", self.world / "stgr_rl.json", self.practice / "vstar_practice.json"],
-            [self.world / "vstar_test.json"],
-        )
+        from o3video.demo.world import world_corpus
+
+        return world_corpus(self.world, self.practice)
 
     def make_model(self, start: Path | None = None) -> Path:
         """models/base: a copy of `start` (a pre-trained base), or a random tiny model whose tokenizer is
