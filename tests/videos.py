@@ -7,9 +7,9 @@ compression and any resize; `read_number` recovers it from a decoded (and resize
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
 
 import av
 import numpy as np
