@@ -69,17 +69,18 @@ def answer_video(
     max_new_tokens: int = 512,
     temperature: float = 0.0,
     cache_dir: str | Path | None = None,
+    instruction: str | None = None,
 ) -> tuple[InferenceResult, Any]:
     """Answer `question` about `video` with `model` (a `o3video.answer.VideoModel`, in-process or served);
     returns the result and the sampled frames (for pictures). The per-frame pixel budget is the model's
     (`load_video_model(..., max_pixels=...)` sets it), and so is the box convention (`box_convention=` there
-    overrides it)."""
+    overrides it); `instruction` replaces the task's answer-format line as in `build_messages`."""
     from o3video.answer import Question, ask_frames, video_frames
 
     task = Task(task)
     # frames at the size the model's processor keeps as it is: the size the cited boxes refer to
     frames = video_frames(video, model, num_frames=num_frames, mode=mode, cache_dir=cache_dir)
-    (completion,) = ask_frames(model, frames.frames, [Question(question, task)], duration=frames.duration,
+    (completion,) = ask_frames(model, frames.frames, [Question(question, task, instruction)], duration=frames.duration,
                                max_new_tokens=max_new_tokens, temperature=temperature)
     parsed = parse(completion)
     convention = model.box_convention

@@ -84,6 +84,17 @@ def test_training_never_imports_evaluation_and_only_commands_import_commands():
     assert upward == []
 
 
+def test_only_the_lmms_eval_plugin_imports_lmms_eval():
+    importers = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(n.split(".")[0] == "lmms_eval" for n in names):
+                importers.add(module_name(path))
+    assert importers == {"o3video.eval.lmms_model"}
+
+
 def test_the_core_imports_nothing_heavy():
     code = (f"import sys\nfor m in {CORE!r}: __import__(m)\n"
             f"print(sorted(h for h in {HEAVY!r} if h in sys.modules))")

@@ -7,9 +7,9 @@ compression and any resize; `read_number` recovers it from a decoded (and resize
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
 
 import av
 import numpy as np
@@ -83,11 +83,27 @@ def render_numbered(
             }
         elif codec.startswith("libvpx"):
             stream.options = {"deadline": "realtime", "cpu-used": "8", "crf": "20", "b": "0"}
-        if rotation is not None:
-            stream.set_display_rotation(rotation)
         for number, stamp in enumerate(stamps):
             frame = av.VideoFrame.from_ndarray(number_image(number, width, height), format="rgb24")
             frame.pts, frame.time_base = stamp, time_base
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
+    if rotation is not None:
+        set_mp4_rotation(path, rotation)
     return [float(Fraction(stamp) * time_base) for stamp in stamps]
+
+
+def set_mp4_rotation(path: str | Path, degrees: int) -> None:
+    """Write a display rotation (degrees counter-clockwise, a multiple of 90) into the MP4's only track
+    header, the matrix a phone's camera writes. PyAV < 16 has no `set_display_rotation` (lmms-eval pins
+    av < 16), and FFmpeg's muxer ignores the old `rotate` tag, so the bytes are written directly."""
+    if degrees % 90:
+        raise ValueError(f"rotation must be a multiple of 90, got {degrees}")
+    cos, sin = [(1, 0), (0, 1), (-1, 0), (0, -1)][degrees // 90 % 4]
+    one = 0x10000  # a, b, c, d are 16.16 fixed point, w is 2.30
+    matrix = [cos * one, -sin * one, 0, sin * one, cos * one, 0, 0, 0, 0x40000000]
+    data = bytearray(Path(path).read_bytes())
+    at = data.index(b"tkhd") + 4  # the full box's version byte
+    offset = at + (4 + 8 + 8 + 4 + 4 + 8 if data[at] == 1 else 4 + 4 + 4 + 4 + 4 + 4) + 8 + 8
+    data[offset:offset + 36] = b"".join(v.to_bytes(4, "big", signed=True) for v in matrix)
+    Path(path).write_bytes(bytes(data))
