@@ -37,8 +37,8 @@ def result_of(completion: str) -> dict:
     return InferenceResult(video="v.mp4", question="q", task=Task.GENERAL_MCQ.value, completion=completion,
                            answer=parsed.answer, think=parsed.think,
                            evidence=evidence_of(parsed, (112, 84), (224, 168)), input_size=(112, 84),
-                           source_size=(224, 168), duration=7.0, frame_times=[0.0, 2.5, 4.0],
-                           problems=parsed.problems).to_dict()
+                           source_size=(224, 168), duration=7.0, box_convention="pixels",
+                           frame_times=[0.0, 2.5, 4.0], problems=parsed.problems).to_dict()
 
 
 def test_lmms_eval_finds_o3video_through_its_entry_point():
@@ -58,6 +58,7 @@ def test_the_scorer_gets_the_clean_answer_and_the_log_keeps_reasoning_and_eviden
     assert (first["object"], first["time"], first["box_input"], first["box_original"]) == \
         ("red square", 2.5, [10, 12, 40, 44], [20, 24, 80, 88])
     assert facts["input_size"] == [112, 84] and facts["source_size"] == [224, 168] and facts["problems"] == []
+    assert facts["box_convention"] == "pixels" and first["box_answered"] == [10, 12, 40, 44]
     assert lmms_response(result_of(GROUNDED), reasoning=False) == "B"
 
 

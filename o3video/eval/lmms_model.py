@@ -9,7 +9,8 @@ What goes back to lmms-eval is a reasoning model's response, `<think>REASONING</
 logs it whole in a sample's `resps` (`--log_samples`) and, with its default `--reasoning_tags` (`<think>`),
 hands the scorer only ANSWER, the completion's `<answer>` (`filtered_resps`). REASONING is the completion's
 `<think>` with its inline evidence (`<obj>`, `<box>`, `<t>`), then one `evidence:` line of JSON: each cited
-box in model-input and original pixels with its object and time, the frame sizes, the frame times and the
+box as answered (in the model's box convention, named), in model-input and original pixels with its object
+and time, the frame sizes, the frame times and the
 grammar's problems. A malformed completion gives an empty answer (scored wrong) and is logged as it is.
 `reasoning=false` answers with ANSWER alone, for a task whose own filters read the raw response.
 
@@ -120,7 +121,8 @@ def lmms_response(result: dict[str, Any], *, reasoning: bool = True) -> str:
     if not reasoning:
         return answer
     well_formed = result["think"] is not None and result["answer"] is not None
-    facts = {key: result[key] for key in ("evidence", "input_size", "source_size", "frame_times", "problems")}
+    facts = {key: result[key] for key in ("evidence", "box_convention", "input_size", "source_size", "frame_times",
+                                          "problems")}
     body = (result["think"] if well_formed else result["completion"]).strip()
     thought = f"{body}\nevidence: {json.dumps(facts)}"
     return f"<think>{_defused(thought)}</think>{answer}"
