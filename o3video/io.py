@@ -348,7 +348,8 @@ def compare_settings(record: Path, settings: dict[str, Any], *, resuming: bool, 
 
 
 class WriterLock:
-    """An exclusive, non-blocking `flock` on `OUT.lock`, held while one process writes `OUT`."""
+    """An exclusive, non-blocking `flock` on `OUT.lock`, held while one process writes `OUT`; the lock file
+    names its holder, and is removed when the writer is done."""
 
     def __init__(self, out: str | Path) -> None:
         out = Path(out)
@@ -358,21 +359,31 @@ class WriterLock:
 
     def __enter__(self) -> WriterLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
-            os.close(fd)
-            raise RunFileError(f"{self.out} is being written by {holder}; wait for it or use another --out") from None
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+                os.close(fd)
+                raise RunFileError(f"{self.out} is being written by {holder}; wait for it or use another --out") from None
+            if self._still_the_file(fd):
+                break
+            os.close(fd)  # the holder removed the file between our open and our lock: lock the new one
         os.ftruncate(fd, 0)
         os.write(fd, f"process {os.getpid()} on {socket.gethostname()}".encode())
         self._fd = fd
         return self
 
+    def _still_the_file(self, fd: int) -> bool:
+        try:
+            return os.stat(self.path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            return False
+
     def __exit__(self, *exc: Any) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            self.path.unlink(missing_ok=True)  # before unlocking: a waiting opener then retries on a new file
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

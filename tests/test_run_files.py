@@ -72,7 +72,21 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
         holder.kill()
         holder.wait()
     with WriterLock(out):  # the kernel released the killed holder's lock
-        pass
+        assert out.with_name("r.jsonl.lock").read_text().startswith(f"process {os.getpid()} ")
+    assert not out.with_name("r.jsonl.lock").exists()  # a finished writer leaves no lock file behind
+
+
+def test_the_lock_follows_its_file_when_a_finishing_writer_removes_it(tmp_path):
+    out = tmp_path / "r.jsonl"
+    first = WriterLock(out).__enter__()
+    stale = os.open(out.with_name("r.jsonl.lock"), os.O_RDWR)  # opened before the first writer finishes
+    first.__exit__(None, None, None)
+    with WriterLock(out):  # the lock file is new: a process locking the removed one would not exclude us
+        import fcntl
+
+        fcntl.flock(stale, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the stale inode is free, and no longer the lock
+        assert os.fstat(stale).st_ino != os.stat(out.with_name("r.jsonl.lock")).st_ino
+    os.close(stale)
 
 
 def vstar_args(synth_easy, model, out, *extra):
@@ -123,3 +137,14 @@ def test_a_blind_evaluation_shows_the_model_blank_frames_and_records_it(synth_ea
     images = [im for messages in seen for im in messages_images(messages)]
     assert len(images) == 5 * 4 and all(np.asarray(im).std() == 0 for im in images)
     assert json.loads(out.with_name("blind.jsonl.settings.json").read_text())["blank_frames"] is True
+
+
+def test_training_metrics_leave_out_only_a_cut_last_line(tmp_path):
+    from o3video.train.callbacks import read_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n{"step": 3, "lo')
+    assert [row["step"] for row in read_metrics(path)] == [1, 2]
+    path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "lo\n{"step": 3, "loss": 1.0}\n')
+    with pytest.raises(RunFileError, match=r"metrics.jsonl:2: damaged line"):
+        read_metrics(path)

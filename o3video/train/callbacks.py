@@ -105,16 +105,26 @@ class CompactProgress(TrainerCallback):
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a metrics.jsonl (a line cut short by an interruption is skipped)."""
-    rows = []
+    """The rows of a metrics.jsonl. A last line cut short by an interruption is left out; a damaged line
+    before it is a `RunFileError` naming it (the rows are not silently dropped)."""
+    from o3video.io import RunFileError
+
     path = Path(path)
     if not path.is_file():
-        return rows
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
+        return []
+    lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
             continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict):
+            rows.append(row)
+        elif number < len(lines):  # not the cut last line: damage
+            raise RunFileError(f"{path}:{number}: damaged line (not a JSON object); fix or remove it, then rerun")
     return rows
 
 
