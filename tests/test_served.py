@@ -108,6 +108,28 @@ def test_the_served_family_decides_the_frame_size():
     assert frame_settings("qwen2_5_vl", 100352) == {"factor": 28, "min_pixels": 3136, "max_pixels": 100352}
 
 
+def test_the_served_family_decides_the_box_convention_and_the_prompt_states_it():
+    from o3video.answer import Question, ask_frames, set_video_model_convention
+    from o3video.geometry import BoxConvention
+
+    qwen3 = ServedModel.from_spec("openai:http://h:8000/v1:Qwen/Qwen3-VL-8B-Instruct")
+    qwen25 = ServedModel.from_spec("openai:http://h:8000/v1:Qwen/Qwen2.5-VL-7B-Instruct")
+    assert (qwen3.box_convention, qwen25.box_convention) == (BoxConvention.RELATIVE_1000, BoxConvention.PIXELS)
+    forced = ServedModel.from_spec("openai:http://h:8000/v1:Qwen/Qwen3-VL-8B-Instruct", box_convention="pixels")
+    assert forced.box_convention is BoxConvention.PIXELS
+    assert set_video_model_convention(qwen25, "relative_1000").box_convention is BoxConvention.RELATIVE_1000
+
+    asked = []
+    qwen3.ask = lambda batch, **k: asked.extend(batch) or [""] * len(batch)
+    from types import SimpleNamespace
+
+    frame = SimpleNamespace(timestamp=0.5, image=Image.new("RGB", (64, 64)))
+    ask_frames(qwen3, [frame], [Question("Where is it?")], duration=1.0)
+    system = asked[0][0]["content"]
+    system = system if isinstance(system, str) else " ".join(part.get("text", "") for part in system)
+    assert "1000" in system
+
+
 def test_the_prompt_builders_messages_become_openai_parts_in_order_and_back():
     from o3video.tasks import Task
     from o3video.video.prompt import build_messages
