@@ -131,3 +131,22 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
     resumed = perception.pretrain_perception(base, work / "resumed", steps=6, eval_every=3, eval_per_count=1)
     a, b = load_file(whole / "model.safetensors"), load_file(resumed / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(capsys) -> None:
+    from o3video.cli import main
+    from o3video.demo.perception_base import BaseRecipe, cached_base
+
+    recipe = BaseRecipe(steps=2)
+    assert cached_base(recipe) is None
+    assert main(["perception-base", "--steps", "2", "--threads", "1"]) == 0
+    folder = cached_base(recipe)
+    assert folder is not None and f"perception base: {folder}" in capsys.readouterr().out
+    info = json.loads((folder / "base.json").read_text())
+    assert info["command"] == recipe.command() and info["final"]["steps"] == 2 and info["seconds"] > 0
+    assert json.loads((folder / "config.json").read_text())["model_type"] == "qwen3_vl"
+    assert not list(folder.parent.glob(".*building"))  # the work folder is gone once the base is in place
+    # built once: a second call finds it; another recipe is another entry
+    assert main(["perception-base", "--steps", "2"]) == 0 and capsys.readouterr().out.strip().endswith(str(folder))
+    assert cached_base(BaseRecipe(steps=3)) is None
