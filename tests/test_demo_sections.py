@@ -79,6 +79,18 @@ def test_the_seed_report_gives_mean_and_sd_and_claims_only_what_exceeds_twice_th
     assert "| SFT | what | +40.0 ± 0.0 | sees |" in text
     assert "mLGM gain +0.00 ± 10.00" in text and "cannot tell" in text.split("## GSPO over SFT")[1]
     assert "| SFT+GSPO | 50.0 ± 10.0 |" in text
+    assert "Synthetic multiple choice" not in text  # no MCQ summaries given
+
+    def mcq(greedy, cited, drop_cited, drop_random):
+        return {"accuracy": {"greedy": greedy, "majority": greedy, "confidence": greedy},
+                "evidence": {"responses": 8, "with_evidence": cited},
+                "faithfulness": {"drop_evidence_removed": drop_cited, "drop_random_removed": drop_random}}
+
+    runs = [run(0.5, 0.6, 0.1), run(0.5, 0.4, 0.1)]
+    text = aggregate_markdown(runs, [0, 1], [mcq(0.5, 2, 0.1, 0.0), mcq(0.7, 6, 0.3, 0.0)])
+    section = text.split("## Synthetic multiple choice")[1].split("##")[0]
+    assert "| greedy | 60.0 ± 14.1 |" in section and "| sampled responses citing evidence | 50.0 ± 35.4 |" in section
+    assert "| accuracy drop without the cited frames | 20.0 ± 14.1 |" in section
 
 
 def test_the_format_of_the_what_answer_is_read_from_its_full_completion():

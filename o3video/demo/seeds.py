@@ -8,6 +8,7 @@ twin with its seed-to-seed sd, and GSPO's mLGM gain over SFT against twice its s
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,8 +34,21 @@ def seed_settings(settings: DemoSettings, k: int) -> DemoSettings:
     return replace(settings, out=Path(settings.out) / f"seed-{k}", seed=settings.seed + k)
 
 
-def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int]) -> str:
-    """The aggregate report of per-seed summaries (`runs[i][key]`)."""
+def mcq_markdown(mcq: list[dict]) -> str:
+    """Accuracy (greedy and both votes), responses citing evidence, and the faithfulness probe's drops, as
+    mean ± sd across the seeds' `mcq_gspo.summary.json`."""
+    rows = [[label, _cell([m["accuracy"][key] for m in mcq])] for key, label in
+            (("greedy", "greedy"), ("majority", "majority vote"), ("confidence", "confidence-aware vote"))]
+    rows.append(["sampled responses citing evidence",
+                 _cell([m["evidence"]["with_evidence"] / max(1, m["evidence"]["responses"]) for m in mcq])])
+    for key, label in (("drop_evidence_removed", "accuracy drop without the cited frames"),
+                       ("drop_random_removed", "accuracy drop without as many random frames")):
+        rows.append([label, _cell([m["faithfulness"][key] for m in mcq])])
+    return markdown_table(["SFT+GSPO", "percent"], rows, align="lr")
+
+
+def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int], mcq: list[dict] | None = None) -> str:
+    """The aggregate report of per-seed summaries (`runs[i][key]`; `mcq`: each seed's MCQ summary)."""
     parts = [f"# o3video demo across {len(runs)} seeds ({', '.join(map(str, seeds))})", "",
              "Every cell is mean ± sd across seeds (percent), each seed a full demo run in `seed-K/`.", "",
              "## V-STaR on the held-out synthetic split", ""]
@@ -50,6 +64,8 @@ def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int]) -> 
             verdict = "sees" if len(values) > 1 and mean > 2 * sd and mean > 0 else "cannot tell"
             margins.append([dict(ROWS)[model], label, f"{100 * mean:+.1f} ± {100 * sd:.1f}", verdict])
     parts.append(markdown_table(["model", "metric", "margin", "verdict"], margins, align="llrl"))
+    if mcq:
+        parts += ["", "## Synthetic multiple choice (SFT+GSPO, 4 options)", "", mcq_markdown(mcq)]
     gains = [run["gspo"].mLGM - run["sft"].mLGM for run in runs]
     mean, sd = mean_sd(gains)
     held = len(gains) > 1 and mean > 2 * sd
@@ -64,14 +80,16 @@ def run_seeds(settings: DemoSettings, seeds: int, *, fresh: bool = False) -> Pat
     from o3video.demo.report import markdown_html
     from o3video.io import atomic_write_text
 
-    runs, used = [], []
+    runs, used, mcq = [], [], []
     for k in range(seeds):
         one = seed_settings(settings, k)
         run_demo(one, fresh=fresh)
         evals = Path(one.out) / "eval"
         runs.append({key: summarise(name, evals / f"{key}.jsonl") for key, name in ROWS if (evals / f"{key}.jsonl").is_file()})
         used.append(one.seed)
-    text = aggregate_markdown(runs, used)
+        if (evals / "mcq_gspo.summary.json").is_file():
+            mcq.append(json.loads((evals / "mcq_gspo.summary.json").read_text()))
+    text = aggregate_markdown(runs, used, mcq if len(mcq) == len(runs) else None)
     out = Path(settings.out)
     atomic_write_text(out / "report.html", f"<!doctype html><meta charset='utf-8'><body>{markdown_html(text)}</body>")
     return atomic_write_text(out / "report.md", text)
