@@ -69,3 +69,22 @@ def test_an_entry_counts_only_once_complete(tmp_path):
     assert (target / "models" / "blind_sft" / "model.safetensors").read_bytes() == b"blind_sft"
     assert not list(target.rglob("checkpoint-*")) and not list(target.rglob("*.lock"))
     assert (target / "eval" / "blind_gspo.jsonl").read_text() == "{}\n"
+
+
+def test_a_second_process_storing_the_same_entry_keeps_the_first(tmp_path):
+    folder = tmp_path / "entry"
+    for who in ("first", "second"):
+        staging = tmp_path / f".{who}.tmp"
+        staging.mkdir()
+        (staging / "blind.json").write_text(who)
+        blind_cache.put_in_place(staging, folder, "blind.json")
+        assert not staging.exists()
+    assert (folder / "blind.json").read_text() == "first"
+    leftover = tmp_path / "broken"
+    leftover.mkdir()
+    (leftover / "half").write_text("")  # no marker: not an entry, replaced
+    staging = tmp_path / ".third.tmp"
+    staging.mkdir()
+    (staging / "blind.json").write_text("third")
+    blind_cache.put_in_place(staging, leftover, "blind.json")
+    assert (leftover / "blind.json").read_text() == "third" and not (leftover / "half").exists()

@@ -121,9 +121,21 @@ def store(key: str, run_dir: Path, recipe_json: dict[str, Any], seconds: float) 
     info = {"key": key, "built": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(seconds, 1),
             "built_in": str(run_dir), "recipe": recipe_json}
     (staging / ENTRY_INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    staging.rename(folder)
+    put_in_place(staging, folder, ENTRY_INFO)
     return folder
 
 
-__all__ = ["cache_root", "code_digest", "entry", "recipe", "recipe_key", "restore", "store"]
+def put_in_place(staging: Path, folder: Path, marker: str) -> None:
+    """Rename a finished `staging` folder to `folder`, which counts as complete once `marker` is in it. A
+    leftover without the marker is replaced; when another process put a complete one there first, it is kept."""
+    if folder.exists() and not (folder / marker).is_file():
+        shutil.rmtree(folder)
+    try:
+        staging.rename(folder)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (folder / marker).is_file():
+            raise
+
+
+__all__ = ["cache_root", "code_digest", "entry", "put_in_place", "recipe", "recipe_key", "restore", "store"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from rich.console import Console
 
-from o3video.demo.blind_cache import cache_root
+from o3video.demo.blind_cache import cache_root, put_in_place
 
 console = Console(stderr=True)
 INFO = "base.json"
@@ -113,8 +113,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
             "built": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(spent + time.perf_counter() - started, 1),
             "final": curve["curve"][-1], "mean_box": curve["mean_box"]}
     (trained / INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    trained.rename(folder)
+    put_in_place(trained, folder, INFO)
     shutil.rmtree(work, ignore_errors=True)
     return folder
 
