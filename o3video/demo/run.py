@@ -87,8 +87,12 @@ class Demo:
         from o3video.models import build_tiny_model
 
         target = self.models / "base"
-        if start is not None:
-            shutil.copytree(start, target, dirs_exist_ok=True)
+        if start is not None:  # copied aside, then renamed: a killed copy is never taken for a base
+            staging = target.with_name(".base.copying")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(start, staging, ignore=shutil.ignore_patterns("perception_state.pt"))
+            shutil.rmtree(target, ignore_errors=True)
+            staging.rename(target)
         else:
             build_tiny_model(target, self.corpus(), size=self.s.model_size, seed=self.s.seed, arch=self.s.arch)
         return target
