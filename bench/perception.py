@@ -1,8 +1,9 @@
 """Benchmark: does a tiny VLM learn to *see*? A learning curve against CPU minutes on "Where is the <colour> <shape>?".
 
 Each example is one image of 1–3 of the synthetic world's shapes (o3video/data/synth: its shape masks, its colours, its
-object names) on a plain grey background; the question names one of them, the answer is its box in the project's
-format, `<box>[x1,y1,x2,y2]</box>` (0–1000 of the image by default, `--coord pixels` for pixels). The prompt comes
+object names) on a plain grey background; the question names one of them, asked as the project's visual QA, and the
+answer is the grounded completion naming it with its box (0–1000 of the image by default, `--coord pixels` for pixels;
+`o3video/train/perception.py`, which the demo's perception base is built with). The prompt comes
 from the project's builder (`build_messages`, visual QA), the batches from the project's SFT collator (TRL's, loss on
 the assistant's tokens only), the model from the project's tiny-model builder (`build_tiny_model`, loaded with
 `load_model`), answers from the project's `generate` (greedy) and `parse_answer_box`, scores from `box_iou`.
@@ -35,7 +36,7 @@ Auxiliary heads live outside the model, which stays transformers' own class and 
 
 Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given.
 
-Measured (tiny Qwen3-VL small, 0.99 M parameters, 128x96, 12 image tokens, 0-1000 coordinates, batch 16, lr 2e-3,
+Measured with the earlier answer form (a bare `<box>[...]</box>` after a system prompt of the benchmark's own) (tiny Qwen3-VL small, 0.99 M parameters, 128x96, 12 image tokens, 0-1000 coordinates, batch 16, lr 2e-3,
 ~230 steps per CPU minute on a 2-core machine shared with other jobs; ONE seed each, 96-144 held-out images, so
 differences of a few hundredths are noise; blind and mean-box baselines are 0.04-0.06 throughout):
 
@@ -214,7 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "params": sum(p.numel() for p in model.parameters()), "eval_images": len(scenes),
         "image_tokens": int((learner.collate([example(scenes[0], args.coord, size)])["input_ids"]
                              == model.config.image_token_id).sum()),
-        "example_answer": answer_text(scenes[0].box, args.coord, size), "recipe": {**recipe.__dict__, **aux},
+        "example_answer": answer_text(scenes[0], args.coord, size), "recipe": {**recipe.__dict__, **aux},
         "blind_minutes": blind_recipe.minutes, "init": args.init, "seed": args.seed,
         "mean_box": [round(v, 1) for v in mb], "mean_box_iou": mean_box_score,
         "random_object_iou_by_n": random_object_iou(scenes), "torch_threads": torch.get_num_threads(),

@@ -44,7 +44,7 @@ def test_scenes_answers_and_scores(bench) -> None:
         pixels = np.asarray(s.image)
         assert (s.owner == s.target).any() and (pixels[s.owner == s.target] != pixels[0, 0]).any()
         for coord in ("1000", "pixels"):
-            back = perception.answer_box(perception.answer_text(s.box, coord, (world.width, world.height)), coord,
+            back = perception.answer_box(perception.answer_text(s, coord, (world.width, world.height)), coord,
                                     (world.width, world.height))
             assert perception.box_iou(back, s.box) > 0.95
     blank = perception.make_scene(random.Random(0), world, 3, blank=True)

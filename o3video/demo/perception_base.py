@@ -68,11 +68,10 @@ def cached_base(recipe: BaseRecipe) -> Path | None:
 
 
 def _corpus(work: Path) -> list[str]:
-    """The demo world's texts at seed 0 (the demo's default sizes), and the perception questions and answers."""
+    """The demo world's texts at seed 0 (the demo's default sizes), and the perception questions."""
     from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
     from o3video.demo.settings import DemoSettings
     from o3video.demo.world import make_world, world_corpus
-    from o3video.train.perception import SYSTEM
 
     world, practice = work / "world_seed0" / "world", work / "world_seed0" / "practice"
     s = DemoSettings(seed=0)
@@ -80,7 +79,7 @@ def _corpus(work: Path) -> list[str]:
         make_world(world, practice, sft=s.sft_records, rl=s.rl_records, test=s.test_records,
                    practice_videos=s.practice_videos, seed=0)
     questions = [f"Where is the {object_name(c, s)}?" for c in COLOURS for s in SHAPES]
-    return [*world_corpus(world, practice), SYSTEM, *questions]
+    return [*world_corpus(world, practice), *questions]
 
 
 def build_perception_base(recipe: BaseRecipe) -> Path:

@@ -3,9 +3,12 @@
 It stands in for the grounding pre-training every real base model already had (the paper's Qwen2.5-VL scores
 17.0 vIoU on V-STaR before any training), which a randomly initialised tiny model lacks. Each example is one
 frame of the synthetic world's shapes, colours and object names (`o3video.data.synth`) on a plain grey
-background, the question "Where is the <colour> <shape>?" and the answer `<box>[x1,y1,x2,y2]</box>` in the
-model family's box convention (0-1000 for Qwen3-VL, input pixels for Qwen2.5-VL). Prompts come from the one
-prompt builder, batches from the project's SFT collator (loss on the answer only), answers from `generate`.
+background, the question "Where is the <colour> <shape>?", asked as the project's visual QA (the one prompt
+builder's system prompt and answer-format line, which SFT and the demo use too, so the skill is learnt in
+the form it will be asked in), and the grounded answer the grammar writes for it,
+`<think><obj>name</obj><box>[x1,y1,x2,y2]</box></think><answer><obj>name</obj><box>[...]</box></answer>`,
+with the box in the model family's convention (0-1000 for Qwen3-VL, input pixels for Qwen2.5-VL). Batches
+come from the project's SFT collator (loss on the answer only), answers from `generate`.
 
 What was measured (bench/perception.py, its docstring): a tiny Qwen3-VL sits on a plateau for ~2,000-3,000
 steps, then localises single objects (IoU ~0.6 after ~13 CPU minutes) when the learning rate stays high
@@ -31,11 +34,10 @@ from PIL import Image
 from o3video.data.synth.shapes import shape_mask
 from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
 from o3video.geometry import BoxConvention, box_iou, convention_to_pixels, pixels_to_convention
-from o3video.grammar import parse_answer_box, render_box
+from o3video.grammar import Claim, parse, parse_answer_box, render_claim, render_completion
 from o3video.tasks import Task
 from o3video.video.prompt import build_messages
 
-SYSTEM = "Answer with the box of the object the user asks about."
 BLANK_GREY = 70
 HIT_IOU = 0.3  # an answer "hits" an object at this IoU (objects never overlap, so at most one is hit)
 
@@ -106,12 +108,16 @@ def make_scene(rng: random.Random, world: World, n: int, *, blank: bool = False)
 COORDS = {"1000": BoxConvention.RELATIVE_1000, "pixels": BoxConvention.PIXELS}
 
 
-def answer_text(box: tuple[int, int, int, int], coord: str, size: tuple[int, int]) -> str:
-    return render_box(pixels_to_convention(box, COORDS[coord], size))
+def answer_text(scene: Scene, coord: str, size: tuple[int, int]) -> str:
+    """The grounded visual-QA completion naming the asked object and its box (in `coord`)."""
+    colour, shape, box = scene.objects[scene.target]
+    claim = render_claim(Claim(object_name(colour, shape), (pixels_to_convention(box, COORDS[coord], size),)))
+    return render_completion(claim, claim)
 
 
 def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
-    box = parse_answer_box(text)
+    """The box of a completion's answer (or, without an answer, its first box), in pixels."""
+    box = parse_answer_box(parse(text).answer or text)
     if box is None:
         return None
     try:
@@ -120,13 +126,13 @@ def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | No
         return None
 
 
-def messages(scene: Scene) -> list[dict[str, Any]]:
-    return build_messages(scene.image, scene.question, Task.VISUAL, instruction="", system=SYSTEM)
+def messages(scene: Scene, coord: str) -> list[dict[str, Any]]:
+    return build_messages(scene.image, scene.question, Task.VISUAL, box_convention=COORDS[coord])
 
 
 def example(scene: Scene, coord: str, size: tuple[int, int]) -> dict[str, Any]:
-    assistant = {"role": "assistant", "content": [{"type": "text", "text": answer_text(scene.box, coord, size)}]}
-    return {"messages": [*messages(scene), assistant], "images": []}
+    assistant = {"role": "assistant", "content": [{"type": "text", "text": answer_text(scene, coord, size)}]}
+    return {"messages": [*messages(scene, coord), assistant], "images": []}
 
 
 def eval_set(world: World, counts: list[int], per_count: int, seed: int = 12345) -> list[Scene]:
@@ -179,8 +185,8 @@ def evaluate(model: Any, processor: Any, scenes: list[Scene], coord: str, size: 
     model.eval()
     texts = []
     for i in range(0, len(scenes_in), batch):
-        texts += [c[0] for c in generate(model, processor, [messages(s) for s in scenes_in[i:i + batch]],
-                                         max_new_tokens=24)]
+        texts += [c[0] for c in generate(model, processor, [messages(s, coord) for s in scenes_in[i:i + batch]],
+                                         max_new_tokens=64)]
     model.train(was_training)
     result = score([answer_box(t, coord, size) for t in texts], scenes)
     result["example"] = texts[0]
