@@ -23,9 +23,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-# The parts of the package whose code decides what the blind twin learns and scores (the report, the
-# pictures, the CLI and the construction pipeline do not).
-_CODE_EXCLUDED = ("demo", "viz", "commands", "construction")
+# The parts of the package whose code does not decide what the blind twin learns and scores: the report, the
+# pictures, the CLI, the construction pipeline, and the perception pre-training (a pre-trained base is in the
+# key by its bytes).
+_CODE_EXCLUDED = ("demo", "viz", "commands", "construction", "train/perception.py")
 # What a run directory holds of the twin: its two models (without checkpoints) and their evaluations.
 MODELS = ("blind_sft", "blind_gspo")
 EVALS = ("blind_sft", "blind_gspo")
@@ -53,8 +54,12 @@ def code_digest() -> str:
     import o3video
 
     root = Path(o3video.__file__).parent
-    files = [p for p in root.rglob("*.py") if p.relative_to(root).parts[0] not in _CODE_EXCLUDED]
+    files = [p for p in root.rglob("*.py") if not _excluded(p.relative_to(root))]
     return _digest(files, root)
+
+
+def _excluded(relative: Path) -> bool:
+    return relative.parts[0] in _CODE_EXCLUDED or relative.as_posix() in _CODE_EXCLUDED
 
 
 def _versions() -> dict[str, str]:
