@@ -261,8 +261,8 @@ def _check_index_within_file(path: str | Path, stream) -> None:
 def _ffmpeg_warnings() -> Iterator[list]:
     """Capture FFmpeg's warnings on this thread (PyAV drops all FFmpeg logs unless a level is set).
 
-    PyAV's log settings are process-wide: the level is raised to WARNING (if lower; see
-    `_enter_log_capture`) and repeat suppression turned off while any thread is inside this block.
+    PyAV's log settings are process-wide, so the level is raised to WARNING (if lower) and repeat
+    suppression turned off while any thread is inside this block, then restored by the last one out.
     """
     import av.logging
 
@@ -276,29 +276,18 @@ def _ffmpeg_warnings() -> Iterator[list]:
 
 _log_lock = threading.Lock()
 _log_users = 0
-_skip_saved = True
+_log_saved: tuple[int | None, bool] = (None, True)
 
 
 def _enter_log_capture() -> None:
-    """Raise PyAV's level to WARNING for good (when lower or unset) and turn repeat suppression off while
-    any thread captures. The level is never put back to "unset": PyAV 15 compares the level in its log
-    callback, and unsetting it while another thread's FFmpeg call is inside that callback raises there
-    ("Exception ignored in: 'av.logging.log_callback'"). What PyAV then forwards outside a capture goes to
-    the `libav` logger, which drops it unless the user gave it a handler, as PyAV's unset level would."""
-    import logging
-
     import av.logging
 
-    global _log_users, _skip_saved
+    global _log_users, _log_saved
     with _log_lock:
         if _log_users == 0:
-            _skip_saved = av.logging.get_skip_repeated()
             level = av.logging.get_level()
+            _log_saved = (level, av.logging.get_skip_repeated())
             if level is None or level < av.logging.WARNING:
-                libav = logging.getLogger("libav")
-                if not libav.handlers:
-                    libav.addHandler(logging.NullHandler())
-                    libav.propagate = False
                 av.logging.set_level(av.logging.WARNING)
             av.logging.set_skip_repeated(False)  # else a message seen before (another file) is dropped
         _log_users += 1
@@ -311,7 +300,10 @@ def _leave_log_capture() -> None:
     with _log_lock:
         _log_users -= 1
         if _log_users == 0:
-            av.logging.set_skip_repeated(_skip_saved)
+            level, skip_repeated = _log_saved
+            av.logging.set_skip_repeated(skip_repeated)
+            if av.logging.get_level() != level:
+                av.logging.set_level(level)
 
 
 def _check_no_truncation_warning(path: str | Path, logs: list) -> None:
