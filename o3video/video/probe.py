@@ -74,7 +74,18 @@ def probe(path: str | Path) -> VideoInfo:
 
 @contextmanager
 def open_video(path: str | Path) -> Iterator[tuple["av.container.InputContainer", "av.video.stream.VideoStream"]]:
-    """Open `path` and pick its video stream; every failure becomes a VideoError naming the file."""
+    """Open `path` and pick its video stream; every failure becomes a VideoError naming the file.
+
+    One video is open at a time in a process (`_ffmpeg_lock`, held until the block ends): the FFmpeg-warning
+    capture switches PyAV's process-wide log level, and PyAV 15's log callback fails ("Exception ignored in:
+    'av.logging.log_callback'") when the level is unset while another thread's FFmpeg call is inside it.
+    Threads that sample frames (served models, the construction pipeline) wait for each other's decoding
+    instead; their parallelism is in the requests."""
+    with _ffmpeg_lock:
+        yield from _open_video(path)
+
+
+def _open_video(path: str | Path) -> Iterator[tuple["av.container.InputContainer", "av.video.stream.VideoStream"]]:
     import av
 
     file = Path(path)
@@ -275,6 +286,7 @@ def _ffmpeg_warnings() -> Iterator[list]:
 
 
 _log_lock = threading.Lock()
+_ffmpeg_lock = threading.RLock()  # see open_video
 _log_users = 0
 _log_saved: tuple[int | None, bool] = (None, True)
 
