@@ -341,3 +341,10 @@ def test_judge_typo_is_found_before_anything_runs(world, capsys):
     case = next(c for c in CASES if c.id == "vstar-judge-typo")
     run_case(case, world, capsys)
     assert not (world.root / case.id / "results.jsonl").exists()
+
+
+@pytest.mark.parametrize("option", ["--steps", "--threads"])
+def test_perception_base_refuses_a_budget_below_one_in_one_line(option, capsys):
+    assert main(["perception-base", option, "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"o3video perception-base: {option} must be >= 1, got 0"]

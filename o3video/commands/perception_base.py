@@ -18,8 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from o3video.demo.perception_base import BaseRecipe, build_perception_base
+    from o3video.errors import InputError
     from o3video.train.common import set_threads
 
+    for option in ("steps", "threads"):
+        if getattr(args, option) < 1:
+            raise InputError(f"--{option} must be >= 1, got {getattr(args, option)}")
     set_threads(args.threads)
     folder = build_perception_base(BaseRecipe(arch=args.arch, size=args.size, seed=args.seed, steps=args.steps))
     print(f"perception base: {folder}")
