@@ -41,7 +41,8 @@ def cache_root() -> Path:
     return Path(base) / "o3video"
 
 
-def _digest(paths: Iterable[Path], root: Path) -> str:
+def files_digest(paths: Iterable[Path], root: Path) -> str:
+    """Hash of the files' paths (relative to `root`) and bytes, in path order."""
     sha = hashlib.sha256()
     for path in sorted(paths):
         sha.update(str(path.relative_to(root)).encode() + b"\0")
@@ -55,7 +56,7 @@ def code_digest() -> str:
 
     root = Path(o3video.__file__).parent
     files = [p for p in root.rglob("*.py") if not _excluded(p.relative_to(root))]
-    return _digest(files, root)
+    return files_digest(files, root)
 
 
 def _excluded(relative: Path) -> bool:
@@ -78,8 +79,8 @@ def recipe(settings: Any, chain_threads: int, configs: Iterable[Path], data: Ite
         "settings": json.loads(json.dumps(fields, default=str)),
         "chain_threads": chain_threads,
         "configs": [Path(c).read_text(encoding="utf-8") for c in configs],
-        "data": _digest(data, Path(os.path.commonpath([str(p.parent) for p in data]))),
-        "base_model": _digest([p for p in base.iterdir() if p.is_file()], base),
+        "data": files_digest(data, Path(os.path.commonpath([str(p.parent) for p in data]))),
+        "base_model": files_digest([p for p in base.iterdir() if p.is_file()], base),
         "code": code_digest(),
         "versions": _versions(),
     }
@@ -143,4 +144,5 @@ def put_in_place(staging: Path, folder: Path, marker: str) -> None:
             raise
 
 
-__all__ = ["cache_root", "code_digest", "entry", "put_in_place", "recipe", "recipe_key", "restore", "store"]
+__all__ = ["cache_root", "code_digest", "entry", "files_digest", "put_in_place", "recipe", "recipe_key", "restore",
+           "store"]

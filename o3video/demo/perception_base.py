@@ -12,7 +12,6 @@ the code that builds it; `base.json` there records the command, seed, time taken
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
-from o3video.demo.blind_cache import cache_root, put_in_place
+from o3video.demo.blind_cache import cache_root, files_digest, put_in_place, recipe_key
 
 console = Console(stderr=True)
 INFO = "base.json"
@@ -46,20 +45,15 @@ def _code_digest() -> str:
     import o3video
 
     root = Path(o3video.__file__).parent
-    sha = hashlib.sha256()
-    for part in _CODE:
-        files = sorted((root / part).rglob("*.py")) if (root / part).is_dir() else [root / part]
-        for path in files:
-            sha.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return sha.hexdigest()
+    files = [f for part in _CODE for f in ((root / part).rglob("*.py") if (root / part).is_dir() else [root / part])]
+    return files_digest(files, root)
 
 
 def base_key(recipe: BaseRecipe) -> str:
     from importlib.metadata import version
 
-    described = {"recipe": asdict(recipe), "code": _code_digest(), "transformers": version("transformers"),
-                 "torch": version("torch")}
-    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:20]
+    return recipe_key({"recipe": asdict(recipe), "code": _code_digest(), "transformers": version("transformers"),
+                       "torch": version("torch")})
 
 
 def cached_base(recipe: BaseRecipe) -> Path | None:
