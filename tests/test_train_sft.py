@@ -86,6 +86,19 @@ def test_one_sft_step_changes_the_weights_with_a_finite_loss(synth_easy, tiny_mo
 
 
 @pytest.mark.slow
+def test_freeze_vision_trains_the_language_model_and_leaves_the_vision_tower_as_loaded(synth_easy, tiny_model, tmp_path):
+    from o3video.models import load_model
+
+    out = train_sft(sft_config(synth_easy, tiny_model, tmp_path / "sft", "trainer.max_steps=1", "freeze_vision=true"))
+    before, _ = load_model(tiny_model)
+    after, _ = load_model(out)
+    changed = {n for (n, a), (_, b) in zip(before.named_parameters(), after.named_parameters()) if not torch.equal(a, b)}
+    visual = {n for n, _ in before.named_parameters() if ".visual." in f".{n}"}
+    assert visual and not changed & visual  # the tower, merger included, is exactly as loaded
+    assert any("language_model" in n for n in changed)
+
+
+@pytest.mark.slow
 def test_a_run_killed_after_a_checkpoint_resumes_its_weights_and_ends_as_an_uninterrupted_run(
         synth_easy, tiny_model, tmp_path, capsys):
     """SIGKILL after checkpoint-4 of 6, resume: the resumed run starts from the checkpoint's weights (not

@@ -25,16 +25,33 @@ def set_threads(threads: int | None) -> None:
 
 
 def load_for_training(config: TrainConfig, model: Any = None, processor: Any = None) -> tuple[Any, Any]:
-    """The model and processor to train: the given ones, else `config.model` loaded by path or hub id."""
+    """The model and processor to train: the given ones, else `config.model` loaded by path or hub id; with
+    `config.freeze_vision`, its vision tower no longer takes gradients."""
     if model is not None:
         if processor is None:
             raise ValueError("a model passed in needs its processor too")
-        return model, processor
-    from o3video.models import load_model
+    else:
+        from o3video.models import load_model
 
-    return load_model(
-        config.model, max_pixels=config.data.max_pixels, dtype=config.dtype, attn_implementation=config.attn_implementation
-    )
+        model, processor = load_model(config.model, max_pixels=config.data.max_pixels, dtype=config.dtype,
+                                      attn_implementation=config.attn_implementation)
+    if config.freeze_vision:
+        freeze_vision(model)
+    return model, processor
+
+
+def freeze_vision(model: Any) -> int:
+    """Stop gradients to the vision tower of a Qwen-VL model (`model.model.visual`: patch embedding, blocks and
+    merger); returns how many parameters it froze. The trainer then optimises only the rest."""
+    visual = getattr(getattr(model, "model", model), "visual", None)
+    if visual is None:
+        raise ValueError(f"{type(model).__name__} has no vision tower (model.visual) to freeze")
+    frozen = 0
+    for parameter in visual.parameters():
+        parameter.requires_grad_(False)
+        frozen += parameter.numel()
+    log.info("vision tower frozen: %d parameters", frozen)
+    return frozen
 
 
 def trainer_kwargs(config: TrainConfig, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +121,7 @@ def replace_progress_bar(trainer: Any, description: str) -> None:
 __all__ = [
     "RESOLVED_CONFIG",
     "finish",
+    "freeze_vision",
     "load_for_training",
     "prepare_output",
     "replace_progress_bar",

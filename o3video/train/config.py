@@ -15,6 +15,7 @@ A config file names the stage, the model, the data and the trainer settings::
     algo: gspo                     # rl only: gspo (sequence-level ratio) | grpo (token-level, the ablation)
     rewards: {sigma: null, gating: true, tau: 3.0}
     box_convention: auto           # auto (from the model) | pixels | relative_1000: how targets and rewards write boxes
+    freeze_vision: false           # true: the vision tower keeps its loaded weights (as Qwen-VL's own fine-tuning can)
 
 Overrides address any field with a dotted path: `trainer.learning_rate=1e-5`, `data.num_frames=8`,
 `algo=grpo`, `rewards.gating=false`. Values are read as YAML (`null`, `true`, lists), and a
@@ -109,6 +110,7 @@ class TrainConfig:
     attn_implementation: str | None = None  # sdpa | flash_attention_2 | eager (None: transformers' choice)
     box_convention: str = AUTO_CONVENTION  # how the model writes boxes: auto (its config) | pixels | relative_1000
     threads: int | None = None  # torch CPU threads (None: leave torch's default)
+    freeze_vision: bool = False  # keep the vision tower (its merger included) as loaded; train the rest
     resume: bool = True  # continue from the last complete checkpoint-N in output_dir when there is one
     overwrite: bool = False  # train again even if output_dir holds a finished run (deletes it first)
     seed: int = 0
