@@ -348,13 +348,15 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     return out
 
 
-def _world_of(processor: Any) -> World:
-    """Frames of the size the processor keeps as it is, for the synthetic world's 4:3 frames (112x84): 128x96
-    for Qwen3-VL's 32-pixel factor, 112x84 for Qwen2.5-VL's 28."""
+def _world_of(processor: Any, preset: str = "easy") -> World:
+    """Frames of the size the processor turns the synthetic world's frames (`preset`, the demo's easy one: 112x84)
+    into: 128x96 for Qwen3-VL's 32-pixel factor, 112x84 for Qwen2.5-VL's 28."""
+    from o3video.data.synth import get_preset
     from o3video.models import frame_settings
     from o3video.video.resize import input_size
 
-    w, h = input_size((112, 84), **frame_settings(processor))
+    frames = get_preset(preset)
+    w, h = input_size((frames.width, frames.height), **frame_settings(processor))
     return World(w, h)
 
 
