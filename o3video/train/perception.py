@@ -336,10 +336,14 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
 
     if not curve:
         checkpoint()
-    while learner.steps < steps:
-        learner.step()
-        if learner.steps % eval_every == 0 or learner.steps == steps:
-            checkpoint()
+    from tqdm import tqdm
+
+    with tqdm(total=steps, initial=learner.steps, desc="perception", unit="step", dynamic_ncols=True) as bar:
+        while learner.steps < steps:
+            bar.set_postfix(loss=f"{learner.step():.3f}", refresh=False)
+            bar.update()
+            if learner.steps % eval_every == 0 or learner.steps == steps:
+                checkpoint()
     model.save_pretrained(out)
     processor.save_pretrained(out)
     info["finished"] = True
