@@ -13,6 +13,7 @@ Variants are config overrides, so anything the training config can say can be me
     python bench/sft_retention.py --base ~/.cache/o3video/bases/<key> --out /tmp/ret/default
     python bench/sft_retention.py --base ... --out /tmp/ret/frozen freeze_vision=true
     python bench/sft_retention.py --base ... --out /tmp/ret/lr3e-4 trainer.learning_rate=3e-4
+    python bench/sft_retention.py --base ... --out /tmp/ret/replay --replay 360     # perception questions mixed in
 
 At the end the SFT model is also scored on the demo's held-out synthetic V-STaR split (`--vstar`, the demo's own
 evaluation), so the probe can be set beside what the demo measures. One seed per call (`--seed`); a claim that one
@@ -85,8 +86,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     callback.probe(0, model, processor)
     config = demo.train_config("sft", base)
     config.threads = args.threads
+    if args.replay:
+        from o3video.train.perception import perception_records
+
+        config.data.train.append(str(perception_records(out / "replay", args.replay, seed=args.seed + 100)))
     sft = train_sft(config, model=model, processor=processor, callbacks=[callback])
-    result: dict[str, Any] = {"base": str(args.base), "overrides": args.overrides, "seed": args.seed,
+    result: dict[str, Any] = {"base": str(args.base), "overrides": args.overrides, "replay": args.replay,
+                              "seed": args.seed,
                               "mean_box_iou": floor, "curve": callback.rows}
     if args.vstar:
         summary = demo.evaluate("SFT", sft, "sft")
@@ -107,6 +113,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--vstar", action=argparse.BooleanOptionalAction, default=True,
                    help="score the SFT model on the demo's held-out V-STaR split at the end")
+    p.add_argument("--replay", type=int, default=0,
+                   help="mix this many perception questions (single objects, visual QA) into the SFT data")
     p.add_argument("--json", help="write the curve and the V-STaR scores here")
     p.add_argument("overrides", nargs="*", help="SFT config overrides (key=value), e.g. freeze_vision=true")
     return p.parse_args(argv)

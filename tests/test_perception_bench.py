@@ -150,3 +150,29 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     # built once: a second call finds it; another recipe is another entry
     assert main(["perception-base", "--steps", "2"]) == 0 and capsys.readouterr().out.strip().endswith(str(folder))
     assert cached_base(BaseRecipe(steps=3)) is None
+
+
+def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_object(tmp_path) -> None:
+    from PIL import Image
+
+    from o3video.data.stgr import load_stgr
+    from o3video.data.synth.vocab import COLOURS
+    from o3video.train.targets import target_completion
+
+    path = perception.perception_records(tmp_path, 12, seed=3, objects=(1, 3))
+    records = load_stgr(path, media_root=tmp_path).records  # raises on an invalid record or a missing image
+    assert len(records) == 12 and {r["task"] for r in records} == {"visual QA"}
+    for record in records:
+        image = np.asarray(Image.open(tmp_path / record["image_path"]).convert("RGB"))
+        assert list(image.shape[1::-1]) == record["image_size"] == [112, 84]  # the easy world's frames
+        name = record["question"].removeprefix("Where is the ").removesuffix("?")
+        box = [int(v) for v in record["answer"].split("[")[1].split("]")[0].split(",")]
+        assert record["answer"].startswith(f"<obj>{name}</obj>")
+        x1, y1, x2, y2 = box
+        colour = next(c for c in COLOURS if name.startswith(c))
+        painted = (image[y1:y2, x1:x2] == COLOURS[colour]).all(-1)
+        assert painted.mean() > 0.25  # the named object is drawn in its box
+        # SFT's target is the grounded completion the base was pre-trained to give
+        assert target_completion(record, (112, 84)) == f"<think>{record['answer']}</think><answer>{record['answer']}</answer>"
+    assert perception.perception_records(tmp_path, 99, seed=4) == path  # written once
+    assert len(json.loads(path.read_text())) == 12

@@ -352,6 +352,40 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     return out
 
 
+REPLAY_FILE = "perception_sft.json"
+
+
+def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int, int] = (1, 1),
+                       preset: str = "easy") -> Path:
+    """`n` perception questions as STGR visual-QA records for SFT (`out/perception_sft.json`, images in
+    `out/images/`): frames of the synthetic preset's size, so the processor resizes them as it resizes the
+    world's, and the answer a perception-pretrained base gives. Mixed into SFT, they keep asking what the base
+    learned while the other tasks are learned (replay). Written once; an existing file is returned as it is."""
+    from o3video.data.synth import get_preset
+    from o3video.io import atomic_write_json
+
+    out = Path(out)
+    path = out / REPLAY_FILE
+    if path.is_file():
+        return path
+    frames = get_preset(preset)
+    world = World(frames.width, frames.height)
+    rng = random.Random(seed)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    records = []
+    for index in range(n):
+        scene = make_scene(rng, world, rng.randint(*objects))
+        image = f"images/{index:05d}.png"
+        scene.image.save(out / image)
+        colour, shape, box = scene.objects[scene.target]
+        claim = render_claim(Claim(object_name(colour, shape), (box,)))
+        records.append({"id": f"perception-{index:05d}", "task": Task.VISUAL.value, "source": "synth-perception",
+                        "question": scene.question, "answer": claim, "reasoning_process": claim,
+                        "image_path": image, "image_size": [world.width, world.height]})
+    atomic_write_json(path, records)
+    return path
+
+
 def _world_of(processor: Any, preset: str = "easy") -> World:
     """Frames of the size the processor turns the synthetic world's frames (`preset`, the demo's easy one: 112x84)
     into: 128x96 for Qwen3-VL's 32-pixel factor, 112x84 for Qwen2.5-VL's 28."""
@@ -376,6 +410,7 @@ __all__ = [
     "example",
     "make_scene",
     "mean_box",
+    "perception_records",
     "pretrain_perception",
     "score",
 ]
