@@ -95,3 +95,26 @@ def test_a_second_demo_of_the_same_recipe_takes_the_blind_twin_from_the_cache(tm
     monkeypatch.setattr(blind_cache, "restore", lambda *a: pytest.fail("--no-twin-cache read the cache"))
     assert main([*quick, "--no-twin-cache", "--out", str(other_seed)]) == 0
     assert (other_seed / "blind.log").is_file() and len(list((blind_cache.cache_root() / "blind").iterdir())) == 1
+
+
+def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_key(tmp_path):
+    from dataclasses import replace
+
+    from o3video.data.stgr import load_stgr
+    from o3video.demo import blind_cache
+    from o3video.demo.run import Demo, quick_settings
+
+    settings = replace(quick_settings(tmp_path / "run"), perception_replay=6)
+    demo = Demo(settings)
+    demo.make_data()
+    (demo.models / "base").mkdir(parents=True)
+    (demo.models / "base" / "model.safetensors").write_bytes(b"weights")
+    replay = demo.replay_dir / "perception_sft.json"
+    assert len(load_stgr(replay, media_root=replay.parent).records) == 6
+    for blind in (False, True):
+        assert str(replay) in demo.train_config("sft", demo.models / "base", blind).data.train
+        assert str(replay) not in demo.train_config("rl", demo.models / "base", blind).data.train
+    key = blind_cache.recipe_key(demo.twin_recipe())
+    without = Demo(replace(settings, perception_replay=0))
+    assert str(replay) not in without.train_config("sft", demo.models / "base").data.train
+    assert blind_cache.recipe_key(without.twin_recipe()) != key

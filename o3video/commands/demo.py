@@ -20,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "once and cached when missing) or a model directory")
     parser.add_argument("--arch", choices=("qwen2_5_vl", "qwen3_vl"), default="qwen2_5_vl",
                         help="architecture of a random base")
+    parser.add_argument("--perception-replay", type=int, default=None, metavar="N",
+                        help="mix N perception questions (\"Where is the <colour> <shape>?\", o3video/train/perception.py) "
+                             "into SFT; without it, as many as the world's SFT records (360, or 48 with --quick) when the run "
+                             "starts from a pre-trained base (SFT erases the base's localisation otherwise: "
+                             "bench/sft_retention.py), and none from a random one")
     parser.add_argument("--no-twin-cache", action="store_true",
                         help="train the blind twin in this run even when the cache ($O3VIDEO_CACHE, default "
                              "~/.cache/o3video) holds one of the same recipe, and do not keep it there")
@@ -42,6 +47,14 @@ def run(args: argparse.Namespace) -> int:
     settings.threads = args.threads
     settings.twin_cache = not args.no_twin_cache
     settings.base, settings.arch = args.base, args.arch
+    if args.perception_replay is not None:
+        settings.perception_replay = args.perception_replay
+    elif args.base != "random":
+        settings.perception_replay = settings.sft_records  # as many as the world's own SFT records
+    if settings.perception_replay < 0:
+        from o3video.errors import InputError
+
+        raise InputError(f"--perception-replay must be >= 0, got {settings.perception_replay}")
     settings.grounded_general_mcq = args.grounded_mcq
     settings.sft_overrides += args.sft
     settings.rl_overrides += args.rl

@@ -107,6 +107,8 @@ def model_line(demo: Demo) -> str:
                  f"single objects {final['iou_by_n'].get('1', 0):.2f}, mean box {info['mean_box']['iou']:.2f})")
     elif demo.s.base != "random":
         line += f"; started from {demo.s.base}"
+    if demo.s.perception_replay:
+        line += f"; SFT mixed in {demo.s.perception_replay} perception questions (replay, both chains)"
     return line
 
 

@@ -75,6 +75,24 @@ class Demo:
                               grounded_general_mcq=self.s.grounded_general_mcq)
         console.print(f"world: {self.s.sft_records} SFT + {self.s.rl_records} RL STGR records, "
                       f"{self.s.test_records} held-out V-STaR records; {practice} V-STaR practice records")
+        if self.s.perception_replay:
+            from o3video.train.perception import perception_records
+
+            perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed)
+            console.print(f"perception replay: {self.s.perception_replay} visual-QA records mixed into SFT")
+
+    @property
+    def replay_dir(self) -> Path:
+        return self.out / "data" / "perception"
+
+    def sft_files(self) -> list[Path]:
+        """SFT's data: the world's STGR records, the V-STaR practice records, and the perception replay if any."""
+        files = [self.world / "stgr_sft.json", self.practice / "vstar_practice.json"]
+        if self.s.perception_replay:
+            from o3video.train.perception import REPLAY_FILE
+
+            files.append(self.replay_dir / REPLAY_FILE)
+        return files
 
     def corpus(self) -> list[str]:
         from o3video.demo.world import world_corpus
@@ -121,7 +139,7 @@ class Demo:
         from o3video.train.config import load_config
 
         path = self.s.sft_config if stage == "sft" else self.s.rl_config
-        files = [self.world / ("stgr_sft.json" if stage == "sft" else "stgr_rl.json"), self.practice / "vstar_practice.json"]
+        files = self.sft_files() if stage == "sft" else [self.world / "stgr_rl.json", self.practice / "vstar_practice.json"]
         overrides = [
             f"model={model}",
             f"output_dir={self.model_dir(stage, blind)}",
@@ -198,6 +216,7 @@ class Demo:
         """What decides the blind twin (`o3video.demo.blind_cache.recipe`)."""
         data = [self.world / f for f in ("stgr_sft.json", "stgr_rl.json", "vstar_test.json")]
         data += [self.practice / f for f in ("vstar_practice.json", "vstar_test.json")]
+        data += self.sft_files()[2:]  # the perception replay's records (its images enter by the settings' seed)
         return blind_cache.recipe(self.s, self.chain_threads(blind=True), [self.s.sft_config, self.s.rl_config], data,
                                   self.models / "base")
 

@@ -21,6 +21,7 @@ class DemoSettings:
     model_size: str = "small"
     arch: str = "qwen2_5_vl"  # of a random base (the perception base has its own)
     base: str = "random"  # random | perception (o3video perception-base, cached) | a model directory
+    perception_replay: int = 0  # perception questions mixed into SFT (replay: what keeps a pre-trained base's skill)
     num_frames: int = 8
     eval_max_new_tokens: int = 192
     evidence: int = 3  # evidence pictures in the report
