@@ -348,3 +348,10 @@ def test_perception_base_refuses_a_budget_below_one_in_one_line(option, capsys):
     assert main(["perception-base", option, "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"o3video perception-base: {option} must be >= 1, got 0"]
+
+
+def test_demo_refuses_a_negative_perception_replay_in_one_line(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "run"), "--perception-replay", "-1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["o3video demo: --perception-replay must be >= 0, got -1"]
+    assert not (tmp_path / "run").exists()  # refused before anything ran
