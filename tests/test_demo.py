@@ -107,6 +107,7 @@ def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_k
     settings = replace(quick_settings(tmp_path / "run"), perception_replay=6)
     demo = Demo(settings)
     demo.make_data()
+    demo.make_replay()
     (demo.models / "base").mkdir(parents=True)
     (demo.models / "base" / "model.safetensors").write_bytes(b"weights")
     replay = demo.replay_dir / "perception_sft.json"

@@ -75,11 +75,14 @@ class Demo:
                               grounded_general_mcq=self.s.grounded_general_mcq)
         console.print(f"world: {self.s.sft_records} SFT + {self.s.rl_records} RL STGR records, "
                       f"{self.s.test_records} held-out V-STaR records; {practice} V-STaR practice records")
-        if self.s.perception_replay:
-            from o3video.train.perception import perception_records
 
-            perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed)
-            console.print(f"perception replay: {self.s.perception_replay} visual-QA records mixed into SFT")
+    def make_replay(self) -> Path:
+        """The perception questions mixed into SFT (`--perception-replay`), written once."""
+        from o3video.train.perception import perception_records
+
+        path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed)
+        console.print(f"perception replay: {self.s.perception_replay} visual-QA records mixed into SFT")
+        return path
 
     @property
     def replay_dir(self) -> Path:
@@ -267,6 +270,8 @@ class Demo:
         (self.out / "settings.json").write_text(json.dumps(asdict(self.s), indent=2, default=str))
         if not (self.practice / "vstar_practice.json").is_file():
             self._stage("data", self.make_data)
+        if self.s.perception_replay:
+            self.make_replay()
         base = self.models / "base"
         if not (base / "config.json").is_file():
             start = self.pretrained_base()  # outside the run's timings: a one-time build, reported on its own
