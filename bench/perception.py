@@ -27,6 +27,7 @@ at a uniformly random object of the image ("finds an object, ignores the questio
     python bench/perception.py --objects 1 1 --minutes 8 --save runs/perc/single.pt   # single objects only
     python bench/perception.py --init runs/perc/single.pt --minutes 8 --attn-sup 1  # then binding, with help
     python bench/perception.py --arch qwen2_5_vl --coord pixels --width 112 --height 84
+    python bench/perception.py --base ~/.cache/o3video/bases/<key> --objects 1 3 --schedule constant --minutes 40
 
 Options for making binding (the named object among several) learnable: `--single-minutes` (curriculum: single objects
 first), `--schedule constant` (no LR decay), `--vision-lr-mult`, `--dense W` (auxiliary per-patch colour and shape
@@ -171,10 +172,11 @@ def random_object_iou(scenes: list[Scene]) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------------------ main
-def build(arch: str, size: str, seed: int, world: World, work: Path, *, attn: bool):
+def build(arch: str, size: str, seed: int, world: World, work: Path, *, attn: bool, base: str | None = None):
+    """A new tiny model (saved under `work`), or the saved model `base` (e.g. a perception base), loaded."""
     from o3video.models import build_tiny_model, frame_settings, load_model
 
-    path = work / f"tiny_{arch}_{size}_{seed}"
+    path = Path(base) if base else work / f"tiny_{arch}_{size}_{seed}"
     if not (path / "config.json").exists():
         build_tiny_model(path, size=size, seed=seed, arch=arch, max_pixels=world.width * world.height)
     kwargs = {"attn_implementation": "eager"} if attn else {}
@@ -195,8 +197,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
-    model, processor = build(args.arch, args.size, args.seed, world, work, attn=args.attn_sup > 0)
-    blind, blind_processor = build(args.arch, args.size, args.seed, world, work, attn=args.attn_sup > 0)
+    model, processor = build(args.arch, args.size, args.seed, world, work, attn=args.attn_sup > 0, base=args.base)
+    blind, blind_processor = build(args.arch, args.size, args.seed, world, work, attn=args.attn_sup > 0, base=args.base)
     if args.init:
         state = torch.load(args.init, map_location="cpu")
         model.load_state_dict(state["model"])
@@ -211,12 +213,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mb = mean_box(world, list(range(lo, hi + 1)))
     mean_box_score = score([mb] * len(scenes), scenes)
     header = {
-        "arch": args.arch, "size": args.size, "image": f"{world.width}x{world.height}", "coord": args.coord,
+        "arch": model.config.model_type, "size": None if args.base else args.size, "image": f"{world.width}x{world.height}", "coord": args.coord,
         "params": sum(p.numel() for p in model.parameters()), "eval_images": len(scenes),
         "image_tokens": int((learner.collate([example(scenes[0], args.coord, size)])["input_ids"]
                              == model.config.image_token_id).sum()),
         "example_answer": answer_text(scenes[0], args.coord, size), "recipe": {**recipe.__dict__, **aux},
-        "blind_minutes": blind_recipe.minutes, "init": args.init, "seed": args.seed,
+        "blind_minutes": blind_recipe.minutes, "init": args.init, "base": args.base, "seed": args.seed,
         "mean_box": [round(v, 1) for v in mb], "mean_box_iou": mean_box_score,
         "random_object_iou_by_n": random_object_iou(scenes), "torch_threads": torch.get_num_threads(),
     }
@@ -286,6 +288,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dense", type=float, default=0.0, help="weight of per-patch colour/shape supervision")
     p.add_argument("--attn-sup", type=float, default=0.0, help="weight of attention supervision onto the named object")
     p.add_argument("--init", help="start model and blind model from a --save file")
+    p.add_argument("--base", help="start model and blind model from a saved model folder, e.g. the perception base "
+                                  "of `o3video perception-base` (its architecture and size; --arch/--size unused)")
     p.add_argument("--save", help="write model and blind weights here at the end")
     p.add_argument("--json", help="write header and curve here")
     p.add_argument("--work", help="directory for the built tiny model (default: a temporary one)")

@@ -101,6 +101,27 @@ def test_benchmark_run_prints_a_curve_with_both_baselines(bench, work, capsys) -
 
 
 @pytest.mark.slow
+def test_benchmark_starts_from_a_saved_base_when_given_one(bench, tmp_path, capsys) -> None:
+    from o3video.models import build_tiny_model, load_model
+
+    base = tmp_path / "base"
+    build_tiny_model(base, size="small", seed=7, arch="qwen3_vl", max_pixels=128 * 96)
+    out = tmp_path / "curve.json"
+    bench.main(["--base", str(base), "--minutes", "0.02", "--eval-every", "1", "--eval-per-count", "2", "--batch", "2",
+                "--work", str(tmp_path / "work"), "--json", str(out)])
+    result = json.loads(out.read_text())
+    assert result["header"]["base"] == str(base) and result["header"]["arch"] == "qwen3_vl"
+    # the first evaluation is the saved base's own answers, not a new model's
+    model, processor = load_model(base, dtype="float32", max_pixels=128 * 96)
+    world = perception.World()
+    scenes = perception.eval_set(world, [1, 2, 3], 2)
+    expected = perception.evaluate(model, processor, scenes, "1000", (world.width, world.height))
+    assert result["curve"][0]["model"]["example"] == expected["example"]
+    assert result["curve"][0]["model"]["iou"] == expected["iou"]
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())  # no model built
+
+
+@pytest.mark.slow
 def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly(work, monkeypatch) -> None:
     from safetensors.torch import load_file
 
