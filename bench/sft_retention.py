@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     base = demo.make_model(Path(args.base)) if not (demo.models / "base" / "config.json").is_file() else demo.models / "base"
     model, processor = load_model(base, dtype="float32")
     world, coord = _world_of(processor), coord_of(model)
-    callback = ProbeCallback(world, coord, args.probe_every, out / "probe.json")
+    callback = ProbeCallback(world, coord, args.probe_every, out / "probe.json", args.probe_per_count)
     floor = score([mean_box(world, [1, 2, 3])] * len(callback.scenes), callback.scenes)["iou"]
     print(f"base {args.base}; SFT overrides {args.overrides or 'none'}; mean-box floor IoU {floor:.3f}", flush=True)
     callback.probe(0, model, processor)
@@ -121,6 +121,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--base", required=True, help="a pre-trained base (o3video perception-base's cache folder)")
     p.add_argument("--out", required=True, help="run folder (world, models, probe.json)")
     p.add_argument("--probe-every", type=int, default=60)
+    p.add_argument("--probe-per-count", type=int, default=32, help="held-out frames per object count (1, 2, 3)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--vstar", action=argparse.BooleanOptionalAction, default=True,

@@ -197,3 +197,24 @@ def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_o
         assert target_completion(record, (112, 84)) == f"<think>{record['answer']}</think><answer>{record['answer']}</answer>"
     assert perception.perception_records(tmp_path, 99, seed=4) == path  # written once
     assert len(json.loads(path.read_text())) == 12
+
+
+@pytest.mark.slow
+def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, capsys) -> None:
+    from o3video.models import build_tiny_model
+
+    spec = importlib.util.spec_from_file_location("sft_retention", ROOT / "bench" / "sft_retention.py")
+    retention = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(retention)
+    base = tmp_path / "base"
+    build_tiny_model(base, size="small", seed=0, arch="qwen3_vl")
+    out = tmp_path / "run"
+    result = retention.run(retention.parse_args([
+        "--base", str(base), "--out", str(out), "--probe-every", "1", "--probe-per-count", "2", "--threads", "1",
+        "--replay", "8", "--no-vstar", "--json", str(tmp_path / "r.json"), "trainer.max_steps=2",
+        "trainer.per_device_train_batch_size=2"]))
+    assert [row["step"] for row in result["curve"]] == [0, 1, 2]  # the base, then every step
+    assert all(0 <= row["iou"] <= 1 and set(row["iou_by_n"]) == {"1", "2", "3"} for row in result["curve"])
+    assert json.loads((out / "probe.json").read_text()) == result["curve"]
+    config = (out / "models" / "sft" / "train_config.yaml").read_text()
+    assert "perception_sft.json" in config and "max_steps: 2" in config  # the replay is in SFT's data
