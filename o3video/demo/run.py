@@ -217,9 +217,8 @@ class Demo:
 
     def twin_recipe(self) -> dict[str, Any]:
         """What decides the blind twin (`o3video.demo.blind_cache.recipe`)."""
-        data = [self.world / f for f in ("stgr_sft.json", "stgr_rl.json", "vstar_test.json")]
-        data += [self.practice / f for f in ("vstar_practice.json", "vstar_test.json")]
-        data += self.sft_files()[2:]  # the perception replay's records (its images enter by the settings' seed)
+        data = [*self.sft_files(), self.world / "stgr_rl.json", self.world / "vstar_test.json",
+                self.practice / "vstar_test.json"]
         return blind_cache.recipe(self.s, self.chain_threads(blind=True), [self.s.sft_config, self.s.rl_config], data,
                                   self.models / "base")
 
