@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from o3video.train import train_sft
     from o3video.train.perception import _world_of, coord_of
 
+    if not (Path(args.base) / "config.json").is_file():
+        raise SystemExit(f"--base {args.base}: not a model folder (no config.json)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     settings = DemoSettings(out=out, seed=args.seed, threads=args.threads, base=str(args.base),
