@@ -14,6 +14,7 @@ Variants are config overrides, so anything the training config can say can be me
     python bench/sft_retention.py --base ... --out /tmp/ret/frozen freeze_vision=true
     python bench/sft_retention.py --base ... --out /tmp/ret/lr3e-4 trainer.learning_rate=3e-4
     python bench/sft_retention.py --base ... --out /tmp/ret/replay --replay 360     # perception questions mixed in
+    python bench/sft_retention.py plot curves.png /tmp/ret/default /tmp/ret/replay   # the runs' curves in one picture
 
 Measured (one seed each, `--threads 1` beside other jobs; the base: `o3video perception-base`, tiny Qwen3-VL, seed 0,
 4,000 steps; probe mean IoU on 96 held-out frames, single objects in brackets; mean-box floor 0.04):
@@ -135,7 +136,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def plot(path: str | Path, runs: list[str | Path]) -> Path:
+    """One picture of several runs' curves (each run folder's probe.json): probe IoU, all frames and single
+    objects, against SFT steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for run_dir in runs:
+        rows = json.loads((Path(run_dir) / "probe.json").read_text())
+        steps = [row["step"] for row in rows]
+        axes[0].plot(steps, [row["iou"] for row in rows], marker="o", label=Path(run_dir).name)
+        axes[1].plot(steps, [row["iou_by_n"]["1"] for row in rows], marker="o", label=Path(run_dir).name)
+    for ax, title in zip(axes, ("probe IoU, 1-3 objects", "probe IoU, single objects")):
+        ax.set_title(title)
+        ax.set_xlabel("SFT step")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mean IoU with the named object")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return Path(path)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["plot"]:  # bench/sft_retention.py plot OUT.png RUN_DIR [RUN_DIR ...]
+        if len(argv) < 3:
+            raise SystemExit("usage: sft_retention.py plot OUT.png RUN_DIR [RUN_DIR ...]")
+        print(plot(argv[1], argv[2:]))
+        return 0
     run(parse_args(argv))
     return 0
 

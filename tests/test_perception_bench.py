@@ -218,3 +218,5 @@ def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, caps
     assert json.loads((out / "probe.json").read_text()) == result["curve"]
     config = (out / "models" / "sft" / "train_config.yaml").read_text()
     assert "perception_sft.json" in config and "max_steps: 2" in config  # the replay is in SFT's data
+    picture = retention.plot(tmp_path / "curves.png", [out])
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
