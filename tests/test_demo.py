@@ -116,6 +116,12 @@ def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_k
         assert str(replay) in demo.train_config("sft", demo.models / "base", blind).data.train
         assert str(replay) not in demo.train_config("rl", demo.models / "base", blind).data.train
     key = blind_cache.recipe_key(demo.twin_recipe())
+    image = demo.replay_dir / "images" / "00000.png"
+    original = image.read_bytes()
+    image.write_bytes(original + b"\0")  # the twin trained on these pixels: other pixels, another twin
+    assert blind_cache.recipe_key(demo.twin_recipe()) != key
+    image.write_bytes(original)
+    assert blind_cache.recipe_key(demo.twin_recipe()) == key
     without = Demo(replace(settings, perception_replay=0))
     assert str(replay) not in without.train_config("sft", demo.models / "base").data.train
     assert blind_cache.recipe_key(without.twin_recipe()) != key

@@ -25,7 +25,7 @@ from typing import Any
 
 # The parts of the package whose code does not decide what the blind twin learns and scores: the report, the
 # pictures, the CLI, the construction pipeline, and the perception pre-training (a pre-trained base is in the
-# key by its bytes).
+# key by its bytes, as are the perception replay's records and images: `Demo.twin_recipe`).
 _CODE_EXCLUDED = ("demo", "viz", "commands", "construction", "train/perception.py")
 # What a run directory holds of the twin: its two models (without checkpoints) and their evaluations.
 MODELS = ("blind_sft", "blind_gspo")

@@ -219,6 +219,8 @@ class Demo:
         """What decides the blind twin (`o3video.demo.blind_cache.recipe`)."""
         data = [*self.sft_files(), self.world / "stgr_rl.json", self.world / "vstar_test.json",
                 self.practice / "vstar_test.json"]
+        if self.s.perception_replay:  # its images by their bytes: the code drawing them is not in the key
+            data += sorted((self.replay_dir / "images").glob("*.png"))
         return blind_cache.recipe(self.s, self.chain_threads(blind=True), [self.s.sft_config, self.s.rl_config], data,
                                   self.models / "base")
 
