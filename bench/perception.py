@@ -32,7 +32,10 @@ at a uniformly random object of the image ("finds an object, ignores the questio
 Options for making binding (the named object among several) learnable: `--single-minutes` (curriculum: single objects
 first), `--schedule constant` (no LR decay), `--vision-lr-mult`, `--dense W` (auxiliary per-patch colour and shape
 classification on the vision tower's patch features), `--attn-sup W` (auxiliary loss pulling one attention head per
-text layer, at the answer's positions, onto the named object's image tokens), `--colours K`, `--sizes LO,HI`.
+text layer, at the answer's positions, onto the named object's image tokens), `--reverse P` (a share P of the
+questions asked the other way round, "What is at <box>?", answered with the same completion: the name must be read off
+the image at a given place), `--unique` (no two objects of a frame share a colour or a shape, the easy preset's rule;
+the held-out set follows it too), `--colours K`, `--sizes LO,HI`.
 Auxiliary heads live outside the model, which stays transformers' own class and saves as such.
 
 Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given.
@@ -70,9 +73,10 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from o3video.data.synth.vocab import COLOURS, SHAPES  # noqa: E402
-from o3video.geometry import box_iou  # noqa: E402
-from o3video.train.perception import (Learner, Recipe, Scene, World, answer_text, eval_set, evaluate,  # noqa: E402
-                                      example, mean_box, score)
+from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
+from o3video.grammar import render_box  # noqa: E402
+from o3video.train.perception import (COORDS, Learner, Recipe, Scene, World, answer_text, eval_set,  # noqa: E402
+                                      evaluate, example, mean_box, score)
 
 
 # -------------------------------------------------------------------------------------------------------- training
@@ -82,8 +86,8 @@ class AuxLearner(Learner):
     object's image tokens (`attn_sup`)."""
 
     def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, attn_sup: float = 0.0,
-                 blank: bool = False, seed: int = 1):
-        self.dense, self.attn_sup = dense, attn_sup
+                 reverse: float = 0.0, blank: bool = False, seed: int = 1):
+        self.dense, self.attn_sup, self.reverse = dense, attn_sup, reverse
         self.aux: dict[str, torch.nn.Module] = {}
         vision = model.model.visual
         if dense > 0:
@@ -96,6 +100,16 @@ class AuxLearner(Learner):
             vision.register_forward_hook(lambda _m, _i, out: self._patches.append(out.last_hidden_state))
         extra = [p for m in self.aux.values() for p in m.parameters()]
         super().__init__(model, processor, world, recipe, blank=blank, seed=seed, extra_params=extra or None)
+
+    def batch(self) -> list[Scene]:
+        """The project's batch, with a `reverse` share of the questions asked the other way round: "What is at
+        <box>?" (the named object's box, in the model's convention), answered with the same grounded completion,
+        so the name has to be read off the image at a given place."""
+        scenes = super().batch()
+        for scene in scenes:
+            if self.reverse > 0 and self.rng.random() < self.reverse:
+                scene.ask_box = render_box(pixels_to_convention(scene.box, COORDS[self.recipe.coord], self.size))
+        return scenes
 
     def forward_kwargs(self) -> dict:
         self._patches = []
@@ -189,7 +203,7 @@ def build(arch: str, size: str, seed: int, world: World, work: Path, *, attn: bo
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
-    world = World(args.width, args.height, tuple(list(COLOURS)[: args.colours]), tuple(args.sizes))
+    world = World(args.width, args.height, tuple(list(COLOURS)[: args.colours]), tuple(args.sizes), args.unique)
     size = (world.width, world.height)
     lo, hi = args.objects
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
@@ -204,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model.load_state_dict(state["model"])
         if state.get("blind") is not None:
             blind.load_state_dict(state["blind"])
-    aux = {"dense": args.dense, "attn_sup": args.attn_sup}
+    aux = {"dense": args.dense, "attn_sup": args.attn_sup, "reverse": args.reverse}
     learner = AuxLearner(model, processor, world, recipe, seed=args.seed + 1, **aux)
     blind_learner = AuxLearner(blind, blind_processor, world, blind_recipe, blank=True, seed=args.seed + 1, **aux)
 
@@ -218,7 +232,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "image_tokens": int((learner.collate([example(scenes[0], args.coord, size)])["input_ids"]
                              == model.config.image_token_id).sum()),
         "example_answer": answer_text(scenes[0], args.coord, size), "recipe": {**recipe.__dict__, **aux},
-        "blind_minutes": blind_recipe.minutes, "init": args.init, "base": args.base, "seed": args.seed,
+        "unique": world.unique, "blind_minutes": blind_recipe.minutes, "init": args.init, "base": args.base,
+        "seed": args.seed,
         "mean_box": [round(v, 1) for v in mb], "mean_box_iou": mean_box_score,
         "random_object_iou_by_n": random_object_iou(scenes), "torch_threads": torch.get_num_threads(),
     }
@@ -287,6 +302,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--vision-lr-mult", type=float, default=1.0)
     p.add_argument("--dense", type=float, default=0.0, help="weight of per-patch colour/shape supervision")
     p.add_argument("--attn-sup", type=float, default=0.0, help="weight of attention supervision onto the named object")
+    p.add_argument("--reverse", type=float, default=0.0,
+                   help='share of training questions asked the other way round, "What is at <box>?"')
+    p.add_argument("--unique", action="store_true",
+                   help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")
     p.add_argument("--base", help="start model and blind model from a saved model folder, e.g. the perception base "
                                   "of `o3video perception-base` (its architecture and size; --arch/--size unused)")

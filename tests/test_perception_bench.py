@@ -59,6 +59,36 @@ def test_scenes_answers_and_scores(bench) -> None:
     assert chance["1"] == 1.0 and abs(chance["2"] - 0.5) < 1e-6 and abs(chance["3"] - 1 / 3) < 1e-3
 
 
+def test_a_unique_world_never_repeats_a_colour_or_a_shape_in_a_frame() -> None:
+    def repeats(world: perception.World) -> int:
+        rng = random.Random(3)
+        scenes = [perception.make_scene(rng, world, 3) for _ in range(200)]
+        return sum(len({c for c, _, _ in s.objects}) < 3 or len({sh for _, sh, _ in s.objects}) < 3 for s in scenes)
+
+    assert repeats(perception.World()) > 50  # the default world shares attributes between objects...
+    assert repeats(perception.World(unique=True)) == 0  # ...the easy preset's rule does not
+
+
+@pytest.mark.slow
+def test_reverse_questions_ask_for_the_named_objects_box_and_keep_its_answer(bench, work) -> None:
+    from o3video.grammar import parse_box
+
+    world = perception.World()
+    model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=False)
+    recipe = perception.Recipe(batch=64, objects=(1, 3))
+    scenes = bench.AuxLearner(model, processor, world, recipe, reverse=0.5).batch()
+    size = (world.width, world.height)
+    reverse = [s for s in scenes if s.question.startswith("What is at <box>[")]
+    assert 10 < len(reverse) < 54 and all(s.question.startswith("Where is the ") for s in scenes if s not in reverse)
+    for s in reverse:
+        asked = perception.convention_to_pixels(parse_box(s.question.split("<box>")[1].split("</box>")[0]),
+                                                perception.COORDS["1000"], size)
+        assert perception.box_iou(asked, s.box) > 0.95
+        assert perception.example(s, "1000", size)["messages"][-1]["content"][0]["text"] == \
+            perception.answer_text(s, "1000", size)
+    assert not any(s.ask_box for s in bench.AuxLearner(model, processor, world, recipe).batch())
+
+
 @pytest.mark.slow
 def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
     """Fifteen steps on single objects must lower the answer loss on a fixed held-out batch well below the untrained

@@ -51,6 +51,7 @@ class Scene:
     objects: list[tuple[str, str, tuple[int, int, int, int]]]  # (colour, shape, pixel box x1 y1 x2 y2)
     target: int
     owner: np.ndarray = field(repr=False)
+    ask_box: str | None = None  # set: the question is the reverse one, "What is at <this box>?"
 
     @property
     def n(self) -> int:
@@ -62,6 +63,8 @@ class Scene:
 
     @property
     def question(self) -> str:
+        if self.ask_box is not None:
+            return f"What is at {self.ask_box}?"
         colour, shape, _ = self.objects[self.target]
         return f"Where is the {object_name(colour, shape)}?"
 
@@ -72,6 +75,7 @@ class World:
     height: int = 96
     colours: tuple[str, ...] = tuple(COLOURS)
     sizes: tuple[float, float] = (0.15, 0.40)  # object side as a fraction of min(W, H)
+    unique: bool = False  # no two objects share a colour or a shape, as in the easy preset (`unique_attributes`)
 
 
 def make_scene(rng: random.Random, world: World, n: int, *, blank: bool = False) -> Scene:
@@ -79,7 +83,10 @@ def make_scene(rng: random.Random, world: World, n: int, *, blank: bool = False)
     w, h = world.width, world.height
     short = min(w, h)
     lo, hi = round(world.sizes[0] * short), round(world.sizes[1] * short)
-    kinds = rng.sample([(c, s) for c in world.colours for s in SHAPES], n)
+    if world.unique:
+        kinds = list(zip(rng.sample(world.colours, n), rng.sample(SHAPES, n)))
+    else:
+        kinds = rng.sample([(c, s) for c in world.colours for s in SHAPES], n)
     while True:
         boxes: list[tuple[int, int, int, int]] = []
         for _ in range(n):
