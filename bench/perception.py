@@ -20,8 +20,9 @@ with the same number of images for each object count:
 Printed per evaluation: CPU minutes of training (process CPU time, so other load on the machine does not count), steps,
 training loss, and for each of model / blind: mean IoU, share IoU >= 0.5, parse rate, mean IoU by object count, and
 `bind`: among answers on images of 2+ objects whose box hits some object (IoU >= 0.3), the share that hit the named
-one (chance 1/n: an answer that finds an object but ignores the question). The header also gives the IoU of pointing
-at a uniformly random object of the image ("finds an object, ignores the question": about 1/n).
+one, with the number of such hits in brackets (chance 1/n: an answer that finds an object but ignores the question).
+The header also gives the IoU of pointing at a uniformly random object of the image ("finds an object, ignores the
+question": about 1/n).
 
     python bench/perception.py --minutes 8 --eval-every 1                      # tiny Qwen3-VL, 1-3 objects
     python bench/perception.py --objects 1 1 --minutes 8 --save runs/perc/single.pt   # single objects only
@@ -239,7 +240,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     print(json.dumps(header), flush=True)
     by_n = "  ".join(f"n={n}" for n in counts)
-    print(f"{'min':>5} {'steps':>6} {'loss':>6} | model: IoU  >=.5 parse {by_n}  bind | blind: IoU {by_n} | "
+    print(f"{'min':>5} {'steps':>6} {'loss':>6} | model: IoU  >=.5 parse {by_n}  bind (hits) | blind: IoU {by_n} | "
           f"mean-box: IoU {by_n}", flush=True)
 
     curve = []
@@ -253,7 +254,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                "model": m, "blind": b, "mean_box": mean_box_score}
         curve.append(row)
         fmt = lambda d: " ".join(f"{d['iou_by_n'].get(str(n), 0):.2f}" for n in counts)
-        bind = "  -  " if m["bind"] is None else f"{m['bind']:.2f}"
+        bind = "  -  " if m["bind"] is None else f"{m['bind']:.2f} ({m['hits']:3d})"
         print(f"{row['min']:5.1f} {row['steps']:6d} {row['loss'] if row['loss'] is not None else '':>6} | "
               f"{m['iou']:.3f} {m['iou50']:.2f} {m['parse']:.2f}  {fmt(m)}  {bind} | {b['iou']:.3f} {fmt(b)} | "
               f"{mean_box_score['iou']:.3f} {fmt(mean_box_score)}   e.g. {m['example']!r}", flush=True)
