@@ -77,18 +77,18 @@ from o3video.data.synth.vocab import COLOURS, SHAPES  # noqa: E402
 from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
 from o3video.grammar import render_box  # noqa: E402
 from o3video.train.perception import (COORDS, Learner, Recipe, Scene, World, answer_text, eval_set,  # noqa: E402
-                                      evaluate, example, mean_box, score)
+                                      evaluate, example, mean_box, object_shares, score)
 
 
 # -------------------------------------------------------------------------------------------------------- training
 class AuxLearner(Learner):
-    """The project's perception learner with the auxiliary losses this benchmark measures: per-patch colour and
-    shape classification of the vision tower's features (`dense`), and attention supervision onto the named
-    object's image tokens (`attn_sup`)."""
+    """The project's perception learner (attention supervision is the recipe's own) with what else this benchmark
+    measures: per-patch colour and shape classification of the vision tower's features (`dense`) and reverse
+    questions (`reverse`)."""
 
-    def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, attn_sup: float = 0.0,
-                 reverse: float = 0.0, blank: bool = False, seed: int = 1):
-        self.dense, self.attn_sup, self.reverse = dense, attn_sup, reverse
+    def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, reverse: float = 0.0,
+                 blank: bool = False, seed: int = 1):
+        self.dense, self.reverse = dense, reverse
         self.aux: dict[str, torch.nn.Module] = {}
         vision = model.model.visual
         if dense > 0:
@@ -114,30 +114,19 @@ class AuxLearner(Learner):
 
     def forward_kwargs(self) -> dict:
         self._patches = []
-        return {"output_attentions": True} if self.attn_sup > 0 else {}
+        return super().forward_kwargs()
 
     def extra_loss(self, scenes, inputs, outputs):
-        loss = None
+        loss = super().extra_loss(scenes, inputs, outputs)  # the recipe's attention supervision, if any
         if self.dense > 0:
-            loss = self.dense * self.dense_loss(scenes, inputs["image_grid_thw"])
-        if self.attn_sup > 0:
-            term = self.attn_sup * self.attention_loss(scenes, inputs, outputs.attentions)
+            term = self.dense * self.dense_loss(scenes, inputs["image_grid_thw"])
             loss = term if loss is None else loss + term
         return loss
 
     # ---- auxiliary losses
-    @staticmethod
-    def _shares(scene: Scene, cell: int) -> np.ndarray:
-        """(n, rows, cols): the share of each cell×cell block of the image that each object covers."""
-        h, w = scene.owner.shape
-        rows, cols = h // cell, w // cell
-        blocks = scene.owner[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3)
-        blocks = blocks.reshape(rows, cols, cell * cell)
-        return np.stack([(blocks == index).mean(-1) for index in range(scene.n)])
-
     def _cells(self, scene: Scene, cell: int) -> np.ndarray:
         """(rows, cols): the object dominating each block (covering a quarter of it or more; -1: background)."""
-        shares = self._shares(scene, cell)
+        shares = object_shares(scene, cell)
         return np.where(shares.max(0) >= 0.25, shares.argmax(0), -1)
 
     def dense_loss(self, scenes: list[Scene], grid_thw: torch.Tensor) -> torch.Tensor:
@@ -158,24 +147,6 @@ class AuxLearner(Learner):
         ce = torch.nn.functional.cross_entropy
         return ce(self.aux["colour"](features), torch.tensor(colour_labels)) + ce(
             self.aux["shape"](features), torch.tensor(shape_labels))
-
-    def attention_loss(self, scenes: list[Scene], inputs: dict[str, torch.Tensor], attentions) -> torch.Tensor:
-        """-log(attention mass on the named object's image tokens), averaged over the answer's positions, for head 0
-        of every text layer after the first (the first can carry the question to the answer positions)."""
-        factor = self.model.config.vision_config.patch_size * self.model.config.vision_config.spatial_merge_size
-        image_id = self.model.config.image_token_id
-        losses = []
-        for b, scene in enumerate(scenes):
-            share = self._shares(scene, factor)[scene.target].reshape(-1)  # the named object's share of each token
-            image_positions = (inputs["input_ids"][b] == image_id).nonzero().squeeze(-1)
-            target = image_positions[torch.from_numpy(share >= max(0.05, 0.5 * share.max()))]
-            if len(target) == 0:
-                continue
-            answer = (inputs["labels"][b] != -100).nonzero().squeeze(-1) - 1  # positions predicting answer tokens
-            for layer in attentions[1:]:
-                mass = layer[b, 0][answer][:, target].sum(-1)
-                losses.append(-torch.log(mass + 1e-6).mean())
-        return torch.stack(losses).mean() if losses else torch.zeros(())
 
 
 def random_object_iou(scenes: list[Scene]) -> dict[str, float]:
@@ -208,7 +179,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     size = (world.width, world.height)
     lo, hi = args.objects
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
-                    single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord)
+                    single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
+                    attention_supervision=args.attn_sup)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -219,7 +191,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model.load_state_dict(state["model"])
         if state.get("blind") is not None:
             blind.load_state_dict(state["blind"])
-    aux = {"dense": args.dense, "attn_sup": args.attn_sup, "reverse": args.reverse}
+    aux = {"dense": args.dense, "reverse": args.reverse}
     learner = AuxLearner(model, processor, world, recipe, seed=args.seed + 1, **aux)
     blind_learner = AuxLearner(blind, blind_processor, world, blind_recipe, blank=True, seed=args.seed + 1, **aux)
 

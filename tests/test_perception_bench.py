@@ -97,15 +97,15 @@ def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
     torch.manual_seed(0)
     world = perception.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    learner = bench.AuxLearner(model, processor, world, perception.Recipe(batch=6, objects=(1, 1), lr=3e-3,
-                                                                         schedule="constant", warmup=1), attn_sup=1.0)
+    learner = bench.AuxLearner(model, processor, world, perception.Recipe(
+        batch=6, objects=(1, 1), lr=3e-3, schedule="constant", warmup=1, attention_supervision=1.0))
     held_out = [perception.make_scene(random.Random(99 + i), world, 1) for i in range(6)]
     inputs = learner.collate([perception.example(s, "1000", (world.width, world.height)) for s in held_out])
 
     def losses() -> tuple[float, float]:
         with torch.no_grad():
             out = model(**inputs, output_attentions=True)
-            return out.loss.item(), learner.attention_loss(held_out, inputs, out.attentions).item()
+            return out.loss.item(), perception.attention_loss(model, held_out, inputs, out.attentions).item()
 
     before, attention_before = losses()
     for _ in range(15):
@@ -153,15 +153,21 @@ def test_benchmark_starts_from_a_saved_base_when_given_one(bench, tmp_path, caps
 
 @pytest.mark.slow
 def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly(work, monkeypatch) -> None:
+    """Both stages (single objects, then binding with attention supervision), killed in the first and resumed."""
     from safetensors.torch import load_file
 
     from o3video.models import build_tiny_model, load_model
 
     base = build_tiny_model(work / "base_qwen3", seed=0, arch="qwen3_vl")
-    whole = perception.pretrain_perception(base, work / "whole", steps=6, eval_every=3, eval_per_count=1)
+    run = dict(steps=6, binding_steps=2, eval_every=3, eval_per_count=1)
+    whole = perception.pretrain_perception(base, work / "whole", **run)
     info = json.loads((whole / perception.CURVE_FILE).read_text())
-    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6]
-    assert info["frame"] == [128, 96] and info["recipe"]["coord"] == "1000" and info["seed"] == 0
+    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8]
+    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding"]
+    assert info["recipe"]["single"]["objects"] == [1, 1] and info["recipe"]["binding"]["objects"] == [1, 3]
+    assert info["recipe"]["binding"]["attention_supervision"] > 0
+    assert info["recipe"]["single"]["attention_supervision"] == 0
+    assert info["frame"] == [128, 96] and info["recipe"]["single"]["coord"] == "1000" and info["seed"] == 0
     assert not (whole / perception.STATE_FILE).exists()
     load_model(whole)  # a checkpoint like any other
 
@@ -176,10 +182,10 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
 
     monkeypatch.setattr(perception.Learner, "step", dies_after_three)
     with pytest.raises(KeyboardInterrupt):
-        perception.pretrain_perception(base, work / "resumed", steps=6, eval_every=3, eval_per_count=1)
+        perception.pretrain_perception(base, work / "resumed", **run)
     assert (work / "resumed" / perception.STATE_FILE).is_file()
     monkeypatch.setattr(perception.Learner, "step", real_step)
-    resumed = perception.pretrain_perception(base, work / "resumed", steps=6, eval_every=3, eval_per_count=1)
+    resumed = perception.pretrain_perception(base, work / "resumed", **run)
     a, b = load_file(whole / "model.safetensors"), load_file(resumed / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
@@ -189,18 +195,20 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     from o3video.cli import main
     from o3video.demo.perception_base import BaseRecipe, cached_base
 
-    recipe = BaseRecipe(steps=2)
+    recipe = BaseRecipe(steps=2, binding_steps=1)
     assert cached_base(recipe) is None
-    assert main(["perception-base", "--steps", "2", "--threads", "1"]) == 0
+    assert main(["perception-base", "--steps", "2", "--binding-steps", "1", "--threads", "1"]) == 0
     folder = cached_base(recipe)
     assert folder is not None and f"perception base: {folder}" in capsys.readouterr().out
     info = json.loads((folder / "base.json").read_text())
-    assert info["command"] == recipe.command() and info["final"]["steps"] == 2 and info["seconds"] > 0
+    assert info["command"] == recipe.command() and info["seconds"] > 0
+    assert info["final"]["steps"] == 3 and info["final"]["stage"] == "binding"
     assert json.loads((folder / "config.json").read_text())["model_type"] == "qwen3_vl"
     assert not list(folder.parent.glob(".*building"))  # the work folder is gone once the base is in place
     # built once: a second call finds it; another recipe is another entry
-    assert main(["perception-base", "--steps", "2"]) == 0 and capsys.readouterr().out.strip().endswith(str(folder))
-    assert cached_base(BaseRecipe(steps=3)) is None
+    assert main(["perception-base", "--steps", "2", "--binding-steps", "1"]) == 0
+    assert capsys.readouterr().out.strip().endswith(str(folder))
+    assert cached_base(BaseRecipe(steps=2, binding_steps=2)) is None
 
 
 def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_object(tmp_path) -> None:

@@ -4,7 +4,8 @@
 1. renders the demo's synthetic world at seed 0 and trains the tiny model's tokenizer on its texts and on the
    perception questions, so the base reads every demo seed's prompts;
 2. builds the tiny model (`--arch`, default Qwen3-VL: the architecture that learns to localise at toy scale);
-3. pre-trains it to localise named objects (`o3video.train.perception.pretrain_perception`), resumably.
+3. pre-trains it to localise named objects (`o3video.train.perception.pretrain_perception`), resumably: single
+   objects first, then the named one among 1-3 objects with attention supervision (binding).
 
 The result lands in `$O3VIDEO_CACHE/bases/<key>` (default `~/.cache/o3video`), the key covering the recipe and
 the code that builds it; `base.json` there records the command, seed, time taken and learning curve.
@@ -34,11 +35,12 @@ class BaseRecipe:
     arch: str = "qwen3_vl"
     size: str = "small"
     seed: int = 0
-    steps: int = 4000
+    steps: int = 4000  # single objects
+    binding_steps: int = 4000  # then the named one among 1-3, with attention supervision
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
-                f"--steps {self.steps}")
+                f"--steps {self.steps} --binding-steps {self.binding_steps}")
 
 
 def _code_digest() -> str:
@@ -96,11 +98,14 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
 
     def progress(row: dict[str, Any]) -> None:
         m = row["model"]
-        console.print(f"perception: step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, loss {row['loss']}, "
-                      f"IoU {m['iou']:.3f} by objects {m['iou_by_n']}, e.g. {m['example']!r}")
+        bind = "-" if m["bind"] is None else f"{m['bind']:.2f} of {m['hits']} hits"
+        console.print(f"perception ({row['stage']}): step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, "
+                      f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}, "
+                      f"e.g. {m['example']!r}")
         spent_file.write_text(f"{spent + time.perf_counter() - started:.1f}")
 
-    trained = pretrain_perception(init, work / "trained", steps=recipe.steps, seed=recipe.seed, progress=progress)
+    trained = pretrain_perception(init, work / "trained", steps=recipe.steps, binding_steps=recipe.binding_steps,
+                                  seed=recipe.seed, progress=progress)
     curve = json.loads((trained / CURVE_FILE).read_text())
     info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,
             "built": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(spent + time.perf_counter() - started, 1),
