@@ -39,7 +39,8 @@ the image at a given place), `--unique` (no two objects of a frame share a colou
 the held-out set follows it too), `--colours K`, `--sizes LO,HI`.
 Auxiliary heads live outside the model, which stays transformers' own class and saves as such.
 
-Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given.
+Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given, and
+`python bench/perception.py plot OUT.png CURVE.json...` draws several such curves in one picture.
 
 Measured with the earlier answer form (a bare `<box>[...]</box>` after a system prompt of the benchmark's own) (tiny Qwen3-VL small, 0.99 M parameters, 128x96, 12 image tokens, 0-1000 coordinates, batch 16, lr 2e-3,
 ~230 steps per CPU minute on a 2-core machine shared with other jobs; ONE seed each, 96-144 held-out images, so
@@ -305,7 +306,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def plot(path: str | Path, curves: list[str | Path]) -> Path:
+    """One picture of several runs' curves (each a `--json` file, named by its stem): binding with the chance of
+    pointing at a random object, and mean IoU with the named object on 2 and 3 objects, against CPU minutes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for file in curves:
+        result = json.loads(Path(file).read_text())
+        rows = [row for row in result["curve"] if row["model"]["bind"] is not None]
+        minutes = [row["min"] for row in rows]
+        axes[0].plot(minutes, [row["model"]["bind"] for row in rows], marker="o", label=Path(file).stem)
+        for ax, n in zip(axes[1:], ("2", "3")):
+            ax.plot(minutes, [row["model"]["iou_by_n"][n] for row in rows], marker="o", label=Path(file).stem)
+        chance = result["header"]["random_object_iou_by_n"]
+    counts = [int(n) for n in chance if int(n) > 1]
+    axes[0].axhline(float(np.mean([1 / n for n in counts])), color="grey", linestyle="--", label="chance")
+    titles = ("bind: hits on the named object", "IoU with the named object, 2 objects", "... 3 objects")
+    for ax, title in zip(axes, titles):
+        ax.set_title(title)
+        ax.set_xlabel("CPU minutes")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return Path(path)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["plot"]:  # bench/perception.py plot OUT.png CURVE.json [CURVE.json ...]
+        if len(argv) < 3:
+            raise SystemExit("usage: perception.py plot OUT.png CURVE.json [CURVE.json ...]")
+        print(plot(argv[1], argv[2:]))
+        return 0
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()

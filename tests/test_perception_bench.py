@@ -128,6 +128,11 @@ def test_benchmark_run_prints_a_curve_with_both_baselines(bench, work, capsys) -
     assert last["steps"] > 0 and last["blind_steps"] > 0
     for who in ("model", "blind", "mean_box"):
         assert set(last[who]["iou_by_n"]) == {"1", "2", "3"} and 0 <= last[who]["iou"] <= 1
+    for row in result["curve"]:  # a curve whose model binds, so the picture has points to draw
+        row["model"]["bind"] = 0.5
+    out.write_text(json.dumps(result))
+    assert bench.main(["plot", str(work / "curves.png"), str(out)]) == 0
+    assert (work / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow
