@@ -100,6 +100,9 @@ def test_a_second_demo_of_the_same_recipe_takes_the_blind_twin_from_the_cache(tm
 def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_key(tmp_path):
     from dataclasses import replace
 
+    import numpy as np
+    from PIL import Image
+
     from o3video.data.stgr import load_stgr
     from o3video.demo import blind_cache
     from o3video.demo.run import Demo, quick_settings
@@ -112,6 +115,9 @@ def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_k
     (demo.models / "base" / "model.safetensors").write_bytes(b"weights")
     replay = demo.replay_dir / "perception_sft.json"
     assert len(load_stgr(replay, media_root=replay.parent).records) == 6
+    objects = [len(np.unique(np.asarray(Image.open(f)).reshape(-1, 3), axis=0)) - 1  # colours beside the background
+               for f in sorted((demo.replay_dir / "images").glob("*.png"))]
+    assert min(objects) >= 1 and max(objects) >= 2  # the named object among several, as the base learnt it
     for blind in (False, True):
         assert str(replay) in demo.train_config("sft", demo.models / "base", blind).data.train
         assert str(replay) not in demo.train_config("rl", demo.models / "base", blind).data.train

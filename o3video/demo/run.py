@@ -77,10 +77,11 @@ class Demo:
                       f"{self.s.test_records} held-out V-STaR records; {practice} V-STaR practice records")
 
     def make_replay(self) -> Path:
-        """The perception questions mixed into SFT (`--perception-replay`), written once."""
+        """The perception questions mixed into SFT (`--perception-replay`), written once: the named object among
+        1-3, as the perception base's binding stage asks (the world's videos show 2-3)."""
         from o3video.train.perception import perception_records
 
-        path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed)
+        path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed, objects=(1, 3))
         console.print(f"perception replay: {self.s.perception_replay} visual-QA records mixed into SFT")
         return path
 
