@@ -102,8 +102,8 @@ class AuxLearner(Learner):
     questions (`reverse`)."""
 
     def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, reverse: float = 0.0,
-                 blank: bool = False, seed: int = 1):
-        self.dense, self.reverse = dense, reverse
+                 video: float = 0.0, blank: bool = False, seed: int = 1):
+        self.dense, self.reverse, self.video = dense, reverse, video
         self.aux: dict[str, torch.nn.Module] = {}
         vision = model.model.visual
         if dense > 0:
@@ -120,11 +120,14 @@ class AuxLearner(Learner):
     def batch(self) -> list[Scene]:
         """The project's batch, with a `reverse` share of the questions asked the other way round: "What is at
         <box>?" (the named object's box, in the model's convention), answered with the same grounded completion,
-        so the name has to be read off the image at a given place."""
+        so the name has to be read off the image at a given place; and a `video` share asked in the video form
+        (1-8 labelled frames of the image), so the layout of the prompt varies."""
         scenes = super().batch()
         for scene in scenes:
             if self.reverse > 0 and self.rng.random() < self.reverse:
                 scene.ask_box = render_box(pixels_to_convention(scene.box, COORDS[self.recipe.coord], self.size))
+            if self.video > 0 and self.rng.random() < self.video:
+                scene.frames = self.rng.randint(1, 8)
         return scenes
 
     def forward_kwargs(self) -> dict:
@@ -206,7 +209,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model.load_state_dict(state["model"])
         if state.get("blind") is not None:
             blind.load_state_dict(state["blind"])
-    aux = {"dense": args.dense, "reverse": args.reverse}
+    aux = {"dense": args.dense, "reverse": args.reverse, "video": args.video}
     learner = AuxLearner(model, processor, world, recipe, seed=args.seed + 1, **aux)
     blind_learner = AuxLearner(blind, blind_processor, world, blind_recipe, blank=True, seed=args.seed + 1, **aux)
 
@@ -234,17 +237,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     def report() -> None:
         m = evaluate(model, processor, scenes, args.coord, size)
+        v = evaluate(model, processor, scenes, args.coord, size, frames=8) if args.video > 0 else None
         b = evaluate(blind, blind_processor, scenes, args.coord, size, blank=True)
         row = {"min": round(learner.cpu / 60, 2), "steps": learner.steps, "blind_min": round(blind_learner.cpu / 60, 2),
                "blind_steps": blind_learner.steps,
                "loss": round(float(np.mean(learner.losses[-20:])), 3) if learner.losses else None,
-               "model": m, "blind": b, "mean_box": mean_box_score}
+               "model": m, "blind": b, "mean_box": mean_box_score, "model_as_video": v}
         curve.append(row)
         fmt = lambda d: " ".join(f"{d['iou_by_n'].get(str(n), 0):.2f}" for n in counts)
         bind = "  -  " if m["bind"] is None else f"{m['bind']:.2f} ({m['hits']:3d})"
         print(f"{row['min']:5.1f} {row['steps']:6d} {row['loss'] if row['loss'] is not None else '':>6} | "
               f"{m['iou']:.3f} {m['iou50']:.2f} {m['parse']:.2f}  {fmt(m)}  {bind} | {b['iou']:.3f} {fmt(b)} | "
               f"{mean_box_score['iou']:.3f} {fmt(mean_box_score)}   e.g. {m['example']!r}", flush=True)
+        if v is not None:
+            print(f"{'':20} as 8 frames: {v['iou']:.3f} {v['iou50']:.2f} {v['parse']:.2f}  {fmt(v)}  bind "
+                  f"{v['bind']} ({v['hits']})   e.g. {v['example']!r}", flush=True)
 
     report()
     budget, blind_budget = recipe.minutes * 60, blind_recipe.minutes * 60
@@ -292,6 +299,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--attn-sup", type=float, default=0.0, help="weight of attention supervision onto the named object")
     p.add_argument("--reverse", type=float, default=0.0,
                    help='share of training questions asked the other way round, "What is at <box>?"')
+    p.add_argument("--video", type=float, default=0.0,
+                   help="share of training questions asked in the video form (1-8 labelled frames of the image); "
+                        "the curve then also scores the held-out frames asked as 8 frames")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")
