@@ -327,7 +327,8 @@ def attention_loss(model: Any, scenes: list[Scene], inputs: dict[str, torch.Tens
     for b, scene in enumerate(scenes):
         share = object_shares(scene, factor)[scene.target].reshape(-1)  # the named object's share of each token
         image_positions = (inputs["input_ids"][b] == image_id).nonzero().squeeze(-1)
-        target = image_positions[torch.from_numpy(share >= max(0.05, 0.5 * share.max()))]
+        on_object = np.tile(share >= max(0.05, 0.5 * share.max()), len(image_positions) // len(share))  # every frame
+        target = image_positions[torch.from_numpy(on_object)]
         if len(target) == 0:
             continue
         answer = (inputs["labels"][b] != -100).nonzero().squeeze(-1) - 1  # positions predicting answer tokens
