@@ -90,6 +90,30 @@ def test_reverse_questions_ask_for_the_named_objects_box_and_keep_its_answer(ben
 
 
 @pytest.mark.slow
+def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_every_frame(bench, work) -> None:
+    world = perception.World()
+    model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
+    recipe = perception.Recipe(batch=32, objects=(1, 3), attention_supervision=1.0)
+    learner = bench.AuxLearner(model, processor, world, recipe, video=0.5)
+    scenes = learner.batch()
+    assert 0 < sum(s.frames > 0 for s in scenes) < 32 and all(0 <= s.frames <= 8 for s in scenes)
+    scene = next(s for s in scenes if s.frames > 1)
+    content = perception.messages(scene, "1000")[1]["content"]
+    images = [item for item in content if item["type"] == "image"]
+    assert len(images) == scene.frames and all(item["image"] is scene.image for item in images)
+    assert content[-1]["text"].startswith(f"\n{scene.question}")
+    single = perception.Scene(scene.image, scene.objects, scene.target, scene.owner)
+    size = (world.width, world.height)
+    for form in (single, scene):  # one image, then the same image as several frames: each has a finite loss
+        inputs = learner.collate([perception.example(form, "1000", size)])
+        with torch.no_grad():
+            out = model(**inputs, output_attentions=True)
+        assert torch.isfinite(perception.attention_loss(model, [form], inputs, out.attentions))
+    learner.recipe.batch, learner.video = 4, 1.0
+    assert learner.step() > 0  # a batch in the video form trains
+
+
+@pytest.mark.slow
 def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
     """Fifteen steps on single objects must lower the answer loss on a fixed held-out batch well below the untrained
     model's (broken labels, a frozen optimizer or a loss on the prompt would not), and attention supervision must
