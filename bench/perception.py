@@ -69,6 +69,11 @@ single-object steps: IoU 0.34, single objects 0.84, bind 0.30 on 23 hits), `--ob
 
 Only attention supervision teaches binding: 46 of 54 hits on the named object at 50 CPU min (3,911 steps, 75 steps
 per CPU minute; chance would give 23 ± 4), single objects 0.75. So `o3video perception-base` ends with that stage.
+
+That model's boxes are tied to the single-image prompt's layout: the same held-out frames with 4 words added before
+or after the image score IoU 0.02-0.04, asked as a one-frame video 0.03, as 8 labelled copies 0.04 (against 0.68).
+`--video 0.5` (half the questions as 1-8 labelled frames, with `--attn-sup 1`) from it, one seed, 11 steps per CPU
+minute: the 8-frame form rose to IoU 0.15 after 56 steps and 0.39 after 110, the image form staying at 0.64-0.65.
 """
 
 from __future__ import annotations
