@@ -73,7 +73,8 @@ per CPU minute; chance would give 23 ± 4), single objects 0.75. So `o3video per
 That model's boxes are tied to the single-image prompt's layout: the same held-out frames with 4 words added before
 or after the image score IoU 0.02-0.04, asked as a one-frame video 0.03, as 8 labelled copies 0.04 (against 0.68).
 `--video 0.5` (half the questions as 1-8 labelled frames, with `--attn-sup 1`) from it, one seed, 11 steps per CPU
-minute: the 8-frame form rose to IoU 0.15 after 56 steps and 0.39 after 110, the image form staying at 0.64-0.65.
+minute: the 8-frame form rose to IoU 0.15 after 56 steps, 0.39 after 110, 0.48-0.53 from 164 to 329 steps
+(30 CPU min; bind 0.71-0.86 on 21-28 hits), the image form staying at 0.64-0.67.
 """
 
 from __future__ import annotations
