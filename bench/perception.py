@@ -94,6 +94,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from bench.pictures import Panel, line_panels  # noqa: E402
 from o3video.data.synth.vocab import COLOURS, SHAPES  # noqa: E402
 from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
 from o3video.grammar import render_box  # noqa: E402
@@ -325,31 +326,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def plot(path: str | Path, curves: list[str | Path]) -> Path:
     """One picture of several runs' curves (each a `--json` file, named by its stem): binding with the chance of
     pointing at a random object, and mean IoU with the named object on 2 and 3 objects, against CPU minutes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    bind = Panel("bind: hits on the named object", "CPU minutes", legend=True)
+    iou = [Panel("IoU with the named object, 2 objects", "CPU minutes"), Panel("... 3 objects", "CPU minutes")]
     for file in curves:
         result = json.loads(Path(file).read_text())
         rows = [row for row in result["curve"] if row["model"]["bind"] is not None]
         minutes = [row["min"] for row in rows]
-        axes[0].plot(minutes, [row["model"]["bind"] for row in rows], marker="o", label=Path(file).stem)
-        for ax, n in zip(axes[1:], ("2", "3")):
-            ax.plot(minutes, [row["model"]["iou_by_n"][n] for row in rows], marker="o", label=Path(file).stem)
-        chance = result["header"]["random_object_iou_by_n"]
-    counts = [int(n) for n in chance if int(n) > 1]
-    axes[0].axhline(float(np.mean([1 / n for n in counts])), color="grey", linestyle="--", label="chance")
-    titles = ("bind: hits on the named object", "IoU with the named object, 2 objects", "... 3 objects")
-    for ax, title in zip(axes, titles):
-        ax.set_title(title)
-        ax.set_xlabel("CPU minutes")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return Path(path)
+        bind.lines.append((Path(file).stem, minutes, [row["model"]["bind"] for row in rows]))
+        for panel, n in zip(iou, ("2", "3")):
+            panel.lines.append((Path(file).stem, minutes, [row["model"]["iou_by_n"][n] for row in rows]))
+        counts = [int(n) for n in result["header"]["random_object_iou_by_n"] if int(n) > 1]
+        bind.reference = ("chance", float(np.mean([1 / n for n in counts])))
+    return line_panels(path, [bind, *iou])
 
 
 def main(argv: list[str] | None = None) -> int:

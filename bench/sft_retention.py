@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from transformers import TrainerCallback  # noqa: E402
 
+from bench.pictures import Panel, line_panels  # noqa: E402
 from o3video.train.perception import World, eval_set, evaluate, mean_box, score  # noqa: E402
 
 
@@ -139,26 +140,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def plot(path: str | Path, runs: list[str | Path]) -> Path:
     """One picture of several runs' curves (each run folder's probe.json): probe IoU, all frames and single
     objects, against SFT steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    panels = [Panel("probe IoU, 1-3 objects", "SFT step", ylabel="mean IoU with the named object"),
+              Panel("probe IoU, single objects", "SFT step", legend=True)]
     for run_dir in runs:
         rows = json.loads((Path(run_dir) / "probe.json").read_text())
         steps = [row["step"] for row in rows]
-        axes[0].plot(steps, [row["iou"] for row in rows], marker="o", label=Path(run_dir).name)
-        axes[1].plot(steps, [row["iou_by_n"]["1"] for row in rows], marker="o", label=Path(run_dir).name)
-    for ax, title in zip(axes, ("probe IoU, 1-3 objects", "probe IoU, single objects")):
-        ax.set_title(title)
-        ax.set_xlabel("SFT step")
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("mean IoU with the named object")
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return Path(path)
+        panels[0].lines.append((Path(run_dir).name, steps, [row["iou"] for row in rows]))
+        panels[1].lines.append((Path(run_dir).name, steps, [row["iou_by_n"]["1"] for row in rows]))
+    return line_panels(path, panels, sharey=True)
 
 
 def main(argv: list[str] | None = None) -> int:
