@@ -36,7 +36,9 @@ classification on the vision tower's patch features), `--attn-sup W` (auxiliary 
 text layer, at the answer's positions, onto the named object's image tokens), `--reverse P` (a share P of the
 questions asked the other way round, "What is at <box>?", answered with the same completion: the name must be read off
 the image at a given place), `--unique` (no two objects of a frame share a colour or a shape, the easy preset's rule;
-the held-out set follows it too), `--colours K`, `--sizes LO,HI`.
+the held-out set follows it too), `--video P` (a share P asked in the video form, 1-8 labelled frames of the image, so
+the prompt's layout varies; the curve then also scores the held-out frames asked as 8 frames), `--colours K`,
+`--sizes LO,HI`.
 Auxiliary heads live outside the model, which stays transformers' own class and saves as such.
 
 Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given, and
@@ -105,8 +107,8 @@ from o3video.train.perception import (COORDS, Learner, Recipe, Scene, World, ans
 # -------------------------------------------------------------------------------------------------------- training
 class AuxLearner(Learner):
     """The project's perception learner (attention supervision is the recipe's own) with what else this benchmark
-    measures: per-patch colour and shape classification of the vision tower's features (`dense`) and reverse
-    questions (`reverse`)."""
+    measures: per-patch colour and shape classification of the vision tower's features (`dense`), reverse
+    questions (`reverse`) and questions in the video form (`video`)."""
 
     def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, reverse: float = 0.0,
                  video: float = 0.0, blank: bool = False, seed: int = 1):
@@ -162,7 +164,8 @@ class AuxLearner(Learner):
         colour_ids = {c: i + 1 for i, c in enumerate(COLOURS)}
         shape_ids = {s: i + 1 for i, s in enumerate(SHAPES)}
         colour_labels, shape_labels = [], []
-        for scene, (t, gh, gw) in zip(scenes, grid_thw.tolist()):
+        per_image = [scene for scene in scenes for _ in range(max(1, scene.frames))]  # a video-form scene: K images
+        for scene, (t, gh, gw) in zip(per_image, grid_thw.tolist(), strict=True):
             cells = self._cells(scene, patch)[:gh, :gw]
             cells = cells.reshape(gh // merge, merge, gw // merge, merge).transpose(0, 2, 1, 3).reshape(-1)
             cells = np.tile(cells, t)

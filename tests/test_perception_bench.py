@@ -94,7 +94,7 @@ def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_ev
     world = perception.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
     recipe = perception.Recipe(batch=32, objects=(1, 3), attention_supervision=1.0)
-    learner = bench.AuxLearner(model, processor, world, recipe, video=0.5)
+    learner = bench.AuxLearner(model, processor, world, recipe, video=0.5, dense=1.0)
     scenes = learner.batch()
     assert 0 < sum(s.frames > 0 for s in scenes) < 32 and all(0 <= s.frames <= 8 for s in scenes)
     scene = next(s for s in scenes if s.frames > 1)
@@ -110,7 +110,7 @@ def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_ev
             out = model(**inputs, output_attentions=True)
         assert torch.isfinite(perception.attention_loss(model, [form], inputs, out.attentions))
     learner.recipe.batch, learner.video = 4, 1.0
-    assert learner.step() > 0  # a batch in the video form trains
+    assert learner.step() > 0  # a batch in the video form trains, its dense labels one set per frame
 
 
 @pytest.mark.slow
