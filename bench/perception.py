@@ -36,7 +36,7 @@ classification on the vision tower's patch features), `--attn-sup W` (auxiliary 
 text layer, at the answer's positions, onto the named object's image tokens), `--reverse P` (a share P of the
 questions asked the other way round, "What is at <box>?", answered with the same completion: the name must be read off
 the image at a given place), `--unique` (no two objects of a frame share a colour or a shape, the easy preset's rule;
-the held-out set follows it too), `--video P` (a share P asked in the video form, 1-8 labelled frames of the image, so
+the held-out set follows it too), `--video P` (a share P asked in the video form, 1-8 labelled frames of the image 0.25-2 s apart, so
 the prompt's layout varies; the curve then also scores the held-out frames asked as 8 frames), `--colours K`,
 `--sizes LO,HI`.
 Auxiliary heads live outside the model, which stays transformers' own class and saves as such.
@@ -107,12 +107,12 @@ from o3video.train.perception import (COORDS, Learner, Recipe, Scene, World, ans
 # -------------------------------------------------------------------------------------------------------- training
 class AuxLearner(Learner):
     """The project's perception learner (attention supervision is the recipe's own) with what else this benchmark
-    measures: per-patch colour and shape classification of the vision tower's features (`dense`), reverse
-    questions (`reverse`) and questions in the video form (`video`)."""
+    measures: per-patch colour and shape classification of the vision tower's features (`dense`) and reverse
+    questions (`reverse`). Questions in the video form are the recipe's own (`Recipe.video`)."""
 
     def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, reverse: float = 0.0,
-                 video: float = 0.0, blank: bool = False, seed: int = 1):
-        self.dense, self.reverse, self.video = dense, reverse, video
+                 blank: bool = False, seed: int = 1):
+        self.dense, self.reverse = dense, reverse
         self.aux: dict[str, torch.nn.Module] = {}
         vision = model.model.visual
         if dense > 0:
@@ -129,14 +129,11 @@ class AuxLearner(Learner):
     def batch(self) -> list[Scene]:
         """The project's batch, with a `reverse` share of the questions asked the other way round: "What is at
         <box>?" (the named object's box, in the model's convention), answered with the same grounded completion,
-        so the name has to be read off the image at a given place; and a `video` share asked in the video form
-        (1-8 labelled frames of the image), so the layout of the prompt varies."""
+        so the name has to be read off the image at a given place."""
         scenes = super().batch()
         for scene in scenes:
             if self.reverse > 0 and self.rng.random() < self.reverse:
                 scene.ask_box = render_box(pixels_to_convention(scene.box, COORDS[self.recipe.coord], self.size))
-            if self.video > 0 and self.rng.random() < self.video:
-                scene.frames = self.rng.randint(1, 8)
         return scenes
 
     def forward_kwargs(self) -> dict:
@@ -208,7 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     lo, hi = args.objects
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
                     single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
-                    attention_supervision=args.attn_sup)
+                    attention_supervision=args.attn_sup, video=args.video)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -219,7 +216,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model.load_state_dict(state["model"])
         if state.get("blind") is not None:
             blind.load_state_dict(state["blind"])
-    aux = {"dense": args.dense, "reverse": args.reverse, "video": args.video}
+    aux = {"dense": args.dense, "reverse": args.reverse}
     learner = AuxLearner(model, processor, world, recipe, seed=args.seed + 1, **aux)
     blind_learner = AuxLearner(blind, blind_processor, world, blind_recipe, blank=True, seed=args.seed + 1, **aux)
 

@@ -5,7 +5,8 @@
    perception questions, so the base reads every demo seed's prompts;
 2. builds the tiny model (`--arch`, default Qwen3-VL: the architecture that learns to localise at toy scale);
 3. pre-trains it to localise named objects (`o3video.train.perception.pretrain_perception`), resumably: single
-   objects first, then the named one among 1-3 objects with attention supervision (binding).
+   objects first, then the named one among 1-3 objects with attention supervision (binding), then the same with
+   half the questions asked as videos of 1-8 labelled frames (so the boxes do not depend on the prompt's layout).
 
 The result lands in `$O3VIDEO_CACHE/bases/<key>` (default `~/.cache/o3video`), the key covering the recipe and
 the code that builds it; `base.json` there records the command, seed, time taken and learning curve.
@@ -37,10 +38,11 @@ class BaseRecipe:
     seed: int = 0
     steps: int = 4000  # single objects
     binding_steps: int = 4000  # then the named one among 1-3, with attention supervision
+    video_steps: int = 400  # then half of the questions asked in the video form
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
-                f"--steps {self.steps} --binding-steps {self.binding_steps}")
+                f"--steps {self.steps} --binding-steps {self.binding_steps} --video-steps {self.video_steps}")
 
 
 def _code_digest() -> str:
@@ -99,13 +101,14 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
     def progress(row: dict[str, Any]) -> None:
         m = row["model"]
         bind = "-" if m["bind"] is None else f"{m['bind']:.2f} of {m['hits']} hits"
+        video = f", as 8 frames IoU {row['model_as_video']['iou']:.3f}" if "model_as_video" in row else ""
         console.print(f"perception ({row['stage']}): step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, "
-                      f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}, "
+                      f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}{video}, "
                       f"e.g. {m['example']!r}")
         spent_file.write_text(f"{spent + time.perf_counter() - started:.1f}")
 
     trained = pretrain_perception(init, work / "trained", steps=recipe.steps, binding_steps=recipe.binding_steps,
-                                  seed=recipe.seed, progress=progress)
+                                  video_steps=recipe.video_steps, seed=recipe.seed, progress=progress)
     curve = json.loads((trained / CURVE_FILE).read_text())
     info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,
             "built": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(spent + time.perf_counter() - started, 1),

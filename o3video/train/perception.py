@@ -15,8 +15,10 @@ steps, then localises single objects (IoU ~0.6 after ~13 CPU minutes) when the l
 (no decay before the plateau is passed); a tiny Qwen2.5-VL stays at chance. On 1-3 objects it then learns to
 land on *an* object but not on the *named* one (binding at chance after 40 more CPU minutes), unless one
 attention head per layer is pulled onto the named object's image tokens (`attention_loss`: binding 0.85 after
-50 CPU minutes, one seed). `pretrain_perception` runs both stages on the model's own frame size and saves the
-result with `save_pretrained`, resumably.
+50 CPU minutes, one seed). Those boxes are tied to the single-image prompt's layout (the same frames asked as a
+video: IoU 0.68 -> 0.04) until part of the questions are asked in the video form (`Recipe.video`).
+`pretrain_perception` runs the stages on the model's own frame size and saves the result with `save_pretrained`,
+resumably.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +63,7 @@ class Scene:
     # this image (same answer). Why: trained on one layout only, a tiny model ties its boxes to token offsets;
     # four extra words in the prompt, or the same image as a one-frame video, take its IoU from 0.68 to ~0.03.
     frames: int = 0
+    duration: float | None = None  # the video form's length in seconds (frame k at k * duration / frames); None: frames
 
     @property
     def n(self) -> int:
@@ -144,8 +148,9 @@ def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | No
 def messages(scene: Scene, coord: str) -> list[dict[str, Any]]:
     if not scene.frames:
         return build_messages(scene.image, scene.question, Task.VISUAL, box_convention=COORDS[coord])
-    frames = [Frame(float(second), scene.image, index=second) for second in range(scene.frames)]
-    return build_messages(frames, scene.question, Task.SPATIO_TEMPORAL, duration=float(scene.frames),
+    duration = float(scene.frames if scene.duration is None else scene.duration)
+    frames = [Frame(round(k * duration / scene.frames, 2), scene.image, index=k) for k in range(scene.frames)]
+    return build_messages(frames, scene.question, Task.SPATIO_TEMPORAL, duration=duration,
                           instruction=answer_instruction(Task.VISUAL), box_convention=COORDS[coord])
 
 
@@ -224,6 +229,9 @@ class Recipe:
     # weight of the attention supervision (`attention_loss`): what made binding (the named object among several)
     # learnable at this scale; needs a model loaded with eager attention
     attention_supervision: float = 0.0
+    # share of the questions asked in the video form: 1-8 labelled frames of the image, 0.25-2 s apart, so the
+    # prompt's layout varies and only the image content can give the box (see `Scene.frames`)
+    video: float = 0.0
 
 
 class Learner:
@@ -259,8 +267,13 @@ class Learner:
         lo, hi = self.recipe.objects
         if self.cpu < self.recipe.single_minutes * 60:
             lo = hi = 1
-        return [make_scene(self.rng, self.world, self.rng.randint(lo, hi), blank=self.blank)
-                for _ in range(self.recipe.batch)]
+        scenes = [make_scene(self.rng, self.world, self.rng.randint(lo, hi), blank=self.blank)
+                  for _ in range(self.recipe.batch)]
+        for scene in scenes:
+            if self.recipe.video > 0 and self.rng.random() < self.recipe.video:
+                scene.frames = self.rng.randint(1, 8)
+                scene.duration = round(scene.frames * self.rng.uniform(0.25, 2.0), 1)
+        return scenes
 
     def extra_loss(self, scenes: list[Scene], inputs: dict[str, Any], outputs: Any) -> torch.Tensor | None:
         """Losses beside the answer's: the recipe's attention supervision (subclasses add their own)."""
@@ -350,27 +363,41 @@ CURVE_FILE = "perception.json"
 
 
 def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 3500, binding_steps: int = 0,
-                        seed: int = 0, eval_every: int = 250, eval_per_count: int = 32,
+                        video_steps: int = 0, seed: int = 0, eval_every: int = 250, eval_per_count: int = 32,
                         progress: Callable[[dict[str, Any]], None] | None = None) -> Path:
-    """Train the model saved in `model_dir` to localise named single objects on frames of its own input size for
-    `steps` optimizer steps at a constant learning rate, then (`binding_steps` > 0) to find the named one among
-    1-3 objects for `binding_steps` more, with attention supervision (`attention_loss`; without it binding stays
-    at chance), evaluating every `eval_every` steps on held-out frames (1-3 objects) against the mean box; save it
-    to `out` (`save_pretrained`, with `perception.json`: the stages' recipes, seed and the learning curve against
-    CPU minutes). Resumable: the state at each evaluation is kept in `out/perception_state.pt` until the run
-    finishes, and a resumed run continues the same data stream."""
+    """Train the model saved in `model_dir` in up to three stages at a constant learning rate, and save it to `out`
+    (`save_pretrained`, with `perception.json`: the stages' recipes, seed and the learning curve against CPU
+    minutes):
+    1. `steps` optimizer steps localising named single objects on frames of its own input size;
+    2. `binding_steps` finding the named one among 1-3 objects, with attention supervision (`attention_loss`;
+       without it binding stays at chance);
+    3. `video_steps` the same, half of the questions asked in the video form (`Recipe.video`), so the boxes come
+       from the image and not from where the image sits in the prompt.
+    Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, and with a video
+    stage also on the same frames asked as 8 labelled frames. Resumable: the state at each evaluation is kept in
+    `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
     from o3video.io import atomic_path, atomic_write_json
     from o3video.models import frame_settings, load_model
 
     out = Path(out)
     if (out / CURVE_FILE).is_file() and json.loads((out / CURVE_FILE).read_text()).get("finished"):
         return out
-    model, processor = load_model(model_dir, dtype="float32",
-                                  attn_implementation="eager" if binding_steps > 0 else None)
+    supervised = binding_steps > 0 or video_steps > 0
+    model, processor = load_model(model_dir, dtype="float32", attn_implementation="eager" if supervised else None)
     world = _world_of(processor)
     size = (world.width, world.height)
     single = Recipe(minutes=math.inf, coord=coord_of(model))
     binding = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0)
+    video = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5)
+    stages = [("single", single, steps), ("binding", binding, binding_steps), ("video", video, video_steps)]
+    ends = list(accumulate(n for _, _, n in stages))
+    total = ends[-1]
+
+    def stage_at(step: int) -> tuple[str, Recipe]:
+        """The stage that step number `step` (1-based) belongs to."""
+        index = next((i for i, end in enumerate(ends) if step <= end), len(stages) - 1)
+        return stages[index][0], stages[index][1]
+
     learner = Learner(model, processor, world, single, seed=seed + 1)
     scenes = eval_set(world, [1, 2, 3], eval_per_count)
     curve: list[dict[str, Any]] = []
@@ -382,17 +409,18 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     else:
         torch.manual_seed(seed)
     out.mkdir(parents=True, exist_ok=True)
-    recipes = {"single": asdict(single) | {"minutes": None, "steps": steps},
-               "binding": asdict(binding) | {"minutes": None, "steps": binding_steps}}
-    info = {"source": str(model_dir), "seed": seed, "steps": steps + binding_steps, "recipe": recipes,
+    recipes = {name: asdict(recipe) | {"minutes": None, "steps": n} for name, recipe, n in stages}
+    info = {"source": str(model_dir), "seed": seed, "steps": total, "recipe": recipes,
             "frame": list(size), "frame_settings": frame_settings(processor),
             "mean_box": score([mean_box(world, [1, 2, 3])] * len(scenes), scenes), "curve": curve, "finished": False}
 
     def checkpoint() -> None:
-        row = {"steps": learner.steps, "stage": "single" if learner.steps <= steps else "binding",
+        row = {"steps": learner.steps, "stage": stage_at(max(1, learner.steps))[0],
                "cpu_min": round(learner.cpu / 60, 2),
                "loss": round(float(np.mean(learner.losses[-20:])), 3) if learner.losses else None,
                "model": evaluate(model, processor, scenes, single.coord, size)}
+        if video_steps > 0:
+            row["model_as_video"] = evaluate(model, processor, scenes, single.coord, size, frames=8)
         curve.append(row)
         if progress is not None:
             progress(row)
@@ -404,13 +432,12 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
         checkpoint()
     from tqdm import tqdm
 
-    total = steps + binding_steps
     with tqdm(total=total, initial=learner.steps, desc="perception", unit="step", dynamic_ncols=True) as bar:
         while learner.steps < total:
-            learner.recipe = single if learner.steps < steps else binding
+            learner.recipe = stage_at(learner.steps + 1)[1]
             bar.set_postfix(loss=f"{learner.step():.3f}", refresh=False)
             bar.update()
-            if learner.steps % eval_every == 0 or learner.steps in (steps, total):
+            if learner.steps % eval_every == 0 or learner.steps in ends:
                 checkpoint()
     model.save_pretrained(out)
     processor.save_pretrained(out)
