@@ -373,7 +373,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
        without it binding stays at chance);
     3. `video_steps` the same, half of the questions asked in the video form (`Recipe.video`), so the boxes come
        from the image and not from where the image sits in the prompt.
-    Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, and with a video
+    Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, and in the video
     stage also on the same frames asked as 8 labelled frames. Resumable: the state at each evaluation is kept in
     `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
     from o3video.io import atomic_path, atomic_write_json
@@ -419,7 +419,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
                "cpu_min": round(learner.cpu / 60, 2),
                "loss": round(float(np.mean(learner.losses[-20:])), 3) if learner.losses else None,
                "model": evaluate(model, processor, scenes, single.coord, size)}
-        if video_steps > 0:
+        if video_steps > 0 and learner.steps >= ends[1]:  # from the video stage's start on (it costs 8 images each)
             row["model_as_video"] = evaluate(model, processor, scenes, single.coord, size, frames=8)
         curve.append(row)
         if progress is not None:
