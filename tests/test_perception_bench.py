@@ -91,16 +91,25 @@ def test_reverse_questions_ask_for_the_named_objects_box_and_keep_its_answer(ben
 
 @pytest.mark.slow
 def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_every_frame(bench, work) -> None:
+    from o3video.video.prompt import frame_label
+
     world = perception.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    recipe = perception.Recipe(batch=32, objects=(1, 3), attention_supervision=1.0)
-    learner = bench.AuxLearner(model, processor, world, recipe, video=0.5, dense=1.0)
+    recipe = perception.Recipe(batch=32, objects=(1, 3), attention_supervision=1.0, video=0.5)
+    learner = bench.AuxLearner(model, processor, world, recipe, dense=1.0)
     scenes = learner.batch()
     assert 0 < sum(s.frames > 0 for s in scenes) < 32 and all(0 <= s.frames <= 8 for s in scenes)
+    videos = [s for s in scenes if s.frames > 0]
+    # the frames' spacing varies (0.25-2 s), so the labels' text varies too
+    assert all(0.25 * s.frames - 0.05 <= s.duration <= 2 * s.frames + 0.05 for s in videos)
+    assert len({round(s.duration / s.frames, 2) for s in videos}) > 1
     scene = next(s for s in scenes if s.frames > 1)
     content = perception.messages(scene, "1000")[1]["content"]
     images = [item for item in content if item["type"] == "image"]
     assert len(images) == scene.frames and all(item["image"] is scene.image for item in images)
+    assert content[0]["text"].startswith(f"The video is {scene.duration:.1f} seconds long")
+    last = (scene.frames - 1) * scene.duration / scene.frames
+    assert [item["text"] for item in content if item["type"] == "text"][-2].strip() == frame_label(scene.frames, last)
     assert content[-1]["text"].startswith(f"\n{scene.question}")
     single = perception.Scene(scene.image, scene.objects, scene.target, scene.owner)
     size = (world.width, world.height)
@@ -109,7 +118,7 @@ def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_ev
         with torch.no_grad():
             out = model(**inputs, output_attentions=True)
         assert torch.isfinite(perception.attention_loss(model, [form], inputs, out.attentions))
-    learner.recipe.batch, learner.video = 4, 1.0
+    learner.recipe.batch, learner.recipe.video = 4, 1.0
     assert learner.step() > 0  # a batch in the video form trains, its dense labels one set per frame
 
 
@@ -182,20 +191,24 @@ def test_benchmark_starts_from_a_saved_base_when_given_one(bench, tmp_path, caps
 
 @pytest.mark.slow
 def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly(work, monkeypatch) -> None:
-    """Both stages (single objects, then binding with attention supervision), killed in the first and resumed."""
+    """All three stages (single objects; binding with attention supervision; half asked as videos), killed in the
+    first and resumed."""
     from safetensors.torch import load_file
 
     from o3video.models import build_tiny_model, load_model
 
     base = build_tiny_model(work / "base_qwen3", seed=0, arch="qwen3_vl")
-    run = dict(steps=6, binding_steps=2, eval_every=3, eval_per_count=1)
+    run = dict(steps=6, binding_steps=2, video_steps=2, eval_every=3, eval_per_count=1)
     whole = perception.pretrain_perception(base, work / "whole", **run)
     info = json.loads((whole / perception.CURVE_FILE).read_text())
-    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8]
-    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding"]
+    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10]
+    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video"]
+    # the 8-frame form is scored from the video stage's start on
+    assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 3
     assert info["recipe"]["single"]["objects"] == [1, 1] and info["recipe"]["binding"]["objects"] == [1, 3]
-    assert info["recipe"]["binding"]["attention_supervision"] > 0
+    assert info["recipe"]["binding"]["attention_supervision"] > 0 and info["recipe"]["video"]["attention_supervision"] > 0
     assert info["recipe"]["single"]["attention_supervision"] == 0
+    assert info["recipe"]["video"]["video"] == 0.5 and info["recipe"]["binding"]["video"] == 0
     assert info["frame"] == [128, 96] and info["recipe"]["single"]["coord"] == "1000" and info["seed"] == 0
     assert not (whole / perception.STATE_FILE).exists()
     load_model(whole)  # a checkpoint like any other
@@ -224,20 +237,20 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     from o3video.cli import main
     from o3video.demo.perception_base import BaseRecipe, cached_base
 
-    recipe = BaseRecipe(steps=2, binding_steps=1)
+    recipe = BaseRecipe(steps=2, binding_steps=1, video_steps=1)
     assert cached_base(recipe) is None
-    assert main(["perception-base", "--steps", "2", "--binding-steps", "1", "--threads", "1"]) == 0
+    assert main(["perception-base", "--steps", "2", "--binding-steps", "1", "--video-steps", "1", "--threads", "1"]) == 0
     folder = cached_base(recipe)
     assert folder is not None and f"perception base: {folder}" in capsys.readouterr().out
     info = json.loads((folder / "base.json").read_text())
     assert info["command"] == recipe.command() and info["seconds"] > 0
-    assert info["final"]["steps"] == 3 and info["final"]["stage"] == "binding"
+    assert info["final"]["steps"] == 4 and info["final"]["stage"] == "video" and "model_as_video" in info["final"]
     assert json.loads((folder / "config.json").read_text())["model_type"] == "qwen3_vl"
     assert not list(folder.parent.glob(".*building"))  # the work folder is gone once the base is in place
     # built once: a second call finds it; another recipe is another entry
-    assert main(["perception-base", "--steps", "2", "--binding-steps", "1"]) == 0
+    assert main(["perception-base", "--steps", "2", "--binding-steps", "1", "--video-steps", "1"]) == 0
     assert capsys.readouterr().out.strip().endswith(str(folder))
-    assert cached_base(BaseRecipe(steps=2, binding_steps=2)) is None
+    assert cached_base(BaseRecipe(steps=2, binding_steps=2, video_steps=1)) is None
 
 
 def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_object(tmp_path) -> None:
