@@ -42,7 +42,10 @@ the prompt's layout varies; the curve then also scores the held-out frames asked
 Auxiliary heads live outside the model, which stays transformers' own class and saves as such.
 
 Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given, and
-`python bench/perception.py plot OUT.png CURVE.json...` draws several such curves in one picture.
+`python bench/perception.py plot OUT.png CURVE.json...` draws several such curves in one picture;
+`python bench/perception.py layouts MODEL [WORLD]` scores a saved model on the held-out frames in prompt layouts it
+was and was not trained on, and on a synthetic world's test videos (does its localisation depend on where the image
+sits in the prompt?).
 
 Measured with the earlier answer form (a bare `<box>[...]</box>` after a system prompt of the benchmark's own) (tiny Qwen3-VL small, 0.99 M parameters, 128x96, 12 image tokens, 0-1000 coordinates, batch 16, lr 2e-3,
 ~230 steps per CPU minute on a 2-core machine shared with other jobs; ONE seed each, 96-144 held-out images, so
@@ -86,6 +89,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,13 +99,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from bench.pictures import Panel, line_panels  # noqa: E402
 from o3video.data.synth.vocab import COLOURS, SHAPES  # noqa: E402
 from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
 from o3video.grammar import render_box  # noqa: E402
-from o3video.train.perception import (COORDS, Learner, Recipe, Scene, World, answer_text, eval_set,  # noqa: E402
-                                      evaluate, example, mean_box, object_shares, score)
+from o3video.tasks import Task  # noqa: E402
+from o3video.train.perception import (BLANK_GREY, COORDS, Learner, Recipe, Scene, World, answer_box,  # noqa: E402
+                                      answer_text, eval_set, evaluate, example, mean_box, object_shares, score)
+from o3video.video.prompt import answer_instruction, build_messages  # noqa: E402
+from o3video.video.sampling import Frame  # noqa: E402
 
 
 # -------------------------------------------------------------------------------------------------------- training
@@ -340,12 +348,111 @@ def plot(path: str | Path, curves: list[str | Path]) -> Path:
     return line_panels(path, [bind, *iou])
 
 
+# ----------------------------------------------------------------------------------------------------- layouts
+FILLER = "frame"  # a word the tiny tokenizers know; the layouts below add it to move the image in the prompt
+
+
+def layout_forms(coord: str, size: tuple[int, int]) -> dict[str, Callable[[Scene], list[dict[str, Any]]]]:
+    """The held-out frames asked in prompt layouts the base was trained on (the image; 8 labelled copies) and ones
+    it was not (filler words before the image or after it; 12 frames 0.5 s apart; the image as one of 8 frames,
+    the others blank), each as chat messages from the project's prompt builder."""
+    convention = COORDS[coord]
+    blank = Image.new("RGB", size, (BLANK_GREY,) * 3)
+
+    def image(scene: Scene, before: int = 0, after: int = 0) -> list[dict[str, Any]]:
+        messages = build_messages(scene.image, scene.question, Task.VISUAL, box_convention=convention)
+        content = messages[1]["content"]
+        if before:
+            content.insert(0, {"type": "text", "text": " ".join([FILLER] * before) + "\n"})
+        if after:
+            content[-1]["text"] = " ".join([FILLER] * after) + "\n" + content[-1]["text"]
+        return messages
+
+    def video(scene: Scene, count: int, spacing: float, only: int | None = None) -> list[dict[str, Any]]:
+        frames = [Frame(round(k * spacing, 2), scene.image if only in (None, k) else blank, index=k)
+                  for k in range(count)]
+        return build_messages(frames, scene.question, Task.SPATIO_TEMPORAL, duration=count * spacing,
+                              instruction=answer_instruction(Task.VISUAL), box_convention=convention)
+
+    return {
+        "the image (trained)": image,
+        "4 words before the image": lambda s: image(s, before=4),
+        "16 words after the image": lambda s: image(s, after=16),
+        "8 frames 1 s apart (trained)": lambda s: video(s, 8, 1.0),
+        "12 frames 0.5 s apart": lambda s: video(s, 12, 0.5),
+        "1 of 8 frames, the rest blank": lambda s: video(s, 8, 1.0, only=s.target * 3 % 8),
+    }
+
+
+def world_videos(model, processor, world: Path, coord: str, frames: int = 8) -> dict[str, Any]:
+    """The synthetic world's V-STaR test videos (`world/vstar_test.json`), `frames` sampled as the demo samples
+    them, asked "Where is the <object>?" in the video form; IoU with the object's box at its best-matching
+    ground-truth second (it moves), and the centre box's for reference."""
+    from o3video.models import frame_settings, generate
+    from o3video.video.sampling import sample_frames
+
+    records = json.loads((world / "vstar_test.json").read_text())
+    ious, centre = [], []
+    for record in records:
+        sampled = sample_frames(world / record["video_path"], frames, **frame_settings(processor))
+        width, height = sampled.frames[0].image.size
+        messages = build_messages(sampled.frames, f"Where is the {record['object']}?", Task.SPATIO_TEMPORAL,
+                                  duration=sampled.duration, instruction=answer_instruction(Task.VISUAL),
+                                  box_convention=COORDS[coord])
+        box = answer_box(generate(model, processor, [messages], max_new_tokens=64)[0][0], coord, (width, height))
+        sx, sy = width / record["width"], height / record["height"]
+        truth = [[b["xmin"] * sx, b["ymin"] * sy, b["xmax"] * sx, b["ymax"] * sy] for b in record["bboxes"]]
+        ious.append(max(box_iou(box, t) for t in truth) if box is not None else 0.0)
+        centre.append(max(box_iou([width / 4, height / 4, 3 * width / 4, 3 * height / 4], t) for t in truth))
+    return {"records": len(records), "iou": round(float(np.mean(ious)), 4),
+            "iou50": round(float(np.mean(np.array(ious) >= 0.5)), 4), "centre_box_iou": round(float(np.mean(centre)), 4)}
+
+
+def layouts(model_dir: str, world: str | None = None, per_count: int = 16, threads: int = 1) -> dict[str, Any]:
+    """Score a saved model (e.g. a perception base) on the held-out frames in every `layout_forms` layout, and on
+    the world's test videos when `world` is given: does its localisation depend on where the image sits?"""
+    from o3video.models import generate, load_model
+    from o3video.train.perception import _world_of, coord_of
+
+    torch.set_num_threads(threads)
+    model, processor = load_model(model_dir, dtype="float32")
+    model.eval()
+    frame = _world_of(processor)
+    size, coord = (frame.width, frame.height), coord_of(model)
+    scenes = eval_set(frame, [1, 2, 3], per_count)
+    result: dict[str, Any] = {"model": str(model_dir), "frames": len(scenes)}
+    for name, make in layout_forms(coord, size).items():
+        texts = [c[0] for i in range(0, len(scenes), 16)
+                 for c in generate(model, processor, [make(s) for s in scenes[i:i + 16]], max_new_tokens=64)]
+        r = score([answer_box(t, coord, size) for t in texts], scenes)
+        result[name] = r
+        print(f"{name:32s} IoU {r['iou']:.3f}  by objects {r['iou_by_n']}  bind {r['bind']} ({r['hits']} hits)",
+              flush=True)
+    if world is not None:
+        result["world videos"] = r = world_videos(model, processor, Path(world), coord)
+        print(f"{'world test videos (8 frames)':32s} IoU {r['iou']:.3f}  >=0.5 {r['iou50']:.2f}  "
+              f"(centre box {r['centre_box_iou']:.3f}, {r['records']} videos)", flush=True)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["plot"]:  # bench/perception.py plot OUT.png CURVE.json [CURVE.json ...]
         if len(argv) < 3:
             raise SystemExit("usage: perception.py plot OUT.png CURVE.json [CURVE.json ...]")
         print(plot(argv[1], argv[2:]))
+        return 0
+    if argv[:1] == ["layouts"]:  # bench/perception.py layouts MODEL [WORLD] [--json OUT]
+        p = argparse.ArgumentParser(prog="perception.py layouts", description=layouts.__doc__)
+        p.add_argument("model")
+        p.add_argument("world", nargs="?", help="a synthetic world folder (vstar_test.json and its videos)")
+        p.add_argument("--per-count", type=int, default=16, help="held-out frames per object count (1, 2, 3)")
+        p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
+        p.add_argument("--json", help="write the scores here")
+        args = p.parse_args(argv[1:])
+        result = layouts(args.model, args.world, args.per_count, args.threads)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1))
         return 0
     from transformers.utils import logging as hf_logging
 

@@ -300,3 +300,67 @@ def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, caps
     assert "perception_sft.json" in config and "max_steps: 2" in config  # the replay is in SFT's data
     picture = retention.plot(tmp_path / "curves.png", [out])
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) -> None:
+    world = perception.World()
+    scene = perception.make_scene(random.Random(4), world, 3)
+    forms = bench.layout_forms("1000", (world.width, world.height))
+    blank = np.asarray(perception.Image.new("RGB", (world.width, world.height), (perception.BLANK_GREY,) * 3))
+
+    def parts(name):
+        content = forms[name](scene)[1]["content"]
+        images = [np.asarray(item["image"]) for item in content if item["type"] == "image"]
+        texts = [item["text"] for item in content if item["type"] == "text"]
+        return content, images, texts
+
+    content, images, texts = parts("the image (trained)")
+    assert content[0]["type"] == "image" and len(images) == 1 and texts[-1].startswith(scene.question)
+    content, _, texts = parts("4 words before the image")
+    assert content[0]["text"].split() == [bench.FILLER] * 4 and content[1]["type"] == "image"
+    _, _, texts = parts("16 words after the image")
+    assert texts[-1].split("\n")[0].split() == [bench.FILLER] * 16 and scene.question in texts[-1]
+    assert len(parts("8 frames 1 s apart (trained)")[1]) == 8 and len(parts("12 frames 0.5 s apart")[1]) == 12
+    _, images, _ = parts("1 of 8 frames, the rest blank")
+    shown = [i for i, image in enumerate(images) if not np.array_equal(image, blank)]
+    assert len(images) == 8 and shown == [scene.target * 3 % 8]
+
+
+@pytest.mark.slow
+def test_world_videos_score_the_answer_against_the_moving_object_in_the_models_frame(bench, synth_easy,
+                                                                                   tiny_qwen3_model,
+                                                                                   monkeypatch) -> None:
+    """An answer that gives the object's ground-truth box (at its first second, rescaled to the model's frame and
+    written on the 0-1000 scale) scores IoU ~1; one that gives no box scores 0."""
+    import o3video.models
+    from o3video.models import load_model
+
+    model, processor = load_model(tiny_qwen3_model, dtype="float32")
+    records = json.loads((synth_easy / "vstar_test.json").read_text())
+    by_question = {f"Where is the {r['object']}?": r for r in records}
+
+    def truthful(_model, _processor, batch, **_):
+        question = next(q for q in by_question if q in batch[0][1]["content"][-1]["text"])
+        record, box = by_question[question], by_question[question]["bboxes"][0]
+        relative = [box["xmin"] / record["width"], box["ymin"] / record["height"], box["xmax"] / record["width"],
+                    box["ymax"] / record["height"]]
+        text = perception.render_claim(perception.Claim(record["object"], ([round(v * 1000) for v in relative],)))
+        return [[perception.render_completion(text, text)]]
+
+    monkeypatch.setattr(o3video.models, "generate", truthful)
+    result = bench.world_videos(model, processor, synth_easy, "1000")
+    assert result["records"] == len(records) and result["iou"] > 0.9 and result["iou50"] == 1.0
+    assert 0 <= result["centre_box_iou"] < 0.9
+    monkeypatch.setattr(o3video.models, "generate", lambda *_a, **_k: [["<answer>no box</answer>"]])
+    assert bench.world_videos(model, processor, synth_easy, "1000")["iou"] == 0.0
+
+
+@pytest.mark.slow
+def test_layouts_mode_scores_a_saved_model_in_every_layout(bench, tiny_qwen3_model, tmp_path, capsys) -> None:
+    out = tmp_path / "layouts.json"
+    assert bench.main(["layouts", str(tiny_qwen3_model), "--per-count", "1", "--json", str(out)]) == 0
+    result, printed = json.loads(out.read_text()), capsys.readouterr().out
+    assert result["frames"] == 3 and "world videos" not in result
+    for name in bench.layout_forms("1000", (128, 96)):  # every layout scored, and printed on a line of its own
+        assert 0 <= result[name]["iou"] <= 1 and result[name]["parse"] >= 0
+        assert any(line.startswith(name) for line in printed.splitlines())
