@@ -79,7 +79,20 @@ That model's boxes are tied to the single-image prompt's layout: the same held-o
 or after the image score IoU 0.02-0.04, asked as a one-frame video 0.03, as 8 labelled copies 0.04 (against 0.68).
 `--video 0.5` (half the questions as 1-8 labelled frames, with `--attn-sup 1`) from it, one seed, 11 steps per CPU
 minute: the 8-frame form rose to IoU 0.15 after 56 steps, 0.39 after 110, 0.48-0.53 from 164 to 329 steps
-(30 CPU min; bind 0.71-0.86 on 21-28 hits), the image form staying at 0.64-0.67.
+(30 CPU min; bind 0.71-0.86 on 21-28 hits), the image form staying at 0.64-0.67. `o3video perception-base` now
+ends with that stage (`--video-steps`, frames 0.25-2 s apart). `layouts`, 48 held-out frames, before and after 400
+steps of it (`pretrain_perception(video_steps=400)` from the binding model, 35 CPU min, one seed), and the demo
+world's 30 test videos (seed 0; the centre box scores 0.093 there):
+
+| layout | binding model | + video stage |
+|---|---:|---:|
+| the image (trained) | 0.681 | 0.658 |
+| 4 words before the image | 0.040 | 0.377 |
+| 16 words after the image | 0.038 | 0.064 |
+| 8 frames 1 s apart (trained in the video stage) | 0.043 | 0.540 |
+| 12 frames 0.5 s apart | 0.014 | 0.354 |
+| 1 of 8 frames, the rest blank | 0.019 | 0.026 |
+| world test videos, 8 frames, best second | 0.017 | 0.269 |
 """
 
 from __future__ import annotations
