@@ -46,6 +46,18 @@ from o3video.video.prompt import answer_instruction, build_messages
 from o3video.video.sampling import Frame
 
 BLANK_GREY = 70
+# Sentences a question may be preceded by (`Recipe.context`), so the text between the frames and the answer varies in
+# length the way real prompts' wording does (V-STaR's where question, for one, carries ~60 words of instructions).
+CONTEXT = (
+    "Please answer the question about the video.",
+    "The frames show coloured shapes on a grey background.",
+    "Some of the shapes may move while others stand still.",
+    "Each frame is labelled with the time it was taken.",
+    "Look at every frame before you answer.",
+    "Give the box as four numbers, [x1, y1, x2, y2].",
+    "The question names one object by its colour and its shape.",
+    "Answer from what the frames show, not from what is likely.",
+)
 HIT_IOU = 0.3  # an answer "hits" an object at this IoU (objects never overlap, so at most one is hit)
 
 
@@ -64,6 +76,7 @@ class Scene:
     # four extra words in the prompt, or the same image as a one-frame video, take its IoU from 0.68 to ~0.03.
     frames: int = 0
     duration: float | None = None  # the video form's length in seconds (frame k at k * duration / frames); None: frames
+    context: str = ""  # sentences asked before the question (`Recipe.context`)
 
     @property
     def n(self) -> int:
@@ -146,11 +159,12 @@ def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | No
 
 
 def messages(scene: Scene, coord: str) -> list[dict[str, Any]]:
+    question = f"{scene.context}\n{scene.question}" if scene.context else scene.question
     if not scene.frames:
-        return build_messages(scene.image, scene.question, Task.VISUAL, box_convention=COORDS[coord])
+        return build_messages(scene.image, question, Task.VISUAL, box_convention=COORDS[coord])
     duration = float(scene.frames if scene.duration is None else scene.duration)
     frames = [Frame(round(k * duration / scene.frames, 2), scene.image, index=k) for k in range(scene.frames)]
-    return build_messages(frames, scene.question, Task.SPATIO_TEMPORAL, duration=duration,
+    return build_messages(frames, question, Task.SPATIO_TEMPORAL, duration=duration,
                           instruction=answer_instruction(Task.VISUAL), box_convention=COORDS[coord])
 
 
@@ -232,6 +246,9 @@ class Recipe:
     # share of the questions asked in the video form: 1-8 labelled frames of the image, 0.25-2 s apart, so the
     # prompt's layout varies and only the image content can give the box (see `Scene.frames`)
     video: float = 0.0
+    # share of the questions preceded by 1-4 of the `CONTEXT` sentences (either form): the text between the frames and
+    # the answer varies too (16 filler words after the image take a video-stage model's IoU from 0.66 to 0.06)
+    context: float = 0.0
 
 
 class Learner:
@@ -273,6 +290,8 @@ class Learner:
             if self.recipe.video > 0 and self.rng.random() < self.recipe.video:
                 scene.frames = self.rng.randint(1, 8)
                 scene.duration = round(scene.frames * self.rng.uniform(0.25, 2.0), 1)
+            if self.recipe.context > 0 and self.rng.random() < self.recipe.context:
+                scene.context = " ".join(self.rng.sample(CONTEXT, self.rng.randint(1, 4)))
         return scenes
 
     def extra_loss(self, scenes: list[Scene], inputs: dict[str, Any], outputs: Any) -> torch.Tensor | None:
@@ -371,8 +390,8 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     1. `steps` optimizer steps localising named single objects on frames of its own input size;
     2. `binding_steps` finding the named one among 1-3 objects, with attention supervision (`attention_loss`;
        without it binding stays at chance);
-    3. `video_steps` the same, half of the questions asked in the video form (`Recipe.video`), so the boxes come
-       from the image and not from where the image sits in the prompt.
+    3. `video_steps` the same, half of the questions asked in the video form (`Recipe.video`) and half preceded by
+       a few sentences (`Recipe.context`), so the boxes come from the image and not from where it sits in the prompt.
     Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, and in the video
     stage also on the same frames asked as 8 labelled frames. Resumable: the state at each evaluation is kept in
     `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
@@ -388,7 +407,8 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     size = (world.width, world.height)
     single = Recipe(minutes=math.inf, coord=coord_of(model))
     binding = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0)
-    video = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5)
+    video = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5,
+                   context=0.5)
     stages = [("single", single, steps), ("binding", binding, binding_steps), ("video", video, video_steps)]
     ends = list(accumulate(n for _, _, n in stages))
     total = ends[-1]
