@@ -397,10 +397,14 @@ def layout_forms(coord: str, size: tuple[int, int]) -> dict[str, Callable[[Scene
     }
 
 
-def world_videos(model, processor, world: Path, coord: str, frames: int = 8) -> dict[str, Any]:
+def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wording: str = "plain") -> dict[str, Any]:
     """The synthetic world's V-STaR test videos (`world/vstar_test.json`), `frames` sampled as the demo samples
-    them, asked "Where is the <object>?" in the video form; IoU with the object's box at its best-matching
-    ground-truth second (it moves), and the centre box's for reference."""
+    them, asked where the record's object is: "Where is the <object>?" with the visual-QA answer line (`plain`), or
+    V-STaR's own chain-1 *where* question and instruction (`vstar`: ~60 words between the frames and the answer).
+    Scored by the answer's first box (grounded, or V-STaR's JSON): IoU with the object's box at its best-matching ground-truth second (it
+    moves), and the centre box's for reference."""
+    from o3video.data.vstar import parse_spatial_answer, vstar_prompts
+    from o3video.geometry import convention_to_pixels
     from o3video.models import frame_settings, generate
     from o3video.video.sampling import sample_frames
 
@@ -409,10 +413,22 @@ def world_videos(model, processor, world: Path, coord: str, frames: int = 8) -> 
     for record in records:
         sampled = sample_frames(world / record["video_path"], frames, **frame_settings(processor))
         width, height = sampled.frames[0].image.size
-        messages = build_messages(sampled.frames, f"Where is the {record['object']}?", Task.SPATIO_TEMPORAL,
-                                  duration=sampled.duration, instruction=answer_instruction(Task.VISUAL),
+        if wording == "vstar":
+            where = next(prompt for prompt in vstar_prompts(record) if prompt.kind == "where_1")
+            question, task, instruction = where.question, where.task, where.instruction
+        else:
+            question, task, instruction = f"Where is the {record['object']}?", Task.SPATIO_TEMPORAL, \
+                answer_instruction(Task.VISUAL)
+        messages = build_messages(sampled.frames, question, task, duration=sampled.duration, instruction=instruction,
                                   box_convention=COORDS[coord])
-        box = answer_box(generate(model, processor, [messages], max_new_tokens=64)[0][0], coord, (width, height))
+        text = generate(model, processor, [messages], max_new_tokens=96)[0][0]
+        box = answer_box(text, coord, (width, height))
+        answered = parse_spatial_answer(text)  # V-STaR's JSON boxes by second, when the answer is in that form
+        if box is None and answered:
+            try:
+                box = convention_to_pixels(next(iter(answered.values())), COORDS[coord], (width, height))
+            except ValueError:  # not four numbers
+                box = None
         sx, sy = width / record["width"], height / record["height"]
         truth = [[b["xmin"] * sx, b["ymin"] * sy, b["xmax"] * sx, b["ymax"] * sy] for b in record["bboxes"]]
         ious.append(max(box_iou(box, t) for t in truth) if box is not None else 0.0)
@@ -441,9 +457,10 @@ def layouts(model_dir: str, world: str | None = None, per_count: int = 16, threa
         result[name] = r
         print(f"{name:32s} IoU {r['iou']:.3f}  by objects {r['iou_by_n']}  bind {r['bind']} ({r['hits']} hits)",
               flush=True)
-    if world is not None:
-        result["world videos"] = r = world_videos(model, processor, Path(world), coord)
-        print(f"{'world test videos (8 frames)':32s} IoU {r['iou']:.3f}  >=0.5 {r['iou50']:.2f}  "
+    for wording in ("plain", "vstar") if world is not None else ():
+        result[f"world videos, {wording} wording"] = r = world_videos(model, processor, Path(world), coord,
+                                                                      wording=wording)
+        print(f"{'world test videos, ' + wording + ' wording':32s} IoU {r['iou']:.3f}  >=0.5 {r['iou50']:.2f}  "
               f"(centre box {r['centre_box_iou']:.3f}, {r['records']} videos)", flush=True)
     return result
 
