@@ -107,3 +107,17 @@ def test_the_format_of_the_what_answer_is_read_from_its_full_completion():
     row = {**record, "answer_vqa": "red", "answer_vqa_raw_output": good}
     assert format_scores([row])["what"] == [1.0]
     assert format_scores([{**record, "answer_vqa": good}])["what"] == [1.0]  # older files kept it there
+
+
+def test_the_base_line_says_how_the_base_was_built_and_tolerates_a_hand_made_base_json():
+    from o3video.demo.assemble import base_summary
+
+    written = {"command": "o3video perception-base --steps 4000", "built": "2026-11-30 10:30:00", "seconds": 5400.0,
+               "final": {"model": {"iou": 0.658, "iou_by_n": {"1": 0.741}}, "model_as_video": {"iou": 0.54}},
+               "mean_box": {"iou": 0.06}}
+    assert base_summary(written) == ("built by `o3video perception-base --steps 4000` (2026-11-30 10:30:00; 90.0 min "
+                                     "one-time, not in this run's time; held-out IoU 0.66, single objects 0.74; "
+                                     "asked as 8 frames 0.54; mean box 0.06)")
+    # a base.json made by hand, with neither the time taken nor the curve: what it has, no KeyError
+    assert base_summary({"command": "a script"}) == "built by `a script`"
+    assert base_summary({}) == "(no command recorded)"

@@ -91,6 +91,24 @@ def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
     return pictures
 
 
+def base_summary(info: dict[str, Any]) -> str:
+    """How a pre-trained base was built and how well it localises, from its `base.json` (any field may be missing:
+    a `--base DIR` made by hand says what it has)."""
+    final = info.get("final") or {}
+    model, video = final.get("model") or {}, final.get("model_as_video") or {}
+    facts = [str(info["built"])] if info.get("built") else []
+    if isinstance(info.get("seconds"), (int, float)):
+        facts.append(f"{info['seconds'] / 60:.1f} min one-time, not in this run's time")
+    if "iou" in model:
+        facts.append(f"held-out IoU {model['iou']:.2f}, single objects {model.get('iou_by_n', {}).get('1', 0):.2f}")
+    if "iou" in video:
+        facts.append(f"asked as 8 frames {video['iou']:.2f}")
+    if "iou" in (info.get("mean_box") or {}):
+        facts.append(f"mean box {info['mean_box']['iou']:.2f}")
+    built_by = f"built by `{info['command']}`" if info.get("command") else "(no command recorded)"
+    return built_by + (f" ({'; '.join(facts)})" if facts else "")
+
+
 def model_line(demo: Demo) -> str:
     """The architecture and where the run's base came from (a pre-trained base says how it was built)."""
     import json
@@ -100,11 +118,7 @@ def model_line(demo: Demo) -> str:
     line = f"tiny {arch} '{demo.s.model_size}', {demo.s.num_frames} frames per video"
     info_path = demo.models / "base" / "base.json"
     if info_path.is_file():
-        info = json.loads(info_path.read_text())
-        final = info["final"]["model"]
-        line += (f"; started from the perception-pretrained base built by `{info['command']}` ({info['built']}, "
-                 f"{info['seconds'] / 60:.1f} min one-time, not in this run's time; held-out IoU {final['iou']:.2f}, "
-                 f"single objects {final['iou_by_n'].get('1', 0):.2f}, mean box {info['mean_box']['iou']:.2f})")
+        line += f"; started from the perception-pretrained base {base_summary(json.loads(info_path.read_text()))}"
     elif demo.s.base != "random":
         line += f"; started from {demo.s.base}"
     if demo.s.perception_replay:
