@@ -4,7 +4,8 @@
 project's visual-QA form (`o3video/train/perception.py`). The demo then runs SFT on the synthetic world's six task types
 (`o3video/configs/tiny_sft.yaml`, the demo's own config and data, built by `o3video.demo.run.Demo`). This benchmark
 runs that SFT from a base and, every `--probe-every` steps, asks the model being trained the perception probe: the
-same held-out frames (1-3 objects) `pretrain_perception` scores, greedy, mean IoU with the named object. It prints and
+same held-out frames (1-3 objects) `pretrain_perception` scores, greedy, mean IoU with the named object, asked as the
+image and as 8 labelled frames of it (the form the video stage teaches). It prints and
 writes (`--json`) the curve against SFT steps and process CPU minutes, with the base's own score at step 0 and the
 mean-box answer's as the floor.
 
@@ -27,8 +28,8 @@ Measured (one seed each, `--threads 1` beside other jobs; the base: `o3video per
 
 The skill lives in the language model as much as in the vision tower: freezing the tower does not keep it, replay
 does; a lower learning rate keeps more but leaves SFT's answer formats half learnt. None of them moves where-1.
-(The two replay rows drew their replay frames at seed 100; the bench now mixes in the demo's own replay, drawn at
-`--seed`.)
+(The two replay rows drew their replay frames at seed 100, all of them visual QA; the bench now mixes in the demo's
+own replay, drawn at `--seed`, half of it asked of still videos unless `--replay-video 0`.)
 
 At the end the SFT model is also scored on the demo's held-out synthetic V-STaR split (`--vstar`, the demo's own
 evaluation), so the probe can be set beside what the demo measures. One seed per call (`--seed`); a claim that one
@@ -65,12 +66,15 @@ class ProbeCallback(TrainerCallback):
 
     def probe(self, step: int, model: Any, processor: Any) -> dict[str, Any]:
         cpu = time.process_time() - self.started
-        result = evaluate(model, processor, self.scenes, self.coord, (self.world.width, self.world.height))
+        size = (self.world.width, self.world.height)
+        result = evaluate(model, processor, self.scenes, self.coord, size)
+        video = evaluate(model, processor, self.scenes, self.coord, size, frames=8)
         row = {"step": step, "cpu_min": round(cpu / 60, 2), "iou": result["iou"], "iou_by_n": result["iou_by_n"],
-               "parse": result["parse"], "example": result["example"]}
+               "parse": result["parse"], "example": result["example"], "iou_as_video": video["iou"]}
         self.rows.append(row)
         print(f"step {step:4d}  {row['cpu_min']:5.1f} CPU min  probe IoU {row['iou']:.3f}  by objects "
-              f"{row['iou_by_n']}  parse {row['parse']:.2f}  e.g. {row['example'][:90]!r}", flush=True)
+              f"{row['iou_by_n']}  as 8 frames {video['iou']:.3f}  parse {row['parse']:.2f}  "
+              f"e.g. {row['example'][:90]!r}", flush=True)
         self.out.write_text(json.dumps(self.rows, indent=1))
         return row
 
@@ -91,7 +95,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     settings = DemoSettings(out=out, seed=args.seed, threads=args.threads, base=str(args.base),
-                            perception_replay=args.replay, sft_overrides=list(args.overrides))
+                            perception_replay=args.replay, replay_video=args.replay_video,
+                            sft_overrides=list(args.overrides))
     demo = Demo(settings)
     if not (demo.practice / "vstar_practice.json").is_file():
         demo.make_data()
@@ -108,6 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     config.threads = args.threads
     sft = train_sft(config, model=model, processor=processor, callbacks=[callback])
     result: dict[str, Any] = {"base": str(args.base), "overrides": args.overrides, "replay": args.replay,
+                              "replay_video": args.replay_video,
                               "seed": args.seed,
                               "mean_box_iou": floor, "curve": callback.rows}
     if args.vstar:
@@ -132,6 +138,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="score the SFT model on the demo's held-out V-STaR split at the end")
     p.add_argument("--replay", type=int, default=0,
                    help="mix this many perception questions (single objects, visual QA) into the SFT data")
+    p.add_argument("--replay-video", type=float, default=0.5,
+                   help="the share of the replay asked of still videos (spatio-temporal QA; default 0.5, the demo's)")
     p.add_argument("--json", help="write the curve and the V-STaR scores here")
     p.add_argument("overrides", nargs="*", help="SFT config overrides (key=value), e.g. freeze_vision=true")
     return p.parse_args(argv)

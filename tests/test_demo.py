@@ -107,14 +107,15 @@ def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_k
     from o3video.demo import blind_cache
     from o3video.demo.run import Demo, quick_settings
 
-    settings = replace(quick_settings(tmp_path / "run"), perception_replay=6)
+    settings = replace(quick_settings(tmp_path / "run"), perception_replay=8)
     demo = Demo(settings)
     demo.make_data()
     demo.make_replay()
     (demo.models / "base").mkdir(parents=True)
     (demo.models / "base" / "model.safetensors").write_bytes(b"weights")
     replay = demo.replay_dir / "perception_sft.json"
-    assert len(load_stgr(replay, media_root=replay.parent).records) == 6
+    records = load_stgr(replay, media_root=replay.parent).records
+    assert len(records) == 8 and {r["task"] for r in records} == {"visual QA", "temporal-spatial free-form QA"}
     objects = [len(np.unique(np.asarray(Image.open(f)).reshape(-1, 3), axis=0)) - 1  # colours beside the background
                for f in sorted((demo.replay_dir / "images").glob("*.png"))]
     assert min(objects) >= 1 and max(objects) >= 2  # the named object among several, as the base learnt it
@@ -122,12 +123,12 @@ def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_k
         assert str(replay) in demo.train_config("sft", demo.models / "base", blind).data.train
         assert str(replay) not in demo.train_config("rl", demo.models / "base", blind).data.train
     key = blind_cache.recipe_key(demo.twin_recipe())
-    image = demo.replay_dir / "images" / "00000.png"
-    original = image.read_bytes()
-    image.write_bytes(original + b"\0")  # the twin trained on these pixels: other pixels, another twin
-    assert blind_cache.recipe_key(demo.twin_recipe()) != key
-    image.write_bytes(original)
-    assert blind_cache.recipe_key(demo.twin_recipe()) == key
+    for media in (next((demo.replay_dir / "images").glob("*.png")), next((demo.replay_dir / "videos").glob("*.mp4"))):
+        original = media.read_bytes()
+        media.write_bytes(original + b"\0")  # the twin trained on these pixels: other pixels, another twin
+        assert blind_cache.recipe_key(demo.twin_recipe()) != key
+        media.write_bytes(original)
+        assert blind_cache.recipe_key(demo.twin_recipe()) == key
     without = Demo(replace(settings, perception_replay=0))
     assert str(replay) not in without.train_config("sft", demo.models / "base").data.train
     assert blind_cache.recipe_key(without.twin_recipe()) != key

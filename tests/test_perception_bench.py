@@ -279,6 +279,37 @@ def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_o
     assert len(json.loads(path.read_text())) == 12
 
 
+def test_video_replay_records_ask_a_still_video_and_cite_the_named_object_at_a_time(tmp_path) -> None:
+    from o3video.data.stgr import load_stgr
+    from o3video.data.synth.vocab import COLOURS
+    from o3video.grammar import parse
+    from o3video.train.targets import target_completion
+    from o3video.video.sampling import sample_frames
+
+    path = perception.perception_records(tmp_path, 16, seed=3, objects=(1, 3), video=0.5)
+    records = load_stgr(path, media_root=tmp_path).records  # valid STGR, every video readable
+    videos = [r for r in records if r["task"] == "temporal-spatial free-form QA"]
+    assert 0 < len(videos) < 16 and len(records) - len(videos) == sum(r["task"] == "visual QA" for r in records)
+    for record in videos:
+        claim = parse(f"<think>{record['reasoning_process']}</think>").claims[0]
+        name, box, second = claim.object, claim.boxes[0], claim.time
+        assert record["question"] == f"Where is the {name}?" and record["answer"].startswith("in the ")
+        sampled = sample_frames(tmp_path / record["video_path"], 8, factor=28, max_pixels=112 * 84)
+        assert sampled.frames[0].image.size == (112, 84) and 0 <= second < sampled.duration
+        colour = np.array(COLOURS[name.split()[0]], float)
+        x1, y1, x2, y2 = (int(v) for v in box)
+        for frame in (sampled.frames[0], sampled.frames[-1]):  # a still video: the object in its box throughout
+            pixels = np.asarray(frame.image.convert("RGB"), float)
+            near = np.abs(pixels - colour).max(-1) < 40  # H.264 moves colours a little
+            assert near[y1:y2, x1:x2].mean() > 0.25 and near.mean() < 0.3  # (another object may share its colour)
+        # SFT's target: the cited box on the model's frame (0-1000 for Qwen3-VL), the time, then the region
+        completion = target_completion(record, (128, 96), "relative_1000")
+        cited = parse(completion).claims[0]
+        expected = [round(v) for v in (box[0] / 112 * 1000, box[1] / 84 * 1000, box[2] / 112 * 1000, box[3] / 84 * 1000)]
+        assert [round(v) for v in cited.boxes[0]] == expected and cited.time == second
+        assert completion.endswith(f"<answer>{record['answer']}</answer>")
+
+
 @pytest.mark.slow
 def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, capsys) -> None:
     from o3video.models import build_tiny_model
@@ -295,7 +326,10 @@ def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, caps
         "trainer.per_device_train_batch_size=2"]))
     assert [row["step"] for row in result["curve"]] == [0, 1, 2]  # the base, then every step
     assert all(0 <= row["iou"] <= 1 and set(row["iou_by_n"]) == {"1", "2", "3"} for row in result["curve"])
+    assert all(0 <= row["iou_as_video"] <= 1 for row in result["curve"])  # the probe as 8 frames too
     assert json.loads((out / "probe.json").read_text()) == result["curve"]
+    replay = json.loads((out / "data" / "perception" / "perception_sft.json").read_text())
+    assert result["replay_video"] == 0.5 and {r["task"] for r in replay} == {"visual QA", "temporal-spatial free-form QA"}
     config = (out / "models" / "sft" / "train_config.yaml").read_text()
     assert "perception_sft.json" in config and "max_steps: 2" in config  # the replay is in SFT's data
     picture = retention.plot(tmp_path / "curves.png", [out])

@@ -78,11 +78,14 @@ class Demo:
 
     def make_replay(self) -> Path:
         """The perception questions mixed into SFT (`--perception-replay`), written once: the named object among
-        1-3, as the perception base's binding stage asks (the world's videos show 2-3)."""
+        1-3, as the perception base's binding stage asks (the world's videos show 2-3), a share (`--replay-video`)
+        asked of still videos, as its video stage asks."""
         from o3video.train.perception import perception_records
 
-        path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed, objects=(1, 3))
-        console.print(f"perception replay: {self.s.perception_replay} visual-QA records mixed into SFT")
+        path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed, objects=(1, 3),
+                                  video=self.s.replay_video)
+        console.print(f"perception replay: {self.s.perception_replay} records mixed into SFT, "
+                      f"{self.s.replay_video:.0%} of them asked of still videos")
         return path
 
     @property
@@ -220,8 +223,8 @@ class Demo:
         """What decides the blind twin (`o3video.demo.blind_cache.recipe`)."""
         data = [*self.sft_files(), self.world / "stgr_rl.json", self.world / "vstar_test.json",
                 self.practice / "vstar_test.json"]
-        if self.s.perception_replay:  # its images by their bytes: the code drawing them is not in the key
-            data += sorted((self.replay_dir / "images").glob("*.png"))
+        if self.s.perception_replay:  # its media by their bytes: the code drawing them is not in the key
+            data += sorted((self.replay_dir / "images").glob("*.png")) + sorted((self.replay_dir / "videos").glob("*.mp4"))
         return blind_cache.recipe(self.s, self.chain_threads(blind=True), [self.s.sft_config, self.s.rl_config], data,
                                   self.models / "base")
 

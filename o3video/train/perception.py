@@ -471,11 +471,17 @@ REPLAY_FILE = "perception_sft.json"
 
 
 def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int, int] = (1, 1),
-                       preset: str = "easy") -> Path:
-    """`n` perception questions as STGR visual-QA records for SFT (`out/perception_sft.json`, images in
-    `out/images/`): frames of the synthetic preset's size, so the processor resizes them as it resizes the
-    world's, and the answer a perception-pretrained base gives. Mixed into SFT, they keep asking what the base
-    learned while the other tasks are learned (replay). Written once; an existing file is returned as it is."""
+                       preset: str = "easy", video: float = 0.0) -> Path:
+    """`n` perception questions as STGR records for SFT (`out/perception_sft.json`, media in `out/images/` and
+    `out/videos/`): frames of the synthetic preset's size, so the processor resizes them as it resizes the world's.
+    Mixed into SFT, they keep asking what the base learned while the other tasks are learned (replay).
+
+    A share `video` of them are asked of a still video of the frame (2-8 s at the preset's fps, rendered by the
+    world's own encoder) as spatio-temporal QA, answered as the world's *where* questions are: the object cited
+    with its box at a time, `The <obj>…</obj><box>[…]</box>at<t>T</t>s is in the top left.`, then the region in
+    plain text; without them, SFT on the world's video tasks erases the base's video-form localisation (one seed:
+    IoU asked as 8 frames 0.54 -> 0.06). The others are visual QA of the image, answered as the base was taught.
+    Written once; an existing file is returned as it is."""
     from o3video.data.synth import get_preset
     from o3video.io import atomic_write_json
 
@@ -490,15 +496,47 @@ def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int
     records = []
     for index in range(n):
         scene = make_scene(rng, world, rng.randint(*objects))
-        image = f"images/{index:05d}.png"
-        scene.image.save(out / image)
         colour, shape, box = scene.objects[scene.target]
-        claim = render_claim(Claim(object_name(colour, shape), (box,)))
-        records.append({"id": f"perception-{index:05d}", "task": Task.VISUAL.value, "source": "synth-perception",
-                        "question": scene.question, "answer": claim, "reasoning_process": claim,
-                        "image_path": image, "image_size": [world.width, world.height]})
+        name = object_name(colour, shape)
+        record = {"id": f"perception-{index:05d}", "source": "synth-perception", "question": scene.question,
+                  "image_size": [world.width, world.height]}
+        if video > 0 and rng.random() < video:
+            record |= _still_video_record(scene, out, f"videos/{index:05d}.mp4", frames.fps, rng.randint(2, 8), rng)
+        else:
+            image = f"images/{index:05d}.png"
+            scene.image.save(out / image)
+            claim = render_claim(Claim(name, (box,)))
+            record |= {"task": Task.VISUAL.value, "answer": claim, "reasoning_process": claim, "image_path": image}
+        records.append(record)
     atomic_write_json(path, records)
     return path
+
+
+def _still_video_record(scene: Scene, out: Path, video: str, fps: int, seconds: int,
+                        rng: random.Random) -> dict[str, Any]:
+    """The fields of a spatio-temporal record asking `scene`'s question of a still video of it (written to
+    `out/video` by the synthetic world's encoder, the objects drawn where the scene has them)."""
+    from o3video.data.synth.render import encode_video
+    from o3video.data.synth.vocab import region_answer, region_of
+    from o3video.data.synth.world import ObjectPlan, ScenePlan
+
+    width, height = scene.owner.shape[1], scene.owner.shape[0]
+    count = seconds * fps
+    plans = [ObjectPlan(i, s, b[2] - b[0], i, 0, count, [(0, b[0], b[1]), (count - 1, b[0], b[1])], [(0, c)])
+             for i, (c, s, b) in enumerate(scene.objects)]
+    plan = ScenePlan(Path(video).stem, "perception", width, height, fps, count, "plain", rng.randrange(2**31), plans)
+    (out / video).parent.mkdir(parents=True, exist_ok=True)
+    encode_video(plan, out / video)
+    colour, shape, box = scene.objects[scene.target]
+    second = rng.randrange(seconds)
+    name = object_name(colour, shape)
+    region = region_of((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, width, height)
+    claim = render_claim(Claim(name, (box,), float(second)))
+    relative = [box[0] / width, box[1] / height, box[2] / width, box[3] / height]
+    return {"task": Task.SPATIO_TEMPORAL.value, "video_path": video, "box_format": "xyxy_px",
+            "reasoning_process": f"The {claim} is in the {region}.", "answer": region_answer(region),
+            "key_frames": [{"idx": second * fps, "time": float(second)}],
+            "key_items": {str(second * fps): {name: [relative]}}, "insert_key_frames": False}
 
 
 def _world_of(processor: Any, preset: str = "easy") -> World:
