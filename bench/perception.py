@@ -117,7 +117,7 @@ from PIL import Image  # noqa: E402
 from bench.pictures import Panel, line_panels  # noqa: E402
 from o3video.data.synth.vocab import COLOURS, SHAPES  # noqa: E402
 from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
-from o3video.grammar import render_box  # noqa: E402
+from o3video.grammar import parse, render_box  # noqa: E402
 from o3video.tasks import Task  # noqa: E402
 from o3video.train.perception import (BLANK_GREY, COORDS, Learner, Recipe, Scene, World, answer_box,  # noqa: E402
                                       answer_text, eval_set, evaluate, example, mean_box, object_shares, score)
@@ -363,12 +363,14 @@ def plot(path: str | Path, curves: list[str | Path]) -> Path:
 
 # ----------------------------------------------------------------------------------------------------- layouts
 FILLER = "frame"  # a word the tiny tokenizers know; the layouts below add it to move the image in the prompt
+CITED = "8 frames, spatio-temporal QA"  # the perception replay's still-video form: the box is cited in <think>
 
 
 def layout_forms(coord: str, size: tuple[int, int]) -> dict[str, Callable[[Scene], list[dict[str, Any]]]]:
     """The held-out frames asked in prompt layouts the base was trained on (the image; 8 labelled copies) and ones
     it was not (filler words before the image or after it; 12 frames 0.5 s apart; the image as one of 8 frames,
-    the others blank), each as chat messages from the project's prompt builder."""
+    the others blank; 8 frames asked as spatio-temporal QA, the perception replay's form), each as chat messages
+    from the project's prompt builder."""
     convention = COORDS[coord]
     blank = Image.new("RGB", size, (BLANK_GREY,) * 3)
 
@@ -381,11 +383,12 @@ def layout_forms(coord: str, size: tuple[int, int]) -> dict[str, Callable[[Scene
             content[-1]["text"] = " ".join([FILLER] * after) + "\n" + content[-1]["text"]
         return messages
 
-    def video(scene: Scene, count: int, spacing: float, only: int | None = None) -> list[dict[str, Any]]:
+    def video(scene: Scene, count: int, spacing: float, only: int | None = None,
+              instruction: str | None = answer_instruction(Task.VISUAL)) -> list[dict[str, Any]]:
         frames = [Frame(round(k * spacing, 2), scene.image if only in (None, k) else blank, index=k)
                   for k in range(count)]
         return build_messages(frames, scene.question, Task.SPATIO_TEMPORAL, duration=count * spacing,
-                              instruction=answer_instruction(Task.VISUAL), box_convention=convention)
+                              instruction=instruction, box_convention=convention)
 
     return {
         "the image (trained)": image,
@@ -394,14 +397,25 @@ def layout_forms(coord: str, size: tuple[int, int]) -> dict[str, Callable[[Scene
         "8 frames 1 s apart (trained)": lambda s: video(s, 8, 1.0),
         "12 frames 0.5 s apart": lambda s: video(s, 12, 0.5),
         "1 of 8 frames, the rest blank": lambda s: video(s, 8, 1.0, only=s.target * 3 % 8),
+        CITED: lambda s: video(s, 8, 1.0, instruction=None),
     }
+
+
+def first_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
+    """The answer's box (visual QA), else the first box cited in the reasoning (spatio-temporal QA), in pixels."""
+    box = answer_box(text, coord, size)
+    if box is None:
+        cited = parse(text).boxes
+        box = answer_box(render_box(cited[0]), coord, size) if cited else None
+    return box
 
 
 def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wording: str = "plain") -> dict[str, Any]:
     """The synthetic world's V-STaR test videos (`world/vstar_test.json`), `frames` sampled as the demo samples
-    them, asked where the record's object is: "Where is the <object>?" with the visual-QA answer line (`plain`), or
-    V-STaR's own chain-1 *where* question and instruction (`vstar`: ~60 words between the frames and the answer).
-    Scored by the answer's first box (grounded, or V-STaR's JSON): IoU with the object's box at its best-matching ground-truth second (it
+    them, asked where the record's object is: "Where is the <object>?" with the visual-QA answer line (`plain`) or
+    as spatio-temporal QA (`cited`: the form of the perception replay's still videos, the box cited in the
+    reasoning), or V-STaR's own chain-1 *where* question and instruction (`vstar`: ~60 words between the frames and
+    the answer). Scored by the first box (`first_box`, or V-STaR's JSON): IoU with the object's box at its best-matching ground-truth second (it
     moves), and the centre box's for reference."""
     from o3video.data.vstar import parse_spatial_answer, vstar_prompts
     from o3video.geometry import convention_to_pixels
@@ -417,12 +431,12 @@ def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wor
             where = next(prompt for prompt in vstar_prompts(record) if prompt.kind == "where_1")
             question, task, instruction = where.question, where.task, where.instruction
         else:
-            question, task, instruction = f"Where is the {record['object']}?", Task.SPATIO_TEMPORAL, \
-                answer_instruction(Task.VISUAL)
+            question, task = f"Where is the {record['object']}?", Task.SPATIO_TEMPORAL
+            instruction = None if wording == "cited" else answer_instruction(Task.VISUAL)
         messages = build_messages(sampled.frames, question, task, duration=sampled.duration, instruction=instruction,
                                   box_convention=COORDS[coord])
         text = generate(model, processor, [messages], max_new_tokens=96)[0][0]
-        box = answer_box(text, coord, (width, height))
+        box = first_box(text, coord, (width, height))
         answered = parse_spatial_answer(text)  # V-STaR's JSON boxes by second, when the answer is in that form
         if box is None and answered:
             try:
@@ -453,11 +467,11 @@ def layouts(model_dir: str, world: str | None = None, per_count: int = 16, threa
     for name, make in layout_forms(coord, size).items():
         texts = [c[0] for i in range(0, len(scenes), 16)
                  for c in generate(model, processor, [make(s) for s in scenes[i:i + 16]], max_new_tokens=64)]
-        r = score([answer_box(t, coord, size) for t in texts], scenes)
+        r = score([first_box(t, coord, size) for t in texts], scenes)
         result[name] = r
         print(f"{name:32s} IoU {r['iou']:.3f}  by objects {r['iou_by_n']}  bind {r['bind']} ({r['hits']} hits)",
               flush=True)
-    for wording in ("plain", "vstar") if world is not None else ():
+    for wording in ("plain", "cited", "vstar") if world is not None else ():
         result[f"world videos, {wording} wording"] = r = world_videos(model, processor, Path(world), coord,
                                                                       wording=wording)
         print(f"{'world test videos, ' + wording + ' wording':32s} IoU {r['iou']:.3f}  >=0.5 {r['iou50']:.2f}  "

@@ -337,6 +337,9 @@ def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, caps
 
 
 def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) -> None:
+    from o3video.tasks import Task
+    from o3video.video.prompt import answer_instruction
+
     world = perception.World()
     scene = perception.make_scene(random.Random(4), world, 3)
     forms = bench.layout_forms("1000", (world.width, world.height))
@@ -358,6 +361,15 @@ def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) 
     _, images, _ = parts("1 of 8 frames, the rest blank")
     shown = [i for i, image in enumerate(images) if not np.array_equal(image, blank)]
     assert len(images) == 8 and shown == [scene.target * 3 % 8]
+    _, images, texts = parts(bench.CITED)  # the replay's form: the spatio-temporal answer line
+    assert len(images) == 8 and texts[-1] == f"\n{scene.question}\n{answer_instruction(Task.SPATIO_TEMPORAL)}"
+    # its box is read from the first claim when the answer has none; a visual answer's own box comes first
+    size = (world.width, world.height)
+    cited = "<think>The <obj>red circle</obj><box>[100,200,300,400]</box>at<t>2</t>s is here.</think><answer>in the top</answer>"
+    assert bench.first_box(cited, "1000", size) == pytest.approx([12.8, 19.2, 38.4, 38.4])
+    visual = "<think><box>[0,0,10,10]</box></think><answer><obj>red circle</obj><box>[100,200,300,400]</box></answer>"
+    assert bench.first_box(visual, "1000", size) == pytest.approx([12.8, 19.2, 38.4, 38.4])
+    assert bench.first_box("<think>no box</think><answer>left</answer>", "1000", size) is None
 
 
 @pytest.mark.slow
