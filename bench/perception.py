@@ -37,7 +37,8 @@ text layer, at the answer's positions, onto the named object's image tokens), `-
 questions asked the other way round, "What is at <box>?", answered with the same completion: the name must be read off
 the image at a given place), `--unique` (no two objects of a frame share a colour or a shape, the easy preset's rule;
 the held-out set follows it too), `--video P` (a share P asked in the video form, 1-8 labelled frames of the image 0.25-2 s apart, so
-the prompt's layout varies; the curve then also scores the held-out frames asked as 8 frames), `--colours K`,
+the prompt's layout varies; the curve then also scores the held-out frames asked as 8 frames), `--context P` (a
+share P preceded by 1-4 sentences, so the text between the image and the answer varies too), `--colours K`,
 `--sizes LO,HI`.
 Auxiliary heads live outside the model, which stays transformers' own class and saves as such.
 
@@ -226,7 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     lo, hi = args.objects
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
                     single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
-                    attention_supervision=args.attn_sup, video=args.video)
+                    attention_supervision=args.attn_sup, video=args.video, context=args.context)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -330,6 +331,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--video", type=float, default=0.0,
                    help="share of training questions asked in the video form (1-8 labelled frames of the image); "
                         "the curve then also scores the held-out frames asked as 8 frames")
+    p.add_argument("--context", type=float, default=0.0,
+                   help="share of training questions preceded by 1-4 sentences (o3video.train.perception.CONTEXT), so "
+                        "the text between the image and the answer varies")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")

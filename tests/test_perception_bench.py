@@ -120,6 +120,12 @@ def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_ev
         assert torch.isfinite(perception.attention_loss(model, [form], inputs, out.attentions))
     learner.recipe.batch, learner.recipe.video = 4, 1.0
     assert learner.step() > 0  # a batch in the video form trains, its dense labels one set per frame
+    learner.recipe.video, learner.recipe.context = 0.0, 1.0  # every question preceded by 1-4 context sentences
+    for scene in learner.batch():
+        sentences = [f"{part}." for part in scene.context.removesuffix(".").split(". ")]
+        assert 1 <= len(sentences) <= 4 and set(sentences) <= set(perception.CONTEXT)
+        asked = perception.messages(scene, "1000")[1]["content"][-1]["text"]
+        assert asked.startswith(f"{scene.context}\n{scene.question}")
 
 
 @pytest.mark.slow

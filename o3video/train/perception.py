@@ -247,7 +247,8 @@ class Recipe:
     # prompt's layout varies and only the image content can give the box (see `Scene.frames`)
     video: float = 0.0
     # share of the questions preceded by 1-4 of the `CONTEXT` sentences (either form): the text between the frames and
-    # the answer varies too (16 filler words after the image take a video-stage model's IoU from 0.66 to 0.06)
+    # the answer varies too (16 filler words after the image take a video-stage model's IoU from 0.66 to 0.06).
+    # Not in the base's recipe: on one seed it slowed the video form's learning (bench/perception.py --context)
     context: float = 0.0
 
 
@@ -390,8 +391,8 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     1. `steps` optimizer steps localising named single objects on frames of its own input size;
     2. `binding_steps` finding the named one among 1-3 objects, with attention supervision (`attention_loss`;
        without it binding stays at chance);
-    3. `video_steps` the same, half of the questions asked in the video form (`Recipe.video`) and half preceded by
-       a few sentences (`Recipe.context`), so the boxes come from the image and not from where it sits in the prompt.
+    3. `video_steps` the same, half of the questions asked in the video form (`Recipe.video`), so the boxes come
+       from the image and not from where the image sits in the prompt.
     Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, and in the video
     stage also on the same frames asked as 8 labelled frames. Resumable: the state at each evaluation is kept in
     `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
@@ -407,8 +408,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     size = (world.width, world.height)
     single = Recipe(minutes=math.inf, coord=coord_of(model))
     binding = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0)
-    video = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5,
-                   context=0.5)
+    video = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5)
     stages = [("single", single, steps), ("binding", binding, binding_steps), ("video", video, video_steps)]
     ends = list(accumulate(n for _, _, n in stages))
     total = ends[-1]
