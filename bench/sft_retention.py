@@ -26,6 +26,13 @@ Measured (one seed each, `--threads 1` beside other jobs; the base: `o3video per
     --replay 360               0.34 (0.84)   0.21 (0.47)   0.24 (0.49)   0.26 (0.56)   0.27 (0.59)   fmt 0.79, when-1 47, where-1 3.9
     --replay 360, lr 1e-3      0.34 (0.84)   0.27 (0.62)   0.25 (0.56)   0.32 (0.72)   0.34 (0.72)   fmt 0.41, when-1 54, where-1 0.0
 
+From the video-stage base (`o3video perception-base` stage 3 from the binding model; probe also asked as 8 frames):
+
+    SFT step                   0             90            180           270           360          V-STaR after SFT
+    --replay 360 --replay-video 0.5
+      probe (image)            0.66 (0.74)   0.10 (0.13)   0.11 (0.11)   0.19 (0.25)   0.21 (0.27)   fmt 0.93, when-1 44, where-1 0.2
+      probe as 8 frames        0.54          0.09          0.10          0.07          0.09
+
 The skill lives in the language model as much as in the vision tower: freezing the tower does not keep it, replay
 does; a lower learning rate keeps more but leaves SFT's answer formats half learnt. None of them moves where-1.
 (The two replay rows drew their replay frames at seed 100, all of them visual QA; the bench now mixes in the demo's
