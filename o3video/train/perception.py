@@ -480,8 +480,10 @@ def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int
     A share `video` of them are asked of a still video of the frame (2-8 s at the preset's fps, rendered by the
     world's own encoder) as spatio-temporal QA, answered as the world's *where* questions are: the object cited
     with its box at a time, `The <obj>…</obj><box>[…]</box>at<t>T</t>s is in the top left.`, then the region in
-    plain text; without them, SFT on the world's video tasks erases the base's video-form localisation (one seed:
-    IoU asked as 8 frames 0.54 -> 0.06). The others are visual QA of the image, answered as the base was taught.
+    plain text. Why: with visual-QA replay alone, SFT on the world's video tasks erased the video-stage base's
+    video-form localisation (IoU asked as 8 frames 0.54 -> 0.06; the world's test videos 0.09 after SFT, the centre
+    box's level); with half of it on still videos they scored 0.19 (one SFT run each, bench/perception.py layouts).
+    The others are visual QA of the image, answered as the base was taught.
     Written once; an existing file is returned as it is."""
     from o3video.data.synth import get_preset
     from o3video.io import atomic_write_json
