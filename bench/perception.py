@@ -406,11 +406,14 @@ def layout_forms(coord: str, size: tuple[int, int]) -> dict[str, Callable[[Scene
 
 
 def first_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
-    """The answer's box (visual QA), else the first box cited in the reasoning (spatio-temporal QA), in pixels."""
+    """The answer's box (visual QA), else the first box cited in the reasoning (spatio-temporal QA), else the first
+    of V-STaR's JSON boxes by second (its *where* answer), in pixels."""
+    from o3video.data.vstar import parse_spatial_answer
+
     box = answer_box(text, coord, size)
     if box is None:
-        cited = parse(text).boxes
-        box = answer_box(render_box(cited[0]), coord, size) if cited else None
+        found = parse(text).boxes or list(parse_spatial_answer(text).values())
+        box = answer_box(render_box(found[0]), coord, size) if found else None
     return box
 
 
@@ -419,10 +422,10 @@ def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wor
     them, asked where the record's object is: "Where is the <object>?" with the visual-QA answer line (`plain`) or
     as spatio-temporal QA (`cited`: the form of the perception replay's still videos, the box cited in the
     reasoning), or V-STaR's own chain-1 *where* question and instruction (`vstar`: ~60 words between the frames and
-    the answer). Scored by the first box (`first_box`, or V-STaR's JSON): IoU with the object's box at its best-matching ground-truth second (it
+    the answer). Scored by `first_box`: IoU with the object's box at its best-matching ground-truth second (it
     moves), and the centre box's for reference."""
-    from o3video.data.vstar import parse_spatial_answer, vstar_prompts
-    from o3video.geometry import convention_to_pixels
+    from o3video.data.vstar import ground_truth_boxes, vstar_prompts
+    from o3video.geometry import rescale_box
     from o3video.models import frame_settings, generate
     from o3video.video.sampling import sample_frames
 
@@ -441,14 +444,8 @@ def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wor
                                   box_convention=COORDS[coord])
         text = generate(model, processor, [messages], max_new_tokens=96)[0][0]
         box = first_box(text, coord, (width, height))
-        answered = parse_spatial_answer(text)  # V-STaR's JSON boxes by second, when the answer is in that form
-        if box is None and answered:
-            try:
-                box = convention_to_pixels(next(iter(answered.values())), COORDS[coord], (width, height))
-            except ValueError:  # not four numbers
-                box = None
-        sx, sy = width / record["width"], height / record["height"]
-        truth = [[b["xmin"] * sx, b["ymin"] * sy, b["xmax"] * sx, b["ymax"] * sy] for b in record["bboxes"]]
+        truth = [rescale_box([b["xmin"], b["ymin"], b["xmax"], b["ymax"]], (record["width"], record["height"]),
+                             (width, height)) for b in ground_truth_boxes(record)]
         ious.append(max(box_iou(box, t) for t in truth) if box is not None else 0.0)
         centre.append(max(box_iou([width / 4, height / 4, 3 * width / 4, 3 * height / 4], t) for t in truth))
     return {"records": len(records), "iou": round(float(np.mean(ious)), 4),

@@ -375,6 +375,8 @@ def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) 
     assert bench.first_box(cited, "1000", size) == pytest.approx([12.8, 19.2, 38.4, 38.4])
     visual = "<think><box>[0,0,10,10]</box></think><answer><obj>red circle</obj><box>[100,200,300,400]</box></answer>"
     assert bench.first_box(visual, "1000", size) == pytest.approx([12.8, 19.2, 38.4, 38.4])
+    assert bench.first_box('<think>at once</think><answer>{"2": [100,200,300,400]}</answer>', "1000", size) == \
+        pytest.approx([12.8, 19.2, 38.4, 38.4])  # V-STaR's where answer: JSON boxes by second
     assert bench.first_box("<think>no box</think><answer>left</answer>", "1000", size) is None
 
 

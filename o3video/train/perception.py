@@ -39,7 +39,7 @@ from PIL import Image
 
 from o3video.data.synth.shapes import shape_mask
 from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
-from o3video.geometry import BoxConvention, box_iou, convention_to_pixels, pixels_to_convention
+from o3video.geometry import BoxConvention, BoxFormat, box_iou, convention_to_pixels, from_pixels, pixels_to_convention
 from o3video.grammar import Claim, parse, parse_answer_box, render_claim, render_completion
 from o3video.tasks import Task
 from o3video.video.prompt import answer_instruction, build_messages
@@ -523,7 +523,7 @@ def _still_video_record(scene: Scene, out: Path, video: str, fps: int, seconds: 
     from o3video.data.synth.vocab import region_answer, region_of
     from o3video.data.synth.world import ObjectPlan, ScenePlan
 
-    width, height = scene.owner.shape[1], scene.owner.shape[0]
+    width, height = scene.image.size
     count = seconds * fps
     plans = [ObjectPlan(i, s, b[2] - b[0], i, 0, count, [(0, b[0], b[1]), (count - 1, b[0], b[1])], [(0, c)])
              for i, (c, s, b) in enumerate(scene.objects)]
@@ -535,7 +535,7 @@ def _still_video_record(scene: Scene, out: Path, video: str, fps: int, seconds: 
     name = object_name(colour, shape)
     region = region_of((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, width, height)
     claim = render_claim(Claim(name, (box,), float(second)))
-    relative = [box[0] / width, box[1] / height, box[2] / width, box[3] / height]
+    relative = from_pixels(box, BoxFormat.XYXY_NORM, (width, height))
     return {"task": Task.SPATIO_TEMPORAL.value, "video_path": video, "box_format": "xyxy_px",
             "reasoning_process": f"The {claim} is in the {region}.", "answer": region_answer(region),
             "key_frames": [{"idx": second * fps, "time": float(second)}],
