@@ -106,6 +106,13 @@ def _input_size(sample: dict[str, Any], task: Task) -> tuple[float, float]:
         ) from None
 
 
+def _original_size(sample: dict[str, Any]) -> tuple[float, float]:
+    try:
+        return check_size(sample.get("original_image_size"))
+    except GeometryError as err:
+        raise RewardInputError(f"original_image_size: {err}") from None
+
+
 ToModel = Callable[[object], Box]  # a ground-truth box in model-input pixels -> as the model writes boxes
 
 
@@ -165,7 +172,7 @@ def read_truth(sample: dict[str, Any]) -> Truth:
     to_model = _to_model(sample, task)
     truth = _task_truth(sample, task, answer, to_model)
     if str(sample.get("vstar_kind") or "").startswith("where"):
-        return replace(truth, boxes_by_second=_where_truth(answer, to_model))
+        return replace(truth, boxes_by_second=_where_truth(answer, sample, task, to_model))
     return truth
 
 
@@ -185,7 +192,7 @@ def _task_truth(sample: dict[str, Any], task: Task, answer: str, to_model: ToMod
         if box is None:
             raise RewardInputError(f"answer: visual QA ground truth has no box: {answer!r}")
         size = _input_size(sample, task)
-        original = sample.get("original_image_size") or size
+        original = _original_size(sample) if sample.get("original_image_size") else size
         try:
             box = to_model(rescale_box(box, original, size))  # type: ignore[assignment]
         except GeometryError as err:
@@ -219,14 +226,18 @@ def _answered_span(times: Sequence[float]) -> tuple[float, float] | None:
     return (times[0], times[1]) if len(times) >= 2 else None
 
 
-def _where_truth(answer: str, to_model: ToModel) -> dict[str, Box]:
-    """A V-STaR *where* ground truth: `{"<second>": [x1, y1, x2, y2]}` (model-input pixels) as JSON, its
-    boxes in the model's convention."""
+def _where_truth(answer: str, sample: dict[str, Any], task: Task, to_model: ToModel) -> dict[str, Box]:
+    """A V-STaR *where* ground truth: `{"<second>": [x1, y1, x2, y2]}` as JSON, in pixels of the frame size
+    the record was written for (`original_image_size`; without it, the model input's), its boxes moved to the
+    model's input frame and convention."""
     try:
         data = json.loads(answer)
     except (json.JSONDecodeError, RecursionError):
         data = None
     try:
+        if sample.get("original_image_size") and isinstance(data, dict):
+            original, size = _original_size(sample), _input_size(sample, task)
+            data = {k: rescale_box(v, original, size) for k, v in data.items()}
         boxes = {str(k): to_model(v) for k, v in data.items()} if isinstance(data, dict) else {}
     except GeometryError:
         boxes = {}

@@ -141,6 +141,11 @@ def test_sft_targets_are_written_in_the_models_convention():
     # a V-STaR practice *where* answer, stored in input pixels, is taught on 0–1000
     assert target_completion(WHERE, (112, 84), RELATIVE).endswith('<answer>{"4":[98,250,500,750]}</answer>')
     assert target_completion(WHERE, (112, 84)).endswith('<answer>{"4":[11,21,56,63]}</answer>')
+    # written for 112x84 frames, asked of a model whose frames are 128x96 (Qwen3-VL) or 224x168: the answer
+    # follows the object, like the reasoning's box, instead of reading the stored numbers as this model's pixels
+    assert target_completion(WHERE, (128, 96), RELATIVE) == target_completion(WHERE, (112, 84), RELATIVE)
+    assert target_completion(WHERE, (224, 168)) == (
+        '<think>The <obj>cup</obj><box>[22,42,112,126]</box>at<t>4.0</t>s.</think><answer>{"4":[22,42,112,126]}</answer>')
 
 
 def test_a_perfect_answer_on_0_1000_earns_full_reward_for_the_qwen3_convention():
@@ -155,6 +160,12 @@ def test_a_perfect_answer_on_0_1000_earns_full_reward_for_the_qwen3_convention()
     assert score(claim, reward_sample(VIDEO, (112, 84)))["spatial"] < 0.5
     where = '<think>The <obj>cup</obj><box>[98,250,500,750]</box>at<t>4.0</t>s.</think><answer>{"4": [98,250,500,750]}</answer>'
     assert score(where, reward_sample(WHERE, (112, 84), RELATIVE))["accuracy"] == pytest.approx(1.0, abs=0.02)
+    assert score(where, reward_sample(WHERE, (128, 96), RELATIVE))["accuracy"] == pytest.approx(1.0, abs=0.02)
+    as_pixels = '<think>x</think><answer>{"4": [22,42,112,126]}</answer>'  # the object on 224x168 frames
+    assert score(as_pixels, reward_sample(WHERE, (224, 168)))["accuracy"] == pytest.approx(1.0, abs=0.02)
+    assert score(as_pixels, reward_sample(WHERE, (112, 84)))["accuracy"] < 0.3
+    with pytest.raises(RewardInputError, match="original_image_size"):
+        score(where, dict(reward_sample(WHERE, (128, 96), RELATIVE), original_image_size=[0, 84]))
     with pytest.raises(RewardInputError, match="box_convention"):
         score(claim, dict(reward_sample(VIDEO, (112, 84)), box_convention="0-1000"))
 

@@ -10,6 +10,7 @@ import torch
 from resume import WeightsAtStart, kill_after_checkpoint, logged_steps, weights
 
 from o3video.data.stgr import load_stgr, validate_record
+from o3video.grammar import parse
 from o3video.train.config import load_config
 from o3video.train.records import load_training_records
 from o3video.train.sft import train_sft
@@ -146,6 +147,10 @@ def test_vstar_practice_records_are_valid_stgr_records_in_model_input_pixels(syn
     first = annotations[0]["bboxes"][0]
     assert boxes[str(int(first["timestamp"]))] == [first["xmin"], first["ymin"], first["xmax"], first["ymax"]]
     assert where["insert_key_frames"] is False and len(where["key_frames"]) == len(annotations[0]["bboxes"])
+    # the reasoning cites the object at every second the answer lists, in its order: the answer is a copy of it
+    claims = parse(f"<think>{where['reasoning_process']}</think><answer>x</answer>").claims
+    assert [(str(int(c.time)), list(c.boxes[0])) for c in claims] == list(boxes.items())
+    assert {c.object for c in claims} == {annotations[0]["object"]}
     when = next(r for r in records if r["vstar_kind"] == "when_1")
     start, end = annotations[0]["timestamps"]
     assert target_answer(when, (112, 84)).startswith("From <t>") and json.loads(when["answer"]) == [start, end]

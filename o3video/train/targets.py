@@ -35,15 +35,17 @@ def target_answer(record: dict[str, Any], input_size: Size, box_convention: BoxC
         name = answer.split("<obj>", 1)[1].split("</obj>", 1)[0] if "<obj>" in answer else "object"
         pixels = rescale_box(box, original, input_size)
         return render_claim(Claim(name, (pixels_to_convention(pixels, box_convention, input_size),)))
-    if str(record.get("vstar_kind") or "").startswith("where") and BoxConvention(box_convention) is not BoxConvention.PIXELS:
-        return _where_answer(answer, input_size, box_convention)
+    if str(record.get("vstar_kind") or "").startswith("where"):
+        return _where_answer(answer, record.get("image_size") or input_size, input_size, box_convention)
     return answer
 
 
-def _where_answer(answer: str, input_size: Size, box_convention: BoxConvention | str) -> str:
-    """A V-STaR practice *where* answer (JSON boxes in model-input pixels) in `box_convention`."""
+def _where_answer(answer: str, size: Size, input_size: Size, box_convention: BoxConvention | str) -> str:
+    """A V-STaR practice *where* answer (JSON boxes in pixels of the record's `image_size`, the frame size the
+    record was written for) on this model's input frame, in `box_convention`."""
     boxes = parse_spatial_answer(answer)
-    return render_spatial_answer({k: pixels_to_convention(b, box_convention, input_size) for k, b in boxes.items()})
+    return render_spatial_answer({k: pixels_to_convention(rescale_box(b, size, input_size), box_convention, input_size)
+                                  for k, b in boxes.items()})
 
 
 def target_completion(record: dict[str, Any], input_size: Size, box_convention: BoxConvention | str = BoxConvention.PIXELS) -> str:
