@@ -9,7 +9,7 @@ import pytest
 
 from o3video.eval.judges import OpenAIJudge, exact_judge, make_judge, parse_rating
 from o3video.eval.records_io import load_results
-from o3video.eval.vstar_metrics import aggregate, report, score_record
+from o3video.eval.vstar_metrics import aggregate, report, score_record, where_citations
 from o3video.data.vstar import parse_spatial_answer, parse_temporal_answer, vstar_prompts
 
 
@@ -45,6 +45,23 @@ def test_per_record_scores():
     assert s.length == "short"
     w = score_record(1, WRONG, exact_judge)
     assert (w.judge_score, w.tiou, w.viou, w.length) == (0, (0.0, 0.0), (0.0, 0.0), "medium")
+
+
+def test_where_citations_compare_the_answers_boxes_with_the_reasonings():
+    # a Qwen3-VL-style record: boxes on 0–1000 of a 64x36 input; the truth [0,0,10,10] / [10,10,20,20] of 640x360
+    # is [0,0,16,28] / [16,28,31,56] there
+    think = ("<think>The <obj>blue circle</obj><box>[0,0,16,28]</box>at<t>2.2</t>s and the "
+             "<obj>blue circle</obj><box>[16,28,31,56]</box>at<t>3.0</t>s.</think>")
+    record = anno(input_size=[64, 36], box_convention="relative_1000",
+                  answer_spatial_pre=think + '<answer>{"2":[0,0,16,28],"3":[500,500,900,900]}</answer>',
+                  answer_spatial={"2": [0, 0, 10, 10], "3": [320, 180, 576, 324]})
+    found = where_citations(record)
+    assert found.answer_viou == pytest.approx(0.5) and found.copied == pytest.approx(0.5)
+    assert found.cited_viou == pytest.approx(1.0, abs=0.05)  # the reasoning had both; the answer kept one
+    blind = anno(input_size=[64, 36], answer_spatial_pre='<think>No boxes.</think><answer>{"2":[0,0,10,10]}</answer>',
+                 answer_spatial={"2": [0, 0, 10, 10]})
+    assert where_citations(blind) == type(found)(0.5, 0.0, 0.0)
+    assert where_citations(anno(answer_spatial_pre=think)) is None  # what the boxes are in is unknown
 
 
 def test_aggregate_am_lgm_hand_computed():
@@ -220,3 +237,23 @@ def test_the_one_markdown_table_writer():
     assert markdown_table(["x", "y"], [], align="rl").splitlines()[1] == "|---:|---|"
     with pytest.raises(ValueError, match="align"):
         markdown_table(["x", "y"], [], align="l")
+
+
+def test_where_answers_bench_prints_both_vious_per_results_file(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("where_answers", Path(__file__).parents[1] / "bench" / "where_answers.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    think = "<think>The <obj>blue circle</obj><box>[0,0,10,10]</box>at<t>2.0</t>s.</think>"
+    record = anno(input_size=[640, 360], answer_spatial_pre=think + '<answer>{"2":[5,5,10,10]}</answer>',
+                  answer_spatial={"2": [5, 5, 10, 10]}, answer_spatial_pre_2=think, answer_spatial_2={})
+    path = tmp_path / "sft.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    assert bench.main([str(path), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)[str(path)]
+    assert found["where_1"] == {"n": 1, "answer_viou": pytest.approx(0.125), "cited_viou": pytest.approx(0.5), "copied": 0.0}
+    assert found["where_2"]["cited_viou"] == pytest.approx(0.5) and found["where_2"]["answer_viou"] == 0.0
+    assert bench.main([str(tmp_path / "missing.jsonl")]) == 2
+    assert "missing.jsonl" in capsys.readouterr().err

@@ -17,7 +17,10 @@ from typing import Any
 
 from o3video.eval.judges import Judge
 from o3video.data.vstar import (
+    PARSED_FIELD,
+    RAW_FIELD,
     answer_text,
+    completion_of,
     answered_span,
     ground_truth_boxes,
     parse_spatial_boxes,
@@ -26,6 +29,7 @@ from o3video.data.vstar import (
     video_length,
 )
 from o3video.geometry import BoxConvention, box_iou, temporal_iou
+from o3video.grammar import parse
 from o3video.tables import markdown_table
 
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
@@ -70,6 +74,34 @@ def spatial_scores(record: dict[str, Any], predicted: dict[str, list[list[float]
     if not ious:
         return 0.0, [0.0] * len(VIOU_THRESHOLDS)
     return sum(ious) / len(ious), [sum(i >= t for i in ious) / len(ious) for t in VIOU_THRESHOLDS]
+
+
+@dataclass(frozen=True)
+class WhereCitations:
+    """How one *where* answer relates to its reasoning (`where_citations`)."""
+
+    answer_viou: float  # what V-STaR scores: the answer's JSON boxes
+    cited_viou: float  # had the JSON listed the boxes `<think>` cites, each at the whole second nearest its time
+    copied: float  # share of the answer's boxes repeating a box `<think>` cites at that second (IoU ≥ 0.9)
+
+
+def where_citations(record: dict[str, Any], kind: str = "where_1") -> WhereCitations | None:
+    """A diagnostic that tells a model that localises in its reasoning but answers something else from one that
+    does not localise. None when the record does not say what its boxes are in (`input_size`)."""
+    input_size = record.get("input_size") or record.get("input_shape")
+    if not input_size:
+        return None
+    cited: dict[str, list[list[float]]] = defaultdict(list)
+    for claim in parse(completion_of(record, kind)).claims:
+        if claim.time is not None and math.isfinite(claim.time):
+            cited[second_key(round(claim.time))].extend(list(box) for box in claim.boxes)
+    original = (record["width"], record["height"])
+    cited_boxes = rescale_spatial(dict(cited), input_size, original, record.get("box_convention") or BoxConvention.PIXELS)
+    answered = parse_spatial_boxes(record.get(PARSED_FIELD[kind]))
+    pairs = [(box, cited_boxes.get(second, [])) for second, boxes in answered.items() for box in boxes]
+    copied = sum(any(box_iou(box, c) >= 0.9 for c in cites) for box, cites in pairs) / len(pairs) if pairs else 0.0
+    answer = _spatial(record, PARSED_FIELD[kind], RAW_FIELD[kind])[0]
+    return WhereCitations(answer, spatial_scores(record, cited_boxes)[0], copied)
 
 
 def _temporal(record: dict[str, Any], parsed_field: str, raw_field: str) -> float:
