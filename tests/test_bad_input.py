@@ -358,9 +358,10 @@ def test_demo_refuses_a_negative_perception_replay_in_one_line(tmp_path, capsys)
     assert not (tmp_path / "run").exists()  # refused before anything ran
 
 
+@pytest.mark.parametrize("option", ["--replay-video", "--replay-where"])
 @pytest.mark.parametrize("value", ["-0.1", "1.5"])
-def test_demo_refuses_a_replay_video_share_outside_0_1_in_one_line(tmp_path, capsys, value):
-    assert main(["demo", "--out", str(tmp_path / "run"), "--replay-video", value]) == 2
+def test_demo_refuses_a_replay_share_outside_0_1_in_one_line(tmp_path, capsys, option, value):
+    assert main(["demo", "--out", str(tmp_path / "run"), option, value]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"o3video demo: --replay-video must be between 0 and 1, got {float(value)}"]
+    assert err == [f"o3video demo: {option} must be between 0 and 1, got {float(value)}"]
     assert not (tmp_path / "run").exists()

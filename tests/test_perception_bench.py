@@ -316,6 +316,38 @@ def test_video_replay_records_ask_a_still_video_and_cite_the_named_object_at_a_t
         assert completion.endswith(f"<answer>{record['answer']}</answer>")
 
 
+def test_where_replay_records_ask_vstars_chain_1_where_prompt_of_a_still_video(tmp_path) -> None:
+    from o3video.data.stgr import load_stgr
+    from o3video.data.synth.vocab import COLOURS
+    from o3video.grammar import parse
+    from o3video.train.targets import target_completion
+    from o3video.video.sampling import sample_frames
+
+    path = perception.perception_records(tmp_path, 12, seed=5, objects=(1, 3), video=1.0, where=0.5)
+    records = load_stgr(path, media_root=tmp_path).records
+    where = [r for r in records if r.get("vstar_kind") == "where_1"]
+    assert 0 < len(where) < 12 and all(r["task"] == "temporal-spatial free-form QA" for r in records)
+    assert len({r["id"] for r in records}) == 12
+    for record in where:
+        answer = json.loads(record["answer"])
+        seconds = [int(k) for k in answer]
+        assert f"within the time range {seconds} provided" in record["instruction"]
+        assert record["question"].startswith("Please answer the question about the video: Where is the ")
+        claims = parse(f"<think>{record['reasoning_process']}</think>").claims
+        assert [(c.time, list(c.boxes[0])) for c in claims] == [(float(k), box) for k, box in answer.items()]
+        sampled = sample_frames(tmp_path / record["video_path"], 8, factor=28, max_pixels=112 * 84)
+        assert max(seconds) < sampled.duration
+        colour = np.array(COLOURS[claims[0].object.split()[0]], float)
+        x1, y1, x2, y2 = (int(v) for v in answer[str(seconds[0])])
+        near = np.abs(np.asarray(sampled.frames[0].image.convert("RGB"), float) - colour).max(-1) < 40
+        assert near[y1:y2, x1:x2].mean() > 0.25  # the named object is in the answer's box
+        # for a Qwen3-VL base: the answer's JSON repeats the reasoning's boxes on 0-1000
+        completion = parse(target_completion(record, (128, 96), "relative_1000"))
+        first = [round(v) for v in (x1 / 112 * 1000, y1 / 84 * 1000, x2 / 112 * 1000, y2 / 84 * 1000)]
+        assert [round(v) for v in completion.claims[0].boxes[0]] == first
+        assert [round(v) for v in json.loads(completion.answer)[str(seconds[0])]] == first
+
+
 @pytest.mark.slow
 def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, capsys) -> None:
     from o3video.models import build_tiny_model

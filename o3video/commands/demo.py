@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replay-video", type=float, default=None, metavar="P",
                         help="the share of the perception replay asked of still videos as spatio-temporal QA, the "
                              "object cited with its box at a time (default 0.5; the rest are visual QA of the image)")
+    parser.add_argument("--replay-where", type=float, default=None, metavar="P",
+                        help="the share of those still videos asked as V-STaR's chain-1 where prompt: the seconds of a "
+                             "span listed, the reasoning citing the box at each, the answer their JSON (default 0.5)")
     parser.add_argument("--no-twin-cache", action="store_true",
                         help="train the blind twin in this run even when the cache ($O3VIDEO_CACHE, default "
                              "~/.cache/o3video) holds one of the same recipe, and do not keep it there")
@@ -58,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
         from o3video.errors import InputError
 
         raise InputError(f"--perception-replay must be >= 0, got {settings.perception_replay}")
-    if args.replay_video is not None:
-        if not 0 <= args.replay_video <= 1:
-            from o3video.errors import InputError
+    for option in ("replay_video", "replay_where"):
+        share = getattr(args, option)
+        if share is not None:
+            if not 0 <= share <= 1:
+                from o3video.errors import InputError
 
-            raise InputError(f"--replay-video must be between 0 and 1, got {args.replay_video}")
-        settings.replay_video = args.replay_video
+                raise InputError(f"--{option.replace('_', '-')} must be between 0 and 1, got {share}")
+            setattr(settings, option, share)
     settings.grounded_general_mcq = args.grounded_mcq
     settings.sft_overrides += args.sft
     settings.rl_overrides += args.rl

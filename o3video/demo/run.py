@@ -79,13 +79,15 @@ class Demo:
     def make_replay(self) -> Path:
         """The perception questions mixed into SFT (`--perception-replay`), written once: the named object among
         1-3, as the perception base's binding stage asks (the world's videos show 2-3), a share (`--replay-video`)
-        asked of still videos, as its video stage asks."""
+        asked of still videos, as its video stage asks, and a share of those (`--replay-where`) as V-STaR's chain-1
+        *where* prompt."""
         from o3video.train.perception import perception_records
 
         path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed, objects=(1, 3),
-                                  video=self.s.replay_video)
+                                  video=self.s.replay_video, where=self.s.replay_where)
         console.print(f"perception replay: {self.s.perception_replay} records mixed into SFT, "
-                      f"{self.s.replay_video:.0%} of them asked of still videos")
+                      f"{self.s.replay_video:.0%} of them asked of still videos, {self.s.replay_where:.0%} of those "
+                      "as V-STaR's chain-1 where prompt")
         return path
 
     @property

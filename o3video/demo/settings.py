@@ -23,6 +23,7 @@ class DemoSettings:
     base: str = "random"  # random | perception (o3video perception-base, cached) | a model directory
     perception_replay: int = 0  # perception questions mixed into SFT (replay: what keeps a pre-trained base's skill)
     replay_video: float = 0.5  # the share of them asked of still videos (spatio-temporal QA; the rest visual QA)
+    replay_where: float = 0.5  # the share of those still videos asked as V-STaR's chain-1 where prompt (JSON boxes)
     num_frames: int = 8
     eval_max_new_tokens: int = 192
     evidence: int = 3  # evidence pictures in the report

@@ -472,7 +472,7 @@ REPLAY_FILE = "perception_sft.json"
 
 
 def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int, int] = (1, 1),
-                       preset: str = "easy", video: float = 0.0) -> Path:
+                       preset: str = "easy", video: float = 0.0, where: float = 0.0) -> Path:
     """`n` perception questions as STGR records for SFT (`out/perception_sft.json`, media in `out/images/` and
     `out/videos/`): frames of the synthetic preset's size, so the processor resizes them as it resizes the world's.
     Mixed into SFT, they keep asking what the base learned while the other tasks are learned (replay).
@@ -483,6 +483,11 @@ def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int
     plain text. Why: with visual-QA replay alone, SFT on the world's video tasks erased the video-stage base's
     video-form localisation (IoU asked as 8 frames 0.54 -> 0.06; the world's test videos 0.09 after SFT, the centre
     box's level); with half of it on still videos they scored 0.19 (one SFT run each, bench/perception.py layouts).
+    A share `where` of those still videos is asked as V-STaR's chain-1 *where* prompt instead, written by
+    `o3video.train.vstar_practice` (the one writer of that form): the seconds of a span listed in the question, the
+    reasoning citing the box at each, the answer their JSON. Why: after SFT the demo's *where* answers did not copy
+    the boxes their reasoning cites, nor the seconds the question lists (bench/where_answers.py); this asks for
+    exactly that copy on videos whose answer is known to the base.
     The others are visual QA of the image, answered as the base was taught.
     Written once; an existing file is returned as it is."""
     from o3video.data.synth import get_preset
@@ -504,7 +509,11 @@ def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int
         record = {"id": f"perception-{index:05d}", "source": "synth-perception", "question": scene.question,
                   "image_size": [world.width, world.height]}
         if video > 0 and rng.random() < video:
-            record |= _still_video_record(scene, out, f"videos/{index:05d}.mp4", frames.fps, rng.randint(2, 8), rng)
+            video_path, length = f"videos/{index:05d}.mp4", rng.randint(2, 8)
+            still = _still_video_record(scene, out, video_path, frames.fps, length, rng)
+            if where > 0 and rng.random() < where:
+                still = _where_record(scene, video_path, frames.fps, length, rng)
+            record |= still
         else:
             image = f"images/{index:05d}.png"
             scene.image.save(out / image)
@@ -540,6 +549,24 @@ def _still_video_record(scene: Scene, out: Path, video: str, fps: int, seconds: 
             "reasoning_process": f"The {claim} is in the {region}.", "answer": region_answer(region),
             "key_frames": [{"idx": second * fps, "time": float(second)}],
             "key_items": {str(second * fps): {name: [relative]}}, "insert_key_frames": False}
+
+
+def _where_record(scene: Scene, video: str, fps: int, length: int, rng: random.Random) -> dict[str, Any]:
+    """The fields of a record asking V-STaR's chain-1 *where* prompt of the still video `video` (`length` s of
+    `scene`) about a span of 1-4 of its whole seconds."""
+    from o3video.train.vstar_practice import practice_records
+
+    width, height = scene.image.size
+    colour, shape, box = scene.objects[scene.target]
+    start = rng.randrange(length)
+    end = min(length - 1, start + rng.randrange(4))
+    corners = dict(zip(("xmin", "ymin", "xmax", "ymax"), box))
+    annotation = {"vid": Path(video).stem, "video_path": video, "width": width, "height": height, "fps": fps,
+                  "frame_count": length * fps, "object": object_name(colour, shape), "timestamps": [start, end],
+                  "question": scene.question, "answer": "", "temporal_question": "", "spatial_question": scene.question,
+                  "bboxes": [{"timestamp": t, "frame_index": t * fps, **corners} for t in range(start, end + 1)]}
+    record = practice_records([annotation], kinds=("where_1",))[0]
+    return {k: v for k, v in record.items() if k not in ("id", "source")}
 
 
 def _world_of(processor: Any, preset: str = "easy") -> World:
