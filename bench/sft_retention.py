@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     settings = DemoSettings(out=out, seed=args.seed, threads=args.threads, base=str(args.base),
                             perception_replay=args.replay, replay_video=args.replay_video,
-                            sft_overrides=list(args.overrides))
+                            replay_where=args.replay_where, sft_overrides=list(args.overrides))
     demo = Demo(settings)
     if not (demo.practice / "vstar_practice.json").is_file():
         demo.make_data()
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     config.threads = args.threads
     sft = train_sft(config, model=model, processor=processor, callbacks=[callback])
     result: dict[str, Any] = {"base": str(args.base), "overrides": args.overrides, "replay": args.replay,
-                              "replay_video": args.replay_video,
+                              "replay_video": args.replay_video, "replay_where": args.replay_where,
                               "seed": args.seed,
                               "mean_box_iou": floor, "curve": callback.rows}
     if args.vstar:
@@ -147,6 +147,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="mix this many perception questions (single objects, visual QA) into the SFT data")
     p.add_argument("--replay-video", type=float, default=0.5,
                    help="the share of the replay asked of still videos (spatio-temporal QA; default 0.5, the demo's)")
+    p.add_argument("--replay-where", type=float, default=0.5,
+                   help="the share of those still videos asked as V-STaR's chain-1 where prompt (default 0.5, the demo's)")
     p.add_argument("--json", help="write the curve and the V-STaR scores here")
     p.add_argument("overrides", nargs="*", help="SFT config overrides (key=value), e.g. freeze_vision=true")
     return p.parse_args(argv)
