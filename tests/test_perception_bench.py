@@ -367,7 +367,8 @@ def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, caps
     assert all(0 <= row["iou_as_video"] <= 1 for row in result["curve"])  # the probe as 8 frames too
     assert json.loads((out / "probe.json").read_text()) == result["curve"]
     replay = json.loads((out / "data" / "perception" / "perception_sft.json").read_text())
-    assert result["replay_video"] == result["replay_where"] == 0.5 and {r["task"] for r in replay} == {"visual QA", "temporal-spatial free-form QA"}
+    assert result["replay_video"] == result["replay_where"] == 0.5
+    assert {r["task"] for r in replay} == {"visual QA", "temporal-spatial free-form QA"}
     config = (out / "models" / "sft" / "train_config.yaml").read_text()
     assert "perception_sft.json" in config and "max_steps: 2" in config  # the replay is in SFT's data
     picture = retention.plot(tmp_path / "curves.png", [out])
