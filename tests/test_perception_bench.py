@@ -461,3 +461,33 @@ def test_layouts_mode_scores_a_saved_model_in_every_layout(bench, tiny_qwen3_mod
     for name in bench.layout_forms("1000", (128, 96)):  # every layout scored, and printed on a line of its own
         assert 0 <= result[name]["iou"] <= 1 and result[name]["parse"] >= 0
         assert any(line.startswith(name) for line in printed.splitlines())
+
+
+@pytest.mark.slow
+def test_where_form_bench_trains_on_the_form_and_scores_held_out_answers_as_the_demo_does(tmp_path) -> None:
+    from o3video.models import build_tiny_model
+
+    spec = importlib.util.spec_from_file_location("where_form", ROOT / "bench" / "where_form.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    record = {"answer": '{"3":[10,20,30,40],"4":[12,20,32,40]}', "image_size": [112, 84]}
+    assert bench.held_out_annotation(record)["timestamps"] == [3, 4]
+    truthful = ('<think>The <obj>red circle</obj><box>[89,238,268,476]</box>at<t>3.0</t>s and the <obj>red circle'
+                '</obj><box>[107,238,286,476]</box>at<t>4.0</t>s.</think><answer>{"3":[89,238,268,476],"4":[107,238,286,476]}'
+                '</answer>')
+    from o3video.eval.vstar_run import answer_fields
+    from o3video.eval.vstar_metrics import where_citations
+
+    prompt = bench.VStarPrompt("where_1", bench.Task.SPATIO_TEMPORAL, "q", "i")
+    result = bench.held_out_annotation(record) | answer_fields([prompt], [truthful], (128, 96), (112, 84), "relative_1000")
+    found = where_citations(result)
+    assert found.copied == 1.0 and found.answer_viou == pytest.approx(1.0, abs=0.03)
+
+    base = tmp_path / "base"
+    build_tiny_model(base, size="small", seed=0, arch="qwen3_vl")
+    result = bench.run(bench.parse_args(["--base", str(base), "--out", str(tmp_path / "run"), "--steps", "2",
+                                         "--every", "1", "--train", "6", "--test", "3", "--threads", "1",
+                                         "trainer.per_device_train_batch_size=2"]))
+    assert [row["step"] for row in result["curve"]] == [0, 1, 2] and result["test"] >= 1
+    assert all(0 <= row[k] <= 1 for row in result["curve"] for k in ("keys", "copied", "answer_viou", "cited_viou"))
+    assert json.loads((tmp_path / "run" / "curve.json").read_text()) == result["curve"]
