@@ -510,10 +510,9 @@ def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int
                   "image_size": [world.width, world.height]}
         if video > 0 and rng.random() < video:
             video_path, length = f"videos/{index:05d}.mp4", rng.randint(2, 8)
-            still = _still_video_record(scene, out, video_path, frames.fps, length, rng)
-            if where > 0 and rng.random() < where:
-                still = _where_record(scene, video_path, frames.fps, length, rng)
-            record |= still
+            _encode_still_video(scene, out, video_path, frames.fps, length, rng)
+            asked = _where_record if where > 0 and rng.random() < where else _still_video_record
+            record |= asked(scene, video_path, frames.fps, length, rng)
         else:
             image = f"images/{index:05d}.png"
             scene.image.save(out / image)
@@ -524,12 +523,10 @@ def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int
     return path
 
 
-def _still_video_record(scene: Scene, out: Path, video: str, fps: int, seconds: int,
-                        rng: random.Random) -> dict[str, Any]:
-    """The fields of a spatio-temporal record asking `scene`'s question of a still video of it (written to
-    `out/video` by the synthetic world's encoder, the objects drawn where the scene has them)."""
+def _encode_still_video(scene: Scene, out: Path, video: str, fps: int, seconds: int, rng: random.Random) -> None:
+    """`seconds` of `scene` standing still, written to `out/video` by the synthetic world's encoder (the objects
+    drawn where the scene has them)."""
     from o3video.data.synth.render import encode_video
-    from o3video.data.synth.vocab import region_answer, region_of
     from o3video.data.synth.world import ObjectPlan, ScenePlan
 
     width, height = scene.image.size
@@ -539,6 +536,13 @@ def _still_video_record(scene: Scene, out: Path, video: str, fps: int, seconds: 
     plan = ScenePlan(Path(video).stem, "perception", width, height, fps, count, "plain", rng.randrange(2**31), plans)
     (out / video).parent.mkdir(parents=True, exist_ok=True)
     encode_video(plan, out / video)
+
+
+def _still_video_record(scene: Scene, video: str, fps: int, seconds: int, rng: random.Random) -> dict[str, Any]:
+    """The fields of a spatio-temporal record asking `scene`'s question of its still video `video`."""
+    from o3video.data.synth.vocab import region_answer, region_of
+
+    width, height = scene.image.size
     colour, shape, box = scene.objects[scene.target]
     second = rng.randrange(seconds)
     name = object_name(colour, shape)
