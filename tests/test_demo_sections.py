@@ -79,6 +79,10 @@ def test_the_seed_report_gives_mean_and_sd_and_claims_only_what_exceeds_twice_th
     assert "| SFT | what | +40.0 ± 0.0 | sees |" in text
     assert "mLGM gain +0.00 ± 10.00" in text and "cannot tell" in text.split("## GSPO over SFT")[1]
     assert "| SFT+GSPO | 50.0 ± 10.0 |" in text
+    # an effect below zero that exceeds its spread is named as such, not "cannot tell"
+    worse = aggregate_markdown([run(0.5, 0.4, 0.6), run(0.5, 0.41, 0.6), run(0.5, 0.39, 0.6)], [0, 1, 2])
+    assert "| SFT | what | -10.0 ± 0.0 | the blind twin scores higher |" in worse
+    assert "mLGM gain -10.00 ± 1.00 (sd across seeds): a loss larger than twice its sd: GSPO lowered mLGM." in worse
     assert "Synthetic multiple choice" not in text  # no MCQ summaries given
 
     def mcq(greedy, cited, drop_cited, drop_random):

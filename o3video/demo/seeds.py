@@ -61,17 +61,20 @@ def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int], mcq
         for metric, label in COLUMNS:
             values = [getattr(run[model], metric) - getattr(run[blind], metric) for run in runs]
             mean, sd = mean_sd(values)
-            verdict = "sees" if len(values) > 1 and mean > 2 * sd and mean > 0 else "cannot tell"
+            verdict = "cannot tell"
+            if len(values) > 1 and abs(mean) > 2 * sd:
+                verdict = "sees" if mean > 0 else "the blind twin scores higher"
             margins.append([dict(ROWS)[model], label, f"{100 * mean:+.1f} ± {100 * sd:.1f}", verdict])
     parts.append(markdown_table(["model", "metric", "margin", "verdict"], margins, align="llrl"))
     if mcq:
         parts += ["", "## Synthetic multiple choice (SFT+GSPO, 4 options)", "", mcq_markdown(mcq)]
     gains = [run["gspo"].mLGM - run["sft"].mLGM for run in runs]
     mean, sd = mean_sd(gains)
-    held = len(gains) > 1 and mean > 2 * sd
-    parts += ["", "## GSPO over SFT", "",
-              f"mLGM gain {100 * mean:+.2f} ± {100 * sd:.2f} (sd across seeds): "
-              + ("larger than twice its sd." if held else "not larger than twice its sd — cannot tell."), ""]
+    held = len(gains) > 1 and abs(mean) > 2 * sd
+    verdict = "not larger than twice its sd — cannot tell."
+    if held:
+        verdict = "larger than twice its sd." if mean > 0 else "a loss larger than twice its sd: GSPO lowered mLGM."
+    parts += ["", "## GSPO over SFT", "", f"mLGM gain {100 * mean:+.2f} ± {100 * sd:.2f} (sd across seeds): {verdict}", ""]
     return "\n".join(parts) + "\n"
 
 
