@@ -128,6 +128,58 @@ def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_ev
         assert asked.startswith(f"{scene.context}\n{scene.question}")
 
 
+def test_where_layout_asks_vstars_chain_1_prompt_of_eight_labelled_frames_and_answers_the_named_box() -> None:
+    from o3video.data.vstar import parse_spatial_answer
+    from o3video.grammar import parse
+
+    world, rng = perception.World(), random.Random(3)
+    scenes = [perception.make_scene(rng, world, rng.randint(1, 3)) for _ in range(40)]
+    for scene in scenes:
+        perception.ask_where(scene, rng)
+    spans = [s.span for s in scenes]
+    assert len(set(spans)) > 5 and all(0 <= a <= b < s.duration and b - a < 4 for (a, b), s in zip(spans, scenes))
+    for scene in scenes[:6]:
+        first, last = scene.span
+        content = perception.messages(scene, "1000")[1]["content"]
+        assert [item["image"] for item in content if item["type"] == "image"] == [scene.image] * 8
+        assert content[0]["text"].startswith(f"The video is {scene.duration:.1f} seconds long")
+        asked = content[-1]["text"]
+        assert f"Please answer the question about the video: {scene.question}" in asked
+        assert f"within the time range {list(range(first, last + 1))} provided" in asked
+        completion = perception.example(scene, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+        parsed = parse(completion)
+        truth = [round(v * 1000 / side) for v, side in zip(scene.box, (128, 96, 128, 96))]
+        answer = parse_spatial_answer(parsed.answer)
+        assert list(answer) == [str(t) for t in range(first, last + 1)]
+        assert all([round(v) for v in box] == truth for box in answer.values())
+        assert [c.time for c in parsed.claims] == [float(t) for t in range(first, last + 1)]
+        assert all([round(v) for v in c.boxes[0]] == truth for c in parsed.claims)
+        assert perception.answer_box(completion, "1000", (world.width, world.height)) == pytest.approx(scene.box, abs=1)
+    with pytest.raises(ValueError, match="where layout"):
+        perception.where_record(perception.make_scene(rng, world, 1))
+
+
+@pytest.mark.slow
+def test_where_layout_questions_train_with_attention_on_the_named_object_in_every_frame(bench, work) -> None:
+    world = perception.World()
+    model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
+    recipe = perception.Recipe(batch=16, objects=(1, 3), attention_supervision=1.0, video=0.5, where=0.5)
+    learner = perception.Learner(model, processor, world, recipe, seed=2)
+    scenes = learner.batch()
+    assert 0 < sum(s.span is not None for s in scenes) < 16 and any(s.frames and s.span is None for s in scenes)
+    scene = next(s for s in scenes if s.span is not None)
+    inputs = learner.collate([perception.example(scene, "1000", (world.width, world.height))])
+    with torch.no_grad():
+        out = model(**inputs, output_attentions=True)
+    assert (inputs["input_ids"] == model.config.image_token_id).sum() == 8 * 12  # 8 frames of 12 tokens
+    assert torch.isfinite(perception.attention_loss(model, [scene], inputs, out.attentions))
+    learner.recipe.batch, learner.recipe.where = 2, 1.0
+    assert learner.step() > 0
+    scored = perception.evaluate(model, processor, perception.eval_set(world, [1, 2], 1), "1000",
+                                 (world.width, world.height), where=True)
+    assert 0.0 <= scored["iou"] <= 1.0 and scored["example"]
+
+
 @pytest.mark.slow
 def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
     """Fifteen steps on single objects must lower the answer loss on a fixed held-out batch well below the untrained
@@ -204,13 +256,15 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
     from o3video.models import build_tiny_model, load_model
 
     base = build_tiny_model(work / "base_qwen3", seed=0, arch="qwen3_vl")
-    run = dict(steps=6, binding_steps=2, video_steps=2, eval_every=3, eval_per_count=1)
+    run = dict(steps=6, binding_steps=2, video_steps=2, where_steps=1, eval_every=3, eval_per_count=1)
     whole = perception.pretrain_perception(base, work / "whole", **run)
     info = json.loads((whole / perception.CURVE_FILE).read_text())
-    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10]
-    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video"]
-    # the 8-frame form is scored from the video stage's start on
-    assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 3
+    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10, 11]
+    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video", "where"]
+    # the 8-frame form is scored from the video stage's start on, the where layout from the where stage's
+    assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 4
+    assert ["model_as_where" in row for row in info["curve"]] == [False] * 5 + [True] * 2
+    assert info["recipe"]["where"]["where"] == 0.5 and info["recipe"]["video"]["where"] == 0
     assert info["recipe"]["single"]["objects"] == [1, 1] and info["recipe"]["binding"]["objects"] == [1, 3]
     assert info["recipe"]["binding"]["attention_supervision"] > 0 and info["recipe"]["video"]["attention_supervision"] > 0
     assert info["recipe"]["single"]["attention_supervision"] == 0

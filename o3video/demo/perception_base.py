@@ -6,7 +6,8 @@
 2. builds the tiny model (`--arch`, default Qwen3-VL: the architecture that learns to localise at toy scale);
 3. pre-trains it to localise named objects (`o3video.train.perception.pretrain_perception`), resumably: single
    objects first, then the named one among 1-3 objects with attention supervision (binding), then the same with
-   half the questions asked as videos of 1-8 labelled frames (so the boxes do not depend on the prompt's layout).
+   half the questions asked as videos of 1-8 labelled frames (so the boxes do not depend on the prompt's layout),
+   and optionally (`--where-steps`) the same with half asked in V-STaR's chain-1 *where* layout.
 
 The result lands in `$O3VIDEO_CACHE/bases/<key>` (default `~/.cache/o3video`), the key covering the recipe and
 the code that builds it; `base.json` there records the command, seed, time taken and learning curve.
@@ -39,10 +40,12 @@ class BaseRecipe:
     steps: int = 4000  # single objects
     binding_steps: int = 4000  # then the named one among 1-3, with attention supervision
     video_steps: int = 400  # then half of the questions asked in the video form
+    where_steps: int = 0  # then half of them asked in V-STaR's chain-1 *where* layout
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
-                f"--steps {self.steps} --binding-steps {self.binding_steps} --video-steps {self.video_steps}")
+                f"--steps {self.steps} --binding-steps {self.binding_steps} --video-steps {self.video_steps}"
+                f" --where-steps {self.where_steps}")
 
 
 def _code_digest() -> str:
@@ -102,13 +105,15 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
         m = row["model"]
         bind = "-" if m["bind"] is None else f"{m['bind']:.2f} of {m['hits']} hits"
         video = f", as 8 frames IoU {row['model_as_video']['iou']:.3f}" if "model_as_video" in row else ""
+        video += f", in V-STaR's where layout IoU {row['model_as_where']['iou']:.3f}" if "model_as_where" in row else ""
         console.print(f"perception ({row['stage']}): step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, "
                       f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}{video}, "
                       f"e.g. {m['example']!r}")
         spent_file.write_text(f"{spent + time.perf_counter() - started:.1f}")
 
     trained = pretrain_perception(init, work / "trained", steps=recipe.steps, binding_steps=recipe.binding_steps,
-                                  video_steps=recipe.video_steps, seed=recipe.seed, progress=progress)
+                                  video_steps=recipe.video_steps, where_steps=recipe.where_steps, seed=recipe.seed,
+                                  progress=progress)
     curve = json.loads((trained / CURVE_FILE).read_text())
     info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,
             "built": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(spent + time.perf_counter() - started, 1),

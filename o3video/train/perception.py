@@ -151,8 +151,14 @@ def answer_text(scene: Scene, coord: str, size: tuple[int, int]) -> str:
 
 
 def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
-    """The box of a completion's answer (or, without an answer, its first box), in pixels."""
-    box = parse_answer_box(parse(text).answer or text)
+    """The box of a completion's answer (the first second's of a V-STaR *where* JSON answer; without an answer, the
+    completion's first box), in pixels."""
+    from o3video.data.vstar import parse_spatial_answer
+
+    answer = parse(text).answer
+    box = parse_answer_box(answer or text)
+    if box is None and answer:
+        box = next(iter(parse_spatial_answer(answer).values()), None)
     if box is None:
         return None
     try:
