@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 HELP = ("Build the demo's perception-pretrained tiny base (localising named objects, then the named one among "
-        "several, then asked as videos; cached, resumable; ~130 CPU min).")
+        "several, then asked as videos, then in V-STaR's where layout; cached, resumable; ~200 CPU min).")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,9 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video-steps", type=int, default=400,
                         help="then steps with half the questions asked as videos of 1-8 labelled frames, so the boxes "
                              "do not depend on the prompt's layout (default 400; 0: none)")
-    parser.add_argument("--where-steps", type=int, default=0,
+    parser.add_argument("--where-steps", type=int, default=400,
                         help="then steps with half the questions asked in V-STaR's chain-1 where layout (8 frames, its "
-                             "~60-word instruction, a JSON of boxes per second; default 0: none)")
+                             "~60-word instruction, a JSON of boxes per second; default 400; 0: none)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
 
 

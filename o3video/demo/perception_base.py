@@ -7,7 +7,8 @@
 3. pre-trains it to localise named objects (`o3video.train.perception.pretrain_perception`), resumably: single
    objects first, then the named one among 1-3 objects with attention supervision (binding), then the same with
    half the questions asked as videos of 1-8 labelled frames (so the boxes do not depend on the prompt's layout),
-   and optionally (`--where-steps`) the same with half asked in V-STaR's chain-1 *where* layout.
+   then the same with half of them asked in V-STaR's chain-1 *where* layout (the benchmark's instruction between
+   the frames and the answer, which the video stage's boxes do not survive).
 
 The result lands in `$O3VIDEO_CACHE/bases/<key>` (default `~/.cache/o3video`), the key covering the recipe and
 the code that builds it; `base.json` there records the command, seed, time taken and learning curve.
@@ -40,7 +41,7 @@ class BaseRecipe:
     steps: int = 4000  # single objects
     binding_steps: int = 4000  # then the named one among 1-3, with attention supervision
     video_steps: int = 400  # then half of the questions asked in the video form
-    where_steps: int = 0  # then half of them asked in V-STaR's chain-1 *where* layout
+    where_steps: int = 400  # then half of them asked in V-STaR's chain-1 *where* layout
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "

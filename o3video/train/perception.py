@@ -16,7 +16,12 @@ steps, then localises single objects (IoU ~0.6 after ~13 CPU minutes) when the l
 land on *an* object but not on the *named* one (binding at chance after 40 more CPU minutes), unless one
 attention head per layer is pulled onto the named object's image tokens (`attention_loss`: binding 0.85 after
 50 CPU minutes, one seed). Those boxes are tied to the single-image prompt's layout (the same frames asked as a
-video: IoU 0.68 -> 0.04) until part of the questions are asked in the video form (`Recipe.video`).
+video: IoU 0.68 -> 0.04) until part of the questions are asked in the video form (`Recipe.video`). Even then
+they do not survive V-STaR's chain-1 *where* layout (~60 words of instruction between the frames and the answer,
+a JSON of boxes per second: IoU 0.05 on the held-out frames), nor does SFT on that form alone teach it (0.13,
+bench/where_form.py); a stage with half the questions in that layout and the same attention supervision
+(`Recipe.where`) takes it to 0.27 in 400 steps (73 CPU minutes, one seed: 0.05, 0.07, 0.08, 0.23, 0.27 every 100
+steps; the single-image form 0.54 -> 0.52; bind in that layout 0.66).
 `pretrain_perception` runs the stages on the model's own frame size and saves the result with `save_pretrained`,
 resumably.
 """
