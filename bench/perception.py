@@ -44,7 +44,8 @@ Auxiliary heads live outside the model, which stays transformers' own class and 
 
 Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given, and
 `python bench/perception.py plot OUT.png CURVE.json...` draws several such curves in one picture;
-`python bench/perception.py layouts MODEL [WORLD]` scores a saved model on the held-out frames in prompt layouts it
+`python bench/perception.py stages OUT.png MODEL/perception.json` draws a `pretrain_perception` run's curve in every
+layout it scored; `python bench/perception.py layouts MODEL [WORLD]` scores a saved model on the held-out frames in prompt layouts it
 was and was not trained on, and on a synthetic world's test videos (does its localisation depend on where the image
 sits in the prompt?).
 
@@ -365,6 +366,26 @@ def plot(path: str | Path, curves: list[str | Path]) -> Path:
     return line_panels(path, [bind, *iou])
 
 
+LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_as_where": "V-STaR where layout"}
+
+
+def plot_stages(path: str | Path, curve_file: str | Path) -> Path:
+    """The learning curve of a `pretrain_perception` run (its `perception.json`): IoU with the named object, and
+    binding, in every layout the run scored, against CPU minutes, with the mean box's IoU for reference."""
+    info = json.loads(Path(curve_file).read_text())
+    iou = Panel("IoU with the named object (1-3 objects)", "CPU minutes", legend=True,
+                reference=("mean box", info["mean_box"]["iou"]))
+    bind = Panel("bind: hits on the named object", "CPU minutes")
+    for key, label in LAYOUTS.items():
+        rows = [row for row in info["curve"] if key in row]
+        if rows:
+            iou.lines.append((label, [row["cpu_min"] for row in rows], [row[key]["iou"] for row in rows]))
+        rows = [row for row in rows if row[key]["bind"] is not None]  # None: no answer hit an object
+        if rows:
+            bind.lines.append((label, [row["cpu_min"] for row in rows], [row[key]["bind"] for row in rows]))
+    return line_panels(path, [iou, bind])
+
+
 # ----------------------------------------------------------------------------------------------------- layouts
 FILLER = "frame"  # a word the tiny tokenizers know; the layouts below add it to move the image in the prompt
 CITED = "8 frames, spatio-temporal QA"  # the perception replay's still-video form: the box is cited in <think>
@@ -486,6 +507,11 @@ def main(argv: list[str] | None = None) -> int:
         if len(argv) < 3:
             raise SystemExit("usage: perception.py plot OUT.png CURVE.json [CURVE.json ...]")
         print(plot(argv[1], argv[2:]))
+        return 0
+    if argv[:1] == ["stages"]:  # bench/perception.py stages OUT.png MODEL/perception.json
+        if len(argv) != 3:
+            raise SystemExit("usage: perception.py stages OUT.png PERCEPTION.json")
+        print(plot_stages(argv[1], argv[2]))
         return 0
     if argv[:1] == ["layouts"]:  # bench/perception.py layouts MODEL [WORLD] [--json OUT]
         p = argparse.ArgumentParser(prog="perception.py layouts", description=layouts.__doc__)

@@ -430,6 +430,23 @@ def test_retention_bench_probes_along_sft_and_mixes_in_the_replay(tmp_path, caps
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_stages_picture_draws_every_layout_a_pretraining_curve_scored(bench, tmp_path, monkeypatch) -> None:
+    drawn = {}
+    monkeypatch.setattr(bench, "line_panels", lambda path, panels: drawn.setdefault("panels", panels) and Path(path))
+
+    def scored(iou, bind):
+        return {"iou": iou, "bind": bind}
+
+    curve = [{"cpu_min": 0.0, "model": scored(0.5, 0.7), "model_as_where": scored(0.05, None)},
+             {"cpu_min": 20.0, "model": scored(0.4, 0.8), "model_as_where": scored(0.2, 0.6)}]
+    (tmp_path / "perception.json").write_text(json.dumps({"mean_box": {"iou": 0.04}, "curve": curve}))
+    assert bench.main(["stages", str(tmp_path / "out.png"), str(tmp_path / "perception.json")]) == 0
+    iou, bind = drawn["panels"]
+    assert iou.reference == ("mean box", 0.04)
+    assert iou.lines == [("one image", [0.0, 20.0], [0.5, 0.4]), ("V-STaR where layout", [0.0, 20.0], [0.05, 0.2])]
+    assert bind.lines == [("one image", [0.0, 20.0], [0.7, 0.8]), ("V-STaR where layout", [20.0], [0.6])]
+
+
 def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) -> None:
     from o3video.tasks import Task
     from o3video.video.prompt import answer_instruction
