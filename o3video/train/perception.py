@@ -63,6 +63,15 @@ CONTEXT = (
     "The question names one object by its colour and its shape.",
     "Answer from what the frames show, not from what is likely.",
 )
+# Clauses a *where* question may end with (`Recipe.clause`), as the world's V-STaR questions do ("Where is the red
+# square while the blue triangle is in front of it?"); `{other}` names another object, `{colour}` the asked one's.
+# Why: the where stage's model localises at 0.33 asked "Where is the <object>?" in V-STaR's layout, 0.10 with "while it
+# stands still for the first time" added and 0.17 with "while it touches the <other object>" (48 held-out frames).
+CLAUSES = (
+    "while it stands still", "while it stands still for the first time", "while it moves",
+    "when it touches the {other}", "while it touches the {other}", "while the {other} is in front of it",
+    "while it is {colour}", "before it moves", "after it stops", "when the {other} stops",
+)
 HIT_IOU = 0.3  # an answer "hits" an object at this IoU (objects never overlap, so at most one is hit)
 
 
@@ -82,6 +91,7 @@ class Scene:
     frames: int = 0
     duration: float | None = None  # the video form's length in seconds (frame k at k * duration / frames); None: frames
     context: str = ""  # sentences asked before the question (`Recipe.context`)
+    clause: str = ""  # said after the object's name in the question (`Recipe.clause`)
     # set (with `frames` and `duration`): asked as V-STaR's chain-1 *where* prompt about these whole seconds (first,
     # last), answered in its form (`where_record`): ~60 words of instruction sit between the frames and the answer
     span: tuple[int, int] | None = None
@@ -99,7 +109,7 @@ class Scene:
         if self.ask_box is not None:
             return f"What is at {self.ask_box}?"
         colour, shape, _ = self.objects[self.target]
-        return f"Where is the {object_name(colour, shape)}?"
+        return f"Where is the {object_name(colour, shape)}{' ' + self.clause if self.clause else ''}?"
 
 
 @dataclass(frozen=True)
@@ -277,10 +287,11 @@ def score(predicted: list[list[float] | None], scenes: list[Scene]) -> dict[str,
 
 
 def evaluate(model: Any, processor: Any, scenes: list[Scene], coord: str, size: tuple[int, int], *,
-             blank: bool = False, frames: int = 0, where: bool = False, batch: int = 64) -> dict[str, Any]:
+             blank: bool = False, frames: int = 0, where: bool = False, clause: bool = False,
+             batch: int = 64) -> dict[str, Any]:
     """Greedy answers to every scene's question (on blank frames for the blind model; `frames` > 0: asked in
     the video form, as that many labelled frames of the image; `where`: asked in V-STaR's chain-1 *where* layout,
-    `ask_where`, scored by the answer's first box), scored."""
+    `ask_where`, scored by the answer's first box; `clause`: every question ending with one of the `CLAUSES`), scored."""
     from o3video.models import generate
 
     blank_image = Image.new("RGB", size, (BLANK_GREY,) * 3)
@@ -289,6 +300,10 @@ def evaluate(model: Any, processor: Any, scenes: list[Scene], coord: str, size: 
         rng = random.Random(len(scenes))
         for scene in scenes_in:
             ask_where(scene, rng)
+    if clause:
+        rng = random.Random(len(scenes) + 1)
+        for scene in scenes_in:
+            add_clause(scene, rng)
     was_training = model.training
     model.eval()
     texts = []
@@ -328,6 +343,18 @@ class Recipe:
     # model that localises at 0.54 asked "Where is the <object>?" of 8 frames localises at ~0.13 in that layout
     # after learning its form by SFT (bench/where_form.py); here the attention supervision covers that layout too
     where: float = 0.0
+    # share of the questions ending with one of the `CLAUSES` (`add_clause`), so the wording around the name varies
+    clause: float = 0.0
+
+
+def add_clause(scene: Scene, rng: random.Random) -> None:
+    """End `scene`'s question with one of the `CLAUSES`; `{other}` becomes another object of the frame (one not in
+    it for a single object): a second name in the question the answer must not follow."""
+    colour, shape, _ = scene.objects[scene.target]
+    others = [object_name(c, s) for i, (c, s, _) in enumerate(scene.objects) if i != scene.target]
+    if not others:
+        others = [object_name(c, s) for c in COLOURS for s in SHAPES if (c, s) != (colour, shape)]
+    scene.clause = rng.choice(CLAUSES).format(other=rng.choice(others), colour=colour)
 
 
 class Learner:
@@ -366,6 +393,8 @@ class Learner:
         scenes = [make_scene(self.rng, self.world, self.rng.randint(lo, hi), blank=self.blank)
                   for _ in range(self.recipe.batch)]
         for scene in scenes:
+            if self.recipe.clause > 0 and self.rng.random() < self.recipe.clause:
+                add_clause(scene, self.rng)
             if self.recipe.where > 0 and self.rng.random() < self.recipe.where:
                 ask_where(scene, self.rng)
                 continue
@@ -474,9 +503,11 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
        without it binding stays at chance);
     3. `video_steps` the same, half of the questions asked in the video form (`Recipe.video`), so the boxes come
        from the image and not from where the image sits in the prompt;
-    4. `where_steps` the same, half of the questions asked in V-STaR's chain-1 *where* layout (`Recipe.where`).
+    4. `where_steps` the same, half of the questions asked in V-STaR's chain-1 *where* layout (`Recipe.where`) and
+       half ending with a clause (`Recipe.clause`).
     Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, in the video
-    stage also on the same frames asked as 8 labelled frames, and in the where stage also in that layout.
+    stage also on the same frames asked as 8 labelled frames, and in the where stage also in that layout, with and
+    without a clause.
     A stage of 0 steps is skipped, so `steps=0` and one later stage continue a saved base by that stage alone. Resumable: the state at each evaluation is kept in
     `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
     from o3video.io import atomic_path, atomic_write_json
@@ -492,7 +523,8 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     single = Recipe(minutes=math.inf, coord=coord_of(model))
     binding = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0)
     video = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5)
-    where = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5, where=0.5)
+    where = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5, where=0.5,
+                   clause=0.5)
     stages = [("single", single, steps), ("binding", binding, binding_steps), ("video", video, video_steps),
               ("where", where, where_steps)]
     ends = list(accumulate(n for _, _, n in stages))
@@ -528,6 +560,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
             row["model_as_video"] = evaluate(model, processor, scenes, single.coord, size, frames=8)
         if where_steps > 0 and learner.steps >= ends[2]:
             row["model_as_where"] = evaluate(model, processor, scenes, single.coord, size, where=True)
+            row["model_as_where_clause"] = evaluate(model, processor, scenes, single.coord, size, where=True, clause=True)
         curve.append(row)
         if progress is not None:
             progress(row)
