@@ -159,6 +159,32 @@ def test_where_layout_asks_vstars_chain_1_prompt_of_eight_labelled_frames_and_an
         perception.where_record(perception.make_scene(rng, world, 1))
 
 
+def test_a_clause_after_the_name_keeps_the_asked_object_and_may_name_another_one_of_the_frame() -> None:
+    from o3video.data.synth.vocab import object_name
+
+    world, rng = perception.World(), random.Random(4)
+    seen = set()
+    for _ in range(200):
+        scene = perception.make_scene(rng, world, rng.randint(1, 3))
+        colour, shape, _ = scene.objects[scene.target]
+        plain = scene.question
+        perception.add_clause(scene, rng)
+        assert scene.question.startswith(plain[:-1] + " ") and scene.question.endswith("?")
+        clause = scene.clause
+        seen.add(clause)
+        named = [object_name(c, s) for c, s, _ in scene.objects]
+        for template in (t for t in perception.CLAUSES if "{other}" in t):
+            before, after = template.split("{other}")
+            if clause.startswith(before) and clause.endswith(after) and "{" not in clause:
+                other = clause[len(before):len(clause) - len(after)]  # never the asked object; the frame's if it has others
+                assert other != object_name(colour, shape) and (other in named or scene.n == 1)
+        if clause.startswith("while it is "):
+            assert clause == f"while it is {colour}"
+    assert len({c.split(' the ')[0] for c in seen}) >= 6  # the templates vary
+    perception.ask_where(scene, rng)
+    assert f"Please answer the question about the video: {scene.question}" in perception.messages(scene, "1000")[1]["content"][-1]["text"]
+
+
 @pytest.mark.slow
 def test_where_layout_questions_train_with_attention_on_the_named_object_in_every_frame(bench, work) -> None:
     world = perception.World()
@@ -175,9 +201,10 @@ def test_where_layout_questions_train_with_attention_on_the_named_object_in_ever
     assert torch.isfinite(perception.attention_loss(model, [scene], inputs, out.attentions))
     learner.recipe.batch, learner.recipe.where = 2, 1.0
     assert learner.step() > 0
-    scored = perception.evaluate(model, processor, perception.eval_set(world, [1, 2], 1), "1000",
-                                 (world.width, world.height), where=True)
-    assert 0.0 <= scored["iou"] <= 1.0 and scored["example"]
+    for clause in (False, True):
+        scored = perception.evaluate(model, processor, perception.eval_set(world, [1, 2], 1), "1000",
+                                     (world.width, world.height), where=True, clause=clause)
+        assert 0.0 <= scored["iou"] <= 1.0 and scored["example"]
 
 
 @pytest.mark.slow
@@ -264,7 +291,9 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
     # the 8-frame form is scored from the video stage's start on, the where layout from the where stage's
     assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 4
     assert ["model_as_where" in row for row in info["curve"]] == [False] * 5 + [True] * 2
+    assert ["model_as_where_clause" in row for row in info["curve"]] == [False] * 5 + [True] * 2
     assert info["recipe"]["where"]["where"] == 0.5 and info["recipe"]["video"]["where"] == 0
+    assert info["recipe"]["where"]["clause"] == 0.5 and info["recipe"]["video"]["clause"] == 0
     assert info["recipe"]["single"]["objects"] == [1, 1] and info["recipe"]["binding"]["objects"] == [1, 3]
     assert info["recipe"]["binding"]["attention_supervision"] > 0 and info["recipe"]["video"]["attention_supervision"] > 0
     assert info["recipe"]["single"]["attention_supervision"] == 0
