@@ -228,7 +228,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     lo, hi = args.objects
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
                     single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
-                    attention_supervision=args.attn_sup, video=args.video, context=args.context)
+                    attention_supervision=args.attn_sup, video=args.video, context=args.context, where=args.where,
+                    clause=args.clause)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -335,6 +336,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--context", type=float, default=0.0,
                    help="share of training questions preceded by 1-4 sentences (o3video.train.perception.CONTEXT), so "
                         "the text between the image and the answer varies")
+    p.add_argument("--where", type=float, default=0.0,
+                   help="share of training questions asked in V-STaR's chain-1 where layout (o3video.train.perception."
+                        "ask_where)")
+    p.add_argument("--clause", type=float, default=0.0,
+                   help="share of training questions ending with a clause (o3video.train.perception.CLAUSES)")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")

@@ -293,7 +293,6 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
     assert ["model_as_where" in row for row in info["curve"]] == [False] * 5 + [True] * 2
     assert ["model_as_where_clause" in row for row in info["curve"]] == [False] * 5 + [True] * 2
     assert info["recipe"]["where"]["where"] == 0.5 and info["recipe"]["video"]["where"] == 0
-    assert info["recipe"]["where"]["clause"] == 0.5 and info["recipe"]["video"]["clause"] == 0
     assert info["recipe"]["single"]["objects"] == [1, 1] and info["recipe"]["binding"]["objects"] == [1, 3]
     assert info["recipe"]["binding"]["attention_supervision"] > 0 and info["recipe"]["video"]["attention_supervision"] > 0
     assert info["recipe"]["single"]["attention_supervision"] == 0
