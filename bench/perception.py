@@ -372,7 +372,8 @@ def plot(path: str | Path, curves: list[str | Path]) -> Path:
     return line_panels(path, [bind, *iou])
 
 
-LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_as_where": "V-STaR where layout"}
+LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_as_where": "V-STaR where layout",
+           "model_as_where_clause": "where layout, a clause in the question"}
 
 
 def plot_stages(path: str | Path, curve_file: str | Path) -> Path:

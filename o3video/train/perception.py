@@ -182,9 +182,11 @@ def answer_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | No
         return None
 
 
-def messages(scene: Scene, coord: str) -> list[dict[str, Any]]:
+def messages(scene: Scene, coord: str, record: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The chat messages asking `scene`'s question in its layout (for the where layout, of its `where_record`,
+    built here unless given)."""
     if scene.span is not None:
-        record = where_record(scene)
+        record = where_record(scene) if record is None else record
         return build_messages(_frames_of(scene), record["question"], Task.SPATIO_TEMPORAL, duration=scene.duration,
                               instruction=record["instruction"], box_convention=COORDS[coord])
     question = f"{scene.context}\n{scene.question}" if scene.context else scene.question
@@ -205,14 +207,16 @@ def _frames_of(scene: Scene) -> list[Frame]:
 
 
 def example(scene: Scene, coord: str, size: tuple[int, int]) -> dict[str, Any]:
+    record = None
     if scene.span is not None:
         from o3video.train.targets import target_completion
 
-        text = target_completion(where_record(scene), size, COORDS[coord])
+        record = where_record(scene)
+        text = target_completion(record, size, COORDS[coord])
     else:
         text = answer_text(scene, coord, size)
     assistant = {"role": "assistant", "content": [{"type": "text", "text": text}]}
-    return {"messages": [*messages(scene, coord), assistant], "images": []}
+    return {"messages": [*messages(scene, coord, record), assistant], "images": []}
 
 
 def where_annotation(scene: Scene, span: tuple[int, int], *, video: str, fps: int, length: int) -> dict[str, Any]:
