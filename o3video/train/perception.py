@@ -219,30 +219,29 @@ def example(scene: Scene, coord: str, size: tuple[int, int]) -> dict[str, Any]:
     return {"messages": [*messages(scene, coord, record), assistant], "images": []}
 
 
-def where_annotation(scene: Scene, span: tuple[int, int], *, video: str, fps: int, length: int) -> dict[str, Any]:
-    """The V-STaR annotation of `scene` seen still for `length` s (`fps`) in `video`, asked about the whole seconds
-    `span` (first, last): the named object's box at each."""
+def where_practice_record(scene: Scene, span: tuple[int, int], *, video: str, fps: int, length: int) -> dict[str, Any]:
+    """The chain-1 *where* practice record (`o3video.train.vstar_practice`, the one writer of that form) asking for
+    `scene`'s named object over the whole seconds `span` (first, last) of `video`, `length` s of the scene standing
+    still at `fps`; boxes in pixels of the scene's own frame."""
+    from o3video.train.vstar_practice import practice_records
+
     width, height = scene.image.size
     colour, shape, box = scene.objects[scene.target]
     start, end = span
     corners = dict(zip(("xmin", "ymin", "xmax", "ymax"), box))
-    return {"vid": Path(video).stem, "video_path": video, "width": width, "height": height, "fps": fps,
-            "frame_count": length * fps, "object": object_name(colour, shape), "timestamps": [start, end],
-            "question": scene.question, "answer": "", "temporal_question": "", "spatial_question": scene.question,
-            "bboxes": [{"timestamp": t, "frame_index": t * fps, **corners} for t in range(start, end + 1)]}
+    annotation = {"vid": Path(video).stem, "video_path": video, "width": width, "height": height, "fps": fps,
+                  "frame_count": length * fps, "object": object_name(colour, shape), "timestamps": [start, end],
+                  "question": scene.question, "answer": "", "temporal_question": "", "spatial_question": scene.question,
+                  "bboxes": [{"timestamp": t, "frame_index": t * fps, **corners} for t in range(start, end + 1)]}
+    keep_size = {"factor": math.gcd(width, height), "min_pixels": width * height, "max_pixels": width * height}
+    return practice_records([annotation], kinds=("where_1",), frame_kwargs=keep_size)[0]
 
 
 def where_record(scene: Scene) -> dict[str, Any]:
-    """The chain-1 *where* practice record (`o3video.train.vstar_practice`, the one writer of that form) of a
-    scene asked in that layout (`scene.span`), boxes in pixels of the scene's own frame."""
-    from o3video.train.vstar_practice import practice_records
-
+    """The practice record of a scene asked in the where layout (`scene.span`, `ask_where`)."""
     if scene.span is None:
         raise ValueError("where_record needs a scene asked in the where layout (scene.span)")
-    width, height = scene.image.size
-    annotation = where_annotation(scene, scene.span, video="still.mp4", fps=1, length=math.ceil(_duration(scene)))
-    keep_size = {"factor": math.gcd(width, height), "min_pixels": width * height, "max_pixels": width * height}
-    return practice_records([annotation], kinds=("where_1",), frame_kwargs=keep_size)[0]
+    return where_practice_record(scene, scene.span, video="still.mp4", fps=1, length=math.ceil(_duration(scene)))
 
 
 def ask_where(scene: Scene, rng: random.Random, seconds: tuple[int, int] = (2, 8)) -> None:
@@ -682,11 +681,9 @@ def _still_video_record(scene: Scene, video: str, fps: int, seconds: int, rng: r
 def _where_record(scene: Scene, video: str, fps: int, length: int, rng: random.Random) -> dict[str, Any]:
     """The fields of a record asking V-STaR's chain-1 *where* prompt of the still video `video` (`length` s of
     `scene`) about a span of 1-4 of its whole seconds."""
-    from o3video.train.vstar_practice import practice_records
-
     start = rng.randrange(length)
     span = (start, min(length - 1, start + rng.randrange(4)))
-    record = practice_records([where_annotation(scene, span, video=video, fps=fps, length=length)], kinds=("where_1",))[0]
+    record = where_practice_record(scene, span, video=video, fps=fps, length=length)
     return {k: v for k, v in record.items() if k not in ("id", "source")}
 
 
