@@ -122,7 +122,8 @@ from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
 from o3video.grammar import parse, render_box  # noqa: E402
 from o3video.tasks import Task  # noqa: E402
 from o3video.train.perception import (BLANK_GREY, COORDS, Learner, Recipe, Scene, World, answer_box,  # noqa: E402
-                                      answer_text, eval_set, evaluate, example, mean_box, object_shares, score)
+                                      answer_text, eval_set, evaluate, example, frame_times, mean_box, object_shares,
+                                      score)
 from o3video.video.prompt import answer_instruction, build_messages  # noqa: E402
 from o3video.video.sampling import Frame  # noqa: E402
 
@@ -171,9 +172,10 @@ class AuxLearner(Learner):
         return loss
 
     # ---- auxiliary losses
-    def _cells(self, scene: Scene, cell: int) -> np.ndarray:
-        """(rows, cols): the object dominating each block (covering a quarter of it or more; -1: background)."""
-        shares = object_shares(scene, cell)
+    def _cells(self, scene: Scene, owner: np.ndarray, cell: int) -> np.ndarray:
+        """(rows, cols): the object dominating each block of one of the scene's images (its `owner` map), covering
+        a quarter of it or more; -1: background."""
+        shares = object_shares(owner, scene.n, cell)
         return np.where(shares.max(0) >= 0.25, shares.argmax(0), -1)
 
     def dense_loss(self, scenes: list[Scene], grid_thw: torch.Tensor) -> torch.Tensor:
@@ -184,12 +186,14 @@ class AuxLearner(Learner):
         colour_ids = {c: i + 1 for i, c in enumerate(COLOURS)}
         shape_ids = {s: i + 1 for i, s in enumerate(SHAPES)}
         colour_labels, shape_labels = [], []
-        per_image = [scene for scene in scenes for _ in range(max(1, scene.frames))]  # a video-form scene: K images
-        for scene, (t, gh, gw) in zip(per_image, grid_thw.tolist(), strict=True):
-            cells = self._cells(scene, patch)[:gh, :gw]
+        # a video-form scene shows K images, each at its time (a moving scene's objects change place and colour)
+        per_image = [(scene, owner, time) for scene in scenes
+                     for (_, owner), time in zip(scene.clip(), frame_times(scene) if scene.frames else [0.0])]
+        for (scene, owner, time), (t, gh, gw) in zip(per_image, grid_thw.tolist(), strict=True):
+            cells = self._cells(scene, owner, patch)[:gh, :gw]
             cells = cells.reshape(gh // merge, merge, gw // merge, merge).transpose(0, 2, 1, 3).reshape(-1)
             cells = np.tile(cells, t)
-            colour_labels += [0 if i < 0 else colour_ids[scene.objects[i][0]] for i in cells]
+            colour_labels += [0 if i < 0 else colour_ids[scene.colour_at(i, time)] for i in cells]
             shape_labels += [0 if i < 0 else shape_ids[scene.objects[i][1]] for i in cells]
         features = self._patches[-1]
         ce = torch.nn.functional.cross_entropy
