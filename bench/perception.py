@@ -233,7 +233,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
                     single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
                     attention_supervision=args.attn_sup, video=args.video, context=args.context, where=args.where,
-                    clause=args.clause)
+                    clause=args.clause, motion=args.motion)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -345,6 +345,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "ask_where)")
     p.add_argument("--clause", type=float, default=0.0,
                    help="share of training questions ending with a clause (o3video.train.perception.CLAUSES)")
+    p.add_argument("--motion", type=float, default=0.0,
+                   help="share of the where-layout questions whose objects move and may change colour "
+                        "(o3video.train.perception.add_motion)")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")
@@ -377,7 +380,8 @@ def plot(path: str | Path, curves: list[str | Path]) -> Path:
 
 
 LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_as_where": "V-STaR where layout",
-           "model_as_where_clause": "where layout, a clause in the question"}
+           "model_as_where_clause": "where layout, a clause in the question",
+           "model_as_moving": "where layout, objects moving"}
 
 
 def plot_stages(path: str | Path, curve_file: str | Path) -> Path:

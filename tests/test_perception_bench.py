@@ -159,6 +159,53 @@ def test_where_layout_asks_vstars_chain_1_prompt_of_eight_labelled_frames_and_an
         perception.where_record(perception.make_scene(rng, world, 1))
 
 
+def test_moving_scenes_draw_each_frame_at_its_time_and_answer_each_asked_second_with_its_own_box() -> None:
+    from o3video.data.synth.vocab import COLOURS, object_name
+    from o3video.data.vstar import parse_spatial_answer
+    from o3video.grammar import parse
+
+    world, rng = perception.World(), random.Random(5)
+    size = (world.width, world.height)
+    scenes = []
+    for _ in range(60):
+        scene = perception.make_scene(rng, world, rng.randint(1, 3))
+        perception.ask_where(scene, rng)
+        perception.add_motion(scene, rng)
+        scenes.append(scene)
+    moved = [s for s in scenes if len({s.box_at(s.target, t) for t in range(s.span[0], s.span[1] + 1)}) > 1]
+    recoloured = [s for s in scenes if s.motions[s.target].colour is not None]
+    assert len(moved) > 5 and len(recoloured) > 10
+    for scene in scenes:
+        first, last = scene.span
+        # the asked span is all one colour, the one the question names
+        colours = {scene.colour_at(scene.target, t) for t in range(first, last + 1)}
+        assert colours == {scene.colour_at(scene.target, first)}
+        assert object_name(colours.pop(), scene.objects[scene.target][1]) in scene.question
+        clip = scene.clip()
+        assert len(clip) == 8
+        for t, (image, owner) in zip(perception.frame_times(scene), clip):
+            x1, y1, x2, y2 = scene.box_at(scene.target, t)
+            ys, xs = np.nonzero(owner == scene.target)  # drawn last: the named object is whole in every frame
+            assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x1, y1, x2, y2)
+            pixel = np.asarray(image)[ys[len(ys) // 2], xs[len(xs) // 2]]
+            assert tuple(pixel) == tuple(COLOURS[scene.colour_at(scene.target, t)])
+    for scene in moved[:4] + recoloured[:4]:
+        first, last = scene.span
+        completion = perception.example(scene, "1000", size)["messages"][-1]["content"][0]["text"]
+        answer = parse_spatial_answer(parse(completion).answer)
+        for t in range(first, last + 1):
+            truth = [round(v * 1000 / side) for v, side in zip(scene.box_at(scene.target, t), (128, 96, 128, 96))]
+            assert [round(v) for v in answer[str(t)]] == truth
+        assert perception.where_viou(completion, scene, "1000", size) == pytest.approx(1.0, abs=0.05)
+        content = perception.messages(scene, "1000")[1]["content"]
+        images = [item["image"] for item in content if item["type"] == "image"]
+        assert [np.asarray(i).tobytes() for i in images] == [np.asarray(i).tobytes() for i, _ in scene.clip()]
+    still = next(s for s in scenes if s not in moved)
+    assert perception.where_viou("<answer>{}</answer>", still, "1000", size) == 0.0
+    with pytest.raises(ValueError, match="where layout"):
+        perception.add_motion(perception.make_scene(rng, world, 1), rng)
+
+
 def test_a_clause_after_the_name_keeps_the_asked_object_and_may_name_another_one_of_the_frame() -> None:
     from o3video.data.synth.vocab import object_name
 
@@ -204,7 +251,42 @@ def test_where_layout_questions_train_with_attention_on_the_named_object_in_ever
     for clause in (False, True):
         scored = perception.evaluate(model, processor, perception.eval_set(world, [1, 2], 1), "1000",
                                      (world.width, world.height), where=True, clause=clause)
-        assert 0.0 <= scored["iou"] <= 1.0 and scored["example"]
+        assert 0.0 <= scored["iou"] <= 1.0 and 0.0 <= scored["viou"] <= 1.0 and scored["example"]
+
+
+@pytest.mark.slow
+def test_moving_scenes_train_with_attention_on_the_named_object_where_each_frame_shows_it(bench, work) -> None:
+    world = perception.World()
+    model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
+    recipe = perception.Recipe(batch=16, objects=(2, 3), attention_supervision=1.0, where=1.0, motion=1.0)
+    learner = perception.Learner(model, processor, world, recipe, seed=2)
+    size = (world.width, world.height)
+
+    def best_tokens(scene: perception.Scene) -> list[int]:  # per frame, the 32-pixel token holding most of it
+        return [int(perception.object_shares(owner, scene.n, 32)[scene.target].argmax()) for _, owner in scene.clip()]
+
+    scene = next(s for s in learner.batch() if len(set(best_tokens(s))) > 1)  # it crosses tokens between frames
+    inputs = learner.collate([perception.example(scene, "1000", size)])
+    images = (inputs["input_ids"][0] == model.config.image_token_id).nonzero().squeeze(-1)
+    assert len(images) == 8 * 12
+    answer = (inputs["labels"][0] != -100).nonzero().squeeze(-1) - 1
+
+    def loss_with_attention_on(tokens: list[int]) -> float:
+        """The attention loss were every answer position to attend evenly to these image tokens."""
+        attention = torch.zeros(1, 1, inputs["input_ids"].shape[1], inputs["input_ids"].shape[1])
+        for token in tokens:
+            attention[0, 0, answer, images[token]] += 1 / len(tokens)
+        layers = model.config.text_config.num_hidden_layers
+        return perception.attention_loss(model, [scene], inputs, (attention,) * layers).item()
+
+    where_it_is = [12 * k + token for k, token in enumerate(best_tokens(scene))]
+    where_it_was = [12 * k + best_tokens(scene)[0] for k in range(8)]  # its first frame's place, in every frame
+    assert loss_with_attention_on(where_it_is) < 1e-3 < 0.1 < loss_with_attention_on(where_it_was)
+    learner.recipe.batch = 2
+    assert learner.step() > 0
+    scored = perception.evaluate(model, processor, perception.eval_set(world, [1, 2], 1), "1000",
+                                 (world.width, world.height), where=True, motion=True)
+    assert 0.0 <= scored["viou"] <= 1.0 and scored["example"]
 
 
 @pytest.mark.slow
@@ -276,23 +358,27 @@ def test_benchmark_starts_from_a_saved_base_when_given_one(bench, tmp_path, caps
 
 @pytest.mark.slow
 def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly(work, monkeypatch) -> None:
-    """All three stages (single objects; binding with attention supervision; half asked as videos), killed in the
-    first and resumed."""
+    """All five stages (single objects; binding with attention supervision; half asked as videos; in the where
+    layout; moving), killed in the first and resumed."""
     from safetensors.torch import load_file
 
     from o3video.models import build_tiny_model, load_model
 
     base = build_tiny_model(work / "base_qwen3", seed=0, arch="qwen3_vl")
-    run = dict(steps=6, binding_steps=2, video_steps=2, where_steps=1, eval_every=3, eval_per_count=1)
+    run = dict(steps=6, binding_steps=2, video_steps=2, where_steps=1, moving_steps=1, eval_every=3, eval_per_count=1)
     whole = perception.pretrain_perception(base, work / "whole", **run)
     info = json.loads((whole / perception.CURVE_FILE).read_text())
-    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10, 11]
-    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video", "where"]
-    # the 8-frame form is scored from the video stage's start on, the where layout from the where stage's
-    assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 4
-    assert ["model_as_where" in row for row in info["curve"]] == [False] * 5 + [True] * 2
-    assert ["model_as_where_clause" in row for row in info["curve"]] == [False] * 5 + [True] * 2
+    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10, 11, 12]
+    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video", "where", "moving"]
+    # the 8-frame form is scored from the video stage's start on, the where layout from the where stage's, moving
+    # objects from the moving stage's
+    assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 5
+    assert ["model_as_where" in row for row in info["curve"]] == [False] * 5 + [True] * 3
+    assert ["model_as_where_clause" in row for row in info["curve"]] == [False] * 5 + [True] * 3
+    assert ["model_as_moving" in row for row in info["curve"]] == [False] * 6 + [True] * 2
+    assert "viou" in info["curve"][-1]["model_as_moving"]
     assert info["recipe"]["where"]["where"] == 0.5 and info["recipe"]["video"]["where"] == 0
+    assert info["recipe"]["moving"]["motion"] > 0 and info["recipe"]["where"]["motion"] == 0
     assert info["recipe"]["single"]["objects"] == [1, 1] and info["recipe"]["binding"]["objects"] == [1, 3]
     assert info["recipe"]["binding"]["attention_supervision"] > 0 and info["recipe"]["video"]["attention_supervision"] > 0
     assert info["recipe"]["single"]["attention_supervision"] == 0

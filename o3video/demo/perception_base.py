@@ -42,11 +42,12 @@ class BaseRecipe:
     binding_steps: int = 4000  # then the named one among 1-3, with attention supervision
     video_steps: int = 400  # then half of the questions asked in the video form
     where_steps: int = 400  # then half of them asked in V-STaR's chain-1 *where* layout
+    moving_steps: int = 0  # then most of them in that layout, of objects that move (not in the default: see README)
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
                 f"--steps {self.steps} --binding-steps {self.binding_steps} --video-steps {self.video_steps}"
-                f" --where-steps {self.where_steps}")
+                f" --where-steps {self.where_steps} --moving-steps {self.moving_steps}")
 
 
 def _code_digest() -> str:
@@ -107,13 +108,15 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
         bind = "-" if m["bind"] is None else f"{m['bind']:.2f} of {m['hits']} hits"
         video = f", as 8 frames IoU {row['model_as_video']['iou']:.3f}" if "model_as_video" in row else ""
         video += f", in V-STaR's where layout IoU {row['model_as_where']['iou']:.3f}" if "model_as_where" in row else ""
+        video += f", moving vIoU {row['model_as_moving']['viou']:.3f}" if "model_as_moving" in row else ""
         console.print(f"perception ({row['stage']}): step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, "
                       f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}{video}, "
                       f"e.g. {m['example']!r}")
         spent_file.write_text(f"{spent + time.perf_counter() - started:.1f}")
 
     trained = pretrain_perception(init, work / "trained", steps=recipe.steps, binding_steps=recipe.binding_steps,
-                                  video_steps=recipe.video_steps, where_steps=recipe.where_steps, seed=recipe.seed,
+                                  video_steps=recipe.video_steps, where_steps=recipe.where_steps,
+                                  moving_steps=recipe.moving_steps, seed=recipe.seed,
                                   progress=progress)
     curve = json.loads((trained / CURVE_FILE).read_text())
     info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,
