@@ -206,6 +206,50 @@ def test_moving_scenes_draw_each_frame_at_its_time_and_answer_each_asked_second_
         perception.add_motion(perception.make_scene(rng, world, 1), rng)
 
 
+def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at_each_asked_second() -> None:
+    from o3video.data.synth.render import Rasteriser
+    from o3video.data.vstar import parse_spatial_answer
+    from o3video.grammar import parse
+    from o3video.train.perception_world import event_questions, world_scene
+
+    world, rng = perception.World(), random.Random(6)
+    size = (world.width, world.height)
+    scenes = [world_scene(rng, world, events=0.5) for _ in range(24)]
+    assert len({s.plan.background_seed for s in scenes}) == 24  # a new video each time
+    asked_events = [s for s in scenes if s.clause]
+    assert 3 < len(asked_events) < 24
+    for scene in scenes:
+        plan, first, last = scene.plan, *scene.span
+        # the frames shown are the world's own, evenly spaced over the video, at the model's frame size
+        times = perception.frame_times(scene)
+        assert len(times) == 8 and times[0] == 0.0 and times[-1] == round((plan.num_frames - 1) / plan.fps, 2)
+        for t, (image, owner) in zip(times, scene.clip()):
+            drawn = Rasteriser(plan).draw(round(t * plan.fps)).image
+            assert image.size == size and owner.shape == (world.height, world.width)
+            assert np.abs(np.asarray(image.resize((plan.width, plan.height))).astype(int) - drawn).mean() < 12
+        # the named object keeps one colour over the asked span and is named by it
+        name = plan.objects[scene.target].name_at(first * plan.fps)
+        assert scene.question.startswith(f"Where is the {name}")
+        assert {plan.objects[scene.target].colour_at(t * plan.fps) for t in range(first, last + 1)} == \
+               {plan.objects[scene.target].colour_at(first * plan.fps)}
+        # each asked second's answer box is the object's visible box then, on the model's frame
+        completion = perception.example(scene, "1000", size)["messages"][-1]["content"][0]["text"]
+        answer = parse_spatial_answer(parse(completion).answer)
+        assert list(answer) == [str(t) for t in range(first, last + 1)]
+        for t in range(first, last + 1):
+            x1, y1, x2, y2 = scene.truth.tracks[scene.target].box[t * plan.fps]
+            sx, sy = world.width / plan.width, world.height / plan.height
+            truth = [x1 * sx, y1 * sy, x2 * sx, y2 * sy]
+            assert answer[str(t)] == pytest.approx([v * 1000 / side for v, side in zip(truth, (128, 96, 128, 96))],
+                                                   abs=0.51)
+    for scene in asked_events:  # the world's own event question about this video, clause and span
+        assert (scene.target, scene.span, scene.clause) in event_questions(scene.plan, scene.truth)
+        assert scene.clause.split()[0] in ("while", "when")
+    blind = world_scene(random.Random(7), world, blank=True)
+    assert all(len(np.unique(np.asarray(image))) == 1 for image, _ in blind.clip())
+    assert any((owner == blind.target).any() for _, owner in blind.clip())  # supervision still knows where it is
+
+
 def test_a_clause_after_the_name_keeps_the_asked_object_and_may_name_another_one_of_the_frame() -> None:
     from o3video.data.synth.vocab import object_name
 

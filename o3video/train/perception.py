@@ -141,6 +141,15 @@ class Scene:
         return self.objects[index][0]
 
     @property
+    def record_size(self) -> tuple[int, int]:
+        """The frame size a where record's boxes are in (`where_practice_record`): the scene's own."""
+        return self.image.size
+
+    def record_box(self, index: int, t: float) -> tuple[int, int, int, int]:
+        """Object `index`'s box at `t` seconds in `record_size` pixels."""
+        return self.box_at(index, t)
+
+    @property
     def boxes(self) -> list[tuple[int, int, int, int]]:
         """Every object's box at the asked time (`asked_at`)."""
         return [self.box_at(i, self.asked_at) for i in range(self.n)]
@@ -297,11 +306,11 @@ def where_practice_record(scene: Scene, span: tuple[int, int], *, video: str, fp
     still at `fps`; boxes in pixels of the scene's own frame."""
     from o3video.train.vstar_practice import practice_records
 
-    width, height = scene.image.size
+    width, height = scene.record_size
     start, end = span
     name = object_name(scene.colour_at(scene.target, start), scene.objects[scene.target][1])
     boxes = [{"timestamp": t, "frame_index": t * fps, **dict(zip(("xmin", "ymin", "xmax", "ymax"),
-                                                              scene.box_at(scene.target, t)))}
+                                                              scene.record_box(scene.target, t)))}
              for t in range(start, end + 1)]
     annotation = {"vid": Path(video).stem, "video_path": video, "width": width, "height": height, "fps": fps,
                   "frame_count": length * fps, "object": name, "timestamps": [start, end], "question": scene.question,

@@ -33,20 +33,30 @@ class WorldScene(Scene):
     def _frame(self, t: float) -> int:
         return min(self.plan.num_frames - 1, max(0, round(t * self.plan.fps)))
 
-    def _scale(self, box: list[int] | None) -> tuple[int, int, int, int]:
+    def _scale(self, box: list[int] | None) -> tuple[float, float, float, float]:
+        """A box of the world's frame on the model's (not rounded: the world's boxes are whole pixels of its own)."""
         if box is None:
-            return (0, 0, 0, 0)
+            return (0.0, 0.0, 0.0, 0.0)
         h, w = self.owner.shape
         sx, sy = w / self.plan.width, h / self.plan.height
-        return (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
+        return (round(box[0] * sx, 2), round(box[1] * sy, 2), round(box[2] * sx, 2), round(box[3] * sy, 2))
 
     @property
     def asked_at(self) -> float:
         return float(self.span[0]) if self.span is not None else 0.0
 
-    def box_at(self, index: int, t: float) -> tuple[int, int, int, int]:
+    def box_at(self, index: int, t: float) -> tuple[float, float, float, float]:  # type: ignore[override]
         """The object's visible box at `t` seconds, in the model's frame ((0, 0, 0, 0) when it is not in view)."""
         return self._scale(self.truth.tracks[index].box[self._frame(t)])
+
+    @property
+    def record_size(self) -> tuple[int, int]:
+        """Where records are written in the world's own pixels, as its V-STaR records are."""
+        return (self.plan.width, self.plan.height)
+
+    def record_box(self, index: int, t: float) -> tuple[int, int, int, int]:
+        box = self.truth.tracks[index].box[self._frame(t)]
+        return (0, 0, 0, 0) if box is None else tuple(box)
 
     def colour_at(self, index: int, t: float) -> str:
         return self.plan.objects[index].colour_at(self._frame(t))
