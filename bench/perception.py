@@ -233,7 +233,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
                     single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
                     attention_supervision=args.attn_sup, video=args.video, context=args.context, where=args.where,
-                    clause=args.clause, motion=args.motion)
+                    clause=args.clause, motion=args.motion, world=args.world, events=args.events)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -348,6 +348,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--motion", type=float, default=0.0,
                    help="share of the where-layout questions whose objects move and may change colour "
                         "(o3video.train.perception.add_motion)")
+    p.add_argument("--world", type=float, default=0.0,
+                   help="share of training questions about new videos of the synthetic world, in the where layout "
+                        "(o3video.train.perception_world.world_scene)")
+    p.add_argument("--events", type=float, default=0.0,
+                   help="share of those asked the world's own questions about the video's events")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")
@@ -381,7 +386,8 @@ def plot(path: str | Path, curves: list[str | Path]) -> Path:
 
 LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_as_where": "V-STaR where layout",
            "model_as_where_clause": "where layout, a clause in the question",
-           "model_as_moving": "where layout, objects moving"}
+           "model_as_moving": "where layout, objects moving", "model_as_world": "the world's videos",
+           "model_as_world_events": "the world's videos, its event questions"}
 
 
 def plot_stages(path: str | Path, curve_file: str | Path) -> Path:
@@ -516,6 +522,63 @@ def layouts(model_dir: str, world: str | None = None, per_count: int = 16, threa
     return result
 
 
+WORLD_ROWS = ("drawn, plain", "drawn, its clause", "decoded, plain", "decoded, its clause")
+
+
+def world_where(model_dir: str, worlds: list[str], threads: int = 1) -> dict[str, Any]:
+    """Where does a base lose the synthetic world's chain-1 *where* questions? Every V-STaR test record of each world
+    folder (`vstar_test.json`, with the scene plans in `truth/`) asked in V-STaR's *where* layout about the record's
+    object and span, four ways: its 8 frames drawn in memory by the world's rasteriser or decoded from the video as
+    the demo samples them, and the question "Where is the <object>?" or the record's own, with its clause ("... while
+    it touches the red cross?"). Scored by vIoU over the asked seconds (`where_viou`); the last row is the demo's own
+    score of V-STaR's prompt on the decoded frames (`spatial_scores`)."""
+    from o3video.data.synth.truth import compute_truth
+    from o3video.data.synth.world import ScenePlan
+    from o3video.data.vstar import parse_spatial_boxes, rescale_spatial, span_seconds, vstar_prompts
+    from o3video.demo.settings import DemoSettings
+    from o3video.eval.vstar_metrics import spatial_scores
+    from o3video.models import frame_settings, generate, load_model
+    from o3video.train.perception import _world_of, coord_of, evaluate_asked
+    from o3video.train.perception_world import asked_scene
+    from o3video.video.sampling import sample_frames
+
+    torch.set_num_threads(threads)
+    model, processor = load_model(model_dir, dtype="float32")
+    frame, coord = _world_of(processor), coord_of(model)
+    tokens = DemoSettings().eval_max_new_tokens  # as long an answer as the demo's evaluation allows
+    asked: dict[str, list[Scene]] = {row: [] for row in WORLD_ROWS}
+    official = []
+    for world in map(Path, worlds):
+        for record in json.loads((world / "vstar_test.json").read_text()):
+            plan = ScenePlan.from_dict(json.loads((world / "truth" / f"{record['vid']}.json").read_text())["plan"])
+            truth, seconds = compute_truth(plan), span_seconds(record)
+            target = next(o.id for o in plan.objects if o.name_at(seconds[0] * plan.fps) == record["object"])
+            sampled = sample_frames(world / record["video_path"], 8, **frame_settings(processor))
+            times = [f.timestamp for f in sampled.frames]
+            clause = record["spatial_question"].removeprefix(f"Where is the {record['object']}").removesuffix("?")
+            for row in WORLD_ROWS:
+                scene = asked_scene(plan, truth, frame, target, (seconds[0], seconds[-1]),
+                                    clause.strip() if "clause" in row else "", times)
+                scene.shown = [f.image for f in sampled.frames] if row.startswith("decoded") else None
+                asked[row].append(scene)
+            prompt = next(prompt for prompt in vstar_prompts(record) if prompt.kind == "where_1")
+            messages = build_messages(sampled.frames, prompt.question, prompt.task, duration=sampled.duration,
+                                      instruction=prompt.instruction, box_convention=COORDS[coord])
+            text = generate(model, processor, [messages], max_new_tokens=tokens)[0][0]
+            boxes = rescale_spatial(parse_spatial_boxes(text), sampled.frames[0].image.size,
+                                    (record["width"], record["height"]), COORDS[coord])
+            official.append(spatial_scores(record, boxes)[0])
+    result: dict[str, Any] = {"model": str(model_dir), "records": len(official)}
+    for row, scenes in asked.items():
+        result[row] = scored = evaluate_asked(model, processor, scenes, coord, (frame.width, frame.height),
+                                              where_tokens=tokens)
+        print(f"{row:28s} vIoU {scored['viou']:.3f}  first box IoU {scored['iou']:.3f}  bind {scored['bind']} "
+              f"({scored['hits']} hits)", flush=True)
+    result["decoded, V-STaR's prompt as the demo scores it"] = {"viou": round(float(np.mean(official)), 4)}
+    print(f"{'decoded, V-STaR prompt (demo)':28s} vIoU {np.mean(official):.3f}   {len(official)} records", flush=True)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["plot"]:  # bench/perception.py plot OUT.png CURVE.json [CURVE.json ...]
@@ -537,6 +600,17 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--json", help="write the scores here")
         args = p.parse_args(argv[1:])
         result = layouts(args.model, args.world, args.per_count, args.threads)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1))
+        return 0
+    if argv[:1] == ["world"]:  # bench/perception.py world MODEL WORLD [WORLD ...] [--json OUT]
+        p = argparse.ArgumentParser(prog="perception.py world", description=world_where.__doc__)
+        p.add_argument("model")
+        p.add_argument("worlds", nargs="+", help="synthetic world folders (vstar_test.json, videos/, truth/)")
+        p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
+        p.add_argument("--json", help="write the scores here")
+        args = p.parse_args(argv[1:])
+        result = world_where(args.model, args.worlds, args.threads)
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=1))
         return 0

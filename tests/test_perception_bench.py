@@ -209,6 +209,7 @@ def test_moving_scenes_draw_each_frame_at_its_time_and_answer_each_asked_second_
 def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at_each_asked_second() -> None:
     from o3video.data.synth.render import Rasteriser
     from o3video.data.vstar import parse_spatial_answer
+    from o3video.geometry import box_iou
     from o3video.grammar import parse
     from o3video.train.perception_world import event_questions, world_scene
 
@@ -227,6 +228,9 @@ def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at
             drawn = Rasteriser(plan).draw(round(t * plan.fps)).image
             assert image.size == size and owner.shape == (world.height, world.width)
             assert np.abs(np.asarray(image.resize((plan.width, plan.height))).astype(int) - drawn).mean() < 12
+            ys, xs = np.nonzero(owner == scene.target)  # the attention supervision's map: where the object shows
+            if len(xs):
+                assert box_iou([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], scene.box_at(scene.target, t)) > 0.8
         # the named object keeps one colour over the asked span and is named by it
         name = plan.objects[scene.target].name_at(first * plan.fps)
         assert scene.question.startswith(f"Where is the {name}")
@@ -403,26 +407,28 @@ def test_benchmark_starts_from_a_saved_base_when_given_one(bench, tmp_path, caps
 @pytest.mark.slow
 def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly(work, monkeypatch) -> None:
     """All five stages (single objects; binding with attention supervision; half asked as videos; in the where
-    layout; moving), killed in the first and resumed."""
+    layout; about the world's videos), killed in the first and resumed."""
     from safetensors.torch import load_file
 
     from o3video.models import build_tiny_model, load_model
 
     base = build_tiny_model(work / "base_qwen3", seed=0, arch="qwen3_vl")
-    run = dict(steps=6, binding_steps=2, video_steps=2, where_steps=1, moving_steps=1, eval_every=3, eval_per_count=1)
+    run = dict(steps=6, binding_steps=2, video_steps=2, where_steps=1, world_steps=1, eval_every=3, eval_per_count=1)
     whole = perception.pretrain_perception(base, work / "whole", **run)
     info = json.loads((whole / perception.CURVE_FILE).read_text())
     assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10, 11, 12]
-    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video", "where", "moving"]
-    # the 8-frame form is scored from the video stage's start on, the where layout from the where stage's, moving
-    # objects from the moving stage's
+    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video", "where", "world"]
+    # the 8-frame form is scored from the video stage's start on, the where layout (still, with a clause, moving) from
+    # the where stage's, the world's videos from the world stage's
     assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 5
     assert ["model_as_where" in row for row in info["curve"]] == [False] * 5 + [True] * 3
     assert ["model_as_where_clause" in row for row in info["curve"]] == [False] * 5 + [True] * 3
-    assert ["model_as_moving" in row for row in info["curve"]] == [False] * 6 + [True] * 2
-    assert "viou" in info["curve"][-1]["model_as_moving"]
+    assert ["model_as_moving" in row for row in info["curve"]] == [False] * 5 + [True] * 3
+    assert ["model_as_world_events" in row for row in info["curve"]] == [False] * 6 + [True] * 2
+    assert all("viou" in info["curve"][-1][key] for key in ("model_as_moving", "model_as_world", "model_as_world_events"))
     assert info["recipe"]["where"]["where"] == 0.5 and info["recipe"]["video"]["where"] == 0
-    assert info["recipe"]["moving"]["motion"] > 0 and info["recipe"]["where"]["motion"] == 0
+    assert info["recipe"]["world"]["world"] > 0 and info["recipe"]["world"]["events"] > 0
+    assert info["recipe"]["where"]["world"] == 0
     assert info["recipe"]["single"]["objects"] == [1, 1] and info["recipe"]["binding"]["objects"] == [1, 3]
     assert info["recipe"]["binding"]["attention_supervision"] > 0 and info["recipe"]["video"]["attention_supervision"] > 0
     assert info["recipe"]["single"]["attention_supervision"] == 0
@@ -680,6 +686,39 @@ def test_world_videos_score_the_answer_against_the_moving_object_in_the_models_f
     assert bench.world_videos(model, processor, synth_easy, "1000", wording="vstar")["iou"] > 0.9
     monkeypatch.setattr(o3video.models, "generate", lambda *_a, **_k: [["<answer>no box</answer>"]])
     assert bench.world_videos(model, processor, synth_easy, "1000")["iou"] == 0.0
+
+
+@pytest.mark.slow
+def test_world_mode_asks_each_test_record_four_ways_and_as_the_demo_does(bench, synth_easy, tiny_qwen3_model,
+                                                                          monkeypatch, capsys) -> None:
+    """An answer giving the record's ground-truth boxes (found by the object and seconds the prompt asks about)
+    scores ~1 in every row, whatever the wording and frames; one without boxes scores 0."""
+    import o3video.models
+
+    records = json.loads((synth_easy / "vstar_test.json").read_text())
+
+    def truthful(_model, _processor, batch, **_):
+        answers = []
+        for messages in batch:
+            asked = messages[1]["content"][-1]["text"]
+            record = next(r for r in records if f"Where is the {r['object']}" in asked and
+                          f"range {sorted({b['timestamp'] for b in r['bboxes']})}" in asked)
+            sides = (record["width"], record["height"]) * 2
+            boxes = {str(b["timestamp"]): [round(1000 * v / side) for v, side in
+                                           zip((b["xmin"], b["ymin"], b["xmax"], b["ymax"]), sides)]
+                     for b in record["bboxes"]}
+            answers.append([f"<answer>{json.dumps(boxes)}</answer>"])
+        return answers
+
+    monkeypatch.setattr(o3video.models, "generate", truthful)
+    result = bench.world_where(str(tiny_qwen3_model), [str(synth_easy)])
+    assert result["records"] == len(records)
+    assert all(result[row]["viou"] > 0.85 for row in bench.WORLD_ROWS), result
+    assert result["decoded, V-STaR's prompt as the demo scores it"]["viou"] > 0.95
+    assert "decoded, its clause" in capsys.readouterr().out
+    monkeypatch.setattr(o3video.models, "generate", lambda _m, _p, batch, **_: [["<answer>no box</answer>"]] * len(batch))
+    result = bench.world_where(str(tiny_qwen3_model), [str(synth_easy)])
+    assert all(result[row]["viou"] == 0.0 for row in bench.WORLD_ROWS)
 
 
 @pytest.mark.slow

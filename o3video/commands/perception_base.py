@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--where-steps", type=int, default=400,
                         help="then steps with half the questions asked in V-STaR's chain-1 where layout (8 frames, its "
                              "~60-word instruction, a JSON of boxes per second; default 400; 0: none)")
-    parser.add_argument("--moving-steps", type=int, default=0,
-                        help="then steps with most questions in that layout, of videos whose objects move and change "
-                             "colour (default 0: none)")
+    parser.add_argument("--world-steps", type=int, default=0,
+                        help="then steps with half the questions about new videos of the synthetic world, in that "
+                             "layout, half of those its own questions about the videos' events (default 0: none)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
 
 
@@ -38,12 +38,12 @@ def run(args: argparse.Namespace) -> int:
     for option in ("steps", "threads"):
         if getattr(args, option) < 1:
             raise InputError(f"--{option} must be >= 1, got {getattr(args, option)}")
-    for option in ("binding_steps", "video_steps", "where_steps", "moving_steps"):
+    for option in ("binding_steps", "video_steps", "where_steps", "world_steps"):
         if getattr(args, option) < 0:
             raise InputError(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
     set_threads(args.threads)
     folder = build_perception_base(BaseRecipe(arch=args.arch, size=args.size, seed=args.seed, steps=args.steps,
                                               binding_steps=args.binding_steps, video_steps=args.video_steps,
-                                              where_steps=args.where_steps, moving_steps=args.moving_steps))
+                                              where_steps=args.where_steps, world_steps=args.world_steps))
     print(f"perception base: {folder}")
     return 0

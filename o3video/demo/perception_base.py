@@ -42,12 +42,12 @@ class BaseRecipe:
     binding_steps: int = 4000  # then the named one among 1-3, with attention supervision
     video_steps: int = 400  # then half of the questions asked in the video form
     where_steps: int = 400  # then half of them asked in V-STaR's chain-1 *where* layout
-    moving_steps: int = 0  # then most of them in that layout, of objects that move (not in the default: see README)
+    world_steps: int = 0  # then half of them about new videos of the synthetic world (not yet in the default)
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
                 f"--steps {self.steps} --binding-steps {self.binding_steps} --video-steps {self.video_steps}"
-                f" --where-steps {self.where_steps} --moving-steps {self.moving_steps}")
+                f" --where-steps {self.where_steps} --world-steps {self.world_steps}")
 
 
 def _code_digest() -> str:
@@ -108,7 +108,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
         bind = "-" if m["bind"] is None else f"{m['bind']:.2f} of {m['hits']} hits"
         video = f", as 8 frames IoU {row['model_as_video']['iou']:.3f}" if "model_as_video" in row else ""
         video += f", in V-STaR's where layout IoU {row['model_as_where']['iou']:.3f}" if "model_as_where" in row else ""
-        video += f", moving vIoU {row['model_as_moving']['viou']:.3f}" if "model_as_moving" in row else ""
+        video += f", world videos vIoU {row['model_as_world']['viou']:.3f}" if "model_as_world" in row else ""
         console.print(f"perception ({row['stage']}): step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, "
                       f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}{video}, "
                       f"e.g. {m['example']!r}")
@@ -116,7 +116,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
 
     trained = pretrain_perception(init, work / "trained", steps=recipe.steps, binding_steps=recipe.binding_steps,
                                   video_steps=recipe.video_steps, where_steps=recipe.where_steps,
-                                  moving_steps=recipe.moving_steps, seed=recipe.seed,
+                                  world_steps=recipe.world_steps, seed=recipe.seed,
                                   progress=progress)
     curve = json.loads((trained / CURVE_FILE).read_text())
     info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,

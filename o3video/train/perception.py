@@ -446,9 +446,10 @@ def evaluate(model: Any, processor: Any, scenes: list[Scene], coord: str, size: 
 
 
 def evaluate_asked(model: Any, processor: Any, scenes: list[Scene], coord: str, size: tuple[int, int], *,
-                   batch: int = 64) -> dict[str, Any]:
+                   batch: int = 64, where_tokens: int = 160) -> dict[str, Any]:
     """Greedy answers to scenes asked as they are (`evaluate`; the world's scenes of `perception_world`), scored:
-    `score`, and for scenes in the where layout also vIoU over the asked seconds (`where_viou`)."""
+    `score`, and for scenes in the where layout (answered in up to `where_tokens` tokens) also vIoU over the asked
+    seconds (`where_viou`)."""
     from o3video.models import generate
 
     where = all(s.span is not None for s in scenes)
@@ -457,7 +458,7 @@ def evaluate_asked(model: Any, processor: Any, scenes: list[Scene], coord: str, 
     texts = []
     for i in range(0, len(scenes), batch):
         texts += [c[0] for c in generate(model, processor, [messages(s, coord) for s in scenes[i:i + batch]],
-                                         max_new_tokens=160 if where else 64)]
+                                         max_new_tokens=where_tokens if where else 64)]
     model.train(was_training)
     result = score([answer_box(t, coord, size) for t in texts], scenes)
     if where:
@@ -672,10 +673,10 @@ CURVE_FILE = "perception.json"
 
 
 def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 3500, binding_steps: int = 0,
-                        video_steps: int = 0, where_steps: int = 0, moving_steps: int = 0, world_steps: int = 0,
+                        video_steps: int = 0, where_steps: int = 0, world_steps: int = 0,
                         seed: int = 0, eval_every: int = 250,
                         eval_per_count: int = 32, progress: Callable[[dict[str, Any]], None] | None = None) -> Path:
-    """Train the model saved in `model_dir` in up to six stages at a constant learning rate, and save it to `out`
+    """Train the model saved in `model_dir` in up to five stages at a constant learning rate, and save it to `out`
     (`save_pretrained`, with `perception.json`: the stages' recipes, seed and the learning curve against CPU
     minutes):
     1. `steps` optimizer steps localising named single objects on frames of its own input size;
@@ -684,14 +685,12 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     3. `video_steps` the same, half of the questions asked in the video form (`Recipe.video`), so the boxes come
        from the image and not from where the image sits in the prompt;
     4. `where_steps` the same, half of the questions asked in V-STaR's chain-1 *where* layout (`Recipe.where`);
-    5. `moving_steps` the same, 70 % of the questions in that layout, of which 70 % of videos whose objects move
-       and change colour (`Recipe.motion`, `add_motion`);
-    6. `world_steps` the same, half of the questions about new videos of the synthetic world itself, in that
+    5. `world_steps` the same, half of the questions about new videos of the synthetic world itself, in that
        layout (`Recipe.world`, `o3video.train.perception_world`), half of those the world's own questions about
        the video's events (`Recipe.events`).
     Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, in the video
     stage also on the same frames asked as 8 labelled frames, from the where stage on also in that layout, with and
-    without a clause, from the moving stage on with the objects moving, and in the world stage also on 96
+    without a clause and with the objects moving (`add_motion`), and in the world stage also on 96
     held-out world videos (`world_eval_set`), asked "Where is the <object>?" and the world's event questions.
     A stage of 0 steps is skipped, so `steps=0` and one later stage continue a saved base by that stage alone. Resumable: the state at each evaluation is kept in
     `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
@@ -701,7 +700,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     out = Path(out)
     if (out / CURVE_FILE).is_file() and json.loads((out / CURVE_FILE).read_text()).get("finished"):
         return out
-    supervised = binding_steps > 0 or video_steps > 0 or where_steps > 0 or moving_steps > 0 or world_steps > 0
+    supervised = binding_steps > 0 or video_steps > 0 or where_steps > 0 or world_steps > 0
     model, processor = load_model(model_dir, dtype="float32", attn_implementation="eager" if supervised else None)
     world = _world_of(processor)
     size = (world.width, world.height)
@@ -709,12 +708,10 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     binding = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0)
     video = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5)
     where = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5, where=0.5)
-    moving = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5,
-                    where=0.7, motion=0.7)
     worlds = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5,
                     where=0.5, world=0.5, events=0.5)
     stages = [("single", single, steps), ("binding", binding, binding_steps), ("video", video, video_steps),
-              ("where", where, where_steps), ("moving", moving, moving_steps), ("world", worlds, world_steps)]
+              ("where", where, where_steps), ("world", worlds, world_steps)]
     ends = list(accumulate(n for _, _, n in stages))
     total = ends[-1]
 
@@ -751,12 +748,11 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
                "model": evaluate(model, processor, scenes, single.coord, size)}
         if video_steps > 0 and learner.steps >= ends[1]:  # from the video stage's start on (it costs 8 images each)
             row["model_as_video"] = evaluate(model, processor, scenes, single.coord, size, frames=8)
-        if where_steps + moving_steps + world_steps > 0 and learner.steps >= ends[2]:
+        if where_steps + world_steps > 0 and learner.steps >= ends[2]:
             row["model_as_where"] = evaluate(model, processor, scenes, single.coord, size, where=True)
             row["model_as_where_clause"] = evaluate(model, processor, scenes, single.coord, size, where=True, clause=True)
-        if moving_steps + world_steps > 0 and learner.steps >= ends[3]:
             row["model_as_moving"] = evaluate(model, processor, scenes, single.coord, size, where=True, motion=True)
-        if world_steps > 0 and learner.steps >= ends[4]:
+        if world_steps > 0 and learner.steps >= ends[3]:
             row["model_as_world"] = evaluate_asked(model, processor, world_scenes, single.coord, size)
             row["model_as_world_events"] = evaluate_asked(model, processor, event_scenes, single.coord, size)
         curve.append(row)

@@ -29,6 +29,8 @@ class WorldScene(Scene):
 
     plan: Any = field(default=None, repr=False)
     truth: Any = field(default=None, repr=False)
+    # shown instead of the drawn frames, one per frame time: a decoded video's (bench/perception.py world)
+    shown: list[Image.Image] | None = field(default=None, repr=False)
 
     def _frame(self, t: float) -> int:
         return min(self.plan.num_frames - 1, max(0, round(t * self.plan.fps)))
@@ -78,7 +80,10 @@ class WorldScene(Scene):
     def clip(self) -> list[tuple[Image.Image, np.ndarray]]:
         from o3video.train.perception import frame_times
 
-        return [self.draw(t) for t in frame_times(self)]
+        drawn = [self.draw(t) for t in frame_times(self)]
+        if self.shown is None:
+            return drawn
+        return [(image, owner) for image, (_, owner) in zip(self.shown, drawn, strict=True)]
 
 
 def _asked_seconds(truth: Any, plan: Any, index: int) -> list[int]:
@@ -148,9 +153,18 @@ def world_scene(rng: random.Random, world: World, preset: str = "easy", *, event
                 obj.colour_at((last + 1) * plan.fps) == obj.colour_at(first * plan.fps):
             last += 1
     times = [round(round(t * plan.fps) / plan.fps, 2) for t in uniform_times((plan.num_frames - 1) / plan.fps, 8)]
-    blank_image = Image.new("RGB", (world.width, world.height), (70, 70, 70))
-    scene = WorldScene(blank_image, [], target, np.full((world.height, world.width), -1, np.int16), frames=8,
-                       duration=plan.duration, clause=clause, span=(first, last), blank=blank, times=times, plan=plan,
+    return asked_scene(plan, truth, world, target, (first, last), clause, times, blank=blank)
+
+
+def asked_scene(plan: Any, truth: Any, world: World, target: int, span: tuple[int, int], clause: str,
+                times: list[float], *, blank: bool = False) -> WorldScene:
+    """The world scene `plan` (with its `truth`) asked in the where layout about object `target` over the whole
+    seconds `span`, its question ending with `clause`, shown as the frames at `times` on `world`'s frame size."""
+    from o3video.train.perception import BLANK_GREY
+
+    blank_image = Image.new("RGB", (world.width, world.height), (BLANK_GREY,) * 3)
+    scene = WorldScene(blank_image, [], target, np.full((world.height, world.width), -1, np.int16), frames=len(times),
+                       duration=plan.duration, clause=clause, span=span, blank=blank, times=times, plan=plan,
                        truth=truth)
     scene.objects = [(o.colours[0][1], o.shape, scene.box_at(o.id, 0.0)) for o in plan.objects]
     first_image, scene.owner = scene.draw(0.0)
@@ -165,4 +179,4 @@ def world_eval_set(world: World, n: int, seed: int = 54321, *, events: float = 0
     return [world_scene(rng, world, events=events) for _ in range(n)]
 
 
-__all__ = ["WorldScene", "event_questions", "world_eval_set", "world_scene"]
+__all__ = ["WorldScene", "asked_scene", "event_questions", "world_eval_set", "world_scene"]
