@@ -8,7 +8,8 @@
    objects first, then the named one among 1-3 objects with attention supervision (binding), then the same with
    half the questions asked as videos of 1-8 labelled frames (so the boxes do not depend on the prompt's layout),
    then the same with half of them asked in V-STaR's chain-1 *where* layout (the benchmark's instruction between
-   the frames and the answer, which the video stage's boxes do not survive).
+   the frames and the answer, which the video stage's boxes do not survive), then (`--world-steps`) with half of
+   them about new videos of the synthetic world itself, asked its own event questions.
 
 The result lands in `$O3VIDEO_CACHE/bases/<key>` (default `~/.cache/o3video`), the key covering the recipe and
 the code that builds it; `base.json` there records the command, seed, time taken and learning curve.

@@ -21,7 +21,10 @@ they do not survive V-STaR's chain-1 *where* layout (~60 words of instruction be
 a JSON of boxes per second: IoU 0.05 on the held-out frames), nor does SFT on that form alone teach it (0.13,
 bench/where_form.py); a stage with half the questions in that layout and the same attention supervision
 (`Recipe.where`) takes it to 0.27 in 400 steps (73 CPU minutes, one seed: 0.05, 0.07, 0.08, 0.23, 0.27 every 100
-steps; the single-image form 0.54 -> 0.52; bind in that layout 0.66).
+steps; the single-image form 0.54 -> 0.52; bind in that layout 0.66). On the demo world's own test questions that
+model scores 0.035 (bench/perception.py world): their clauses ("... while it touches the red cross?") and event
+moments cost most of it, so a last stage asks about new videos of the world itself, half of them its own event
+questions (`Recipe.world`, `o3video.train.perception_world`): 0.035 -> 0.129 on those records in 400 steps.
 `pretrain_perception` runs the stages on the model's own frame size and saves the result with `save_pretrained`,
 resumably.
 """
