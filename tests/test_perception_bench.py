@@ -462,21 +462,22 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     from o3video.cli import main
     from o3video.demo.perception_base import BaseRecipe, cached_base
 
-    recipe = BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1)
+    recipe = BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1)
+    command = ["perception-base", "--steps", "2", "--binding-steps", "1", "--video-steps", "1", "--where-steps", "1",
+               "--world-steps", "1"]
     assert cached_base(recipe) is None
-    assert main(["perception-base", "--steps", "2", "--binding-steps", "1", "--video-steps", "1", "--where-steps", "1",
-                 "--threads", "1"]) == 0
+    assert main([*command, "--threads", "1"]) == 0
     folder = cached_base(recipe)
     assert folder is not None and f"perception base: {folder}" in capsys.readouterr().out
     info = json.loads((folder / "base.json").read_text())
     assert info["command"] == recipe.command() and info["seconds"] > 0
-    assert info["final"]["steps"] == 5 and info["final"]["stage"] == "where" and "model_as_where" in info["final"]
+    assert info["final"]["steps"] == 6 and info["final"]["stage"] == "world" and "model_as_world" in info["final"]
     assert json.loads((folder / "config.json").read_text())["model_type"] == "qwen3_vl"
     assert not list(folder.parent.glob(".*building"))  # the work folder is gone once the base is in place
     # built once: a second call finds it; another recipe is another entry
-    assert main(["perception-base", "--steps", "2", "--binding-steps", "1", "--video-steps", "1", "--where-steps", "1"]) == 0
+    assert main(command) == 0
     assert capsys.readouterr().out.strip().endswith(str(folder))
-    assert cached_base(BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=0)) is None
+    assert cached_base(BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=0)) is None
 
 
 def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_object(tmp_path) -> None:

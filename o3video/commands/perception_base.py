@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 
 HELP = ("Build the demo's perception-pretrained tiny base (localising named objects, then the named one among "
-        "several, then asked as videos, then in V-STaR's where layout; cached, resumable; ~200 CPU min).")
+        "several, then asked as videos, then in V-STaR's where layout, then about the synthetic world's own videos; "
+        "cached, resumable; ~270 CPU min).")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,9 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--where-steps", type=int, default=400,
                         help="then steps with half the questions asked in V-STaR's chain-1 where layout (8 frames, its "
                              "~60-word instruction, a JSON of boxes per second; default 400; 0: none)")
-    parser.add_argument("--world-steps", type=int, default=0,
+    parser.add_argument("--world-steps", type=int, default=400,
                         help="then steps with half the questions about new videos of the synthetic world, in that "
-                             "layout, half of those its own questions about the videos' events (default 0: none)")
+                             "layout, half of those its own questions about the videos' events (default 400; 0: none)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
 
 

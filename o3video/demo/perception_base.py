@@ -43,7 +43,7 @@ class BaseRecipe:
     binding_steps: int = 4000  # then the named one among 1-3, with attention supervision
     video_steps: int = 400  # then half of the questions asked in the video form
     where_steps: int = 400  # then half of them asked in V-STaR's chain-1 *where* layout
-    world_steps: int = 0  # then half of them about new videos of the synthetic world (not yet in the default)
+    world_steps: int = 400  # then half of them about new videos of the synthetic world, asked its event questions
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
