@@ -350,7 +350,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(o3video.train.perception.add_motion)")
     p.add_argument("--world", type=float, default=0.0,
                    help="share of training questions about new videos of the synthetic world, in the where layout "
-                        "(o3video.train.perception_world.world_scene)")
+                        "(o3video.train.perception.world_scene)")
     p.add_argument("--events", type=float, default=0.0,
                    help="share of those asked the world's own questions about the video's events")
     p.add_argument("--unique", action="store_true",
@@ -539,7 +539,7 @@ def world_where(model_dir: str, worlds: list[str], threads: int = 1) -> dict[str
     from o3video.eval.vstar_metrics import spatial_scores
     from o3video.models import frame_settings, generate, load_model
     from o3video.train.perception import _world_of, coord_of, evaluate_asked
-    from o3video.train.perception_world import asked_scene
+    from o3video.train.perception import asked_scene
     from o3video.video.sampling import sample_frames
 
     torch.set_num_threads(threads)

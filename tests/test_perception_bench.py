@@ -211,7 +211,7 @@ def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at
     from o3video.data.vstar import parse_spatial_answer
     from o3video.geometry import box_iou
     from o3video.grammar import parse
-    from o3video.train.perception_world import event_questions, world_scene
+    from o3video.train.perception import event_questions, world_scene
 
     world, rng = perception.World(), random.Random(6)
     size = (world.width, world.height)

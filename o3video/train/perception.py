@@ -24,7 +24,7 @@ bench/where_form.py); a stage with half the questions in that layout and the sam
 steps; the single-image form 0.54 -> 0.52; bind in that layout 0.66). On the demo world's own test questions that
 model scores 0.035 (bench/perception.py world): their clauses ("... while it touches the red cross?") and event
 moments cost most of it, so a last stage asks about new videos of the world itself, half of them its own event
-questions (`Recipe.world`, `o3video.train.perception_world`): 0.035 -> 0.129 on those records in 400 steps.
+questions (`Recipe.world`, `world_scene`): 0.035 -> 0.129 on those records in 400 steps.
 `pretrain_perception` runs the stages on the model's own frame size and saves the result with `save_pretrained`,
 resumably.
 """
@@ -450,7 +450,7 @@ def evaluate(model: Any, processor: Any, scenes: list[Scene], coord: str, size: 
 
 def evaluate_asked(model: Any, processor: Any, scenes: list[Scene], coord: str, size: tuple[int, int], *,
                    batch: int = 64, where_tokens: int = 160) -> dict[str, Any]:
-    """Greedy answers to scenes asked as they are (`evaluate`; the world's scenes of `perception_world`), scored:
+    """Greedy answers to scenes asked as they are (`evaluate`; `WorldScene`s), scored:
     `score`, and for scenes in the where layout (answered in up to `where_tokens` tokens) also vIoU over the asked
     seconds (`where_viou`)."""
     from o3video.models import generate
@@ -507,7 +507,7 @@ class Recipe:
     # where the object stands still over the asked span, 3 seeds' 90 test records)
     motion: float = 0.0
     # share of the questions about a new video of the synthetic world itself, in the where layout
-    # (`o3video.train.perception_world.world_scene`): objects that enter, leave, hide one another and touch
+    # (`world_scene`): objects that enter, leave, hide one another and touch
     world: float = 0.0
     # share of those asked the world's own question about one of the video's events, with its clause ("... while it
     # touches the red cross?"): the where stage's model scores 0.106 vIoU on the world's test spans asked
@@ -561,8 +561,6 @@ class Learner:
         scenes = [make_scene(self.rng, self.world, self.rng.randint(lo, hi), blank=self.blank)
                   for _ in range(self.recipe.batch)]
         if self.recipe.world > 0:
-            from o3video.train.perception_world import world_scene
-
             scenes = [world_scene(self.rng, self.world, events=self.recipe.events, blank=self.blank)
                       if self.rng.random() < self.recipe.world else scene for scene in scenes]
         for scene in scenes:
@@ -689,7 +687,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
        from the image and not from where the image sits in the prompt;
     4. `where_steps` the same, half of the questions asked in V-STaR's chain-1 *where* layout (`Recipe.where`);
     5. `world_steps` the same, half of the questions about new videos of the synthetic world itself, in that
-       layout (`Recipe.world`, `o3video.train.perception_world`), half of those the world's own questions about
+       layout (`Recipe.world`, `world_scene`), half of those the world's own questions about
        the video's events (`Recipe.events`).
     Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, in the video
     stage also on the same frames asked as 8 labelled frames, from the where stage on also in that layout, with and
@@ -726,8 +724,6 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     learner = Learner(model, processor, world, single, seed=seed + 1)
     scenes = eval_set(world, [1, 2, 3], eval_per_count)
     if world_steps > 0:
-        from o3video.train.perception_world import world_eval_set
-
         world_scenes = world_eval_set(world, 3 * eval_per_count)
         event_scenes = world_eval_set(world, 3 * eval_per_count, events=1.0)
     curve: list[dict[str, Any]] = []
@@ -892,19 +888,189 @@ def _world_of(processor: Any, preset: str = "easy") -> World:
     return World(w, h)
 
 
+# ---- the synthetic world's own videos
+# Perception questions about the synthetic world's own kind of video, asked in V-STaR's chain-1 *where* layout.
+## Why: the where stage's model localises at 0.26 vIoU on still frames asked in that layout, and at 0.17 when its own
+# frames' objects slide and change colour (`add_motion`), but at 0.05 on the demo world's test videos (3 seeds, 90
+# records). Those videos differ in more than motion: objects enter, leave, hide one another and touch, the frames
+# are drawn at 112x84 and resized, the frames shown fall between the asked seconds. A `WorldScene` is a fresh scene
+# of the world's planner (`o3video.data.synth.planner.plan_scene`, never one of the demo's: its own random stream)
+# whose frames are drawn in memory by the world's rasteriser, so the perception stage can ask about exactly such
+# videos, with the same attention supervision (each frame's owner map) as its other questions.
+
+MIN_VISIBLE = 0.5  # an asked second shows at least this share of the named object
+
+
+@dataclass
+class WorldScene(Scene):
+    """A scene of the synthetic world (`plan`, `truth`: `o3video.data.synth`), seen at the model's frame size."""
+
+    plan: Any = field(default=None, repr=False)
+    truth: Any = field(default=None, repr=False)
+    # shown instead of the drawn frames, one per frame time: a decoded video's (bench/perception.py world)
+    shown: list[Image.Image] | None = field(default=None, repr=False)
+
+    def _frame(self, t: float) -> int:
+        return min(self.plan.num_frames - 1, max(0, round(t * self.plan.fps)))
+
+    def _scale(self, box: list[int] | None) -> tuple[float, float, float, float]:
+        """A box of the world's frame on the model's (not rounded: the world's boxes are whole pixels of its own)."""
+        if box is None:
+            return (0.0, 0.0, 0.0, 0.0)
+        h, w = self.owner.shape
+        sx, sy = w / self.plan.width, h / self.plan.height
+        return (round(box[0] * sx, 2), round(box[1] * sy, 2), round(box[2] * sx, 2), round(box[3] * sy, 2))
+
+    @property
+    def asked_at(self) -> float:
+        return float(self.span[0]) if self.span is not None else 0.0
+
+    def box_at(self, index: int, t: float) -> tuple[float, float, float, float]:  # type: ignore[override]
+        """The object's visible box at `t` seconds, in the model's frame ((0, 0, 0, 0) when it is not in view)."""
+        return self._scale(self.truth.tracks[index].box[self._frame(t)])
+
+    @property
+    def record_size(self) -> tuple[int, int]:
+        """Where records are written in the world's own pixels, as its V-STaR records are."""
+        return (self.plan.width, self.plan.height)
+
+    def record_box(self, index: int, t: float) -> tuple[int, int, int, int]:
+        box = self.truth.tracks[index].box[self._frame(t)]
+        return (0, 0, 0, 0) if box is None else tuple(box)
+
+    def colour_at(self, index: int, t: float) -> str:
+        return self.plan.objects[index].colour_at(self._frame(t))
+
+    def draw(self, t: float) -> tuple[Image.Image, np.ndarray]:
+        """The world's frame nearest `t` and its owner map, resized to the model's frame (the image as the
+        processor would, the owner map by nearest neighbour); blank frames for the blind model."""
+        from o3video.data.synth.render import Rasteriser
+
+        h, w = self.owner.shape
+        raster = Rasteriser(self.plan).draw(self._frame(t), with_image=not self.blank)
+        rows = (np.arange(h) * self.plan.height / h).astype(int)
+        cols = (np.arange(w) * self.plan.width / w).astype(int)
+        owner = raster.owner[rows][:, cols].copy()
+        if self.blank:
+            return self.image, owner
+        return Image.fromarray(raster.image).resize((w, h), Image.Resampling.BICUBIC), owner
+
+    def clip(self) -> list[tuple[Image.Image, np.ndarray]]:
+        drawn = [self.draw(t) for t in frame_times(self)]
+        if self.shown is None:
+            return drawn
+        return [(image, owner) for image, (_, owner) in zip(self.shown, drawn, strict=True)]
+
+
+def _asked_seconds(truth: Any, plan: Any, index: int) -> list[int]:
+    """The whole seconds at which object `index` shows at least `MIN_VISIBLE` of itself."""
+    track = truth.tracks[index]
+    seconds = []
+    for t in range(int(plan.duration) + 1):
+        frame = t * plan.fps
+        if frame < plan.num_frames and track.box[frame] is not None and \
+                track.visible_px[frame] >= MIN_VISIBLE * track.shape_px:
+            seconds.append(t)
+    return seconds
+
+
+def event_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[int, tuple[int, int], str]]:
+    """The world's own chain-1 *where* questions about this scene's events (`o3video.data.synth.questions.vstar`,
+    as its V-STaR records ask them): (object, its span of whole seconds, the clause after the object's name, e.g.
+    "while it touches the red cross"). Only those whose every second of the span shows the object."""
+    from o3video.data.synth import get_preset
+    from o3video.data.synth.questions import SceneFacts, vstar_items
+    from o3video.data.synth.vstar_writer import vstar_record
+
+    facts = SceneFacts(truth, get_preset(preset))
+    found = []
+    for item in vstar_items(facts):
+        record = vstar_record(item, facts)
+        if record is None:
+            continue
+        seconds = [b["timestamp"] for b in record["bboxes"]]
+        lead = f"Where is the {record['object']}"
+        if seconds != list(range(seconds[0], seconds[-1] + 1)) or not record["spatial_question"].startswith(lead) or \
+                plan.objects[item.obj].name_at(seconds[0] * plan.fps) != record["object"]:
+            continue
+        clause = record["spatial_question"].removeprefix(lead).removesuffix("?").strip()
+        found.append((item.obj, (seconds[0], seconds[-1]), clause))
+    return found
+
+
+def world_scene(rng: random.Random, world: World, preset: str = "easy", *, events: float = 0.0,
+                blank: bool = False) -> WorldScene:
+    """A new scene of the synthetic world's `preset`, asked in the where layout: 8 frames evenly spaced over the
+    video (as the evaluation samples them). With probability `events` (when the scene has one) one of the world's
+    own questions about its events (`event_questions`: "Where is the white square while it touches the red cross?"),
+    else "Where is the <object>?" about a span of 1-4 whole seconds in which it is in view and keeps one colour,
+    named by that colour."""
+    from o3video.data.synth import get_preset
+    from o3video.data.synth.planner import plan_scene
+    from o3video.data.synth.truth import compute_truth
+    from o3video.video.sampling import uniform_times
+
+    frames = get_preset(preset)
+    while True:
+        plan = plan_scene(np.random.default_rng(rng.randrange(2**63)), frames, "perception")
+        truth = compute_truth(plan)
+        candidates = [(i, t) for i in range(len(plan.objects)) for t in _asked_seconds(truth, plan, i)]
+        if candidates:
+            break
+    asked = event_questions(plan, truth, preset) if events > 0 and rng.random() < events else []
+    if asked:
+        target, (first, last), clause = rng.choice(asked)
+    else:
+        target, first = rng.choice(candidates)
+        seconds = set(_asked_seconds(truth, plan, target))
+        obj = plan.objects[target]
+        last, longest, clause = first, first + rng.randrange(4), ""
+        while last < longest and last + 1 in seconds and \
+                obj.colour_at((last + 1) * plan.fps) == obj.colour_at(first * plan.fps):
+            last += 1
+    times = [round(round(t * plan.fps) / plan.fps, 2) for t in uniform_times((plan.num_frames - 1) / plan.fps, 8)]
+    return asked_scene(plan, truth, world, target, (first, last), clause, times, blank=blank)
+
+
+def asked_scene(plan: Any, truth: Any, world: World, target: int, span: tuple[int, int], clause: str,
+                times: list[float], *, blank: bool = False) -> WorldScene:
+    """The world scene `plan` (with its `truth`) asked in the where layout about object `target` over the whole
+    seconds `span`, its question ending with `clause`, shown as the frames at `times` on `world`'s frame size."""
+    blank_image = Image.new("RGB", (world.width, world.height), (BLANK_GREY,) * 3)
+    scene = WorldScene(blank_image, [], target, np.full((world.height, world.width), -1, np.int16), frames=len(times),
+                       duration=plan.duration, clause=clause, span=span, blank=blank, times=times, plan=plan,
+                       truth=truth)
+    scene.objects = [(o.colours[0][1], o.shape, scene.box_at(o.id, 0.0)) for o in plan.objects]
+    first_image, scene.owner = scene.draw(0.0)
+    scene.image = first_image
+    return scene
+
+
+def world_eval_set(world: World, n: int, seed: int = 54321, *, events: float = 0.0) -> list[WorldScene]:
+    """`n` held-out world scenes, the same every call (their own random stream, not the training one's); `events`:
+    the share asked the world's own questions about their events (`world_scene`)."""
+    rng = random.Random(seed)
+    return [world_scene(rng, world, events=events) for _ in range(n)]
+
+
 __all__ = [
     "Learner",
     "Recipe",
     "Scene",
     "World",
+    "WorldScene",
     "answer_box",
     "answer_text",
+    "asked_scene",
     "eval_set",
     "evaluate",
+    "event_questions",
     "example",
     "make_scene",
     "mean_box",
     "perception_records",
     "pretrain_perception",
     "score",
+    "world_eval_set",
+    "world_scene",
 ]
