@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import reprlib
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -220,6 +221,24 @@ def rouge_score(reference: str, prediction: str) -> float:
     scores = _rouge_scorer().score(reference, prediction)
     mean = sum(s.fmeasure for s in scores.values()) / len(scores)
     return min(1.0, max(0.0, mean))
+
+
+def _words(text: str) -> list[str]:
+    text = (text or "").lower().translate(str.maketrans("", "", string.punctuation))
+    return [w for w in text.split() if w not in {"a", "an", "the"}]
+
+
+def exact_rating(ground_truth: str, candidate: str) -> int:
+    """A closed-vocabulary answer rated as V-STaR's judge rates (0-3): 3 when the two are equal once lower-cased
+    without punctuation and articles, 2 when the candidate contains the ground truth as a phrase, else 0. The
+    `exact` judge of the evaluation, and the perception stage's *what* score."""
+    gt, cand = _words(ground_truth), _words(candidate)
+    if not gt or not cand:
+        return 0
+    if gt == cand:
+        return 3
+    n = len(gt)
+    return 2 if any(cand[i : i + n] == gt for i in range(len(cand) - n + 1)) else 0
 
 
 def _answered_span(times: Sequence[float]) -> tuple[float, float] | None:

@@ -14,8 +14,9 @@ Model judges read their reply with `parse_rating` (the first 0–3 in it) by def
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable
+
+from o3video.rewards import exact_rating
 
 
 JUDGE_SYSTEM_PROMPT = """
@@ -51,19 +52,8 @@ def official_rating(reply: str) -> int:
 Rating = Callable[[str], int]
 
 
-def _normalise(text: str) -> list[str]:
-    text = (text or "").lower().translate(str.maketrans("", "", string.punctuation))
-    return [w for w in text.split() if w not in {"a", "an", "the"}]
-
-
 def exact_judge(question: str, ground_truth: str, candidate: str) -> int:
-    gt, cand = _normalise(ground_truth), _normalise(candidate)
-    if not gt or not cand:
-        return 0
-    if gt == cand:
-        return 3
-    n = len(gt)
-    return 2 if any(cand[i : i + n] == gt for i in range(len(cand) - n + 1)) else 0
+    return exact_rating(ground_truth, candidate)
 
 
 def judge_messages(question: str, ground_truth: str, candidate: str) -> list[dict[str, str]]:

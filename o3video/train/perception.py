@@ -36,7 +36,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ from o3video.data.synth.shapes import shape_mask
 from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
 from o3video.geometry import BoxConvention, BoxFormat, box_iou, convention_to_pixels, from_pixels, pixels_to_convention
 from o3video.grammar import Claim, parse, parse_answer_box, render_claim, render_completion
-from o3video.tasks import Task
+from o3video.tasks import Task, parse_task
 from o3video.video.prompt import answer_instruction, build_messages
 from o3video.video.sampling import Frame
 
@@ -263,9 +263,9 @@ def messages(scene: Scene, coord: str, record: dict[str, Any] | None = None) -> 
     """The chat messages asking `scene`'s question in its layout (for the where layout, of its `where_record`,
     built here unless given)."""
     if scene.span is not None:
-        record = where_record(scene) if record is None else record
-        return build_messages(_frames_of(scene), record["question"], Task.SPATIO_TEMPORAL, duration=scene.duration,
-                              instruction=record["instruction"], box_convention=COORDS[coord])
+        record = asked_record(scene) if record is None else record
+        return build_messages(_frames_of(scene), record["question"], parse_task(record["task"]),
+                              duration=scene.duration, instruction=record["instruction"], box_convention=COORDS[coord])
     question = f"{scene.context}\n{scene.question}" if scene.context else scene.question
     if not scene.frames:
         return build_messages(scene.image, question, Task.VISUAL, box_convention=COORDS[coord])
@@ -295,7 +295,7 @@ def example(scene: Scene, coord: str, size: tuple[int, int]) -> dict[str, Any]:
     if scene.span is not None:
         from o3video.train.targets import target_completion
 
-        record = where_record(scene)
+        record = asked_record(scene)
         text = target_completion(record, size, COORDS[coord])
     else:
         text = answer_text(scene, coord, size)
@@ -327,6 +327,12 @@ def where_record(scene: Scene) -> dict[str, Any]:
     if scene.span is None:
         raise ValueError("where_record needs a scene asked in the where layout (scene.span)")
     return where_practice_record(scene, scene.span, video="still.mp4", fps=1, length=math.ceil(_duration(scene)))
+
+
+def asked_record(scene: Scene) -> dict[str, Any]:
+    """The practice record a scene in the where layout is asked by: its own (`WorldScene.record`, a *what*
+    question) or its `where_record`."""
+    return getattr(scene, "record", None) or where_record(scene)
 
 
 def ask_where(scene: Scene, rng: random.Random, seconds: tuple[int, int] = (2, 8)) -> None:
@@ -513,6 +519,10 @@ class Recipe:
     # touches the red cross?"): the where stage's model scores 0.106 vIoU on the world's test spans asked
     # "Where is the <object>?" and 0.037 asked with their clause (frames drawn in memory; 0.095 / 0.035 decoded)
     events: float = 0.0
+    # share of the world scenes asked the world's own *what* question about one of its events, in V-STaR's *what*
+    # prompt ("What colour does the green square turn?", `what_questions`), answered as its practice records are:
+    # after SFT the demo's models answered one phrase to every *what* question (25 of 30 "it turns blue", one seed)
+    what: float = 0.0
 
 
 def add_clause(scene: Scene, rng: random.Random) -> None:
@@ -561,7 +571,8 @@ class Learner:
         scenes = [make_scene(self.rng, self.world, self.rng.randint(lo, hi), blank=self.blank)
                   for _ in range(self.recipe.batch)]
         if self.recipe.world > 0:
-            scenes = [world_scene(self.rng, self.world, events=self.recipe.events, blank=self.blank)
+            scenes = [world_scene(self.rng, self.world, events=self.recipe.events, what=self.recipe.what,
+                                  blank=self.blank)
                       if self.rng.random() < self.recipe.world else scene for scene in scenes]
         for scene in scenes:
             if scene.span is not None:  # a world scene, already asked
@@ -674,7 +685,7 @@ CURVE_FILE = "perception.json"
 
 
 def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 3500, binding_steps: int = 0,
-                        video_steps: int = 0, where_steps: int = 0, world_steps: int = 0,
+                        video_steps: int = 0, where_steps: int = 0, world_steps: int = 0, what_steps: int = 0,
                         seed: int = 0, eval_every: int = 250,
                         eval_per_count: int = 32, progress: Callable[[dict[str, Any]], None] | None = None) -> Path:
     """Train the model saved in `model_dir` in up to five stages at a constant learning rate, and save it to `out`
@@ -689,10 +700,13 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     5. `world_steps` the same, half of the questions about new videos of the synthetic world itself, in that
        layout (`Recipe.world`, `world_scene`), half of those the world's own questions about
        the video's events (`Recipe.events`).
+    6. `what_steps` the same with three quarters of the questions about new world videos, half of those the
+       world's own *what* questions (`Recipe.what`), answered as V-STaR's *what* prompt asks.
     Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, in the video
     stage also on the same frames asked as 8 labelled frames, from the where stage on also in that layout, with and
     without a clause and with the objects moving (`add_motion`), and in the world stage also on 96
-    held-out world videos (`world_eval_set`), asked "Where is the <object>?" and the world's event questions.
+    held-out world videos (`world_eval_set`), asked "Where is the <object>?" and the world's event questions, in the
+    what stage also their *what* questions, seeing and on blank frames (`evaluate_what`).
     A stage of 0 steps is skipped, so `steps=0` and one later stage continue a saved base by that stage alone. Resumable: the state at each evaluation is kept in
     `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
     from o3video.io import atomic_path, atomic_write_json
@@ -701,7 +715,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     out = Path(out)
     if (out / CURVE_FILE).is_file() and json.loads((out / CURVE_FILE).read_text()).get("finished"):
         return out
-    supervised = binding_steps > 0 or video_steps > 0 or where_steps > 0 or world_steps > 0
+    supervised = binding_steps > 0 or video_steps > 0 or where_steps > 0 or world_steps > 0 or what_steps > 0
     model, processor = load_model(model_dir, dtype="float32", attn_implementation="eager" if supervised else None)
     world = _world_of(processor)
     size = (world.width, world.height)
@@ -711,8 +725,9 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     where = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5, where=0.5)
     worlds = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5,
                     where=0.5, world=0.5, events=0.5)
+    whats = replace(worlds, world=0.75, what=0.5)
     stages = [("single", single, steps), ("binding", binding, binding_steps), ("video", video, video_steps),
-              ("where", where, where_steps), ("world", worlds, world_steps)]
+              ("where", where, where_steps), ("world", worlds, world_steps), ("what", whats, what_steps)]
     ends = list(accumulate(n for _, _, n in stages))
     total = ends[-1]
 
@@ -723,9 +738,11 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
 
     learner = Learner(model, processor, world, single, seed=seed + 1)
     scenes = eval_set(world, [1, 2, 3], eval_per_count)
-    if world_steps > 0:
+    if world_steps + what_steps > 0:
         world_scenes = world_eval_set(world, 3 * eval_per_count)
         event_scenes = world_eval_set(world, 3 * eval_per_count, events=1.0)
+    if what_steps > 0:
+        what_scenes = world_eval_set(world, 3 * eval_per_count, what=1.0)
     curve: list[dict[str, Any]] = []
     state_path = out / STATE_FILE
     if state_path.is_file():
@@ -747,13 +764,16 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
                "model": evaluate(model, processor, scenes, single.coord, size)}
         if video_steps > 0 and learner.steps >= ends[1]:  # from the video stage's start on (it costs 8 images each)
             row["model_as_video"] = evaluate(model, processor, scenes, single.coord, size, frames=8)
-        if where_steps + world_steps > 0 and learner.steps >= ends[2]:
+        if where_steps + world_steps + what_steps > 0 and learner.steps >= ends[2]:
             row["model_as_where"] = evaluate(model, processor, scenes, single.coord, size, where=True)
             row["model_as_where_clause"] = evaluate(model, processor, scenes, single.coord, size, where=True, clause=True)
             row["model_as_moving"] = evaluate(model, processor, scenes, single.coord, size, where=True, motion=True)
-        if world_steps > 0 and learner.steps >= ends[3]:
+        if world_steps + what_steps > 0 and learner.steps >= ends[3]:
             row["model_as_world"] = evaluate_asked(model, processor, world_scenes, single.coord, size)
             row["model_as_world_events"] = evaluate_asked(model, processor, event_scenes, single.coord, size)
+        if what_steps > 0 and learner.steps >= ends[4]:
+            row["model_as_what"] = evaluate_what(model, processor, what_scenes, single.coord)
+            row["model_as_what_blank"] = evaluate_what(model, processor, what_scenes, single.coord, blank=True)
         curve.append(row)
         if progress is not None:
             progress(row)
@@ -909,6 +929,8 @@ class WorldScene(Scene):
     truth: Any = field(default=None, repr=False)
     # shown instead of the drawn frames, one per frame time: a decoded video's (bench/perception.py world)
     shown: list[Image.Image] | None = field(default=None, repr=False)
+    # the practice record it is asked by instead of the where one (a *what* question, `what_questions`)
+    record: dict[str, Any] | None = field(default=None, repr=False)
 
     def _frame(self, t: float) -> int:
         return min(self.plan.num_frames - 1, max(0, round(t * self.plan.fps)))
@@ -998,13 +1020,33 @@ def event_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[i
     return found
 
 
-def world_scene(rng: random.Random, world: World, preset: str = "easy", *, events: float = 0.0,
+def what_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[int, dict[str, Any]]]:
+    """The world's own V-STaR *what* questions about this scene's events (as its test records ask them): (the object
+    the question names, its *what* practice record, `o3video.train.vstar_practice`, written in the world's pixels)."""
+    from o3video.data.synth import get_preset
+    from o3video.data.synth.questions import SceneFacts, vstar_items
+    from o3video.data.synth.vstar_writer import vstar_record
+    from o3video.train.vstar_practice import practice_records
+
+    facts = SceneFacts(truth, get_preset(preset))
+    keep_size = {"factor": math.gcd(plan.width, plan.height), "min_pixels": plan.width * plan.height,
+                 "max_pixels": plan.width * plan.height}
+    found = []
+    for item in vstar_items(facts):
+        record = vstar_record(item, facts)
+        if record is not None:
+            found.append((item.obj, practice_records([record], kinds=("what",), frame_kwargs=keep_size)[0]))
+    return found
+
+
+def world_scene(rng: random.Random, world: World, preset: str = "easy", *, events: float = 0.0, what: float = 0.0,
                 blank: bool = False) -> WorldScene:
     """A new scene of the synthetic world's `preset`, asked in the where layout: 8 frames evenly spaced over the
     video (as the evaluation samples them). With probability `events` (when the scene has one) one of the world's
     own questions about its events (`event_questions`: "Where is the white square while it touches the red cross?"),
     else "Where is the <object>?" about a span of 1-4 whole seconds in which it is in view and keeps one colour,
-    named by that colour."""
+    named by that colour. With probability `what` (when it has one) the world's own *what* question instead
+    (`what_questions`: "What colour does the green square turn?"), its answer the world's."""
     from o3video.data.synth import get_preset
     from o3video.data.synth.planner import plan_scene
     from o3video.data.synth.truth import compute_truth
@@ -1017,6 +1059,11 @@ def world_scene(rng: random.Random, world: World, preset: str = "easy", *, event
         candidates = [(i, t) for i in range(len(plan.objects)) for t in _asked_seconds(truth, plan, i)]
         if candidates:
             break
+    times = [round(round(t * plan.fps) / plan.fps, 2) for t in uniform_times((plan.num_frames - 1) / plan.fps, 8)]
+    whats = what_questions(plan, truth, preset) if what > 0 and rng.random() < what else []
+    if whats:
+        target, record = rng.choice(whats)
+        return asked_scene(plan, truth, world, target, (0, 0), "", times, blank=blank, record=record)
     asked = event_questions(plan, truth, preset) if events > 0 and rng.random() < events else []
     if asked:
         target, (first, last), clause = rng.choice(asked)
@@ -1028,29 +1075,57 @@ def world_scene(rng: random.Random, world: World, preset: str = "easy", *, event
         while last < longest and last + 1 in seconds and \
                 obj.colour_at((last + 1) * plan.fps) == obj.colour_at(first * plan.fps):
             last += 1
-    times = [round(round(t * plan.fps) / plan.fps, 2) for t in uniform_times((plan.num_frames - 1) / plan.fps, 8)]
     return asked_scene(plan, truth, world, target, (first, last), clause, times, blank=blank)
 
 
 def asked_scene(plan: Any, truth: Any, world: World, target: int, span: tuple[int, int], clause: str,
-                times: list[float], *, blank: bool = False) -> WorldScene:
+                times: list[float], *, blank: bool = False, record: dict[str, Any] | None = None) -> WorldScene:
     """The world scene `plan` (with its `truth`) asked in the where layout about object `target` over the whole
-    seconds `span`, its question ending with `clause`, shown as the frames at `times` on `world`'s frame size."""
+    seconds `span`, its question ending with `clause`, shown as the frames at `times` on `world`'s frame size; or,
+    given its practice `record`, asked that record's question about `target`."""
     blank_image = Image.new("RGB", (world.width, world.height), (BLANK_GREY,) * 3)
     scene = WorldScene(blank_image, [], target, np.full((world.height, world.width), -1, np.int16), frames=len(times),
                        duration=plan.duration, clause=clause, span=span, blank=blank, times=times, plan=plan,
-                       truth=truth)
+                       truth=truth, record=record)
     scene.objects = [(o.colours[0][1], o.shape, scene.box_at(o.id, 0.0)) for o in plan.objects]
     first_image, scene.owner = scene.draw(0.0)
     scene.image = first_image
     return scene
 
 
-def world_eval_set(world: World, n: int, seed: int = 54321, *, events: float = 0.0) -> list[WorldScene]:
-    """`n` held-out world scenes, the same every call (their own random stream, not the training one's); `events`:
-    the share asked the world's own questions about their events (`world_scene`)."""
+def world_eval_set(world: World, n: int, seed: int = 54321, *, events: float = 0.0,
+                   what: float = 0.0) -> list[WorldScene]:
+    """`n` held-out world scenes, the same every call (their own random stream, not the training one's); `events`,
+    `what`: the shares asked the world's own *where* and *what* questions about their events (`world_scene`)."""
     rng = random.Random(seed)
-    return [world_scene(rng, world, events=events) for _ in range(n)]
+    return [world_scene(rng, world, events=events, what=what) for _ in range(n)]
+
+
+def evaluate_what(model: Any, processor: Any, scenes: list[WorldScene], coord: str, *, blank: bool = False,
+                  batch: int = 64, max_new_tokens: int = 96) -> dict[str, Any]:
+    """Greedy answers to world scenes asked their *what* question (on blank frames for `blank`), rated as the
+    evaluation's `exact` judge rates them (`o3video.rewards.exact_rating`): accuracy = the share rated 2 or more,
+    with the share of answers equal to the most frequent answer (a model that answers one phrase to every question
+    scores that phrase's frequency)."""
+    from collections import Counter
+
+    from o3video.models import generate
+    from o3video.rewards import exact_rating
+
+    blank_image = Image.new("RGB", scenes[0].image.size, (BLANK_GREY,) * 3) if scenes else None
+    asked = [replace(s, blank=True, image=blank_image) if blank else s for s in scenes]
+    was_training = model.training
+    model.eval()
+    texts = []
+    for i in range(0, len(asked), batch):
+        texts += [c[0] for c in generate(model, processor, [messages(s, coord) for s in asked[i:i + batch]],
+                                         max_new_tokens=max_new_tokens)]
+    model.train(was_training)
+    answers = [parse(t).answer or "" for t in texts]
+    right = [exact_rating(s.record["answer"], a) >= 2 for s, a in zip(asked, answers, strict=True)]
+    top = Counter(answers).most_common(1)[0][1] if answers else 0
+    return {"accuracy": round(float(np.mean(right)), 4), "one_answer": round(top / max(1, len(answers)), 4),
+            "example": texts[0] if texts else ""}
 
 
 __all__ = [
