@@ -254,6 +254,69 @@ def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at
     assert any((owner == blind.target).any() for _, owner in blind.clip())  # supervision still knows where it is
 
 
+def test_world_what_questions_are_the_worlds_own_asked_as_vstars_what_prompt_and_answered_with_its_answer() -> None:
+    from o3video.grammar import parse
+
+    world, rng = perception.World(), random.Random(8)
+    scenes = [perception.world_scene(rng, world, what=0.5) for _ in range(24)]
+    asked = [s for s in scenes if s.record is not None]
+    assert 3 < len(asked) < 24
+    kinds = set()
+    for scene in asked:
+        obj, record = scene.plan.objects[scene.target], scene.record
+        assert (scene.target, record) in perception.what_questions(scene.plan, scene.truth)
+        question = record["question"]
+        assert any(f"the {name}" in question for name in obj.names())  # the question names the asked object
+        if "What colour does" in question:  # the colour it turns into, by the world's own timeline
+            kinds.add("colour")
+            assert record["answer"] == f"it turns {obj.colours[-1][1]}"
+        elif "touch" in question or "in front of" in question:  # another object of the video, by its name
+            kinds.add("other")
+            others = {n for o in scene.plan.objects if o.id != obj.id for n in o.names()}
+            assert record["answer"] in others
+        user = perception.messages(scene, "1000")[-1]["content"]
+        text = " ".join(part["text"] for part in user if part["type"] == "text")
+        assert question in text and "Answer in a short sentence." in text
+        assert sum(part["type"] == "image" for part in user) == 8
+        completion = perception.example(scene, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+        assert parse(completion).answer == record["answer"]
+    assert kinds == {"colour", "other"}
+    assert all(s.record is None and s.question.startswith("Where is the") for s in scenes if s not in asked)
+
+
+def test_what_scores_rate_answers_as_the_exact_judge_and_a_blank_check_sees_no_objects(bench, work,
+                                                                                      monkeypatch) -> None:
+    import o3video.models
+
+    world = perception.World()
+    model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
+    scenes = perception.world_eval_set(world, 6, seed=3, what=1.0)
+    answers = iter([s.record["answer"] for s in scenes])
+    seen = []
+
+    def truthful(_model, _processor, batch, **_):
+        seen.extend(part["image"] for messages in batch for part in messages[-1]["content"] if part["type"] == "image")
+        return [[f"<think>I look.</think><answer>The {next(answers)}.</answer>"] for _ in batch]
+
+    monkeypatch.setattr(o3video.models, "generate", truthful)
+    assert perception.evaluate_what(model, processor, scenes, "1000")["accuracy"] == 1.0
+    assert sum(len(np.unique(np.asarray(image))) > 1 for image in seen) > 24  # the videos' own frames
+    seen.clear()
+    one = scenes[0].record["answer"]
+    monkeypatch.setattr(o3video.models, "generate", lambda _m, _p, batch, **_: [[f"<answer>{one}</answer>"]] * len(batch))
+    constant = perception.evaluate_what(model, processor, scenes, "1000", blank=True)
+    share = sum(s.record["answer"] == one for s in scenes) / len(scenes)
+    assert constant["accuracy"] == pytest.approx(share, abs=1e-4) and constant["one_answer"] == 1.0
+    monkeypatch.undo()
+    # a what question trains with the attention supervision on the asked object, and a real model answers it
+    recipe = perception.Recipe(batch=2, objects=(1, 3), attention_supervision=1.0, world=1.0, what=1.0)
+    learner = perception.Learner(model, processor, world, recipe, seed=4)
+    assert all(s.record is not None for s in learner.batch())
+    assert learner.step() > 0
+    scored = perception.evaluate_what(model, processor, scenes[:2], "1000", max_new_tokens=8)
+    assert 0.0 <= scored["accuracy"] <= 1.0 and scored["example"]
+
+
 def test_a_clause_after_the_name_keeps_the_asked_object_and_may_name_another_one_of_the_frame() -> None:
     from o3video.data.synth.vocab import object_name
 

@@ -1045,7 +1045,7 @@ def world_scene(rng: random.Random, world: World, preset: str = "easy", *, event
     video (as the evaluation samples them). With probability `events` (when the scene has one) one of the world's
     own questions about its events (`event_questions`: "Where is the white square while it touches the red cross?"),
     else "Where is the <object>?" about a span of 1-4 whole seconds in which it is in view and keeps one colour,
-    named by that colour. With probability `what` (when it has one) the world's own *what* question instead
+    named by that colour. With probability `what` the world's own *what* question instead (of a scene that has one)
     (`what_questions`: "What colour does the green square turn?"), its answer the world's."""
     from o3video.data.synth import get_preset
     from o3video.data.synth.planner import plan_scene
@@ -1053,14 +1053,15 @@ def world_scene(rng: random.Random, world: World, preset: str = "easy", *, event
     from o3video.video.sampling import uniform_times
 
     frames = get_preset(preset)
+    ask_what = what > 0 and rng.random() < what
     while True:
         plan = plan_scene(np.random.default_rng(rng.randrange(2**63)), frames, "perception")
         truth = compute_truth(plan)
         candidates = [(i, t) for i in range(len(plan.objects)) for t in _asked_seconds(truth, plan, i)]
-        if candidates:
+        whats = what_questions(plan, truth, preset) if ask_what else []
+        if whats if ask_what else candidates:
             break
     times = [round(round(t * plan.fps) / plan.fps, 2) for t in uniform_times((plan.num_frames - 1) / plan.fps, 8)]
-    whats = what_questions(plan, truth, preset) if what > 0 and rng.random() < what else []
     if whats:
         target, record = rng.choice(whats)
         return asked_scene(plan, truth, world, target, (0, 0), "", times, blank=blank, record=record)
