@@ -233,7 +233,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
                     single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
                     attention_supervision=args.attn_sup, video=args.video, context=args.context, where=args.where,
-                    clause=args.clause, motion=args.motion, world=args.world, events=args.events)
+                    clause=args.clause, motion=args.motion, world=args.world, events=args.events,
+                    what=args.what)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -353,6 +354,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(o3video.train.perception.world_scene)")
     p.add_argument("--events", type=float, default=0.0,
                    help="share of those asked the world's own questions about the video's events")
+    p.add_argument("--what", type=float, default=0.0,
+                   help="share of the world's videos asked its own V-STaR what question instead")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")
@@ -392,7 +395,8 @@ LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_a
 
 def plot_stages(path: str | Path, curve_file: str | Path) -> Path:
     """The learning curve of a `pretrain_perception` run (its `perception.json`): IoU with the named object, and
-    binding, in every layout the run scored, against CPU minutes, with the mean box's IoU for reference."""
+    binding, in every layout the run scored, against CPU minutes, with the mean box's IoU for reference; from the
+    what stage on, the accuracy on the world's *what* questions, seeing and on blank frames."""
     info = json.loads(Path(curve_file).read_text())
     iou = Panel("IoU with the named object (1-3 objects)", "CPU minutes", legend=True,
                 reference=("mean box", info["mean_box"]["iou"]))
@@ -404,7 +408,14 @@ def plot_stages(path: str | Path, curve_file: str | Path) -> Path:
         rows = [row for row in rows if row[key]["bind"] is not None]  # None: no answer hit an object
         if rows:
             bind.lines.append((label, [row["cpu_min"] for row in rows], [row[key]["bind"] for row in rows]))
-    return line_panels(path, [iou, bind])
+    rows = [row for row in info["curve"] if "model_as_what" in row]
+    if not rows:
+        return line_panels(path, [iou, bind])
+    what = Panel("what: accuracy on the world's videos", "CPU minutes", legend=True,
+                 reference=("most frequent answer", rows[0]["model_as_what"]["most_frequent"]))
+    for key, label in (("model_as_what", "seeing"), ("model_as_what_blank", "blank frames")):
+        what.lines.append((label, [row["cpu_min"] for row in rows], [row[key]["accuracy"] for row in rows]))
+    return line_panels(path, [iou, bind, what])
 
 
 # ----------------------------------------------------------------------------------------------------- layouts

@@ -345,7 +345,7 @@ def test_judge_typo_is_found_before_anything_runs(world, capsys):
 
 @pytest.mark.parametrize("option, value, floor", [("--steps", 0, 1), ("--threads", 0, 1), ("--binding-steps", -1, 0),
                                                       ("--video-steps", -1, 0), ("--where-steps", -1, 0),
-                                                      ("--world-steps", -1, 0)])
+                                                      ("--world-steps", -1, 0), ("--what-steps", -1, 0)])
 def test_perception_base_refuses_a_budget_below_its_floor_in_one_line(option, value, floor, capsys):
     assert main(["perception-base", option, str(value)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -307,6 +307,7 @@ def test_what_scores_rate_answers_as_the_exact_judge_and_a_blank_check_sees_no_o
     constant = perception.evaluate_what(model, processor, scenes, "1000", blank=True)
     share = sum(s.record["answer"] == one for s in scenes) / len(scenes)
     assert constant["accuracy"] == pytest.approx(share, abs=1e-4) and constant["one_answer"] == 1.0
+    assert constant["most_frequent"] >= share > 0
     monkeypatch.undo()
     # a what question trains with the attention supervision on the asked object, and a real model answers it
     recipe = perception.Recipe(batch=2, objects=(1, 3), attention_supervision=1.0, world=1.0, what=1.0)
@@ -470,25 +471,31 @@ def test_benchmark_starts_from_a_saved_base_when_given_one(bench, tmp_path, caps
 
 @pytest.mark.slow
 def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly(work, monkeypatch) -> None:
-    """All five stages (single objects; binding with attention supervision; half asked as videos; in the where
-    layout; about the world's videos), killed in the first and resumed."""
+    """All six stages (single objects; binding with attention supervision; half asked as videos; in the where
+    layout; about the world's videos; their what questions), killed in the first and resumed."""
     from safetensors.torch import load_file
 
     from o3video.models import build_tiny_model, load_model
 
     base = build_tiny_model(work / "base_qwen3", seed=0, arch="qwen3_vl")
-    run = dict(steps=6, binding_steps=2, video_steps=2, where_steps=1, world_steps=1, eval_every=3, eval_per_count=1)
+    run = dict(steps=6, binding_steps=2, video_steps=2, where_steps=1, world_steps=1, what_steps=1, eval_every=3,
+               eval_per_count=1)
     whole = perception.pretrain_perception(base, work / "whole", **run)
     info = json.loads((whole / perception.CURVE_FILE).read_text())
-    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10, 11, 12]
-    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video", "where", "world"]
+    assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10, 11, 12, 13]
+    assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video", "where", "world",
+                                                                        "what"]
     # the 8-frame form is scored from the video stage's start on, the where layout (still, with a clause, moving) from
     # the where stage's, the world's videos from the world stage's
-    assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 5
-    assert ["model_as_where" in row for row in info["curve"]] == [False] * 5 + [True] * 3
-    assert ["model_as_where_clause" in row for row in info["curve"]] == [False] * 5 + [True] * 3
-    assert ["model_as_moving" in row for row in info["curve"]] == [False] * 5 + [True] * 3
-    assert ["model_as_world_events" in row for row in info["curve"]] == [False] * 6 + [True] * 2
+    assert ["model_as_video" in row for row in info["curve"]] == [False] * 3 + [True] * 6
+    assert ["model_as_where" in row for row in info["curve"]] == [False] * 5 + [True] * 4
+    assert ["model_as_where_clause" in row for row in info["curve"]] == [False] * 5 + [True] * 4
+    assert ["model_as_moving" in row for row in info["curve"]] == [False] * 5 + [True] * 4
+    assert ["model_as_world_events" in row for row in info["curve"]] == [False] * 6 + [True] * 3
+    # the what questions from the what stage's start on, seeing and on blank frames
+    assert ["model_as_what" in row for row in info["curve"]] == [False] * 7 + [True] * 2
+    assert all(0 <= info["curve"][-1][key]["accuracy"] <= 1 for key in ("model_as_what", "model_as_what_blank"))
+    assert info["recipe"]["what"]["what"] > 0 and info["recipe"]["world"]["what"] == 0
     assert all("viou" in info["curve"][-1][key] for key in ("model_as_moving", "model_as_world", "model_as_world_events"))
     assert info["recipe"]["where"]["where"] == 0.5 and info["recipe"]["video"]["where"] == 0
     assert info["recipe"]["world"]["world"] > 0 and info["recipe"]["world"]["events"] > 0
@@ -530,22 +537,22 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     # 3 held-out frames per layout instead of 96: what is tested is the command, not the curve's precision (an
     # untrained model answers every where question in its full 160 tokens, ~13 evaluations of the curve)
     monkeypatch.setattr(perception, "pretrain_perception", partial(perception.pretrain_perception, eval_per_count=1))
-    recipe = BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1)
+    recipe = BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1, what_steps=1)
     command = ["perception-base", "--steps", "2", "--binding-steps", "1", "--video-steps", "1", "--where-steps", "1",
-               "--world-steps", "1"]
+               "--world-steps", "1", "--what-steps", "1"]
     assert cached_base(recipe) is None
     assert main([*command, "--threads", "1"]) == 0
     folder = cached_base(recipe)
     assert folder is not None and f"perception base: {folder}" in capsys.readouterr().out
     info = json.loads((folder / "base.json").read_text())
     assert info["command"] == recipe.command() and info["seconds"] > 0
-    assert info["final"]["steps"] == 6 and info["final"]["stage"] == "world" and "model_as_world" in info["final"]
+    assert info["final"]["steps"] == 7 and info["final"]["stage"] == "what" and "model_as_what" in info["final"]
     assert json.loads((folder / "config.json").read_text())["model_type"] == "qwen3_vl"
     assert not list(folder.parent.glob(".*building"))  # the work folder is gone once the base is in place
     # built once: a second call finds it; another recipe is another entry
     assert main(command) == 0
     assert capsys.readouterr().out.strip().endswith(str(folder))
-    assert cached_base(BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=0)) is None
+    assert cached_base(BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1)) is None
 
 
 def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_object(tmp_path) -> None:
@@ -679,6 +686,16 @@ def test_stages_picture_draws_every_layout_a_pretraining_curve_scored(bench, tmp
     assert iou.reference == ("mean box", 0.04)
     assert iou.lines == [("one image", [0.0, 20.0], [0.5, 0.4]), ("V-STaR where layout", [0.0, 20.0], [0.05, 0.2])]
     assert bind.lines == [("one image", [0.0, 20.0], [0.7, 0.8]), ("V-STaR where layout", [20.0], [0.6])]
+    # a what stage adds its accuracy, seeing and on blank frames, against always answering the most frequent answer
+    curve.append({"cpu_min": 30.0, "model": scored(0.4, 0.8),
+                  "model_as_what": {"accuracy": 0.3, "most_frequent": 0.1},
+                  "model_as_what_blank": {"accuracy": 0.05, "most_frequent": 0.1}})
+    (tmp_path / "perception.json").write_text(json.dumps({"mean_box": {"iou": 0.04}, "curve": curve}))
+    drawn.clear()
+    assert bench.main(["stages", str(tmp_path / "out.png"), str(tmp_path / "perception.json")]) == 0
+    what = drawn["panels"][2]
+    assert what.reference == ("most frequent answer", 0.1)
+    assert what.lines == [("seeing", [30.0], [0.3]), ("blank frames", [30.0], [0.05])]
 
 
 def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) -> None:

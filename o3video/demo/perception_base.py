@@ -9,7 +9,8 @@
    half the questions asked as videos of 1-8 labelled frames (so the boxes do not depend on the prompt's layout),
    then the same with half of them asked in V-STaR's chain-1 *where* layout (the benchmark's instruction between
    the frames and the answer, which the video stage's boxes do not survive), then (`--world-steps`) with half of
-   them about new videos of the synthetic world itself, asked its own event questions.
+   them about new videos of the synthetic world itself, asked its own event questions, then (`--what-steps`, 0 by
+   default) with three quarters of them about such videos, half of those the world's own *what* questions.
 
 The result lands in `$O3VIDEO_CACHE/bases/<key>` (default `~/.cache/o3video`), the key covering the recipe and
 the code that builds it; `base.json` there records the command, seed, time taken and learning curve.
@@ -44,11 +45,12 @@ class BaseRecipe:
     video_steps: int = 400  # then half of the questions asked in the video form
     where_steps: int = 400  # then half of them asked in V-STaR's chain-1 *where* layout
     world_steps: int = 400  # then half of them about new videos of the synthetic world, asked its event questions
+    what_steps: int = 0  # then three quarters about such videos, half of those asked its *what* questions
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
                 f"--steps {self.steps} --binding-steps {self.binding_steps} --video-steps {self.video_steps}"
-                f" --where-steps {self.where_steps} --world-steps {self.world_steps}")
+                f" --where-steps {self.where_steps} --world-steps {self.world_steps} --what-steps {self.what_steps}")
 
 
 def _code_digest() -> str:
@@ -110,6 +112,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
         video = f", as 8 frames IoU {row['model_as_video']['iou']:.3f}" if "model_as_video" in row else ""
         video += f", in V-STaR's where layout IoU {row['model_as_where']['iou']:.3f}" if "model_as_where" in row else ""
         video += f", world videos vIoU {row['model_as_world']['viou']:.3f}" if "model_as_world" in row else ""
+        video += f", what accuracy {row['model_as_what']['accuracy']:.3f}" if "model_as_what" in row else ""
         console.print(f"perception ({row['stage']}): step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, "
                       f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}{video}, "
                       f"e.g. {m['example']!r}")
@@ -117,7 +120,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
 
     trained = pretrain_perception(init, work / "trained", steps=recipe.steps, binding_steps=recipe.binding_steps,
                                   video_steps=recipe.video_steps, where_steps=recipe.where_steps,
-                                  world_steps=recipe.world_steps, seed=recipe.seed,
+                                  world_steps=recipe.world_steps, what_steps=recipe.what_steps, seed=recipe.seed,
                                   progress=progress)
     curve = json.loads((trained / CURVE_FILE).read_text())
     info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,

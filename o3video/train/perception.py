@@ -1106,8 +1106,9 @@ def evaluate_what(model: Any, processor: Any, scenes: list[WorldScene], coord: s
                   batch: int = 64, max_new_tokens: int = 96) -> dict[str, Any]:
     """Greedy answers to world scenes asked their *what* question (on blank frames for `blank`), rated as the
     evaluation's `exact` judge rates them (`o3video.rewards.exact_rating`): accuracy = the share rated 2 or more,
-    with the share of answers equal to the most frequent answer (a model that answers one phrase to every question
-    scores that phrase's frequency)."""
+    with the share of its answers equal to its most frequent one (`one_answer`: a model that answers one phrase to
+    every question scores that phrase's frequency) and the accuracy of always answering the most frequent true
+    answer (`most_frequent`)."""
     from collections import Counter
 
     from o3video.models import generate
@@ -1125,7 +1126,9 @@ def evaluate_what(model: Any, processor: Any, scenes: list[WorldScene], coord: s
     answers = [parse(t).answer or "" for t in texts]
     right = [exact_rating(s.record["answer"], a) >= 2 for s, a in zip(asked, answers, strict=True)]
     top = Counter(answers).most_common(1)[0][1] if answers else 0
+    truths = Counter(s.record["answer"] for s in asked).most_common(1)
     return {"accuracy": round(float(np.mean(right)), 4), "one_answer": round(top / max(1, len(answers)), 4),
+            "most_frequent": round(truths[0][1] / len(asked), 4) if truths else 0.0,
             "example": texts[0] if texts else ""}
 
 
