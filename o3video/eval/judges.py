@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from o3video.rewards import exact_rating
 
-
 JUDGE_SYSTEM_PROMPT = """
 As an AI assistant, your task is to evaluate a candidate answer in comparison to a given correct answer.
 The question itself, the correct 'groundtruth' answer, and the candidate answer will be provided to you.
