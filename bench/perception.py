@@ -411,8 +411,9 @@ def plot_stages(path: str | Path, curve_file: str | Path) -> Path:
     rows = [row for row in info["curve"] if "model_as_what" in row]
     if not rows:
         return line_panels(path, [iou, bind])
+    frequent = rows[0]["model_as_what"].get("most_frequent")  # absent from curves written before it was scored
     what = Panel("what: accuracy on the world's videos", "CPU minutes", legend=True,
-                 reference=("most frequent answer", rows[0]["model_as_what"]["most_frequent"]))
+                 reference=None if frequent is None else ("most frequent answer", frequent))
     for key, label in (("model_as_what", "seeing"), ("model_as_what_blank", "blank frames")):
         what.lines.append((label, [row["cpu_min"] for row in rows], [row[key]["accuracy"] for row in rows]))
     return line_panels(path, [iou, bind, what])
