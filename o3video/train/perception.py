@@ -688,7 +688,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
                         video_steps: int = 0, where_steps: int = 0, world_steps: int = 0, what_steps: int = 0,
                         seed: int = 0, eval_every: int = 250,
                         eval_per_count: int = 32, progress: Callable[[dict[str, Any]], None] | None = None) -> Path:
-    """Train the model saved in `model_dir` in up to five stages at a constant learning rate, and save it to `out`
+    """Train the model saved in `model_dir` in up to six stages at a constant learning rate, and save it to `out`
     (`save_pretrained`, with `perception.json`: the stages' recipes, seed and the learning curve against CPU
     minutes):
     1. `steps` optimizer steps localising named single objects on frames of its own input size;
