@@ -118,6 +118,9 @@ class Scene:
     background: int = BLANK_GREY
     blank: bool = False  # drawn without the objects (the blind model's frames); `owner` still says where they are
     times: list[float] | None = None  # the video form's frame times when not evenly spaced (`frame_times`)
+    # set (with `span`, which then only marks the scene as asked): the practice record it is asked by instead of its
+    # `where_record` (a world scene's *what* question, `what_questions`)
+    record: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -318,8 +321,12 @@ def where_practice_record(scene: Scene, span: tuple[int, int], *, video: str, fp
     annotation = {"vid": Path(video).stem, "video_path": video, "width": width, "height": height, "fps": fps,
                   "frame_count": length * fps, "object": name, "timestamps": [start, end], "question": scene.question,
                   "answer": "", "temporal_question": "", "spatial_question": scene.question, "bboxes": boxes}
-    keep_size = {"factor": math.gcd(width, height), "min_pixels": width * height, "max_pixels": width * height}
-    return practice_records([annotation], kinds=("where_1",), frame_kwargs=keep_size)[0]
+    return practice_records([annotation], kinds=("where_1",), frame_kwargs=_keep_size(width, height))[0]
+
+
+def _keep_size(width: int, height: int) -> dict[str, int]:
+    """The resize rule under which a `width` x `height` frame stays as it is: practice records written in its pixels."""
+    return {"factor": math.gcd(width, height), "min_pixels": width * height, "max_pixels": width * height}
 
 
 def where_record(scene: Scene) -> dict[str, Any]:
@@ -330,9 +337,9 @@ def where_record(scene: Scene) -> dict[str, Any]:
 
 
 def asked_record(scene: Scene) -> dict[str, Any]:
-    """The practice record a scene in the where layout is asked by: its own (`WorldScene.record`, a *what*
-    question) or its `where_record`."""
-    return getattr(scene, "record", None) or where_record(scene)
+    """The practice record a scene in the where layout is asked by: its own (`Scene.record`, a *what* question) or
+    its `where_record`."""
+    return scene.record or where_record(scene)
 
 
 def ask_where(scene: Scene, rng: random.Random, seconds: tuple[int, int] = (2, 8)) -> None:
@@ -454,21 +461,29 @@ def evaluate(model: Any, processor: Any, scenes: list[Scene], coord: str, size: 
     return evaluate_asked(model, processor, scenes_in, coord, size, batch=batch)
 
 
-def evaluate_asked(model: Any, processor: Any, scenes: list[Scene], coord: str, size: tuple[int, int], *,
-                   batch: int = 64, where_tokens: int = 160) -> dict[str, Any]:
-    """Greedy answers to scenes asked as they are (`evaluate`; `WorldScene`s), scored:
-    `score`, and for scenes in the where layout (answered in up to `where_tokens` tokens) also vIoU over the asked
-    seconds (`where_viou`)."""
+def greedy_answers(model: Any, processor: Any, scenes: list[Scene], coord: str, *, max_new_tokens: int,
+                   batch: int = 64) -> list[str]:
+    """The model's greedy completion of every scene's question as it is asked (`messages`), `batch` at a time, in
+    eval mode (the mode it was in is restored)."""
     from o3video.models import generate
 
-    where = all(s.span is not None for s in scenes)
     was_training = model.training
     model.eval()
     texts = []
     for i in range(0, len(scenes), batch):
         texts += [c[0] for c in generate(model, processor, [messages(s, coord) for s in scenes[i:i + batch]],
-                                         max_new_tokens=where_tokens if where else 64)]
+                                         max_new_tokens=max_new_tokens)]
     model.train(was_training)
+    return texts
+
+
+def evaluate_asked(model: Any, processor: Any, scenes: list[Scene], coord: str, size: tuple[int, int], *,
+                   batch: int = 64, where_tokens: int = 160) -> dict[str, Any]:
+    """Greedy answers to scenes asked as they are (`evaluate`; `WorldScene`s), scored:
+    `score`, and for scenes in the where layout (answered in up to `where_tokens` tokens) also vIoU over the asked
+    seconds (`where_viou`)."""
+    where = all(s.span is not None for s in scenes)
+    texts = greedy_answers(model, processor, scenes, coord, max_new_tokens=where_tokens if where else 64, batch=batch)
     result = score([answer_box(t, coord, size) for t in texts], scenes)
     if where:
         result["viou"] = round(float(np.mean([where_viou(t, s, coord, size) for t, s in zip(texts, scenes)])), 4)
@@ -929,8 +944,6 @@ class WorldScene(Scene):
     truth: Any = field(default=None, repr=False)
     # shown instead of the drawn frames, one per frame time: a decoded video's (bench/perception.py world)
     shown: list[Image.Image] | None = field(default=None, repr=False)
-    # the practice record it is asked by instead of the where one (a *what* question, `what_questions`)
-    record: dict[str, Any] | None = field(default=None, repr=False)
 
     def _frame(self, t: float) -> int:
         return min(self.plan.num_frames - 1, max(0, round(t * self.plan.fps)))
@@ -996,47 +1009,43 @@ def _asked_seconds(truth: Any, plan: Any, index: int) -> list[int]:
     return seconds
 
 
-def event_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[int, tuple[int, int], str]]:
-    """The world's own chain-1 *where* questions about this scene's events (`o3video.data.synth.questions.vstar`,
-    as its V-STaR records ask them): (object, its span of whole seconds, the clause after the object's name, e.g.
-    "while it touches the red cross"). Only those whose every second of the span shows the object."""
+def _vstar_records(truth: Any, preset: str) -> list[tuple[int, dict[str, Any]]]:
+    """(asked object, V-STaR record) of each of the world's own V-STaR items about this scene
+    (`o3video.data.synth.questions.vstar_items`, `vstar_record`); items no whole second of which shows the object
+    are left out."""
     from o3video.data.synth import get_preset
     from o3video.data.synth.questions import SceneFacts, vstar_items
     from o3video.data.synth.vstar_writer import vstar_record
 
     facts = SceneFacts(truth, get_preset(preset))
+    records = [(item.obj, vstar_record(item, facts)) for item in vstar_items(facts)]
+    return [(obj, record) for obj, record in records if record is not None]
+
+
+def event_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[int, tuple[int, int], str]]:
+    """The world's own chain-1 *where* questions about this scene's events (`o3video.data.synth.questions.vstar`,
+    as its V-STaR records ask them): (object, its span of whole seconds, the clause after the object's name, e.g.
+    "while it touches the red cross"). Only those whose every second of the span shows the object."""
     found = []
-    for item in vstar_items(facts):
-        record = vstar_record(item, facts)
-        if record is None:
-            continue
+    for obj, record in _vstar_records(truth, preset):
         seconds = [b["timestamp"] for b in record["bboxes"]]
         lead = f"Where is the {record['object']}"
         if seconds != list(range(seconds[0], seconds[-1] + 1)) or not record["spatial_question"].startswith(lead) or \
-                plan.objects[item.obj].name_at(seconds[0] * plan.fps) != record["object"]:
+                plan.objects[obj].name_at(seconds[0] * plan.fps) != record["object"]:
             continue
         clause = record["spatial_question"].removeprefix(lead).removesuffix("?").strip()
-        found.append((item.obj, (seconds[0], seconds[-1]), clause))
+        found.append((obj, (seconds[0], seconds[-1]), clause))
     return found
 
 
 def what_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[int, dict[str, Any]]]:
     """The world's own V-STaR *what* questions about this scene's events (as its test records ask them): (the object
     the question names, its *what* practice record, `o3video.train.vstar_practice`, written in the world's pixels)."""
-    from o3video.data.synth import get_preset
-    from o3video.data.synth.questions import SceneFacts, vstar_items
-    from o3video.data.synth.vstar_writer import vstar_record
     from o3video.train.vstar_practice import practice_records
 
-    facts = SceneFacts(truth, get_preset(preset))
-    keep_size = {"factor": math.gcd(plan.width, plan.height), "min_pixels": plan.width * plan.height,
-                 "max_pixels": plan.width * plan.height}
-    found = []
-    for item in vstar_items(facts):
-        record = vstar_record(item, facts)
-        if record is not None:
-            found.append((item.obj, practice_records([record], kinds=("what",), frame_kwargs=keep_size)[0]))
-    return found
+    keep_size = _keep_size(plan.width, plan.height)
+    return [(obj, practice_records([record], kinds=("what",), frame_kwargs=keep_size)[0])
+            for obj, record in _vstar_records(truth, preset)]
 
 
 def world_scene(rng: random.Random, world: World, preset: str = "easy", *, events: float = 0.0, what: float = 0.0,
@@ -1054,17 +1063,18 @@ def world_scene(rng: random.Random, world: World, preset: str = "easy", *, event
 
     frames = get_preset(preset)
     ask_what = what > 0 and rng.random() < what
-    while True:
+    while True:  # a new scene until it has what is asked: a what question, or a second showing an object
         plan = plan_scene(np.random.default_rng(rng.randrange(2**63)), frames, "perception")
         truth = compute_truth(plan)
-        candidates = [(i, t) for i in range(len(plan.objects)) for t in _asked_seconds(truth, plan, i)]
-        whats = what_questions(plan, truth, preset) if ask_what else []
-        if whats if ask_what else candidates:
+        found = what_questions(plan, truth, preset) if ask_what else \
+            [(i, t) for i in range(len(plan.objects)) for t in _asked_seconds(truth, plan, i)]
+        if found:
             break
     times = [round(round(t * plan.fps) / plan.fps, 2) for t in uniform_times((plan.num_frames - 1) / plan.fps, 8)]
-    if whats:
-        target, record = rng.choice(whats)
+    if ask_what:
+        target, record = rng.choice(found)
         return asked_scene(plan, truth, world, target, (0, 0), "", times, blank=blank, record=record)
+    candidates = found
     asked = event_questions(plan, truth, preset) if events > 0 and rng.random() < events else []
     if asked:
         target, (first, last), clause = rng.choice(asked)
@@ -1111,18 +1121,11 @@ def evaluate_what(model: Any, processor: Any, scenes: list[WorldScene], coord: s
     answer (`most_frequent`)."""
     from collections import Counter
 
-    from o3video.models import generate
     from o3video.rewards import exact_rating
 
     blank_image = Image.new("RGB", scenes[0].image.size, (BLANK_GREY,) * 3) if scenes else None
     asked = [replace(s, blank=True, image=blank_image) if blank else s for s in scenes]
-    was_training = model.training
-    model.eval()
-    texts = []
-    for i in range(0, len(asked), batch):
-        texts += [c[0] for c in generate(model, processor, [messages(s, coord) for s in asked[i:i + batch]],
-                                         max_new_tokens=max_new_tokens)]
-    model.train(was_training)
+    texts = greedy_answers(model, processor, asked, coord, max_new_tokens=max_new_tokens, batch=batch)
     answers = [parse(t).answer or "" for t in texts]
     right = [exact_rating(s.record["answer"], a) >= 2 for s, a in zip(asked, answers, strict=True)]
     top = Counter(answers).most_common(1)[0][1] if answers else 0
