@@ -54,6 +54,24 @@ def test_same_seed_same_plan_and_different_seed_different_plan():
     assert a != c
 
 
+def test_frames_reach_the_encoder_as_bt601_limited_range_yuv420p():
+    """The RGB -> YUV step is ours, in integers (FFmpeg's swscale is not bit-exact across CPU paths)."""
+    from o3video.data.synth.render import yuv420p
+
+    image = np.zeros((4, 4, 3), np.uint8)
+    image[:2, :2] = (255, 255, 255)  # one 2x2 chroma block each: white, black, red, a red/blue split
+    image[:2, 2:] = (0, 0, 0)
+    image[2:, :2] = (255, 0, 0)
+    image[2:, 2:] = [[(255, 0, 0), (0, 0, 255)], [(255, 0, 0), (0, 0, 255)]]
+    planes = yuv420p(image)
+    assert planes.shape == (6, 4) and planes.dtype == np.uint8
+    y, u, v = planes[:4].ravel(), planes[4:].ravel()[:4], planes[4:].ravel()[4:]
+    assert y.tolist() == [235, 235, 16, 16, 235, 235, 16, 16, 82, 82, 82, 41, 82, 82, 82, 41]
+    assert u.tolist() == [128, 128, 90, (90 + 240 + 1) // 2] and v.tolist() == [128, 128, 240, (240 + 110 + 1) // 2]
+    decoded = av.VideoFrame.from_ndarray(planes, format="yuv420p").to_ndarray(format="rgb24").astype(int)
+    assert np.abs(decoded[:2, :2] - 255).max() <= 2 and decoded[:2, 2:].max() <= 2
+
+
 def test_video_has_every_frame_at_exact_presentation_times(rendered):
     plan, _, frames, times = rendered
     assert frames.shape == (plan.num_frames, plan.height, plan.width, 3)

@@ -97,6 +97,26 @@ class Rasteriser:
         return Raster(image, owner)
 
 
+def yuv420p(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB -> the (H * 3/2, W) planes of yuv420p: BT.601, limited range, each chroma sample
+    the rounded mean of its 2x2 block, in integer arithmetic.
+
+    Done here rather than by FFmpeg's swscale, whose conversion is not bit-exact across the CPU code
+    paths it picks at run time; the encoder (x264 is bit-exact) then sees the same input everywhere."""
+    rgb = image.astype(np.int32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+    u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128
+    v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128
+    h, w = y.shape
+
+    def quarter(c: np.ndarray) -> np.ndarray:
+        return (c.reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3)) + 2) // 4
+
+    planes = np.concatenate([y.ravel(), quarter(u).ravel(), quarter(v).ravel()])
+    return planes.reshape(h * 3 // 2, w).astype(np.uint8)
+
+
 def encode_video(plan: ScenePlan, path: str | Path, *, crf: int = 10) -> Path:
     """Render every frame of `plan` and write an H.264 (yuv420p) MP4 to `path`, atomically."""
     import av
@@ -116,7 +136,7 @@ def encode_video(plan: ScenePlan, path: str | Path, *, crf: int = 10) -> Path:
                 "x264-params": f"bframes=0:keyint={2 * plan.fps}:min-keyint=1:scenecut=0",
             }
             for i in range(plan.num_frames):
-                frame = av.VideoFrame.from_ndarray(raster.draw(i).image, format="rgb24")
+                frame = av.VideoFrame.from_ndarray(yuv420p(raster.draw(i).image), format="yuv420p")
                 frame.pts = i
                 container.mux(stream.encode(frame))
             container.mux(stream.encode(None))
