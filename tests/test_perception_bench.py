@@ -255,6 +255,7 @@ def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at
 
 
 def test_world_what_questions_are_the_worlds_own_asked_as_vstars_what_prompt_and_answered_with_its_answer() -> None:
+    from o3video.data.synth.vocab import object_name
     from o3video.grammar import parse
 
     world, rng = perception.World(), random.Random(8)
@@ -269,7 +270,9 @@ def test_world_what_questions_are_the_worlds_own_asked_as_vstars_what_prompt_and
         assert any(f"the {name}" in question for name in obj.names())  # the question names the asked object
         if "What colour does" in question:  # the colour it turns into, by the world's own timeline
             kinds.add("colour")
-            assert record["answer"] == f"it turns {obj.colours[-1][1]}"
+            turned = [c for (_, was), (_, c) in zip(obj.colours, obj.colours[1:])
+                      if f"What colour does the {object_name(was, obj.shape)} turn?" in question]
+            assert turned and record["answer"] == f"it turns {turned[0]}"
         elif "touch" in question or "in front of" in question:  # another object of the video, by its name
             kinds.add("other")
             others = {n for o in scene.plan.objects if o.id != obj.id for n in o.names()}

@@ -246,7 +246,7 @@ def test_dataset_card_reports_counts_mix_and_videos(dataset):
         row = next(line for line in card.splitlines() if line.startswith(f"| {task.value} |"))
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[1:3] == [str(counts["sft"][task.value]), str(counts["rl"][task.value])]
-    for text in ("13.7%", "112x84", "## V-STaR split", "Conventions"):
+    for text in ("13.7%", "112x84", "## V-STaR split", "Conventions", "*when* from the question alone: the best single span"):
         assert text in card
 
 

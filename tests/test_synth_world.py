@@ -113,8 +113,9 @@ def test_decoded_pixels_lie_inside_and_fill_ground_truth_boxes(rendered):
             assert ys.size, f"frame {f}: no pixel of object {track.id}'s colour near its box {box}"
             extent = [x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1]
             assert all(abs(e - b) <= tol for e, b in zip(extent, box)), (f, track.id, extent, box)
-            if track.visible_px[f] >= 64:  # the box is filled by about as many pixels as were drawn
-                assert 0.8 <= ys.size / track.visible_px[f] <= 1.2, (f, track.id, ys.size, track.visible_px[f])
+            if track.visible_px[f] >= 64:  # the box is filled by about as many pixels as were drawn; 4:2:0
+                # chroma alone leaves 76 % of a thin purple cross within the colour distance, before encoding
+                assert 0.7 <= ys.size / track.visible_px[f] <= 1.2, (f, track.id, ys.size, track.visible_px[f])
             checked += 1
     assert checked >= 8
 
@@ -194,6 +195,27 @@ def test_scripted_interactions_show_up_as_derived_events(preset):
             seen[kind] += 1
     assert seen["touch"] == 6
     assert seen["covered"] >= (1 if preset == "medium" else 0)
+
+
+def test_the_question_alone_does_not_tell_when():
+    """Events fall anywhere in the video and a changed colour comes back at a random time, so the best
+    single span per event kind scores low (the world before this gave 0.75 tIoU held out: a blind model
+    could answer *when*)."""
+    from o3video.data.synth.questions.base import SceneFacts
+    from o3video.data.synth.questions.vstar import vstar_items
+    from o3video.data.synth.vstar_writer import vstar_record
+    from o3video.data.vstar import question_span_prior
+
+    preset, records, returns = SMALL["easy"], [], 0
+    for seed in range(100):
+        plan = plan_scene(rng(1000 + seed), preset, f"s{seed}")
+        returns += any(len(o.colours) == 3 and o.colours[2][1] == o.colours[0][1] for o in plan.objects)
+        facts = SceneFacts(compute_truth(plan), preset)
+        records += [r for r in (vstar_record(item, facts) for item in vstar_items(facts)) if r is not None]
+    prior = question_span_prior(records)
+    assert {"colour", "stop", "touch"} <= set(prior) and returns >= 20
+    assert sum(score * n for _, score, n in prior.values()) / len(records) < 0.45, prior
+    assert all(score < 0.55 for _, score, n in prior.values() if n >= 20), prior
 
 
 def test_names_are_unique_in_a_scene_at_all_times():

@@ -24,6 +24,7 @@ from o3video.geometry import (
     convention_to_pixels,
     finite_float,
     rescale_box,
+    temporal_iou,
 )
 from o3video.grammar import block, read_times
 from o3video.tasks import Task
@@ -64,6 +65,25 @@ def span_seconds(record: dict[str, Any]) -> list[int]:
     """The whole seconds inside the ground-truth span, boundaries included."""
     start, end = record["timestamps"]
     return list(range(math.ceil(start), math.floor(end) + 1))
+
+
+def question_span_prior(records: Sequence[dict[str, Any]], key: str = "event",
+                        step: float = 0.05) -> dict[str, tuple[tuple[float, float], float, int]]:
+    """How much the kind of question alone tells about *when*: per value of `key`, the one span (as
+    fractions of each video's length, on a grid of `step`) with the highest mean tIoU over these
+    records, that tIoU, and the number of records. Fitted on the records it scores, so an upper bound
+    for a model that reads only the question; a high one means a blind model can answer *when*."""
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for r in records:
+        length = video_length(r)
+        groups.setdefault(str(r.get(key, "")), []).append((r["timestamps"][0] / length, r["timestamps"][1] / length))
+    grid = [round(i * step, 6) for i in range(round(1 / step) + 1)]
+    out = {}
+    for kind, spans in sorted(groups.items()):
+        scores = {(a, b): sum(temporal_iou((a, b), s) for s in spans) / len(spans) for a in grid for b in grid if b > a}
+        best = max(scores, key=scores.__getitem__)
+        out[kind] = (best, scores[best], len(spans))
+    return out
 
 
 def ground_truth_boxes(record: dict[str, Any]) -> list[dict[str, float]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from o3video.data.synth.config import SynthConfig, SynthSummary
+from o3video.data.vstar import question_span_prior
 from o3video.mixes import CATEGORIES, Mix, category_of
 from o3video.tables import markdown_table
 from o3video.tasks import Task
@@ -57,12 +58,17 @@ def _vstar_lines(records: list[dict]) -> list[str]:
     events = Counter(r["event"] for r in records)
     spans = [r["timestamps"][1] - r["timestamps"][0] for r in records]
     boxes = [len(r["bboxes"]) for r in records]
+    prior = question_span_prior(records)
+    overall = sum(score * n for _, score, n in prior.values()) / len(records)
     return [
         f"- records: {len(records)}; by event: "
         + ", ".join(f"{k} {v}" for k, v in sorted(events.items())),
         "- by length: " + ", ".join(f"{k} {v}" for k, v in length.items()),
         f"- span length (s): min {min(spans):.2f}, mean {sum(spans) / len(spans):.2f}, max {max(spans):.2f}; "
         f"boxes per record: min {min(boxes)}, mean {sum(boxes) / len(boxes):.2f}, max {max(boxes)}",
+        f"- *when* from the question alone: the best single span per event scores tIoU {overall:.2f} ("
+        + ", ".join(f"{k} {score:.2f} at {a:.2f}-{b:.2f}" for k, ((a, b), score, _) in prior.items())
+        + " of the video), fitted on these records: what a model that ignores the video can reach",
     ]
 
 
@@ -155,8 +161,8 @@ def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
         f"{p.hold_s[0]:.1f}-{p.hold_s[1]:.1f} s",
         f"- unique shapes and colours per video: {p.unique_attributes}; objects may overlap (occlusion): "
         f"{p.allow_overlap}; background: {p.background}",
-        f"- chance per object of a colour change {p.colour_change_prob}, of entering late {p.enter_prob}, "
-        f"of leaving early {p.leave_prob}",
+        f"- chance per object of a colour change {p.colour_change_prob} (then of taking its first colour back "
+        f"{p.colour_return_prob}), of entering late {p.enter_prob}, of leaving early {p.leave_prob}",
         "",
         "## Conventions",
         "",

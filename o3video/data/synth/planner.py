@@ -195,8 +195,7 @@ def _strictly_increasing(wps: list) -> list[tuple[int, int, int]]:
 def _touch_anchors(pl: _Planner, size_a: int, size_b: int) -> tuple[list[Anchor], list[Anchor]]:
     """Object A stands still; B comes straight in along one side, stays in contact, backs away."""
     fps, n = pl.fps, pl.n
-    contact = round(pl.rng.uniform(1.5, 2.5) * fps)
-    arrive = int(pl.rng.integers(round(0.2 * n), max(round(0.2 * n) + 1, round(0.5 * n) - contact)))
+    contact = round(pl.rng.uniform(1.0, 2.0) * fps)
     for _ in range(50):
         a = pl.random_point(size_a)
         side = int(pl.rng.integers(4))
@@ -209,7 +208,10 @@ def _touch_anchors(pl: _Planner, size_a: int, size_b: int) -> tuple[list[Anchor]
         if pl.inside(b, size_b) and pl.inside(approach, size_b):
             break
     step = pl.travel(approach, b)
-    margin = step + round(pl.rng.uniform(0.5, 1.0) * fps)
+    # anywhere in the video, so that the question alone does not tell when (it did: 0.2-0.5 of it)
+    earliest, latest = max(round(0.05 * n), step + 2), min(round(0.9 * n), n - 2 - step) - contact  # room to come and go
+    arrive = int(pl.rng.integers(earliest, max(earliest + 1, latest)))
+    margin = step + round(pl.rng.uniform(0.0, 0.5) * fps)
     a_anchor = Anchor(max(1, arrive - margin), min(n - 2, arrive + contact + margin), a)
     b_anchors = [
         Anchor(max(1, arrive - step), max(1, arrive - step), approach),
@@ -261,7 +263,17 @@ def _attributes(rng: np.random.Generator, preset: WorldPreset, count: int) -> li
 
 def _colour_changes(rng: np.random.Generator, preset: WorldPreset, objects: list[ObjectPlan],
                     busy: dict[int, list[Anchor]]) -> None:
-    """Give some objects one change of colour, keeping every (colour, shape) name unique in the scene."""
+    """Give some objects a change of colour, and most of those their first colour back later, at
+    times drawn over the object's life (so a colour's span is not given away by the question), keeping
+    every (colour, shape) name unique in the scene and clear of the object's scripted anchors."""
+
+    def clear(frames: range) -> int:
+        for _ in range(10):
+            frame = int(rng.integers(frames.start, frames.stop))
+            if not any(a.start - 1 <= frame <= a.end + 1 for a in busy.get(obj.id, [])):
+                break
+        return frame
+
     for obj in objects:
         if rng.random() >= preset.colour_change_prob:
             continue
@@ -273,12 +285,12 @@ def _colour_changes(rng: np.random.Generator, preset: WorldPreset, objects: list
         ]
         if not choices:
             continue
-        life = obj.vanish - obj.appear
-        for _ in range(10):
-            frame = int(obj.appear + rng.uniform(0.3, 0.7) * life)
-            if not any(a.start - 1 <= frame <= a.end + 1 for a in busy.get(obj.id, [])):
-                break
+        life, second = obj.vanish - obj.appear, preset.fps
+        frame = clear(range(obj.appear + round(0.15 * life), obj.appear + max(round(0.8 * life), round(0.15 * life) + 1)))
+        first = obj.colours[0][1]
         obj.colours.append((frame, choices[int(rng.integers(len(choices)))]))
+        if rng.random() < preset.colour_return_prob and frame + second < obj.vanish - second:
+            obj.colours.append((clear(range(frame + second, min(frame + 3 * second, obj.vanish - second))), first))
 
 
 def plan_scene(rng: np.random.Generator, preset: WorldPreset, scene_id: str) -> ScenePlan:

@@ -32,6 +32,7 @@ class WorldPreset:
     unique_attributes: bool = True  # no two objects share a shape or a colour
     allow_overlap: bool = False  # objects may pass over each other (occlusion)
     colour_change_prob: float = 0.5
+    colour_return_prob: float = 0.9  # a changed object takes its first colour back, at a random later time
     enter_prob: float = 0.3  # an object slides in from an edge after the start
     leave_prob: float = 0.3  # an object slides out through an edge before the end
     background: str = "plain"  # plain | gradient | texture

@@ -39,8 +39,8 @@ class ObjectPlan:
         return object_name(self.colour_at(frame), self.shape)
 
     def names(self) -> list[str]:
-        """Every name this object goes by, in time order."""
-        return [object_name(c, self.shape) for _, c in self.colours]
+        """Every name this object goes by, in time order, each once."""
+        return list(dict.fromkeys(object_name(c, self.shape) for _, c in self.colours))
 
     def exists(self, frame: int) -> bool:
         return self.appear <= frame < self.vanish

@@ -84,7 +84,7 @@ def _turns_into(facts: SceneFacts) -> list[Fact]:
         evidence = _cite("The ", _shown(facts, e.subject, range(e.start - 1, e.start - 1 - facts.fps, -1)), " becomes the ",
                          _shown(facts, e.subject, range(e.start, e.start + facts.fps)), ". ")  # type: ignore[arg-type]
         out.append(Fact("turns_into", f"What colour does the {old} turn into?", str(e.value), wrong,
-                        f"The {old} changes colour once and becomes {e.value}.", colour_answer(str(e.value)), evidence))
+                        f"The {old} changes colour and becomes {e.value}.", colour_answer(str(e.value)), evidence))
     return out
 
 
