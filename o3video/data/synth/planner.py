@@ -209,7 +209,8 @@ def _touch_anchors(pl: _Planner, size_a: int, size_b: int) -> tuple[list[Anchor]
             break
     step = pl.travel(approach, b)
     # anywhere in the video, so that the question alone does not tell when (it did: 0.2-0.5 of it)
-    earliest, latest = max(round(0.05 * n), step + 2), min(round(0.9 * n), n - 2 - step) - contact  # room to come and go
+    earliest = max(round(0.05 * n), step + 2)  # room to come in and to back away
+    latest = min(round(0.9 * n), n - 2 - step) - contact
     arrive = int(pl.rng.integers(earliest, max(earliest + 1, latest)))
     margin = step + round(pl.rng.uniform(0.0, 0.5) * fps)
     a_anchor = Anchor(max(1, arrive - margin), min(n - 2, arrive + contact + margin), a)
@@ -267,10 +268,11 @@ def _colour_changes(rng: np.random.Generator, preset: WorldPreset, objects: list
     times drawn over the object's life (so a colour's span is not given away by the question), keeping
     every (colour, shape) name unique in the scene and clear of the object's scripted anchors."""
 
-    def clear(frames: range) -> int:
+    def clear(frames: range, anchors: list[Anchor]) -> int:
+        """A random frame of `frames` away from `anchors` (10 tries; the last one otherwise)."""
         for _ in range(10):
             frame = int(rng.integers(frames.start, frames.stop))
-            if not any(a.start - 1 <= frame <= a.end + 1 for a in busy.get(obj.id, [])):
+            if not any(a.start - 1 <= frame <= a.end + 1 for a in anchors):
                 break
         return frame
 
@@ -285,12 +287,14 @@ def _colour_changes(rng: np.random.Generator, preset: WorldPreset, objects: list
         ]
         if not choices:
             continue
-        life, second = obj.vanish - obj.appear, preset.fps
-        frame = clear(range(obj.appear + round(0.15 * life), obj.appear + max(round(0.8 * life), round(0.15 * life) + 1)))
+        life, second, anchors = obj.vanish - obj.appear, preset.fps, busy.get(obj.id, [])
+        early, late = round(0.15 * life), max(round(0.8 * life), round(0.15 * life) + 1)
+        frame = clear(range(obj.appear + early, obj.appear + late), anchors)
         first = obj.colours[0][1]
         obj.colours.append((frame, choices[int(rng.integers(len(choices)))]))
         if rng.random() < preset.colour_return_prob and frame + second < obj.vanish - second:
-            obj.colours.append((clear(range(frame + second, min(frame + 3 * second, obj.vanish - second))), first))
+            back = clear(range(frame + second, min(frame + 3 * second, obj.vanish - second)), anchors)
+            obj.colours.append((back, first))
 
 
 def plan_scene(rng: np.random.Generator, preset: WorldPreset, scene_id: str) -> ScenePlan:
