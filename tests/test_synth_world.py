@@ -218,6 +218,16 @@ def test_the_question_alone_does_not_tell_when():
     assert all(score < 0.55 for _, score, n in prior.values() if n >= 20), prior
 
 
+@pytest.mark.parametrize("preset", sorted(SMALL))
+def test_the_shortest_videos_a_preset_allows_still_plan_their_touch(preset):
+    """2 s videos leave no room to place the touch anywhere: it falls as early as the approach allows."""
+    short = replace(SMALL[preset], duration_s=(2.0, 2.0))
+    for seed in range(20):
+        plan = plan_scene(rng(seed), short, "x")
+        (touch,) = [s for s in plan.script if s["kind"] == "touch"]
+        assert 0 < touch["frames"][0] < touch["frames"][1] < plan.num_frames
+
+
 def test_names_are_unique_in_a_scene_at_all_times():
     for name, preset in SMALL.items():
         for seed in range(10):

@@ -212,6 +212,7 @@ def _touch_anchors(pl: _Planner, size_a: int, size_b: int) -> tuple[list[Anchor]
     earliest = max(round(0.05 * n), step + 2)  # room to come in and to back away
     latest = min(round(0.9 * n), n - 2 - step) - contact
     arrive = int(pl.rng.integers(earliest, max(earliest + 1, latest)))
+    arrive = max(2, min(arrive, n - 2 - contact))  # a video too short for that: as early as the approach allows
     margin = step + round(pl.rng.uniform(0.0, 0.5) * fps)
     a_anchor = Anchor(max(1, arrive - margin), min(n - 2, arrive + contact + margin), a)
     b_anchors = [
