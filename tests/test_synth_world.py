@@ -202,8 +202,7 @@ def test_the_question_alone_does_not_tell_when():
     single span per event kind scores low (the world before this gave 0.75 tIoU held out: a blind model
     could answer *when*)."""
     from o3video.data.synth.questions.base import SceneFacts
-    from o3video.data.synth.questions.vstar import vstar_items
-    from o3video.data.synth.vstar_writer import vstar_record
+    from o3video.data.synth.vstar_writer import scene_vstar_records
     from o3video.data.vstar import question_span_prior
 
     preset, records, returns = SMALL["easy"], [], 0
@@ -211,7 +210,7 @@ def test_the_question_alone_does_not_tell_when():
         plan = plan_scene(rng(1000 + seed), preset, f"s{seed}")
         returns += any(len(o.colours) == 3 and o.colours[2][1] == o.colours[0][1] for o in plan.objects)
         facts = SceneFacts(compute_truth(plan), preset)
-        records += [r for r in (vstar_record(item, facts) for item in vstar_items(facts)) if r is not None]
+        records += [record for _, record in scene_vstar_records(facts)]
     prior = question_span_prior(records)
     assert {"colour", "stop", "touch"} <= set(prior) and returns >= 20
     assert sum(score * n for _, score, n in prior.values()) / len(records) < 0.45, prior

@@ -37,15 +37,15 @@ def _synth_records():
     from o3video.data.synth import get_preset
     from o3video.data.synth.build import scene_rng
     from o3video.data.synth.planner import plan_scene
-    from o3video.data.synth.questions import SceneFacts, vstar_items
+    from o3video.data.synth.questions import SceneFacts
     from o3video.data.synth.truth import compute_truth
-    from o3video.data.synth.vstar_writer import vstar_record
+    from o3video.data.synth.vstar_writer import scene_vstar_records
 
     preset, out = get_preset("easy"), []
     for i in range(3):
         plan = plan_scene(scene_rng(7, 0, i, 0), preset, f"s{i}")
         facts = SceneFacts(compute_truth(plan), preset)
-        out += [r for r in (vstar_record(item, facts) for item in vstar_items(facts)) if r is not None]
+        out += [record for _, record in scene_vstar_records(facts)]
     return out
 
 

@@ -1010,16 +1010,13 @@ def _asked_seconds(truth: Any, plan: Any, index: int) -> list[int]:
 
 
 def _vstar_records(truth: Any, preset: str) -> list[tuple[int, dict[str, Any]]]:
-    """(asked object, V-STaR record) of each of the world's own V-STaR items about this scene
-    (`o3video.data.synth.questions.vstar_items`, `vstar_record`); items no whole second of which shows the object
-    are left out."""
+    """(asked object, V-STaR record) of each of the world's own V-STaR records about this scene
+    (`o3video.data.synth.vstar_writer.scene_vstar_records`)."""
     from o3video.data.synth import get_preset
-    from o3video.data.synth.questions import SceneFacts, vstar_items
-    from o3video.data.synth.vstar_writer import vstar_record
+    from o3video.data.synth.questions import SceneFacts
+    from o3video.data.synth.vstar_writer import scene_vstar_records
 
-    facts = SceneFacts(truth, get_preset(preset))
-    records = [(item.obj, vstar_record(item, facts)) for item in vstar_items(facts)]
-    return [(obj, record) for obj, record in records if record is not None]
+    return [(item.obj, record) for item, record in scene_vstar_records(SceneFacts(truth, get_preset(preset)))]
 
 
 def event_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[int, tuple[int, int], str]]:
@@ -1074,12 +1071,11 @@ def world_scene(rng: random.Random, world: World, preset: str = "easy", *, event
     if ask_what:
         target, record = rng.choice(found)
         return asked_scene(plan, truth, world, target, (0, 0), "", times, blank=blank, record=record)
-    candidates = found
     asked = event_questions(plan, truth, preset) if events > 0 and rng.random() < events else []
     if asked:
         target, (first, last), clause = rng.choice(asked)
     else:
-        target, first = rng.choice(candidates)
+        target, first = rng.choice(found)
         seconds = set(_asked_seconds(truth, plan, target))
         obj = plan.objects[target]
         last, longest, clause = first, first + rng.randrange(4), ""

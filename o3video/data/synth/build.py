@@ -33,15 +33,15 @@ import numpy as np
 
 from o3video.data.synth.config import SynthConfig, SynthSummary
 from o3video.data.synth.events import derive_events
-from o3video.mixes import task_counts
 from o3video.data.synth.planner import plan_scene
-from o3video.data.synth.questions import SceneFacts, candidates, vstar_items
+from o3video.data.synth.questions import SceneFacts, candidates
 from o3video.data.synth.render import Rasteriser, encode_video, save_frame_png
 from o3video.data.synth.stgr_writer import frame_path, frames_needed, stgr_record, video_path
 from o3video.data.synth.truth import SceneTruth, compute_truth
-from o3video.data.synth.vstar_writer import benchmark_record, vstar_record
+from o3video.data.synth.vstar_writer import benchmark_record, scene_vstar_records
 from o3video.data.synth.world import ScenePlan
 from o3video.io import atomic_write_json, compare_settings, remove_orphans
+from o3video.mixes import task_counts
 from o3video.tasks import Task
 
 TRAIN, TEST = 0, 1  # seed-stream codes: training and test scenes never share a seed
@@ -109,7 +109,7 @@ class _SceneFiller:
         facts = SceneFacts(truth, preset)
         rng = scene_rng(self.config.seed, self.stream, index, 1)
         pool: dict[str, list] = {task.value: qs for task, qs in candidates(facts, rng, grounded_general_mcq=self.config.grounded_general_mcq).items()}
-        pool[VSTAR] = [r for r in (vstar_record(item, facts) for item in vstar_items(facts)) if r is not None]
+        pool[VSTAR] = [record for _, record in scene_vstar_records(facts)]
         work = SceneWork(plan, truth)
         used: set[str] = set()
         unfilled = []

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from o3video.data.synth.questions.base import Question, SceneFacts
-from o3video.data.synth.questions.vstar import VStarItem
+from o3video.data.synth.questions.vstar import VStarItem, vstar_items
 from o3video.data.synth.stgr_writer import answer_text, video_path
 from o3video.data.synth.text import render_parts, span_seconds
 
@@ -60,6 +60,13 @@ def vstar_record(item: VStarItem, facts: SceneFacts) -> dict[str, Any] | None:
         "object": item.object_name,
         "chain": f"<think>{render_parts(item.chain, plan, pixels=True)}</think>",
     }
+
+
+def scene_vstar_records(facts: SceneFacts) -> list[tuple[VStarItem, dict[str, Any]]]:
+    """Each V-STaR item the scene asks, with its record; items no whole second of which shows the object
+    are left out."""
+    pairs = [(item, vstar_record(item, facts)) for item in vstar_items(facts)]
+    return [(item, record) for item, record in pairs if record is not None]
 
 
 def benchmark_record(q: Question, facts: SceneFacts, *, record_id: str) -> dict[str, Any]:
