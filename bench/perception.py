@@ -122,8 +122,8 @@ from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
 from o3video.grammar import parse, render_box  # noqa: E402
 from o3video.tasks import Task  # noqa: E402
 from o3video.train.perception import (BLANK_GREY, COORDS, Learner, Recipe, Scene, World, answer_box,  # noqa: E402
-                                      answer_text, eval_set, evaluate, example, frame_times, mean_box, object_shares,
-                                      score)
+                                      answer_text, eval_set, evaluate, evaluate_when, example, frame_times, mean_box,
+                                      object_shares, score, world_eval_set)
 from o3video.video.prompt import answer_instruction, build_messages  # noqa: E402
 from o3video.video.sampling import Frame  # noqa: E402
 
@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
                     attention_supervision=args.attn_sup, video=args.video, context=args.context, where=args.where,
                     clause=args.clause, motion=args.motion, world=args.world, events=args.events,
-                    what=args.what)
+                    what=args.what, when=args.when)
     blind_recipe = Recipe(**{**recipe.__dict__, "minutes": args.blind_minutes if args.blind_minutes is not None
                              else args.minutes})
     work = Path(args.work or tempfile.mkdtemp(prefix="perception_"))
@@ -251,6 +251,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     counts = list(range(1, max(3, hi) + 1))
     scenes = eval_set(world, counts, args.eval_per_count)
+    when_scenes = world_eval_set(world, args.when_eval, when=1.0) if args.when > 0 else []
     mb = mean_box(world, list(range(lo, hi + 1)))
     mean_box_score = score([mb] * len(scenes), scenes)
     header = {
@@ -279,12 +280,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                "blind_steps": blind_learner.steps,
                "loss": round(float(np.mean(learner.losses[-20:])), 3) if learner.losses else None,
                "model": m, "blind": b, "mean_box": mean_box_score, "model_as_video": v}
+        if when_scenes:
+            row["model_when"] = evaluate_when(model, processor, when_scenes, args.coord)
+            row["blind_when"] = evaluate_when(blind, blind_processor, when_scenes, args.coord, blank=True)
         curve.append(row)
         fmt = lambda d: " ".join(f"{d['iou_by_n'].get(str(n), 0):.2f}" for n in counts)
         bind = "  -  " if m["bind"] is None else f"{m['bind']:.2f} ({m['hits']:3d})"
         print(f"{row['min']:5.1f} {row['steps']:6d} {row['loss'] if row['loss'] is not None else '':>6} | "
               f"{m['iou']:.3f} {m['iou50']:.2f} {m['parse']:.2f}  {fmt(m)}  {bind} | {b['iou']:.3f} {fmt(b)} | "
               f"{mean_box_score['iou']:.3f} {fmt(mean_box_score)}   e.g. {m['example']!r}", flush=True)
+        if when_scenes:
+            mw, bw = row["model_when"], row["blind_when"]
+            kinds = lambda d: " ".join(f"{k} {t:.2f}" for k, (t, _) in d["by_event"].items())
+            print(f"{'':20} when tIoU: model {mw['tiou']:.3f} ({kinds(mw)}) parse {mw['parse']:.2f} | blind "
+                  f"{bw['tiou']:.3f} ({kinds(bw)}) | whole video {mw['whole']:.3f}, question prior {mw['prior']:.3f}"
+                  f"   e.g. {mw['example']!r}", flush=True)
         if v is not None:
             print(f"{'':20} as 8 frames: {v['iou']:.3f} {v['iou50']:.2f} {v['parse']:.2f}  {fmt(v)}  bind "
                   f"{v['bind']} ({v['hits']})   e.g. {v['example']!r}", flush=True)
@@ -356,6 +366,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of those asked the world's own questions about the video's events")
     p.add_argument("--what", type=float, default=0.0,
                    help="share of the world's videos asked its own V-STaR what question instead")
+    p.add_argument("--when", type=float, default=0.0,
+                   help="share of the other world videos asked its own V-STaR chain-1 when question; the curve then "
+                        "also scores when (tIoU) on --when-eval held-out world videos, model and blind")
+    p.add_argument("--when-eval", type=int, default=96, help="held-out world videos asked their when question")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")

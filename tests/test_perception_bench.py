@@ -265,7 +265,8 @@ def test_world_what_questions_are_the_worlds_own_asked_as_vstars_what_prompt_and
     kinds = set()
     for scene in asked:
         obj, record = scene.plan.objects[scene.target], scene.record
-        assert (scene.target, record) in perception.what_questions(scene.plan, scene.truth)
+        assert (scene.target, scene.vstar, record) in perception.practice_questions(scene.plan, scene.truth)
+        assert scene.answer_span is None  # every frame may show what a what question asks
         question = record["question"]
         assert any(f"the {name}" in question for name in obj.names())  # the question names the asked object
         if "What colour does" in question:  # the colour it turns into, by the world's own timeline
@@ -319,6 +320,67 @@ def test_what_scores_rate_answers_as_the_exact_judge_and_a_blank_check_sees_no_o
     assert learner.step() > 0
     scored = perception.evaluate_what(model, processor, scenes[:2], "1000", max_new_tokens=8)
     assert 0.0 <= scored["accuracy"] <= 1.0 and scored["example"]
+
+
+def test_world_when_questions_are_the_worlds_own_chain_1_when_and_supervise_only_the_frames_of_their_span() -> None:
+    from o3video.data.vstar import parse_temporal_answer
+
+    world, rng = perception.World(), random.Random(9)
+    scenes = [perception.world_scene(rng, world, when=0.5) for _ in range(24)]
+    asked = [s for s in scenes if s.record is not None]
+    assert 3 < len(asked) < 24
+    inside_and_outside = 0
+    for scene in asked:
+        record, vstar = scene.record, scene.vstar
+        assert (scene.target, vstar, record) in perception.practice_questions(scene.plan, scene.truth, kind="when_1")
+        assert record["vstar_kind"] == "when_1" and record["question"].endswith(vstar["temporal_question"])
+        assert scene.answer_span == tuple(vstar["timestamps"])
+        completion = perception.example(scene, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+        assert tuple(parse_temporal_answer(completion)) == scene.answer_span
+        # attention goes to the asked object in the frames inside the span, and nowhere in the frames outside it
+        tokens = perception.attended_tokens(scene, 32).reshape(8, -1)
+        start, end = scene.answer_span
+        inside = [start <= t <= end for t in perception.frame_times(scene)]
+        assert not tokens[[not k for k in inside]].any()
+        assert all(tokens[k].any() for k in range(8) if inside[k] and scene.truth.tracks[scene.target].box[
+            scene._frame(perception.frame_times(scene)[k])] is not None)
+        inside_and_outside += 0 < sum(inside) < 8
+    assert inside_and_outside >= 3
+    assert all(s.answer_span is None and s.question.startswith("Where is the") for s in scenes if s not in asked)
+
+
+def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_question_prior(bench, work,
+                                                                                        monkeypatch) -> None:
+    import o3video.models
+
+    world = perception.World()
+    model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
+    scenes = perception.world_eval_set(world, 8, seed=3, when=1.0)
+    answers = iter([s.record["answer"] for s in scenes])
+    monkeypatch.setattr(o3video.models, "generate",
+                        lambda _m, _p, batch, **_: [[f"<answer>{next(answers)}</answer>"] for _ in batch])
+    truthful = perception.evaluate_when(model, processor, scenes, "1000")
+    assert truthful["tiou"] == 1.0 and truthful["parse"] == 1.0
+    assert set(truthful["by_event"]) == {s.vstar["event"] for s in scenes}
+    assert 0 < truthful["whole"] < truthful["prior"] < 1  # a span per kind fitted on 8 records beats the whole video
+    seen, durations = [], iter([s.duration for s in scenes])
+
+    def whole(_model, _processor, batch, **_):
+        seen.extend(part["image"] for messages in batch for part in messages[-1]["content"] if part["type"] == "image")
+        return [[f"<answer>[0.0, {next(durations)}]</answer>"] for _ in batch]
+
+    monkeypatch.setattr(o3video.models, "generate", whole)
+    answered = perception.evaluate_when(model, processor, scenes, "1000", blank=True)
+    assert answered["tiou"] == pytest.approx(truthful["whole"], abs=1e-4)
+    assert all(len(np.unique(np.asarray(image))) == 1 for image in seen)  # blank frames
+    monkeypatch.undo()
+    # a when question trains with the attention supervision, and a real model answers it
+    recipe = perception.Recipe(batch=2, objects=(1, 3), attention_supervision=1.0, world=1.0, when=1.0)
+    learner = perception.Learner(model, processor, world, recipe, seed=4)
+    assert all(s.answer_span is not None for s in learner.batch())
+    assert learner.step() > 0
+    scored = perception.evaluate_when(model, processor, scenes[:2], "1000", max_new_tokens=8)
+    assert 0.0 <= scored["tiou"] <= 1.0 and scored["example"]
 
 
 def test_a_clause_after_the_name_keeps_the_asked_object_and_may_name_another_one_of_the_frame() -> None:

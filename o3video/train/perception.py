@@ -119,12 +119,18 @@ class Scene:
     blank: bool = False  # drawn without the objects (the blind model's frames); `owner` still says where they are
     times: list[float] | None = None  # the video form's frame times when not evenly spaced (`frame_times`)
     # set (with `span`, which then only marks the scene as asked): the practice record it is asked by instead of its
-    # `where_record` (a world scene's *what* question, `what_questions`)
+    # `where_record` (a world scene's *what* or *when* question, `practice_questions`)
     record: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
         return len(self.objects)
+
+    @property
+    def answer_span(self) -> tuple[float, float] | None:
+        """The seconds a *when* question's answer spans (its frames outside it do not show what was asked);
+        None for every other question."""
+        return None
 
     @property
     def asked_at(self) -> float:
@@ -535,9 +541,15 @@ class Recipe:
     # "Where is the <object>?" and 0.037 asked with their clause (frames drawn in memory; 0.095 / 0.035 decoded)
     events: float = 0.0
     # share of the world scenes asked the world's own *what* question about one of its events, in V-STaR's *what*
-    # prompt ("What colour does the green square turn?", `what_questions`), answered as its practice records are:
+    # prompt ("What colour does the green square turn?", `practice_questions`), answered as its practice records are:
     # after SFT the demo's models answered one phrase to every *what* question (25 of 30 "it turns blue", one seed)
     what: float = 0.0
+    # share of the other world scenes asked the world's own chain-1 *when* question about one of its events ("When can
+    # the white triangle be seen?", `practice_questions`), answered as its practice records are ("It starts at ...
+    # [S, E]"), the attention supervision on the asked object in the frames inside the answer's span only. Why: the
+    # demo's models answer *when* below the middle-half span (17.4 +- 15.5 tIoU against 37.4, 3 seeds), and the
+    # world's question alone tells little of it (best span per event kind: 0.38)
+    when: float = 0.0
 
 
 def add_clause(scene: Scene, rng: random.Random) -> None:
@@ -587,7 +599,7 @@ class Learner:
                   for _ in range(self.recipe.batch)]
         if self.recipe.world > 0:
             scenes = [world_scene(self.rng, self.world, events=self.recipe.events, what=self.recipe.what,
-                                  blank=self.blank)
+                                  when=self.recipe.when, blank=self.blank)
                       if self.rng.random() < self.recipe.world else scene for scene in scenes]
         for scene in scenes:
             if scene.span is not None:  # a world scene, already asked
@@ -659,10 +671,22 @@ def object_shares(owner: np.ndarray, n: int, cell: int) -> np.ndarray:
     return np.stack([(blocks == index).mean(-1) for index in range(n)])
 
 
+def attended_tokens(scene: Scene, factor: int) -> np.ndarray:
+    """Which of the scene's image tokens (every frame's, in order; one per `factor` x `factor` block) the attention
+    supervision pulls onto: those on the named object, in every frame, or for a *when* question every frame inside
+    its answer's span (`Scene.answer_span`)."""
+    shares = [object_shares(owner, scene.n, factor)[scene.target].reshape(-1) for _, owner in scene.clip()]
+    span = scene.answer_span
+    shown = [True] * len(shares) if span is None else [span[0] <= t <= span[1] for t in frame_times(scene)]
+    return np.concatenate([(share >= max(0.05, 0.5 * share.max())) & keep
+                           for share, keep in zip(shares, shown, strict=True)])
+
+
 def attention_loss(model: Any, scenes: list[Scene], inputs: dict[str, torch.Tensor],
                    attentions: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """-log(attention mass on the named object's image tokens), averaged over the answer's positions, for head 0
-    of every text layer after the first (the first can carry the question to the answer positions).
+    """-log(attention mass on the named object's image tokens, `attended_tokens`), averaged over the answer's
+    positions, for head 0 of every text layer after the first (the first can carry the question to the answer
+    positions).
 
     Why: a tiny model learns to land on *an* object among several, but not on the *named* one, from the answer's
     loss alone (bench/perception.py: binding stays at chance for 40 CPU minutes); pulling one head per layer onto
@@ -671,13 +695,11 @@ def attention_loss(model: Any, scenes: list[Scene], inputs: dict[str, torch.Tens
     image_id = model.config.image_token_id
     losses = []
     for b, scene in enumerate(scenes):
-        shares = [object_shares(owner, scene.n, factor)[scene.target].reshape(-1) for _, owner in scene.clip()]
-        # the image tokens on the named object, in every frame
-        on_object = np.concatenate([share >= max(0.05, 0.5 * share.max()) for share in shares])
+        on_object = attended_tokens(scene, factor)
         image_positions = (inputs["input_ids"][b] == image_id).nonzero().squeeze(-1)
         if len(on_object) != len(image_positions):
-            raise ValueError(f"attention supervision: {len(image_positions)} image tokens for {len(shares)} frames "
-                             f"of {len(shares[0])} tokens")
+            raise ValueError(f"attention supervision: {len(image_positions)} image tokens for {len(scene.clip())} "
+                             f"frames, {len(on_object)} expected")
         target = image_positions[torch.from_numpy(on_object)]
         if len(target) == 0:
             continue
@@ -944,6 +966,15 @@ class WorldScene(Scene):
     truth: Any = field(default=None, repr=False)
     # shown instead of the drawn frames, one per frame time: a decoded video's (bench/perception.py world)
     shown: list[Image.Image] | None = field(default=None, repr=False)
+    # the world's V-STaR record a practice question (`record`) was written from: its event kind and span
+    vstar: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def answer_span(self) -> tuple[float, float] | None:
+        if self.record is None or not str(self.record.get("vstar_kind", "")).startswith("when"):
+            return None
+        start, end = self.vstar["timestamps"]
+        return float(start), float(end)
 
     def _frame(self, t: float) -> int:
         return min(self.plan.num_frames - 1, max(0, round(t * self.plan.fps)))
@@ -1035,42 +1066,46 @@ def event_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[i
     return found
 
 
-def what_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[int, dict[str, Any]]]:
-    """The world's own V-STaR *what* questions about this scene's events (as its test records ask them): (the object
-    the question names, its *what* practice record, `o3video.train.vstar_practice`, written in the world's pixels)."""
+def practice_questions(plan: Any, truth: Any, preset: str = "easy",
+                       kind: str = "what") -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+    """The world's own V-STaR questions of `kind` (`o3video.train.vstar_practice.KINDS`: "what", "when_1", ...) about
+    this scene's events, as its test records ask them: (the object the question names, the V-STaR record, its
+    practice record of that kind, `o3video.train.vstar_practice`, written in the world's pixels)."""
     from o3video.train.vstar_practice import practice_records
 
     keep_size = _keep_size(plan.width, plan.height)
-    return [(obj, practice_records([record], kinds=("what",), frame_kwargs=keep_size)[0])
+    return [(obj, record, practice_records([record], kinds=(kind,), frame_kwargs=keep_size)[0])
             for obj, record in _vstar_records(truth, preset)]
 
 
 def world_scene(rng: random.Random, world: World, preset: str = "easy", *, events: float = 0.0, what: float = 0.0,
-                blank: bool = False) -> WorldScene:
+                when: float = 0.0, blank: bool = False) -> WorldScene:
     """A new scene of the synthetic world's `preset`, asked in the where layout: 8 frames evenly spaced over the
     video (as the evaluation samples them). With probability `events` (when the scene has one) one of the world's
     own questions about its events (`event_questions`: "Where is the white square while it touches the red cross?"),
     else "Where is the <object>?" about a span of 1-4 whole seconds in which it is in view and keeps one colour,
     named by that colour. With probability `what` the world's own *what* question instead (of a scene that has one)
-    (`what_questions`: "What colour does the green square turn?"), its answer the world's."""
+    (`practice_questions`: "What colour does the green square turn?"), its answer the world's; else with probability
+    `when` its own chain-1 *when* question ("When can the white triangle be seen?"), answered with its span."""
     from o3video.data.synth import get_preset
     from o3video.data.synth.planner import plan_scene
     from o3video.data.synth.truth import compute_truth
     from o3video.video.sampling import uniform_times
 
     frames = get_preset(preset)
-    ask_what = what > 0 and rng.random() < what
-    while True:  # a new scene until it has what is asked: a what question, or a second showing an object
+    # drawn only for a share above 0, so the data stream of a recipe without one stays as it was
+    kind = "what" if what > 0 and rng.random() < what else "when_1" if when > 0 and rng.random() < when else None
+    while True:  # a new scene until it has what is asked: a question of `kind`, or a second showing an object
         plan = plan_scene(np.random.default_rng(rng.randrange(2**63)), frames, "perception")
         truth = compute_truth(plan)
-        found = what_questions(plan, truth, preset) if ask_what else \
+        found = practice_questions(plan, truth, preset, kind) if kind else \
             [(i, t) for i in range(len(plan.objects)) for t in _asked_seconds(truth, plan, i)]
         if found:
             break
     times = [round(round(t * plan.fps) / plan.fps, 2) for t in uniform_times((plan.num_frames - 1) / plan.fps, 8)]
-    if ask_what:
-        target, record = rng.choice(found)
-        return asked_scene(plan, truth, world, target, (0, 0), "", times, blank=blank, record=record)
+    if kind:
+        target, vstar, record = rng.choice(found)
+        return asked_scene(plan, truth, world, target, (0, 0), "", times, blank=blank, record=record, vstar=vstar)
     asked = event_questions(plan, truth, preset) if events > 0 and rng.random() < events else []
     if asked:
         target, (first, last), clause = rng.choice(asked)
@@ -1086,26 +1121,64 @@ def world_scene(rng: random.Random, world: World, preset: str = "easy", *, event
 
 
 def asked_scene(plan: Any, truth: Any, world: World, target: int, span: tuple[int, int], clause: str,
-                times: list[float], *, blank: bool = False, record: dict[str, Any] | None = None) -> WorldScene:
+                times: list[float], *, blank: bool = False, record: dict[str, Any] | None = None,
+                vstar: dict[str, Any] | None = None) -> WorldScene:
     """The world scene `plan` (with its `truth`) asked in the where layout about object `target` over the whole
     seconds `span`, its question ending with `clause`, shown as the frames at `times` on `world`'s frame size; or,
-    given its practice `record`, asked that record's question about `target`."""
+    given its practice `record` (written from the V-STaR record `vstar`), asked that record's question about
+    `target`."""
     blank_image = Image.new("RGB", (world.width, world.height), (BLANK_GREY,) * 3)
     scene = WorldScene(blank_image, [], target, np.full((world.height, world.width), -1, np.int16), frames=len(times),
                        duration=plan.duration, clause=clause, span=span, blank=blank, times=times, plan=plan,
-                       truth=truth, record=record)
+                       truth=truth, record=record, vstar=vstar)
     scene.objects = [(o.colours[0][1], o.shape, scene.box_at(o.id, 0.0)) for o in plan.objects]
     first_image, scene.owner = scene.draw(0.0)
     scene.image = first_image
     return scene
 
 
-def world_eval_set(world: World, n: int, seed: int = 54321, *, events: float = 0.0,
-                   what: float = 0.0) -> list[WorldScene]:
+def world_eval_set(world: World, n: int, seed: int = 54321, *, events: float = 0.0, what: float = 0.0,
+                   when: float = 0.0) -> list[WorldScene]:
     """`n` held-out world scenes, the same every call (their own random stream, not the training one's); `events`,
-    `what`: the shares asked the world's own *where* and *what* questions about their events (`world_scene`)."""
+    `what`, `when`: the shares asked the world's own *where*, *what* and *when* questions about their events
+    (`world_scene`)."""
     rng = random.Random(seed)
-    return [world_scene(rng, world, events=events, what=what) for _ in range(n)]
+    return [world_scene(rng, world, events=events, what=what, when=when) for _ in range(n)]
+
+
+def _shown(scenes: list[WorldScene], blank: bool) -> list[WorldScene]:
+    """The scenes as asked: on blank frames for `blank` (the objects' places kept, so nothing else changes)."""
+    if not blank or not scenes:
+        return scenes
+    blank_image = Image.new("RGB", scenes[0].image.size, (BLANK_GREY,) * 3)
+    return [replace(s, blank=True, image=blank_image) for s in scenes]
+
+
+def evaluate_when(model: Any, processor: Any, scenes: list[WorldScene], coord: str, *, blank: bool = False,
+                  batch: int = 64, max_new_tokens: int = 48) -> dict[str, Any]:
+    """Greedy answers to world scenes asked their chain-1 *when* question (on blank frames for `blank`), scored as
+    V-STaR scores *when*: tIoU of the answer's `[S, E]` with the true span, overall and by event kind, with the share
+    of answers that parse, and for scale the tIoU of answering the whole video (`whole`) and of the best single span
+    per event kind fitted on these very scenes (`prior`, `o3video.data.vstar.question_span_prior`: an upper bound
+    for an answer that reads only the question)."""
+    from o3video.data.vstar import parse_temporal_answer, question_span_prior
+    from o3video.geometry import temporal_iou
+
+    asked = _shown(scenes, blank)
+    texts = greedy_answers(model, processor, asked, coord, max_new_tokens=max_new_tokens, batch=batch)
+    spans = [parse_temporal_answer(t) for t in texts]
+    truths = [s.vstar["timestamps"] for s in asked]
+    scores = [temporal_iou(span, truth) if span else 0.0 for span, truth in zip(spans, truths, strict=True)]
+    by_event: dict[str, list[float]] = {}
+    for scene, value in zip(asked, scores):
+        by_event.setdefault(scene.vstar["event"], []).append(value)
+    prior = question_span_prior([s.vstar for s in asked])
+    return {"tiou": round(float(np.mean(scores)), 4),
+            "by_event": {k: [round(float(np.mean(v)), 4), len(v)] for k, v in sorted(by_event.items())},
+            "parse": round(sum(bool(span) for span in spans) / max(1, len(spans)), 4),
+            "whole": round(float(np.mean([temporal_iou((0.0, s.duration), t) for s, t in zip(asked, truths)])), 4),
+            "prior": round(sum(score * n for _, score, n in prior.values()) / max(1, len(asked)), 4),
+            "example": texts[0] if texts else ""}
 
 
 def evaluate_what(model: Any, processor: Any, scenes: list[WorldScene], coord: str, *, blank: bool = False,
@@ -1119,8 +1192,7 @@ def evaluate_what(model: Any, processor: Any, scenes: list[WorldScene], coord: s
 
     from o3video.rewards import exact_rating
 
-    blank_image = Image.new("RGB", scenes[0].image.size, (BLANK_GREY,) * 3) if scenes else None
-    asked = [replace(s, blank=True, image=blank_image) if blank else s for s in scenes]
+    asked = _shown(scenes, blank)
     texts = greedy_answers(model, processor, asked, coord, max_new_tokens=max_new_tokens, batch=batch)
     answers = [parse(t).answer or "" for t in texts]
     right = [exact_rating(s.record["answer"], a) >= 2 for s, a in zip(asked, answers, strict=True)]
@@ -1142,11 +1214,14 @@ __all__ = [
     "asked_scene",
     "eval_set",
     "evaluate",
+    "evaluate_what",
+    "evaluate_when",
     "event_questions",
     "example",
     "make_scene",
     "mean_box",
     "perception_records",
+    "practice_questions",
     "pretrain_perception",
     "score",
     "world_eval_set",
