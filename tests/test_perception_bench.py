@@ -351,11 +351,18 @@ def test_world_when_questions_are_the_worlds_own_chain_1_when_and_supervise_only
 
 def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_question_prior(bench, work,
                                                                                         monkeypatch) -> None:
+    import inspect
+
     import o3video.models
 
     world = perception.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
     scenes = perception.world_eval_set(world, 8, seed=3, when=1.0)
+    # the default answer budget holds the completions the model is trained to give (48 tokens cut them before the end)
+    budget = inspect.signature(perception.evaluate_when).parameters["max_new_tokens"].default
+    targets = [perception.example(s, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+               for s in scenes]
+    assert max(len(processor.tokenizer(t)["input_ids"]) for t in targets) < budget
     answers = iter([s.record["answer"] for s in scenes])
     monkeypatch.setattr(o3video.models, "generate",
                         lambda _m, _p, batch, **_: [[f"<answer>{next(answers)}</answer>"] for _ in batch])

@@ -1155,7 +1155,7 @@ def _shown(scenes: list[WorldScene], blank: bool) -> list[WorldScene]:
 
 
 def evaluate_when(model: Any, processor: Any, scenes: list[WorldScene], coord: str, *, blank: bool = False,
-                  batch: int = 64, max_new_tokens: int = 48) -> dict[str, Any]:
+                  batch: int = 64, max_new_tokens: int = 96) -> dict[str, Any]:
     """Greedy answers to world scenes asked their chain-1 *when* question (on blank frames for `blank`), scored as
     V-STaR scores *when*: tIoU of the answer's `[S, E]` with the true span, overall and by event kind, with the share
     of answers that parse, and for scale the tIoU of answering the whole video (`whole`) and of the best single span
