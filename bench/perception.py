@@ -401,6 +401,28 @@ def plot(path: str | Path, curves: list[str | Path]) -> Path:
     return line_panels(path, [bind, *iou])
 
 
+def plot_when(path: str | Path, curves: list[str | Path]) -> Path:
+    """Several `--when` runs' curves (`--json` files, named by their stems): *when* tIoU on the held-out world videos,
+    seeing and blind, against CPU minutes, overall and by event kind, with the best single span per event kind
+    fitted on those videos (an upper bound for an answer that reads only the question) for reference."""
+    results = [(Path(file).stem, json.loads(Path(file).read_text())) for file in curves]
+    rows = [(stem, [row for row in result["curve"] if "model_when" in row]) for stem, result in results]
+    rows = [(stem, found) for stem, found in rows if found]
+    if not rows:
+        raise SystemExit("no curve here scored when (run bench/perception.py with --when)")
+    first = rows[0][1][0]["model_when"]
+    overall = Panel(f"when tIoU, held-out world videos (whole video {first['whole']:.2f})", "CPU minutes",
+                    legend=True, reference=("question prior", first["prior"]))
+    kinds = [Panel(f"... {kind}", "CPU minutes") for kind in first["by_event"]]
+    for stem, found in rows:
+        for key, who in (("model_when", "seeing"), ("blind_when", "blind")):
+            minutes = [row["min"] for row in found]
+            overall.lines.append((f"{stem} {who}", minutes, [row[key]["tiou"] for row in found]))
+            for panel, kind in zip(kinds, first["by_event"]):
+                panel.lines.append((f"{stem} {who}", minutes, [row[key]["by_event"][kind][0] for row in found]))
+    return line_panels(path, [overall, *kinds], sharey=True)
+
+
 LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_as_where": "V-STaR where layout",
            "model_as_where_clause": "where layout, a clause in the question",
            "model_as_moving": "where layout, objects moving", "model_as_world": "the world's videos",
@@ -611,6 +633,11 @@ def main(argv: list[str] | None = None) -> int:
         if len(argv) < 3:
             raise SystemExit("usage: perception.py plot OUT.png CURVE.json [CURVE.json ...]")
         print(plot(argv[1], argv[2:]))
+        return 0
+    if argv[:1] == ["when"]:  # bench/perception.py when OUT.png CURVE.json [CURVE.json ...]
+        if len(argv) < 3:
+            raise SystemExit("usage: perception.py when OUT.png CURVE.json [CURVE.json ...]")
+        print(plot_when(argv[1], argv[2:]))
         return 0
     if argv[:1] == ["stages"]:  # bench/perception.py stages OUT.png MODEL/perception.json
         if len(argv) != 3:

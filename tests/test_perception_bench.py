@@ -521,6 +521,28 @@ def test_benchmark_run_prints_a_curve_with_both_baselines(bench, work, capsys) -
 
 
 @pytest.mark.slow
+def test_a_when_run_scores_when_for_model_and_blind_and_draws_their_curves(bench, work, capsys, monkeypatch) -> None:
+    out = work / "when.json"
+    bench.main(["--world", "1", "--when", "1", "--minutes", "0.03", "--eval-every", "0.03", "--eval-per-count", "1",
+                "--when-eval", "3", "--batch", "2", "--work", str(work), "--json", str(out)])
+    assert "when tIoU: model" in capsys.readouterr().out
+    curve = json.loads(out.read_text())["curve"]
+    assert len(curve) >= 2 and curve[-1]["steps"] > 0 and curve[-1]["blind_steps"] > 0
+    for row in curve:
+        for who in ("model_when", "blind_when"):
+            assert 0 <= row[who]["tiou"] <= 1 and 0 < row[who]["whole"] <= row[who]["prior"] <= 1
+        assert row["model_when"]["by_event"].keys() == row["blind_when"]["by_event"].keys()
+    drawn = {}
+    monkeypatch.setattr(bench, "line_panels", lambda path, panels, **_: drawn.setdefault("panels", panels) and Path(path))
+    assert bench.main(["when", str(work / "when.png"), str(out)]) == 0
+    overall, *kinds = drawn["panels"]
+    assert overall.reference == ("question prior", curve[0]["model_when"]["prior"])
+    assert [label for label, _, _ in overall.lines] == ["when seeing", "when blind"]
+    assert overall.lines[1][2] == [row["blind_when"]["tiou"] for row in curve]
+    assert len(kinds) == len(curve[0]["model_when"]["by_event"])
+
+
+@pytest.mark.slow
 def test_benchmark_starts_from_a_saved_base_when_given_one(bench, tmp_path, capsys) -> None:
     from o3video.models import build_tiny_model, load_model
 
