@@ -432,7 +432,8 @@ LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_a
 def plot_stages(path: str | Path, curve_file: str | Path) -> Path:
     """The learning curve of a `pretrain_perception` run (its `perception.json`): IoU with the named object, and
     binding, in every layout the run scored, against CPU minutes, with the mean box's IoU for reference; from the
-    what stage on, the accuracy on the world's *what* questions, seeing and on blank frames."""
+    what stage on, the accuracy on the world's *what* questions, from the when stage on the tIoU on its *when*
+    questions, each seeing and on blank frames."""
     info = json.loads(Path(curve_file).read_text())
     iou = Panel("IoU with the named object (1-3 objects)", "CPU minutes", legend=True,
                 reference=("mean box", info["mean_box"]["iou"]))
@@ -444,15 +445,19 @@ def plot_stages(path: str | Path, curve_file: str | Path) -> Path:
         rows = [row for row in rows if row[key]["bind"] is not None]  # None: no answer hit an object
         if rows:
             bind.lines.append((label, [row["cpu_min"] for row in rows], [row[key]["bind"] for row in rows]))
-    rows = [row for row in info["curve"] if "model_as_what" in row]
-    if not rows:
-        return line_panels(path, [iou, bind])
-    frequent = rows[0]["model_as_what"].get("most_frequent")  # absent from curves written before it was scored
-    what = Panel("what: accuracy on the world's videos", "CPU minutes", legend=True,
-                 reference=None if frequent is None else ("most frequent answer", frequent))
-    for key, label in (("model_as_what", "seeing"), ("model_as_what_blank", "blank frames")):
-        what.lines.append((label, [row["cpu_min"] for row in rows], [row[key]["accuracy"] for row in rows]))
-    return line_panels(path, [iou, bind, what])
+    panels = [iou, bind]
+    for kind, measure, reference, title in (("what", "accuracy", ("most frequent answer", "most_frequent"), "accuracy"),
+                                            ("when", "tiou", ("question prior", "prior"), "tIoU")):
+        rows = [row for row in info["curve"] if f"model_as_{kind}" in row]
+        if not rows:
+            continue
+        value = rows[0][f"model_as_{kind}"].get(reference[1])  # absent from curves written before it was scored
+        panel = Panel(f"{kind}: {title} on the world's videos", "CPU minutes", legend=True,
+                      reference=None if value is None else (reference[0], value))
+        for key, label in ((f"model_as_{kind}", "seeing"), (f"model_as_{kind}_blank", "blank frames")):
+            panel.lines.append((label, [row["cpu_min"] for row in rows], [row[key][measure] for row in rows]))
+        panels.append(panel)
+    return line_panels(path, panels)
 
 
 # ----------------------------------------------------------------------------------------------------- layouts

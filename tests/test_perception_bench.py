@@ -627,22 +627,27 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     # 3 held-out frames per layout instead of 96: what is tested is the command, not the curve's precision (an
     # untrained model answers every where question in its full 160 tokens, ~13 evaluations of the curve)
     monkeypatch.setattr(perception, "pretrain_perception", partial(perception.pretrain_perception, eval_per_count=1))
-    recipe = BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1, what_steps=1)
+    recipe = BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1, what_steps=1,
+                        when_steps=1)
     command = ["perception-base", "--steps", "2", "--binding-steps", "1", "--video-steps", "1", "--where-steps", "1",
-               "--world-steps", "1", "--what-steps", "1"]
+               "--world-steps", "1", "--what-steps", "1", "--when-steps", "1"]
     assert cached_base(recipe) is None
     assert main([*command, "--threads", "1"]) == 0
     folder = cached_base(recipe)
     assert folder is not None and f"perception base: {folder}" in capsys.readouterr().out
     info = json.loads((folder / "base.json").read_text())
     assert info["command"] == recipe.command() and info["seconds"] > 0
-    assert info["final"]["steps"] == 7 and info["final"]["stage"] == "what"
-    # the what questions from the what stage's start on, seeing and on blank frames
+    assert info["final"]["steps"] == 8 and info["final"]["stage"] == "when"
+    # the what questions from the what stage's start on, the when questions from the when stage's, each seeing and on
+    # blank frames
     curve = json.loads((folder / perception.CURVE_FILE).read_text())
-    assert ["model_as_what" in row for row in curve["curve"]][-2:] == [True, True]
-    assert not any("model_as_what" in row for row in curve["curve"][:-2])
+    assert ["model_as_what" in row for row in curve["curve"]][-3:] == [True, True, True]
+    assert not any("model_as_what" in row for row in curve["curve"][:-3])
+    assert ["model_as_when" in row for row in curve["curve"]][-3:] == [False, True, True]
     assert all(0 <= info["final"][key]["accuracy"] <= 1 for key in ("model_as_what", "model_as_what_blank"))
+    assert all(0 <= info["final"][key]["tiou"] <= 1 for key in ("model_as_when", "model_as_when_blank"))
     assert curve["recipe"]["what"]["what"] > 0 and curve["recipe"]["world"]["what"] == 0
+    assert curve["recipe"]["when"]["when"] > 0 and curve["recipe"]["when"]["what"] == 0
     assert json.loads((folder / "config.json").read_text())["model_type"] == "qwen3_vl"
     assert not list(folder.parent.glob(".*building"))  # the work folder is gone once the base is in place
     # built once: a second call finds it; another recipe is another entry
@@ -792,6 +797,17 @@ def test_stages_picture_draws_every_layout_a_pretraining_curve_scored(bench, tmp
     what = drawn["panels"][2]
     assert what.reference == ("most frequent answer", 0.1)
     assert what.lines == [("seeing", [30.0], [0.3]), ("blank frames", [30.0], [0.05])]
+    # a when stage adds its tIoU, seeing and on blank frames, against the question prior
+    curve.append({"cpu_min": 40.0, "model": scored(0.4, 0.8),
+                  "model_as_what": {"accuracy": 0.2}, "model_as_what_blank": {"accuracy": 0.1},
+                  "model_as_when": {"tiou": 0.45, "prior": 0.4}, "model_as_when_blank": {"tiou": 0.3, "prior": 0.4}})
+    (tmp_path / "perception.json").write_text(json.dumps({"mean_box": {"iou": 0.04}, "curve": curve}))
+    drawn.clear()
+    assert bench.main(["stages", str(tmp_path / "out.png"), str(tmp_path / "perception.json")]) == 0
+    what, when = drawn["panels"][2:]
+    assert what.lines == [("seeing", [30.0, 40.0], [0.3, 0.2]), ("blank frames", [30.0, 40.0], [0.05, 0.1])]
+    assert when.reference == ("question prior", 0.4)
+    assert when.lines == [("seeing", [40.0], [0.45]), ("blank frames", [40.0], [0.3])]
 
 
 def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) -> None:

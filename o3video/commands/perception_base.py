@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--what-steps", type=int, default=0,
                         help="then steps with three quarters of the questions about such videos, half of those the "
                              "world's own V-STaR what questions (default 0: none)")
+    parser.add_argument("--when-steps", type=int, default=0,
+                        help="then steps as those, the world's own chain-1 when questions in place of the what ones, "
+                             "attention on the asked object in the frames of the answer's span (default 0: none)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
 
 
@@ -42,13 +45,13 @@ def run(args: argparse.Namespace) -> int:
     for option in ("steps", "threads"):
         if getattr(args, option) < 1:
             raise InputError(f"--{option} must be >= 1, got {getattr(args, option)}")
-    for option in ("binding_steps", "video_steps", "where_steps", "world_steps", "what_steps"):
+    for option in ("binding_steps", "video_steps", "where_steps", "world_steps", "what_steps", "when_steps"):
         if getattr(args, option) < 0:
             raise InputError(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
     set_threads(args.threads)
     folder = build_perception_base(BaseRecipe(arch=args.arch, size=args.size, seed=args.seed, steps=args.steps,
                                               binding_steps=args.binding_steps, video_steps=args.video_steps,
                                               where_steps=args.where_steps, world_steps=args.world_steps,
-                                              what_steps=args.what_steps))
+                                              what_steps=args.what_steps, when_steps=args.when_steps))
     print(f"perception base: {folder}")
     return 0

@@ -46,11 +46,13 @@ class BaseRecipe:
     where_steps: int = 400  # then half of them asked in V-STaR's chain-1 *where* layout
     world_steps: int = 400  # then half of them about new videos of the synthetic world, asked its event questions
     what_steps: int = 0  # then three quarters about such videos, half of those asked its *what* questions
+    when_steps: int = 0  # then the same, half of those asked its chain-1 *when* questions instead
 
     def command(self) -> str:
         return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
                 f"--steps {self.steps} --binding-steps {self.binding_steps} --video-steps {self.video_steps}"
-                f" --where-steps {self.where_steps} --world-steps {self.world_steps} --what-steps {self.what_steps}")
+                f" --where-steps {self.where_steps} --world-steps {self.world_steps} --what-steps {self.what_steps}"
+                f" --when-steps {self.when_steps}")
 
 
 def _code_digest() -> str:
@@ -113,6 +115,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
         video += f", in V-STaR's where layout IoU {row['model_as_where']['iou']:.3f}" if "model_as_where" in row else ""
         video += f", world videos vIoU {row['model_as_world']['viou']:.3f}" if "model_as_world" in row else ""
         video += f", what accuracy {row['model_as_what']['accuracy']:.3f}" if "model_as_what" in row else ""
+        video += f", when tIoU {row['model_as_when']['tiou']:.3f}" if "model_as_when" in row else ""
         console.print(f"perception ({row['stage']}): step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, "
                       f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}{video}, "
                       f"e.g. {m['example']!r}")
@@ -120,7 +123,8 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
 
     trained = pretrain_perception(init, work / "trained", steps=recipe.steps, binding_steps=recipe.binding_steps,
                                   video_steps=recipe.video_steps, where_steps=recipe.where_steps,
-                                  world_steps=recipe.world_steps, what_steps=recipe.what_steps, seed=recipe.seed,
+                                  world_steps=recipe.world_steps, what_steps=recipe.what_steps,
+                                  when_steps=recipe.when_steps, seed=recipe.seed,
                                   progress=progress)
     curve = json.loads((trained / CURVE_FILE).read_text())
     info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,

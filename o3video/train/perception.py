@@ -723,9 +723,9 @@ CURVE_FILE = "perception.json"
 
 def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 3500, binding_steps: int = 0,
                         video_steps: int = 0, where_steps: int = 0, world_steps: int = 0, what_steps: int = 0,
-                        seed: int = 0, eval_every: int = 250,
+                        when_steps: int = 0, seed: int = 0, eval_every: int = 250,
                         eval_per_count: int = 32, progress: Callable[[dict[str, Any]], None] | None = None) -> Path:
-    """Train the model saved in `model_dir` in up to six stages at a constant learning rate, and save it to `out`
+    """Train the model saved in `model_dir` in up to seven stages at a constant learning rate, and save it to `out`
     (`save_pretrained`, with `perception.json`: the stages' recipes, seed and the learning curve against CPU
     minutes):
     1. `steps` optimizer steps localising named single objects on frames of its own input size;
@@ -739,11 +739,14 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
        the video's events (`Recipe.events`).
     6. `what_steps` the same with three quarters of the questions about new world videos, half of those the
        world's own *what* questions (`Recipe.what`), answered as V-STaR's *what* prompt asks.
+    7. `when_steps` the same with half of those its own chain-1 *when* questions instead (`Recipe.when`), the attention
+       supervision on the asked object in the frames inside the answer's span.
     Every `eval_every` steps it is scored on held-out frames (1-3 objects) against the mean box, in the video
     stage also on the same frames asked as 8 labelled frames, from the where stage on also in that layout, with and
     without a clause and with the objects moving (`add_motion`), and in the world stage also on 96
     held-out world videos (`world_eval_set`), asked "Where is the <object>?" and the world's event questions, in the
-    what stage also their *what* questions, seeing and on blank frames (`evaluate_what`).
+    what stage also their *what* questions, seeing and on blank frames (`evaluate_what`), in the when stage their
+    *when* questions likewise (`evaluate_when`).
     A stage of 0 steps is skipped, so `steps=0` and one later stage continue a saved base by that stage alone. Resumable: the state at each evaluation is kept in
     `out/perception_state.pt` until the run finishes, and a resumed run continues the same data stream."""
     from o3video.io import atomic_path, atomic_write_json
@@ -752,7 +755,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     out = Path(out)
     if (out / CURVE_FILE).is_file() and json.loads((out / CURVE_FILE).read_text()).get("finished"):
         return out
-    supervised = binding_steps > 0 or video_steps > 0 or where_steps > 0 or world_steps > 0 or what_steps > 0
+    supervised = binding_steps + video_steps + where_steps + world_steps + what_steps + when_steps > 0
     model, processor = load_model(model_dir, dtype="float32", attn_implementation="eager" if supervised else None)
     world = _world_of(processor)
     size = (world.width, world.height)
@@ -763,10 +766,18 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     worlds = Recipe(minutes=math.inf, coord=single.coord, objects=(1, 3), attention_supervision=1.0, video=0.5,
                     where=0.5, world=0.5, events=0.5)
     whats = replace(worlds, world=0.75, what=0.5)
+    whens = replace(worlds, world=0.75, when=0.5)
     stages = [("single", single, steps), ("binding", binding, binding_steps), ("video", video, video_steps),
-              ("where", where, where_steps), ("world", worlds, world_steps), ("what", whats, what_steps)]
+              ("where", where, where_steps), ("world", worlds, world_steps), ("what", whats, what_steps),
+              ("when", whens, when_steps)]
     ends = list(accumulate(n for _, _, n in stages))
     total = ends[-1]
+
+    def reached(stage: str) -> bool:
+        """Whether the run has a stage from `stage` on and has reached its start (what that stage trains is scored
+        from there to the end)."""
+        index = [name for name, _, _ in stages].index(stage)
+        return ends[-1] > ends[index - 1] and learner.steps >= ends[index - 1]
 
     def stage_at(step: int) -> tuple[str, Recipe]:
         """The stage that step number `step` (1-based) belongs to."""
@@ -775,11 +786,13 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
 
     learner = Learner(model, processor, world, single, seed=seed + 1)
     scenes = eval_set(world, [1, 2, 3], eval_per_count)
-    if world_steps + what_steps > 0:
+    if world_steps + what_steps + when_steps > 0:
         world_scenes = world_eval_set(world, 3 * eval_per_count)
         event_scenes = world_eval_set(world, 3 * eval_per_count, events=1.0)
     if what_steps > 0:
         what_scenes = world_eval_set(world, 3 * eval_per_count, what=1.0)
+    if when_steps > 0:
+        when_scenes = world_eval_set(world, 3 * eval_per_count, when=1.0)
     curve: list[dict[str, Any]] = []
     state_path = out / STATE_FILE
     if state_path.is_file():
@@ -801,16 +814,19 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
                "model": evaluate(model, processor, scenes, single.coord, size)}
         if video_steps > 0 and learner.steps >= ends[1]:  # from the video stage's start on (it costs 8 images each)
             row["model_as_video"] = evaluate(model, processor, scenes, single.coord, size, frames=8)
-        if where_steps + world_steps + what_steps > 0 and learner.steps >= ends[2]:
+        if reached("where"):
             row["model_as_where"] = evaluate(model, processor, scenes, single.coord, size, where=True)
             row["model_as_where_clause"] = evaluate(model, processor, scenes, single.coord, size, where=True, clause=True)
             row["model_as_moving"] = evaluate(model, processor, scenes, single.coord, size, where=True, motion=True)
-        if world_steps + what_steps > 0 and learner.steps >= ends[3]:
+        if reached("world"):
             row["model_as_world"] = evaluate_asked(model, processor, world_scenes, single.coord, size)
             row["model_as_world_events"] = evaluate_asked(model, processor, event_scenes, single.coord, size)
         if what_steps > 0 and learner.steps >= ends[4]:
             row["model_as_what"] = evaluate_what(model, processor, what_scenes, single.coord)
             row["model_as_what_blank"] = evaluate_what(model, processor, what_scenes, single.coord, blank=True)
+        if when_steps > 0 and learner.steps >= ends[5]:
+            row["model_as_when"] = evaluate_when(model, processor, when_scenes, single.coord)
+            row["model_as_when_blank"] = evaluate_when(model, processor, when_scenes, single.coord, blank=True)
         curve.append(row)
         if progress is not None:
             progress(row)
