@@ -102,9 +102,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -117,13 +119,13 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bench.pictures import Panel, line_panels  # noqa: E402
-from o3video.data.synth.vocab import COLOURS, SHAPES  # noqa: E402
+from o3video.data.synth.vocab import COLOURS, SHAPES, object_name  # noqa: E402
 from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
 from o3video.grammar import parse, render_box  # noqa: E402
 from o3video.tasks import Task  # noqa: E402
 from o3video.train.perception import (BLANK_GREY, COORDS, Learner, Recipe, Scene, World, answer_box,  # noqa: E402
-                                      answer_text, eval_set, evaluate, evaluate_when, example, frame_times, mean_box,
-                                      object_shares, score, world_eval_set)
+                                      answer_text, eval_set, evaluate, evaluate_when, example, frame_times,
+                                      make_scene, mean_box, object_shares, score, world_eval_set)
 from o3video.video.prompt import answer_instruction, build_messages  # noqa: E402
 from o3video.video.sampling import Frame  # noqa: E402
 
@@ -135,8 +137,8 @@ class AuxLearner(Learner):
     questions (`reverse`). Questions in the video form are the recipe's own (`Recipe.video`)."""
 
     def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, reverse: float = 0.0,
-                 blank: bool = False, seed: int = 1):
-        self.dense, self.reverse = dense, reverse
+                 presence: float = 0.0, blank: bool = False, seed: int = 1):
+        self.dense, self.reverse, self.presence = dense, reverse, presence
         self.aux: dict[str, torch.nn.Module] = {}
         vision = model.model.visual
         if dense > 0:
@@ -155,7 +157,12 @@ class AuxLearner(Learner):
         <box>?" (the named object's box, in the model's convention), answered with the same grounded completion,
         so the name has to be read off the image at a given place."""
         scenes = super().batch()
+        if self.presence > 0:
+            scenes = [presence_scene(self.rng, self.world, blank=self.blank) if self.rng.random() < self.presence
+                      else scene for scene in scenes]
         for scene in scenes:
+            if isinstance(scene, PresenceScene):  # asked already
+                continue
             if self.reverse > 0 and self.rng.random() < self.reverse:
                 scene.ask_box = render_box(pixels_to_convention(scene.box, COORDS[self.recipe.coord], self.size))
         return scenes
@@ -199,6 +206,48 @@ class AuxLearner(Learner):
         ce = torch.nn.functional.cross_entropy
         return ce(self.aux["colour"](features), torch.tensor(colour_labels)) + ce(
             self.aux["shape"](features), torch.tensor(shape_labels))
+
+
+@dataclass
+class PresenceScene(Scene):
+    """One object shown in frames `shows` (first, last) of 8 labelled frames, the others blank, asked V-STaR's
+    chain-1 *when* question "When can the <object> be seen?" (`--presence`). Its span runs from the first to the last
+    frame showing it, so a model that tells a blank frame from one with an object can copy the answer off the frames'
+    labels: the time read-out of a *when* answer without the recognition the world's events need."""
+
+    shows: tuple[int, int] = (0, 7)
+    vstar: dict[str, Any] = field(default_factory=dict, repr=False)  # timestamps and event, as `evaluate_when` reads
+
+    @property
+    def answer_span(self) -> tuple[float, float]:
+        return tuple(self.vstar["timestamps"])
+
+    def clip(self) -> list[tuple[Image.Image, np.ndarray]]:
+        empty = (Image.new("RGB", self.image.size, (self.background,) * 3), np.full_like(self.owner, -1))
+        return [(self.image, self.owner) if self.shows[0] <= k <= self.shows[1] else empty for k in range(self.frames)]
+
+
+def presence_scene(rng: random.Random, world: World, *, blank: bool = False) -> PresenceScene:
+    """A `PresenceScene` of one new object, 8 frames over 4-10 s, shown in 2-8 consecutive ones."""
+    from o3video.train.perception import _keep_size
+    from o3video.train.vstar_practice import practice_records
+
+    still = make_scene(rng, world, 1, blank=blank)
+    first = rng.randrange(7)
+    scene = PresenceScene(**{f.name: getattr(still, f.name) for f in fields(Scene)},
+                          shows=(first, rng.randrange(first + 1, 8)))
+    scene.frames, scene.duration, scene.span = 8, float(rng.randint(4, 10)), (0, 0)
+    times = frame_times(scene)
+    name = object_name(*scene.objects[0][:2])
+    # the span as the frames' labels write it (one decimal), so it can be copied exactly
+    span = [round(times[scene.shows[0]], 1), round(times[scene.shows[1]], 1)]
+    scene.vstar = {"timestamps": span, "event": "presence", "fps": 1.0, "frame_count": scene.duration}
+    annotation = {"vid": "presence", "video_path": "presence.mp4", "width": world.width, "height": world.height,
+                  "object": name, "question": "", "answer": "", "temporal_question": f"When can the {name} be seen?",
+                  "spatial_question": "", "bboxes": [], **scene.vstar}
+    scene.record = practice_records([annotation], kinds=("when_1",), frame_kwargs=_keep_size(world.width,
+                                                                                              world.height))[0]
+    return scene
 
 
 def random_object_iou(scenes: list[Scene]) -> dict[str, float]:
@@ -245,13 +294,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model.load_state_dict(state["model"])
         if state.get("blind") is not None:
             blind.load_state_dict(state["blind"])
-    aux = {"dense": args.dense, "reverse": args.reverse}
+    aux = {"dense": args.dense, "reverse": args.reverse, "presence": args.presence}
     learner = AuxLearner(model, processor, world, recipe, seed=args.seed + 1, **aux)
     blind_learner = AuxLearner(blind, blind_processor, world, blind_recipe, blank=True, seed=args.seed + 1, **aux)
 
     counts = list(range(1, max(3, hi) + 1))
     scenes = eval_set(world, counts, args.eval_per_count)
     when_scenes = world_eval_set(world, args.when_eval, when=1.0) if args.when > 0 else []
+    if args.presence > 0:  # the held-out presence questions, scored as the world's when questions are
+        rng = random.Random(12345)
+        when_scenes = [presence_scene(rng, world) for _ in range(args.when_eval)]
     mb = mean_box(world, list(range(lo, hi + 1)))
     mean_box_score = score([mb] * len(scenes), scenes)
     header = {
@@ -370,6 +422,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of the other world videos asked its own V-STaR chain-1 when question; the curve then "
                         "also scores when (tIoU) on --when-eval held-out world videos, model and blind")
     p.add_argument("--when-eval", type=int, default=96, help="held-out world videos asked their when question")
+    p.add_argument("--presence", type=float, default=0.0,
+                   help="share of training questions asking when one object is seen in 8 labelled frames, blank where "
+                        "it is not (PresenceScene); the curve then scores when on --when-eval such held-out questions "
+                        "instead of the world's")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")
