@@ -237,10 +237,10 @@ def presence_scene(rng: random.Random, world: World, *, blank: bool = False) -> 
     scene = PresenceScene(**{f.name: getattr(still, f.name) for f in fields(Scene)},
                           shows=(first, rng.randrange(first + 1, 8)))
     scene.frames, scene.duration, scene.span = 8, float(rng.randint(4, 10)), (0, 0)
-    times = frame_times(scene)
+    # times as the frames' labels write them (one decimal), so the span can be copied off them exactly
+    scene.times = [round(t, 1) for t in frame_times(scene)]
     name = object_name(*scene.objects[0][:2])
-    # the span as the frames' labels write it (one decimal), so it can be copied exactly
-    span = [round(times[scene.shows[0]], 1), round(times[scene.shows[1]], 1)]
+    span = [scene.times[scene.shows[0]], scene.times[scene.shows[1]]]
     scene.vstar = {"timestamps": span, "event": "presence", "fps": 1.0, "frame_count": scene.duration}
     annotation = {"vid": "presence", "video_path": "presence.mp4", "width": world.width, "height": world.height,
                   "object": name, "question": "", "answer": "", "temporal_question": f"When can the {name} be seen?",

@@ -349,6 +349,33 @@ def test_world_when_questions_are_the_worlds_own_chain_1_when_and_supervise_only
     assert all(s.answer_span is None and s.question.startswith("Where is the") for s in scenes if s not in asked)
 
 
+def test_presence_questions_show_the_object_in_a_run_of_frames_and_answer_their_labels(bench, work) -> None:
+    from o3video.data.vstar import parse_temporal_answer
+
+    world, rng = perception.World(), random.Random(5)
+    for _ in range(12):
+        scene = bench.presence_scene(rng, world)
+        first, last = scene.shows
+        assert 0 <= first < last <= 7
+        shown = [len(np.unique(np.asarray(image))) > 1 for image, _ in scene.clip()]
+        assert shown == [first <= k <= last for k in range(8)]
+        user = perception.messages(scene, "1000")[-1]["content"]
+        labels = [part["text"] for part in user if part["type"] == "text"]
+        start, end = scene.answer_span  # the labels of the first and last frames that show it
+        assert f"Frame {first + 1} at {start}s: " in labels[first + 1] and f"Frame {last + 1} at {end}s: " in labels[last + 1]
+        assert "When can the" in labels[-1] and perception.object_name(*scene.objects[0][:2]) in labels[-1]
+        completion = perception.example(scene, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+        assert tuple(parse_temporal_answer(completion)) == scene.answer_span
+        tokens = perception.attended_tokens(scene, 32).reshape(8, -1)
+        assert [bool(row.any()) for row in tokens] == [first <= k <= last for k in range(8)]
+    model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=False)
+    learner = bench.AuxLearner(model, processor, world, perception.Recipe(batch=4), presence=1.0, blank=True)
+    batch = learner.batch()
+    assert all(isinstance(s, bench.PresenceScene) and s.blank for s in batch)
+    assert all(len(np.unique(np.asarray(image))) == 1 for s in batch for image, _ in s.clip())  # the blind sees none
+    assert learner.step() > 0
+
+
 def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_question_prior(bench, work,
                                                                                         monkeypatch) -> None:
     import inspect
