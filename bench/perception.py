@@ -40,10 +40,17 @@ the held-out set follows it too), `--video P` (a share P asked in the video form
 the prompt's layout varies; the curve then also scores the held-out frames asked as 8 frames), `--context P` (a
 share P preceded by 1-4 sentences, so the text between the image and the answer varies too), `--colours K`,
 `--sizes LO,HI`.
+
+*When*, the time read-out: `--world 1 --when P` (a share P of new world videos asked the world's own chain-1 *when*
+question; the curve then scores tIoU on `--when-eval` held-out world videos, model and blind, by event kind, against
+the whole video and the best single span per event kind), `--presence P` (a share P asking when one object is seen in
+8 labelled frames, blank where it is not: only "which frames show something" and the labels are needed; the curve
+then scores those instead). `--attn-sup` pulls attention onto the asked object in the frames inside the span only.
 Auxiliary heads live outside the model, which stays transformers' own class and saves as such.
 
 Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given, and
-`python bench/perception.py plot OUT.png CURVE.json...` draws several such curves in one picture;
+`python bench/perception.py plot OUT.png CURVE.json...` draws several such curves in one picture,
+`python bench/perception.py when OUT.png CURVE.json...` the *when* curves of `--when`/`--presence` runs;
 `python bench/perception.py stages OUT.png MODEL/perception.json` draws a `pretrain_perception` run's curve in every
 layout it scored; `python bench/perception.py layouts MODEL [WORLD]` scores a saved model on the held-out frames in prompt layouts it
 was and was not trained on, and on a synthetic world's test videos (does its localisation depend on where the image
@@ -467,16 +474,16 @@ def plot_when(path: str | Path, curves: list[str | Path]) -> Path:
     if not rows:
         raise SystemExit("no curve here scored when (run bench/perception.py with --when)")
     first = rows[0][1][0]["model_when"]
-    overall = Panel(f"when tIoU, held-out world videos (whole video {first['whole']:.2f})", "CPU minutes",
-                    legend=True, reference=("question prior", first["prior"]))
-    kinds = [Panel(f"... {kind}", "CPU minutes") for kind in first["by_event"]]
+    overall = Panel(f"when tIoU, held-out questions (whole video {first['whole']:.2f})", "CPU minutes",
+                    legend=True, reference=(f"question prior ({rows[0][0]})", first["prior"]))
+    kinds = {kind: Panel(f"... {kind}", "CPU minutes") for _, found in rows for kind in found[0]["model_when"]["by_event"]}
     for stem, found in rows:
+        minutes = [row["min"] for row in found]
         for key, who in (("model_when", "seeing"), ("blind_when", "blind")):
-            minutes = [row["min"] for row in found]
             overall.lines.append((f"{stem} {who}", minutes, [row[key]["tiou"] for row in found]))
-            for panel, kind in zip(kinds, first["by_event"]):
-                panel.lines.append((f"{stem} {who}", minutes, [row[key]["by_event"][kind][0] for row in found]))
-    return line_panels(path, [overall, *kinds], sharey=True)
+            for kind in found[0][key]["by_event"]:
+                kinds[kind].lines.append((f"{stem} {who}", minutes, [row[key]["by_event"][kind][0] for row in found]))
+    return line_panels(path, [overall, *kinds.values()], sharey=True)
 
 
 LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_as_where": "V-STaR where layout",

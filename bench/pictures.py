@@ -18,16 +18,19 @@ class Panel:
 
 
 def line_panels(path: str | Path, panels: list[Panel], *, sharey: bool = False) -> Path:
-    """Draw `panels` left to right into the PNG `path`."""
+    """Draw `panels` left to right into the PNG `path`, each label in the same colour in every panel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), sharey=sharey, squeeze=False)
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours: dict[str, str] = {}  # one colour per label across the panels, so a legend in one of them reads for all
     for ax, panel in zip(axes[0], panels):
         for label, xs, ys in panel.lines:
-            ax.plot(xs, ys, marker="o", label=label)
+            colour = colours.setdefault(label, cycle[len(colours) % len(cycle)])
+            ax.plot(xs, ys, marker="o", label=label, color=colour)
         if panel.reference is not None:
             ax.axhline(panel.reference[1], color="grey", linestyle="--", label=panel.reference[0])
         ax.set_title(panel.title)

@@ -563,7 +563,7 @@ def test_a_when_run_scores_when_for_model_and_blind_and_draws_their_curves(bench
     monkeypatch.setattr(bench, "line_panels", lambda path, panels, **_: drawn.setdefault("panels", panels) and Path(path))
     assert bench.main(["when", str(work / "when.png"), str(out)]) == 0
     overall, *kinds = drawn["panels"]
-    assert overall.reference == ("question prior", curve[0]["model_when"]["prior"])
+    assert overall.reference == ("question prior (when)", curve[0]["model_when"]["prior"])
     assert [label for label, _, _ in overall.lines] == ["when seeing", "when blind"]
     assert overall.lines[1][2] == [row["blind_when"]["tiou"] for row in curve]
     assert len(kinds) == len(curve[0]["model_when"]["by_event"])
