@@ -352,7 +352,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             mw, bw = row["model_when"], row["blind_when"]
             kinds = lambda d: " ".join(f"{k} {t:.2f}" for k, (t, _) in d["by_event"].items())
             print(f"{'':20} when tIoU: model {mw['tiou']:.3f} ({kinds(mw)}) parse {mw['parse']:.2f} | blind "
-                  f"{bw['tiou']:.3f} ({kinds(bw)}) | whole video {mw['whole']:.3f}, question prior {mw['prior']:.3f}"
+                  f"{bw['tiou']:.3f} ({kinds(bw)}) | whole video {mw['whole']:.3f}, question prior {mw['prior']:.3f}, "
+                  f"frame reader {mw['reader']:.3f}"
                   f"   e.g. {mw['example']!r}", flush=True)
         if v is not None:
             print(f"{'':20} as 8 frames: {v['iou']:.3f} {v['iou50']:.2f} {v['parse']:.2f}  {fmt(v)}  bind "

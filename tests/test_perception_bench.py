@@ -376,6 +376,14 @@ def test_presence_questions_show_the_object_in_a_run_of_frames_and_answer_their_
     assert learner.step() > 0
 
 
+def test_a_frame_reader_answers_from_halfway_to_the_neighbouring_frames() -> None:
+    times = [0.0, 1.0, 2.0, 3.0]
+    assert perception.frame_reader_span(times, (0.8, 2.4), 4.0) == (0.5, 2.5)
+    assert perception.frame_reader_span(times, (2.5, 4.0), 4.0) == (2.5, 4.0)  # the last frame: to the video's end
+    assert perception.frame_reader_span(times, (-1.0, 0.2), 4.0) == (0.0, 0.5)
+    assert perception.frame_reader_span(times, (1.2, 1.4), 4.0) == (0.5, 1.5)  # no frame inside: around the nearest
+
+
 def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_question_prior(bench, work,
                                                                                         monkeypatch) -> None:
     import inspect
@@ -397,6 +405,7 @@ def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_quest
     assert truthful["tiou"] == 1.0 and truthful["parse"] == 1.0
     assert set(truthful["by_event"]) == {s.vstar["event"] for s in scenes}
     assert 0 < truthful["whole"] < truthful["prior"] < 1  # a span per kind fitted on 8 records beats the whole video
+    assert truthful["whole"] < truthful["reader"] < 1  # 8 frames bound what a reader can answer
     seen, durations = [], iter([s.duration for s in scenes])
 
     def whole(_model, _processor, batch, **_):

@@ -1170,13 +1170,29 @@ def _shown(scenes: list[WorldScene], blank: bool) -> list[WorldScene]:
     return [replace(s, blank=True, image=blank_image) for s in scenes]
 
 
+def frame_reader_span(times: list[float], span: tuple[float, float], duration: float) -> tuple[float, float]:
+    """The span a perfect reader of the frames at `times` would answer for the true `span`: from halfway between the
+    first frame inside it and the one before to halfway between the last and the one after (the video's ends at its
+    ends); with no frame inside, half a frame gap around the nearest frame. What sampled frames allow at best."""
+    inside = [k for k, t in enumerate(times) if span[0] <= t <= span[1]]
+    if not inside:
+        k = min(range(len(times)), key=lambda i: min(abs(times[i] - span[0]), abs(times[i] - span[1])))
+        gap = duration / len(times) / 2
+        return max(0.0, times[k] - gap), min(duration, times[k] + gap)
+    first, last = inside[0], inside[-1]
+    start = (times[first - 1] + times[first]) / 2 if first > 0 else 0.0
+    end = (times[last] + times[last + 1]) / 2 if last + 1 < len(times) else duration
+    return start, end
+
+
 def evaluate_when(model: Any, processor: Any, scenes: list[WorldScene], coord: str, *, blank: bool = False,
                   batch: int = 64, max_new_tokens: int = 96) -> dict[str, Any]:
     """Greedy answers to world scenes asked their chain-1 *when* question (on blank frames for `blank`), scored as
     V-STaR scores *when*: tIoU of the answer's `[S, E]` with the true span, overall and by event kind, with the share
     of answers that parse, and for scale the tIoU of answering the whole video (`whole`) and of the best single span
     per event kind fitted on these very scenes (`prior`, `o3video.data.vstar.question_span_prior`: an upper bound
-    for an answer that reads only the question)."""
+    for an answer that reads only the question) and of a perfect reader of the shown frames (`reader`,
+    `frame_reader_span`: what the frames allow)."""
     from o3video.data.vstar import parse_temporal_answer, question_span_prior
     from o3video.geometry import temporal_iou
 
@@ -1194,6 +1210,8 @@ def evaluate_when(model: Any, processor: Any, scenes: list[WorldScene], coord: s
             "parse": round(sum(bool(span) for span in spans) / max(1, len(spans)), 4),
             "whole": round(float(np.mean([temporal_iou((0.0, s.duration), t) for s, t in zip(asked, truths)])), 4),
             "prior": round(sum(score * n for _, score, n in prior.values()) / max(1, len(asked)), 4),
+            "reader": round(float(np.mean([temporal_iou(frame_reader_span(frame_times(s), tuple(t), s.duration), t)
+                                           for s, t in zip(asked, truths)])), 4),
             "example": texts[0] if texts else ""}
 
 
