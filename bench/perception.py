@@ -45,7 +45,8 @@ share P preceded by 1-4 sentences, so the text between the image and the answer 
 question; the curve then scores tIoU on `--when-eval` held-out world videos, model and blind, by event kind, against
 the whole video and the best single span per event kind), `--presence P` (a share P asking when one object is seen in
 8 labelled frames, blank where it is not: only "which frames show something" and the labels are needed; the curve
-then scores those instead). `--attn-sup` pulls attention onto the asked object in the frames inside the span only.
+then scores those instead), `--rivals N` (N other objects in those frames, each in a run of its own: the named one
+has to be recognised). `--attn-sup` pulls attention onto the asked object in the frames inside the span only.
 Auxiliary heads live outside the model, which stays transformers' own class and saves as such.
 
 Run with one thread (OMP_NUM_THREADS=1); a JSON of the curve goes to `--json` if given, and
@@ -132,7 +133,8 @@ from o3video.grammar import parse, render_box  # noqa: E402
 from o3video.tasks import Task  # noqa: E402
 from o3video.train.perception import (BLANK_GREY, COORDS, Learner, Recipe, Scene, World, answer_box,  # noqa: E402
                                       answer_text, eval_set, evaluate, evaluate_when, example, frame_times,
-                                      make_scene, mean_box, object_shares, score, world_eval_set)
+                                      make_scene, mean_box, object_shares, score, unresized_frame_kwargs,
+                                      world_eval_set)
 from o3video.video.prompt import answer_instruction, build_messages  # noqa: E402
 from o3video.video.sampling import Frame  # noqa: E402
 
@@ -144,8 +146,8 @@ class AuxLearner(Learner):
     questions (`reverse`). Questions in the video form are the recipe's own (`Recipe.video`)."""
 
     def __init__(self, model, processor, world: World, recipe: Recipe, *, dense: float = 0.0, reverse: float = 0.0,
-                 presence: float = 0.0, blank: bool = False, seed: int = 1):
-        self.dense, self.reverse, self.presence = dense, reverse, presence
+                 presence: float = 0.0, rivals: int = 0, blank: bool = False, seed: int = 1):
+        self.dense, self.reverse, self.presence, self.rivals = dense, reverse, presence, rivals
         self.aux: dict[str, torch.nn.Module] = {}
         vision = model.model.visual
         if dense > 0:
@@ -165,8 +167,8 @@ class AuxLearner(Learner):
         so the name has to be read off the image at a given place."""
         scenes = super().batch()
         if self.presence > 0:
-            scenes = [presence_scene(self.rng, self.world, blank=self.blank) if self.rng.random() < self.presence
-                      else scene for scene in scenes]
+            scenes = [presence_scene(self.rng, self.world, rivals=self.rivals, blank=self.blank)
+                      if self.rng.random() < self.presence else scene for scene in scenes]
         for scene in scenes:
             if isinstance(scene, PresenceScene):  # asked already
                 continue
@@ -217,43 +219,57 @@ class AuxLearner(Learner):
 
 @dataclass
 class PresenceScene(Scene):
-    """One object shown in frames `shows` (first, last) of 8 labelled frames, the others blank, asked V-STaR's
-    chain-1 *when* question "When can the <object> be seen?" (`--presence`). Its span runs from the first to the last
-    frame showing it, so a model that tells a blank frame from one with an object can copy the answer off the frames'
-    labels: the time read-out of a *when* answer without the recognition the world's events need."""
+    """Objects each shown in a run of 8 labelled frames (`runs[i]`: first, last), blank where none is, asked V-STaR's
+    chain-1 *when* question "When can the <object> be seen?" of the named one (`--presence`). Its span runs from the
+    first to the last frame showing it. Alone, a model that tells a blank frame from one with an object can copy the
+    answer off the frames' labels: the time read-out of a *when* answer without the recognition the world's events
+    need. With other objects in runs of their own (`--rivals`), it has to tell the named object from them too."""
 
-    shows: tuple[int, int] = (0, 7)
+    runs: list[tuple[int, int]] = field(default_factory=list)
     vstar: dict[str, Any] = field(default_factory=dict, repr=False)  # timestamps and event, as `evaluate_when` reads
+
+    @property
+    def shows(self) -> tuple[int, int]:
+        """The run of frames showing the named object."""
+        return self.runs[self.target]
 
     @property
     def answer_span(self) -> tuple[float, float]:
         return tuple(self.vstar["timestamps"])
 
     def clip(self) -> list[tuple[Image.Image, np.ndarray]]:
-        empty = (Image.new("RGB", self.image.size, (self.background,) * 3), np.full_like(self.owner, -1))
-        return [(self.image, self.owner) if self.shows[0] <= k <= self.shows[1] else empty for k in range(self.frames)]
+        pixels = np.asarray(self.image)
+        frames = []
+        for k in range(self.frames):
+            seen = [i for i, (first, last) in enumerate(self.runs) if first <= k <= last]
+            on = np.isin(self.owner, seen)
+            frame = np.where(on[..., None], pixels, np.uint8(self.background))
+            frames.append((Image.fromarray(frame), np.where(on, self.owner, -1).astype(self.owner.dtype)))
+        return frames
 
 
-def presence_scene(rng: random.Random, world: World, *, blank: bool = False) -> PresenceScene:
-    """A `PresenceScene` of one new object, 8 frames over 4-10 s, shown in 2-8 consecutive ones."""
-    from o3video.train.perception import _keep_size
+def presence_scene(rng: random.Random, world: World, *, rivals: int = 0, blank: bool = False) -> PresenceScene:
+    """A `PresenceScene` of new objects, 8 frames over 4-10 s: the named one shown in 2-8 consecutive frames, each of
+    `rivals` others in 1-8 of its own (they may overlap the named one's)."""
     from o3video.train.vstar_practice import practice_records
 
-    still = make_scene(rng, world, 1, blank=blank)
-    first = rng.randrange(7)
-    scene = PresenceScene(**{f.name: getattr(still, f.name) for f in fields(Scene)},
-                          shows=(first, rng.randrange(first + 1, 8)))
+    still = make_scene(rng, world, 1 + rivals, blank=blank)
+    runs = []
+    for index in range(still.n):
+        first = rng.randrange(7 if index == still.target else 8)
+        runs.append((first, rng.randrange(first + (index == still.target), 8)))
+    scene = PresenceScene(**{f.name: getattr(still, f.name) for f in fields(Scene)}, runs=runs)
     scene.frames, scene.duration, scene.span = 8, float(rng.randint(4, 10)), (0, 0)
     # times as the frames' labels write them (one decimal), so the span can be copied off them exactly
     scene.times = [round(t, 1) for t in frame_times(scene)]
-    name = object_name(*scene.objects[0][:2])
+    name = object_name(*scene.objects[scene.target][:2])
     span = [scene.times[scene.shows[0]], scene.times[scene.shows[1]]]
     scene.vstar = {"timestamps": span, "event": "presence", "fps": 1.0, "frame_count": scene.duration}
     annotation = {"vid": "presence", "video_path": "presence.mp4", "width": world.width, "height": world.height,
                   "object": name, "question": "", "answer": "", "temporal_question": f"When can the {name} be seen?",
                   "spatial_question": "", "bboxes": [], **scene.vstar}
-    scene.record = practice_records([annotation], kinds=("when_1",), frame_kwargs=_keep_size(world.width,
-                                                                                              world.height))[0]
+    scene.record = practice_records([annotation], kinds=("when_1",),
+                                    frame_kwargs=unresized_frame_kwargs(world.width, world.height))[0]
     return scene
 
 
@@ -301,7 +317,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model.load_state_dict(state["model"])
         if state.get("blind") is not None:
             blind.load_state_dict(state["blind"])
-    aux = {"dense": args.dense, "reverse": args.reverse, "presence": args.presence}
+    aux = {"dense": args.dense, "reverse": args.reverse, "presence": args.presence, "rivals": args.rivals}
     learner = AuxLearner(model, processor, world, recipe, seed=args.seed + 1, **aux)
     blind_learner = AuxLearner(blind, blind_processor, world, blind_recipe, blank=True, seed=args.seed + 1, **aux)
 
@@ -310,7 +326,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     when_scenes = world_eval_set(world, args.when_eval, when=1.0) if args.when > 0 else []
     if args.presence > 0:  # the held-out presence questions, scored as the world's when questions are
         rng = random.Random(12345)
-        when_scenes = [presence_scene(rng, world) for _ in range(args.when_eval)]
+        when_scenes = [presence_scene(rng, world, rivals=args.rivals) for _ in range(args.when_eval)]
     mb = mean_box(world, list(range(lo, hi + 1)))
     mean_box_score = score([mb] * len(scenes), scenes)
     header = {
@@ -434,6 +450,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of training questions asking when one object is seen in 8 labelled frames, blank where "
                         "it is not (PresenceScene); the curve then scores when on --when-eval such held-out questions "
                         "instead of the world's")
+    p.add_argument("--rivals", type=int, default=0,
+                   help="other objects in each presence question, each shown in a run of frames of its own, so the "
+                        "named object has to be told from them")
     p.add_argument("--unique", action="store_true",
                    help="no two objects share a colour or a shape (the easy preset's rule)")
     p.add_argument("--init", help="start model and blind model from a --save file")

@@ -376,6 +376,33 @@ def test_presence_questions_show_the_object_in_a_run_of_frames_and_answer_their_
     assert learner.step() > 0
 
 
+def test_presence_questions_with_rivals_show_each_object_in_its_own_run_and_ask_the_named_one(bench) -> None:
+    world, rng = perception.World(), random.Random(7)
+    overlapping = 0
+    for _ in range(12):
+        scene = bench.presence_scene(rng, world, rivals=2)
+        assert scene.n == 3 and len(scene.runs) == 3 and scene.shows == scene.runs[scene.target]
+        for k, (image, owner) in enumerate(scene.clip()):
+            shown = {i for i, (first, last) in enumerate(scene.runs) if first <= k <= last}
+            assert set(np.unique(owner).tolist()) - {-1} == shown  # each object in its own run only
+            pixels = np.asarray(image)
+            for i in range(scene.n):  # drawn in its colour where shown, background where not
+                inside = owner == i
+                if i in shown:
+                    assert (pixels[inside] == perception.COLOURS[scene.objects[i][0]]).all()
+                else:
+                    assert not inside.any()
+            assert (pixels[owner == -1] == scene.background).all()
+        name = perception.object_name(*scene.objects[scene.target][:2])
+        assert f"When can the {name} be seen?" in scene.record["question"]
+        assert list(scene.answer_span) == [scene.times[scene.shows[0]], scene.times[scene.shows[1]]]
+        tokens = perception.attended_tokens(scene, 32).reshape(8, -1)  # only the named object, only in its run
+        first, last = scene.shows
+        assert [bool(row.any()) for row in tokens] == [first <= k <= last for k in range(8)]
+        overlapping += any(r[0] <= last and first <= r[1] for i, r in enumerate(scene.runs) if i != scene.target)
+    assert overlapping >= 3  # a rival often shares frames with the named object, so its presence does not answer
+
+
 def test_a_frame_reader_answers_from_halfway_to_the_neighbouring_frames() -> None:
     times = [0.0, 1.0, 2.0, 3.0]
     assert perception.frame_reader_span(times, (0.8, 2.4), 4.0) == (0.5, 2.5)

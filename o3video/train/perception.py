@@ -327,10 +327,10 @@ def where_practice_record(scene: Scene, span: tuple[int, int], *, video: str, fp
     annotation = {"vid": Path(video).stem, "video_path": video, "width": width, "height": height, "fps": fps,
                   "frame_count": length * fps, "object": name, "timestamps": [start, end], "question": scene.question,
                   "answer": "", "temporal_question": "", "spatial_question": scene.question, "bboxes": boxes}
-    return practice_records([annotation], kinds=("where_1",), frame_kwargs=_keep_size(width, height))[0]
+    return practice_records([annotation], kinds=("where_1",), frame_kwargs=unresized_frame_kwargs(width, height))[0]
 
 
-def _keep_size(width: int, height: int) -> dict[str, int]:
+def unresized_frame_kwargs(width: int, height: int) -> dict[str, int]:
     """The resize rule under which a `width` x `height` frame stays as it is: practice records written in its pixels."""
     return {"factor": math.gcd(width, height), "min_pixels": width * height, "max_pixels": width * height}
 
@@ -773,11 +773,14 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
     ends = list(accumulate(n for _, _, n in stages))
     total = ends[-1]
 
-    def reached(stage: str) -> bool:
-        """Whether the run has a stage from `stage` on and has reached its start (what that stage trains is scored
-        from there to the end)."""
+    def reached(stage: str, *, own: bool = False) -> bool:
+        """Whether the run has reached the start of `stage` and trains something from there: any stage from it on
+        (what it trains is kept by the later stages, so it is scored to the end), or, with `own`, that stage itself
+        (what only that stage asks, e.g. the *what* questions, is scored only in a run that trains it)."""
         index = [name for name, _, _ in stages].index(stage)
-        return ends[-1] > ends[index - 1] and learner.steps >= ends[index - 1]
+        start = ends[index - 1] if index else 0
+        trains = stages[index][2] > 0 if own else ends[-1] > start
+        return trains and learner.steps >= start
 
     def stage_at(step: int) -> tuple[str, Recipe]:
         """The stage that step number `step` (1-based) belongs to."""
@@ -812,7 +815,7 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
                "cpu_min": round(learner.cpu / 60, 2),
                "loss": round(float(np.mean(learner.losses[-20:])), 3) if learner.losses else None,
                "model": evaluate(model, processor, scenes, single.coord, size)}
-        if video_steps > 0 and learner.steps >= ends[1]:  # from the video stage's start on (it costs 8 images each)
+        if reached("video", own=True):  # only in a run that trains it (it costs 8 images each)
             row["model_as_video"] = evaluate(model, processor, scenes, single.coord, size, frames=8)
         if reached("where"):
             row["model_as_where"] = evaluate(model, processor, scenes, single.coord, size, where=True)
@@ -821,10 +824,10 @@ def pretrain_perception(model_dir: str | Path, out: str | Path, *, steps: int = 
         if reached("world"):
             row["model_as_world"] = evaluate_asked(model, processor, world_scenes, single.coord, size)
             row["model_as_world_events"] = evaluate_asked(model, processor, event_scenes, single.coord, size)
-        if what_steps > 0 and learner.steps >= ends[4]:
+        if reached("what", own=True):
             row["model_as_what"] = evaluate_what(model, processor, what_scenes, single.coord)
             row["model_as_what_blank"] = evaluate_what(model, processor, what_scenes, single.coord, blank=True)
-        if when_steps > 0 and learner.steps >= ends[5]:
+        if reached("when", own=True):
             row["model_as_when"] = evaluate_when(model, processor, when_scenes, single.coord)
             row["model_as_when_blank"] = evaluate_when(model, processor, when_scenes, single.coord, blank=True)
         curve.append(row)
@@ -1089,7 +1092,7 @@ def practice_questions(plan: Any, truth: Any, preset: str = "easy",
     practice record of that kind, `o3video.train.vstar_practice`, written in the world's pixels)."""
     from o3video.train.vstar_practice import practice_records
 
-    keep_size = _keep_size(plan.width, plan.height)
+    keep_size = unresized_frame_kwargs(plan.width, plan.height)
     return [(obj, record, practice_records([record], kinds=(kind,), frame_kwargs=keep_size)[0])
             for obj, record in _vstar_records(truth, preset)]
 
@@ -1258,6 +1261,7 @@ __all__ = [
     "practice_questions",
     "pretrain_perception",
     "score",
+    "unresized_frame_kwargs",
     "world_eval_set",
     "world_scene",
 ]
