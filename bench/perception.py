@@ -273,6 +273,26 @@ def presence_scene(rng: random.Random, world: World, *, rivals: int = 0, blank: 
     return scene
 
 
+def presence_matches(scenes: list[PresenceScene], spans: list[list[float] | None]) -> dict[str, float]:
+    """Whose run of frames the answers' spans (`evaluate_when`'s) match, as mean tIoU: the named object's
+    (`named`, the score), the best-matching other object's (`rival`), and from the first to the last frame showing
+    any object (`any`). A model that reads which frames show something but not what answers `any`. (A rival shown
+    in one frame only spans no time, so no answer matches it.)"""
+    from o3video.geometry import temporal_iou
+
+    def tiou(scene: PresenceScene, span: list[float] | None, run: tuple[int, int]) -> float:
+        return temporal_iou(span, (scene.times[run[0]], scene.times[run[1]])) if span else 0.0
+
+    found: dict[str, list[float]] = {"named": [], "rival": [], "any": []}
+    for scene, span in zip(scenes, spans, strict=True):
+        others = [run for i, run in enumerate(scene.runs) if i != scene.target]
+        hull = (min(first for first, _ in scene.runs), max(last for _, last in scene.runs))
+        found["named"].append(tiou(scene, span, scene.shows))
+        found["rival"].append(max((tiou(scene, span, run) for run in others), default=0.0))
+        found["any"].append(tiou(scene, span, hull))
+    return {key: round(float(np.mean(values)), 3) for key, values in found.items()}
+
+
 def random_object_iou(scenes: list[Scene]) -> dict[str, float]:
     """Expected IoU of answering with a uniformly random object's exact box, by object count."""
     by_n: dict[int, list[float]] = {}
@@ -358,6 +378,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if when_scenes:
             row["model_when"] = evaluate_when(model, processor, when_scenes, args.coord)
             row["blind_when"] = evaluate_when(blind, blind_processor, when_scenes, args.coord, blank=True)
+            if args.presence > 0 and args.rivals > 0:
+                for key in ("model_when", "blind_when"):
+                    row[key]["matches"] = presence_matches(when_scenes, row[key]["spans"])
         curve.append(row)
         fmt = lambda d: " ".join(f"{d['iou_by_n'].get(str(n), 0):.2f}" for n in counts)
         bind = "  -  " if m["bind"] is None else f"{m['bind']:.2f} ({m['hits']:3d})"
@@ -371,6 +394,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   f"{bw['tiou']:.3f} ({kinds(bw)}) | whole video {mw['whole']:.3f}, question prior {mw['prior']:.3f}, "
                   f"frame reader {mw['reader']:.3f}"
                   f"   e.g. {mw['example']!r}", flush=True)
+            if "matches" in mw:
+                match = lambda d: ", ".join(f"{k} {v:.3f}" for k, v in d["matches"].items())
+                print(f"{'':20} answers match (tIoU) the run of: model {match(mw)} | blind {match(bw)}", flush=True)
         if v is not None:
             print(f"{'':20} as 8 frames: {v['iou']:.3f} {v['iou50']:.2f} {v['parse']:.2f}  {fmt(v)}  bind "
                   f"{v['bind']} ({v['hits']})   e.g. {v['example']!r}", flush=True)

@@ -403,6 +403,21 @@ def test_presence_questions_with_rivals_show_each_object_in_its_own_run_and_ask_
     assert overlapping >= 3  # a rival often shares frames with the named object, so its presence does not answer
 
 
+def test_presence_answers_are_matched_to_the_named_objects_run_a_rivals_or_any_objects(bench) -> None:
+    world, rng = perception.World(), random.Random(11)
+    scenes = [bench.presence_scene(rng, world, rivals=1) for _ in range(12)]
+    scenes = [s for s in scenes if s.runs[1 - s.target][0] < s.runs[1 - s.target][1]]  # a one-frame run spans no time
+    assert len(scenes) >= 6
+    span = lambda scene, run: [scene.times[run[0]], scene.times[run[1]]]
+    rival = lambda scene: scene.runs[1 - scene.target]
+    hull = lambda scene: (min(r[0] for r in scene.runs), max(r[1] for r in scene.runs))
+    assert bench.presence_matches(scenes, [span(s, s.shows) for s in scenes])["named"] == 1.0
+    assert bench.presence_matches(scenes, [span(s, rival(s)) for s in scenes])["rival"] == 1.0
+    any_object = bench.presence_matches(scenes, [span(s, hull(s)) for s in scenes])
+    assert any_object["any"] == 1.0 and any_object["named"] < 1.0  # "which frames show something" is not the answer
+    assert bench.presence_matches(scenes, [None] * len(scenes)) == {"named": 0.0, "rival": 0.0, "any": 0.0}
+
+
 def test_a_frame_reader_answers_from_halfway_to_the_neighbouring_frames() -> None:
     times = [0.0, 1.0, 2.0, 3.0]
     assert perception.frame_reader_span(times, (0.8, 2.4), 4.0) == (0.5, 2.5)
@@ -433,6 +448,7 @@ def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_quest
     assert set(truthful["by_event"]) == {s.vstar["event"] for s in scenes}
     assert 0 < truthful["whole"] < truthful["prior"] < 1  # a span per kind fitted on 8 records beats the whole video
     assert truthful["whole"] < truthful["reader"] < 1  # 8 frames bound what a reader can answer
+    assert truthful["spans"] == [[round(v, 2) for v in s.vstar["timestamps"]] for s in scenes]  # each answer's span
     seen, durations = [], iter([s.duration for s in scenes])
 
     def whole(_model, _processor, batch, **_):

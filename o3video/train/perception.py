@@ -1195,7 +1195,7 @@ def evaluate_when(model: Any, processor: Any, scenes: list[WorldScene], coord: s
     of answers that parse, and for scale the tIoU of answering the whole video (`whole`) and of the best single span
     per event kind fitted on these very scenes (`prior`, `o3video.data.vstar.question_span_prior`: an upper bound
     for an answer that reads only the question) and of a perfect reader of the shown frames (`reader`,
-    `frame_reader_span`: what the frames allow)."""
+    `frame_reader_span`: what the frames allow); `spans` holds each answer's parsed span (None: unparsed)."""
     from o3video.data.vstar import parse_temporal_answer, question_span_prior
     from o3video.geometry import temporal_iou
 
@@ -1215,6 +1215,7 @@ def evaluate_when(model: Any, processor: Any, scenes: list[WorldScene], coord: s
             "prior": round(sum(score * n for _, score, n in prior.values()) / max(1, len(asked)), 4),
             "reader": round(float(np.mean([temporal_iou(frame_reader_span(frame_times(s), tuple(t), s.duration), t)
                                            for s, t in zip(asked, truths)])), 4),
+            "spans": [[round(v, 2) for v in span] if span else None for span in spans],
             "example": texts[0] if texts else ""}
 
 
