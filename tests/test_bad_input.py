@@ -345,11 +345,25 @@ def test_judge_typo_is_found_before_anything_runs(world, capsys):
 
 @pytest.mark.parametrize("option, value, floor", [("--steps", 0, 1), ("--threads", 0, 1), ("--binding-steps", -1, 0),
                                                       ("--video-steps", -1, 0), ("--where-steps", -1, 0),
-                                                      ("--world-steps", -1, 0), ("--what-steps", -1, 0)])
+                                                      ("--world-steps", -1, 0), ("--what-steps", -1, 0),
+                                                      ("--when-steps", -1, 0)])
 def test_perception_base_refuses_a_budget_below_its_floor_in_one_line(option, value, floor, capsys):
     assert main(["perception-base", option, str(value)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"o3video perception-base: {option} must be >= {floor}, got {value}"]
+
+
+def test_perception_base_from_refuses_a_folder_without_a_model_and_a_run_with_nothing_to_train(tmp_path, capsys):
+    assert main(["perception-base", "--from", str(tmp_path / "nowhere"), "--steps", "0"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"o3video perception-base: --from {tmp_path / 'nowhere'}: not a model directory (no config.json)"]
+    (tmp_path / "config.json").write_text("{}")
+    zero = [item for stage in ("binding", "video", "where", "world") for item in (f"--{stage}-steps", "0")]
+    assert main(["perception-base", "--from", str(tmp_path), "--steps", "0", *zero]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "o3video perception-base: --from: every stage has 0 steps, nothing to continue"]
+    assert main(["perception-base", "--steps", "0"]) == 2  # only a continued base may skip the single stage
+    assert capsys.readouterr().err.strip().splitlines() == ["o3video perception-base: --steps must be >= 1, got 0"]
 
 
 def test_demo_refuses_a_negative_perception_replay_in_one_line(tmp_path, capsys):

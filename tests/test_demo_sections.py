@@ -125,3 +125,36 @@ def test_the_base_line_says_how_the_base_was_built_and_tolerates_a_hand_made_bas
     # a base.json made by hand, with neither the time taken nor the curve: what it has, no KeyError
     assert base_summary({"command": "a script"}) == "built by `a script`"
     assert base_summary({}) == "(no command recorded)"
+    # built in parts (--from): every part's command, in order, and the time of all of them
+    parts = {"command": "o3video perception-base --from B --steps 0 --binding-steps 400", "seconds": 7200.0,
+             "parts": [{"command": "o3video perception-base --binding-steps 3600", "seconds": 5400.0},
+                       {"command": "o3video perception-base --from B --steps 0 --binding-steps 400", "seconds": 1800.0}]}
+    assert base_summary(parts) == ("built in 2 parts, by `o3video perception-base --binding-steps 3600`, then "
+                                   "`o3video perception-base --from B --steps 0 --binding-steps 400` (120.0 min "
+                                   "one-time, not in this run's time)")
+
+
+def test_the_demo_takes_the_cached_base_then_the_embedded_one_and_builds_only_when_neither_is_there(tmp_path,
+                                                                                                  monkeypatch):
+    import json
+
+    from o3video.demo import perception_base as bases
+
+    recipe = bases.BaseRecipe(steps=3)
+    built = []
+    monkeypatch.setattr(bases, "build_perception_base", lambda r: built.append(r) or tmp_path / "built")
+    embedded = tmp_path / "bases" / "perception"
+    monkeypatch.setattr(bases, "EMBEDDED", embedded)
+    assert bases.perception_base(recipe) == tmp_path / "built" and built == [recipe]  # neither: built
+    embedded.mkdir(parents=True)
+    one_part = {"recipe": {**bases.asdict(recipe), "source": ""}}
+    (embedded / "base.json").write_text(json.dumps(one_part))
+    assert bases.perception_base(recipe) == embedded and len(built) == 1  # embedded: taken, nothing built
+    assert bases.perception_base(bases.BaseRecipe(steps=4)) == tmp_path / "built"  # not this recipe: built
+    two_parts = {"total": {**bases.asdict(bases.BaseRecipe(steps=4))}, "parts": [{}, {}]}
+    two_parts["total"].pop("source")
+    (embedded / "base.json").write_text(json.dumps(two_parts))
+    assert bases.perception_base(bases.BaseRecipe(steps=4)) == embedded  # its parts add up to the recipe
+    cached = tmp_path / "cache"
+    monkeypatch.setattr(bases, "cached_base", lambda r: cached)
+    assert bases.perception_base(bases.BaseRecipe(steps=4)) == cached  # the cache's own build comes first

@@ -701,7 +701,9 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     from functools import partial
 
     from o3video.cli import main
-    from o3video.demo.perception_base import BaseRecipe, cached_base
+    from dataclasses import replace
+
+    from o3video.demo.perception_base import BaseRecipe, cached_base, embedded_base
 
     # 3 held-out frames per layout instead of 96: what is tested is the command, not the curve's precision (an
     # untrained model answers every where question in its full 160 tokens, ~13 evaluations of the curve)
@@ -733,6 +735,22 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     assert main(command) == 0
     assert capsys.readouterr().out.strip().endswith(str(folder))
     assert cached_base(BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1)) is None
+
+    # continued in a second part (--from, single objects only): both parts' commands, and what they trained together
+    more = ["perception-base", "--from", str(folder), "--steps", "1", "--binding-steps", "0", "--video-steps", "0",
+            "--where-steps", "0", "--world-steps", "0", "--threads", "1"]
+    assert main(more) == 0
+    continued = Path(capsys.readouterr().out.strip().split("perception base: ")[-1])
+    assert continued != folder and (continued / "model.safetensors").is_file()
+    second = json.loads((continued / "base.json").read_text())
+    assert [part["command"] for part in second["parts"]] == [recipe.command(), second["command"]]
+    assert f"--from {folder} --steps 1 --binding-steps 0" in second["command"]
+    assert second["seconds"] == pytest.approx(info["seconds"] + second["parts"][1]["seconds"], abs=0.2)
+    assert second["total"] == {"arch": "qwen3_vl", "size": "small", "seed": 0, "steps": 3, "binding_steps": 1,
+                               "video_steps": 1, "where_steps": 1, "world_steps": 1, "what_steps": 1, "when_steps": 1}
+    # a source checkout's embedded base is taken for the recipe its parts add up to, and for no other
+    assert embedded_base(replace(recipe, steps=3), root=continued) == continued
+    assert embedded_base(recipe, root=continued) is None and embedded_base(recipe, root=folder) == folder
 
 
 def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_object(tmp_path) -> None:

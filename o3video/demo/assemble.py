@@ -106,6 +106,9 @@ def base_summary(info: dict[str, Any]) -> str:
     if "iou" in (info.get("mean_box") or {}):
         facts.append(f"mean box {info['mean_box']['iou']:.2f}")
     built_by = f"built by `{info['command']}`" if info.get("command") else "(no command recorded)"
+    commands = [part.get("command") or "(no command recorded)" for part in info.get("parts") or []]
+    if len(commands) > 1:  # continued with --from: every part, in order
+        built_by = f"built in {len(commands)} parts, by " + ", then ".join(f"`{c}`" for c in commands)
     return built_by + (f" ({'; '.join(facts)})" if facts else "")
 
 

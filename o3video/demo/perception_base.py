@@ -14,6 +14,13 @@
 
 The result lands in `$O3VIDEO_CACHE/bases/<key>` (default `~/.cache/o3video`), the key covering the recipe and
 the code that builds it; `base.json` there records the command, seed, time taken and learning curve.
+
+`--from DIR` continues a saved base (`base.json` beside its weights, or any model folder) by the recipe's stages
+with a fresh optimizer, so a build longer than one sitting can be made in parts: `base.json` then records every
+part's command (`parts`) and the stages all parts trained together (`total`).
+
+A source checkout may embed a base in `bases/perception` (the repository's, a few MB): `o3video demo --base
+perception` takes it when its `total` is the asked recipe and the cache has no build of it (`embedded_base`).
 """
 
 from __future__ import annotations
@@ -47,12 +54,37 @@ class BaseRecipe:
     world_steps: int = 400  # then half of them about new videos of the synthetic world, asked its event questions
     what_steps: int = 0  # then three quarters about such videos, half of those asked its *what* questions
     when_steps: int = 0  # then the same, half of those asked its chain-1 *when* questions instead
+    source: str = ""  # a saved base to continue (`--from`); "" builds a new tiny model
 
     def command(self) -> str:
-        return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed} "
+        start = f" --from {self.source}" if self.source else ""
+        return (f"o3video perception-base --arch {self.arch} --size {self.size} --seed {self.seed}{start} "
                 f"--steps {self.steps} --binding-steps {self.binding_steps} --video-steps {self.video_steps}"
                 f" --where-steps {self.where_steps} --world-steps {self.world_steps} --what-steps {self.what_steps}"
                 f" --when-steps {self.when_steps}")
+
+
+STAGES = ("steps", "binding_steps", "video_steps", "where_steps", "world_steps", "what_steps", "when_steps")
+EMBEDDED = Path(__file__).resolve().parents[2] / "bases" / "perception"
+
+
+def total_of(info: dict[str, Any]) -> dict[str, Any]:
+    """What a base's parts trained together: arch, size, seed and the steps of each stage (`base.json`'s `total`;
+    a base built in one part has its recipe)."""
+    if "total" in info:
+        return dict(info["total"])
+    recipe = info.get("recipe") or {}
+    return {key: recipe.get(key) for key in ("arch", "size", "seed", *STAGES)}
+
+
+def embedded_base(recipe: BaseRecipe, root: Path | None = None) -> Path | None:
+    """The base embedded in a source checkout (`root`, default `bases/perception`) when all its parts together are
+    `recipe`."""
+    root = EMBEDDED if root is None else root
+    if recipe.source or not (root / INFO).is_file():
+        return None
+    wanted = {key: value for key, value in asdict(recipe).items() if key != "source"}
+    return root if total_of(json.loads((root / INFO).read_text(encoding="utf-8"))) == wanted else None
 
 
 def _code_digest() -> str:
@@ -66,13 +98,23 @@ def _code_digest() -> str:
 def base_key(recipe: BaseRecipe) -> str:
     from importlib.metadata import version
 
-    return recipe_key({"recipe": asdict(recipe), "code": _code_digest(), "transformers": version("transformers"),
-                       "torch": version("torch")})
+    key = {"recipe": asdict(recipe), "code": _code_digest(), "transformers": version("transformers"),
+           "torch": version("torch")}
+    if recipe.source:  # a continued base is in the key by its bytes
+        source = Path(recipe.source)
+        key["source"] = files_digest([p for p in source.iterdir() if p.is_file()], source)
+    return recipe_key(key)
 
 
 def cached_base(recipe: BaseRecipe) -> Path | None:
     folder = cache_root() / "bases" / base_key(recipe)
     return folder if (folder / INFO).is_file() else None
+
+
+def perception_base(recipe: BaseRecipe) -> Path:
+    """The base the demo starts from for `recipe`: the cache's build of it, else the one embedded in this source
+    checkout when its parts add up to `recipe`, else a new build (`build_perception_base`)."""
+    return cached_base(recipe) or embedded_base(recipe) or build_perception_base(recipe)
 
 
 def _corpus(work: Path) -> list[str]:
@@ -104,7 +146,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
     started = time.perf_counter()
     spent_file = work / "seconds.txt"
     spent = float(spent_file.read_text()) if spent_file.is_file() else 0.0
-    init = work / "init"
+    init = Path(recipe.source) if recipe.source else work / "init"
     if not (init / "config.json").is_file():
         build_tiny_model(init, _corpus(work), size=recipe.size, seed=recipe.seed, arch=recipe.arch)
 
@@ -130,10 +172,26 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
     info = {"command": recipe.command(), "recipe": asdict(recipe), "key": key,
             "built": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(spent + time.perf_counter() - started, 1),
             "final": curve["curve"][-1], "mean_box": curve["mean_box"]}
+    if recipe.source:
+        info.update(_continued(recipe, info))
     (trained / INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
     put_in_place(trained, folder, INFO)
     shutil.rmtree(work, ignore_errors=True)
     return folder
 
 
-__all__ = ["BaseRecipe", "base_key", "build_perception_base", "cached_base"]
+def _continued(recipe: BaseRecipe, info: dict[str, Any]) -> dict[str, Any]:
+    """A continued base's record of its parts: their commands and times, and the stages they trained together."""
+    source_info_path = Path(recipe.source) / INFO
+    before = json.loads(source_info_path.read_text(encoding="utf-8")) if source_info_path.is_file() else {}
+    parts = before.get("parts") or ([{key: before.get(key) for key in ("command", "built", "seconds")}] if before else [])
+    total = total_of(before) if before else {"arch": recipe.arch, "size": recipe.size, "seed": recipe.seed,
+                                             **{key: 0 for key in STAGES}}
+    total.update({key: (total.get(key) or 0) + getattr(recipe, key) for key in STAGES})
+    seconds = sum(part["seconds"] for part in parts if isinstance(part.get("seconds"), (int, float)))
+    return {"parts": [*parts, {key: info[key] for key in ("command", "built", "seconds")}], "total": total,
+            "seconds": round(seconds + info["seconds"], 1)}
+
+
+__all__ = ["EMBEDDED", "BaseRecipe", "base_key", "build_perception_base", "cached_base", "embedded_base",
+           "perception_base", "total_of"]

@@ -130,9 +130,9 @@ class Demo:
         if self.s.base == "random":
             return None
         if self.s.base == "perception":
-            from o3video.demo.perception_base import BaseRecipe, build_perception_base
+            from o3video.demo.perception_base import BaseRecipe, perception_base
 
-            return build_perception_base(BaseRecipe(size=self.s.model_size))
+            return perception_base(BaseRecipe(size=self.s.model_size))
         path = Path(self.s.base)
         if not (path / "config.json").is_file():
             from o3video.errors import InputError
