@@ -237,6 +237,10 @@ class PresenceScene(Scene):
     def answer_span(self) -> tuple[float, float]:
         return tuple(self.vstar["timestamps"])
 
+    def seconds(self, run: tuple[int, int]) -> tuple[float, float]:
+        """A run of frames as the span of time its first and last frames' labels give."""
+        return self.times[run[0]], self.times[run[1]]
+
     def clip(self) -> list[tuple[Image.Image, np.ndarray]]:
         pixels = np.asarray(self.image)
         frames = []
@@ -263,8 +267,7 @@ def presence_scene(rng: random.Random, world: World, *, rivals: int = 0, blank: 
     # times as the frames' labels write them (one decimal), so the span can be copied off them exactly
     scene.times = [round(t, 1) for t in frame_times(scene)]
     name = object_name(*scene.objects[scene.target][:2])
-    span = [scene.times[scene.shows[0]], scene.times[scene.shows[1]]]
-    scene.vstar = {"timestamps": span, "event": "presence", "fps": 1.0, "frame_count": scene.duration}
+    scene.vstar = {"timestamps": list(scene.seconds(scene.shows)), "event": "presence", "fps": 1.0, "frame_count": scene.duration}
     annotation = {"vid": "presence", "video_path": "presence.mp4", "width": world.width, "height": world.height,
                   "object": name, "question": "", "answer": "", "temporal_question": f"When can the {name} be seen?",
                   "spatial_question": "", "bboxes": [], **scene.vstar}
@@ -281,7 +284,7 @@ def presence_matches(scenes: list[PresenceScene], spans: list[list[float] | None
     from o3video.geometry import temporal_iou
 
     def tiou(scene: PresenceScene, span: list[float] | None, run: tuple[int, int]) -> float:
-        return temporal_iou(span, (scene.times[run[0]], scene.times[run[1]])) if span else 0.0
+        return temporal_iou(span, scene.seconds(run)) if span else 0.0
 
     found: dict[str, list[float]] = {"named": [], "rival": [], "any": []}
     for scene, span in zip(scenes, spans, strict=True):
