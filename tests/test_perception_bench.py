@@ -707,10 +707,11 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
 
     # 3 held-out frames per layout instead of 96: what is tested is the command, not the curve's precision (an
     # untrained model answers every where question in its full 160 tokens, ~13 evaluations of the curve)
-    monkeypatch.setattr(perception, "pretrain_perception", partial(perception.pretrain_perception, eval_per_count=1))
-    recipe = BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1, what_steps=1,
+    monkeypatch.setattr(perception, "pretrain_perception",
+                        partial(perception.pretrain_perception, eval_per_count=1, eval_every=12))
+    recipe = BaseRecipe(steps=24, binding_steps=1, video_steps=1, where_steps=1, world_steps=1, what_steps=1,
                         when_steps=1)
-    command = ["perception-base", "--steps", "2", "--binding-steps", "1", "--video-steps", "1", "--where-steps", "1",
+    command = ["perception-base", "--steps", "24", "--binding-steps", "1", "--video-steps", "1", "--where-steps", "1",
                "--world-steps", "1", "--what-steps", "1", "--when-steps", "1"]
     assert cached_base(recipe) is None
     assert main([*command, "--threads", "1"]) == 0
@@ -718,10 +719,15 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     assert folder is not None and f"perception base: {folder}" in capsys.readouterr().out
     info = json.loads((folder / "base.json").read_text())
     assert info["command"] == recipe.command() and info["seconds"] > 0
-    assert info["final"]["steps"] == 8 and info["final"]["stage"] == "when"
+    assert info["final"]["steps"] == 30 and info["final"]["stage"] == "when"
     # the what questions from the what stage's start on, the when questions from the when stage's, each seeing and on
     # blank frames
     curve = json.loads((folder / perception.CURVE_FILE).read_text())
+    # a short run learns: the answers' loss falls from a random model's (the log of the vocabulary's size) every
+    # 12 steps of the first stage
+    vocabulary = len(json.loads((folder / "tokenizer.json").read_text())["model"]["vocab"])
+    losses = [row["loss"] for row in curve["curve"] if row["steps"] in (12, 24)]
+    assert np.log(vocabulary) > losses[0] > losses[1] and losses[1] < 0.7 * np.log(vocabulary), losses
     assert ["model_as_what" in row for row in curve["curve"]][-3:] == [True, True, True]
     assert not any("model_as_what" in row for row in curve["curve"][:-3])
     assert ["model_as_when" in row for row in curve["curve"]][-3:] == [False, True, True]
@@ -746,10 +752,10 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     assert [part["command"] for part in second["parts"]] == [recipe.command(), second["command"]]
     assert f"--from {folder} --steps 1 --binding-steps 0" in second["command"]
     assert second["seconds"] == pytest.approx(info["seconds"] + second["parts"][1]["seconds"], abs=0.2)
-    assert second["total"] == {"arch": "qwen3_vl", "size": "small", "seed": 0, "steps": 3, "binding_steps": 1,
+    assert second["total"] == {"arch": "qwen3_vl", "size": "small", "seed": 0, "steps": 25, "binding_steps": 1,
                                "video_steps": 1, "where_steps": 1, "world_steps": 1, "what_steps": 1, "when_steps": 1}
     # a source checkout's embedded base is taken for the recipe its parts add up to, and for no other
-    assert embedded_base(replace(recipe, steps=3), root=continued) == continued
+    assert embedded_base(replace(recipe, steps=25), root=continued) == continued
     assert embedded_base(recipe, root=continued) is None and embedded_base(recipe, root=folder) == folder
 
 
