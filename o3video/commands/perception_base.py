@@ -7,7 +7,7 @@ import argparse
 
 HELP = ("Build the demo's perception-pretrained tiny base (localising named objects, then the named one among "
         "several, then asked as videos, then in V-STaR's where layout, then about the synthetic world's own videos; "
-        "cached, resumable, or continued in parts with --from; ~4 h on 2 cores).")
+        "cached, resumable, or continued in parts with --from; its first two stages alone ~2.7 h on 2 cores).")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
