@@ -267,7 +267,8 @@ def presence_scene(rng: random.Random, world: World, *, rivals: int = 0, blank: 
     # times as the frames' labels write them (one decimal), so the span can be copied off them exactly
     scene.times = [round(t, 1) for t in frame_times(scene)]
     name = object_name(*scene.objects[scene.target][:2])
-    scene.vstar = {"timestamps": list(scene.seconds(scene.shows)), "event": "presence", "fps": 1.0, "frame_count": scene.duration}
+    scene.vstar = {"timestamps": list(scene.seconds(scene.shows)), "event": "presence", "fps": 1.0,
+                   "frame_count": scene.duration}
     annotation = {"vid": "presence", "video_path": "presence.mp4", "width": world.width, "height": world.height,
                   "object": name, "question": "", "answer": "", "temporal_question": f"When can the {name} be seen?",
                   "spatial_question": "", "bboxes": [], **scene.vstar}

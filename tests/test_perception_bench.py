@@ -698,11 +698,10 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
 
 @pytest.mark.slow
 def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(capsys, monkeypatch) -> None:
+    from dataclasses import replace
     from functools import partial
 
     from o3video.cli import main
-    from dataclasses import replace
-
     from o3video.demo.perception_base import BaseRecipe, cached_base, embedded_base
 
     # 3 held-out frames per layout instead of 96: what is tested is the command, not the curve's precision (an

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from o3video.demo.perception_base import BaseRecipe, build_perception_base
+    from o3video.demo.perception_base import STAGES, BaseRecipe, build_perception_base
     from o3video.errors import InputError
     from o3video.train.common import set_threads
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
     if args.steps < (0 if args.source else 1):
         raise InputError(f"--steps must be >= {0 if args.source else 1}, got {args.steps}")
-    stages = ("binding_steps", "video_steps", "where_steps", "world_steps", "what_steps", "when_steps")
+    stages = STAGES[1:]  # after the single-object stage (--steps)
     for option in stages:
         if getattr(args, option) < 0:
             raise InputError(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")

@@ -193,5 +193,5 @@ def _continued(recipe: BaseRecipe, info: dict[str, Any]) -> dict[str, Any]:
             "seconds": round(seconds + info["seconds"], 1)}
 
 
-__all__ = ["EMBEDDED", "BaseRecipe", "base_key", "build_perception_base", "cached_base", "embedded_base",
+__all__ = ["EMBEDDED", "STAGES", "BaseRecipe", "base_key", "build_perception_base", "cached_base", "embedded_base",
            "perception_base", "total_of"]
