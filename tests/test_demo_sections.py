@@ -2,6 +2,8 @@
 
 import copy
 
+import pytest
+
 from o3video.demo.beyond_vstar import evidence_stats, grounding_table, tts_markdown
 
 
@@ -158,3 +160,24 @@ def test_the_demo_takes_the_cached_base_then_the_embedded_one_and_builds_only_wh
     cached = tmp_path / "cache"
     monkeypatch.setattr(bases, "cached_base", lambda r: cached)
     assert bases.perception_base(bases.BaseRecipe(steps=4)) == cached  # the cache's own build comes first
+
+
+def test_the_demo_starts_from_the_perception_base_by_default_only_when_one_is_at_hand(tmp_path, monkeypatch):
+    import json
+
+    from o3video.commands.demo import chosen_base
+    from o3video.demo import perception_base as bases
+
+    embedded = tmp_path / "bases" / "perception"
+    monkeypatch.setattr(bases, "EMBEDDED", embedded)
+    monkeypatch.setattr(bases, "cached_base", lambda r: None)
+    monkeypatch.setattr(bases, "build_perception_base", lambda r: pytest.fail("auto must never build a base"))
+    assert chosen_base("auto", quick=False, size="small") == "random"  # nothing at hand: random weights, no build
+    embedded.mkdir(parents=True)
+    total = {key: value for key, value in bases.asdict(bases.BaseRecipe()).items() if key != "source"}
+    (embedded / "base.json").write_text(json.dumps({"total": total, "parts": [{}, {}]}))
+    assert chosen_base("auto", quick=False, size="small") == "perception"  # the embedded default recipe
+    assert chosen_base("auto", quick=False, size="base") == "random"  # not the recipe of this size
+    assert chosen_base("auto", quick=True, size="small") == "random"  # the suite's quick preset: random weights
+    assert chosen_base("random", quick=False, size="small") == "random"  # asked for: kept
+    assert chosen_base(str(tmp_path), quick=False, size="small") == str(tmp_path)

@@ -14,10 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="little data and few steps: every stage in about a minute")
     parser.add_argument("--fresh", action="store_true", help="delete the run directory first instead of resuming it")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    parser.add_argument("--base", default="random",
-                        help="the model the run starts from: random (a tiny model built for the run, default), "
-                             "perception (the perception-pretrained tiny Qwen3-VL of `o3video perception-base`, built "
-                             "once and cached when missing) or a model directory")
+    parser.add_argument("--base", default="auto",
+                        help="the model the run starts from: perception (the perception-pretrained tiny Qwen3-VL of "
+                             "`o3video perception-base`, built once and cached when missing), random (a tiny model "
+                             "built for the run), a model directory, or auto (default: perception when the cache or "
+                             "this checkout's bases/perception holds it, else random; random with --quick)")
     parser.add_argument("--arch", choices=("qwen2_5_vl", "qwen3_vl"), default="qwen2_5_vl",
                         help="architecture of a random base")
     parser.add_argument("--perception-replay", type=int, default=None, metavar="N",
@@ -45,6 +46,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override for the GSPO config (repeatable), e.g. --rl trainer.max_steps=40")
 
 
+def chosen_base(base: str, quick: bool, size: str) -> str:
+    """`--base auto`: the perception base when one is at hand without a build (cached, or embedded in this source
+    checkout), else a random tiny model; the quick preset (the suite's) always starts from random weights."""
+    if base != "auto":
+        return base
+    if quick:
+        return "random"
+    from o3video.demo.perception_base import BaseRecipe, ready_base
+
+    return "perception" if ready_base(BaseRecipe(size=size)) is not None else "random"
+
+
 def run(args: argparse.Namespace) -> int:
     from o3video.demo import DemoSettings, quick_settings, run_demo
 
@@ -52,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
     settings = quick_settings(args.out) if args.quick else DemoSettings(out=args.out)
     settings.threads = args.threads
     settings.twin_cache = not args.no_twin_cache
-    settings.base, settings.arch = args.base, args.arch
+    settings.base, settings.arch = chosen_base(args.base, quick=args.quick, size=settings.model_size), args.arch
     if args.perception_replay is not None:
         settings.perception_replay = args.perception_replay
-    elif args.base != "random":
+    elif settings.base != "random":
         settings.perception_replay = settings.sft_records  # as many as the world's own SFT records
     if settings.perception_replay < 0:
         from o3video.errors import InputError

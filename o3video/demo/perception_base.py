@@ -65,6 +65,7 @@ class BaseRecipe:
 
 
 STAGES = ("steps", "binding_steps", "video_steps", "where_steps", "world_steps", "what_steps", "when_steps")
+TOTAL = ("arch", "size", "seed", *STAGES)  # what a base's parts trained together (`base.json`'s `total`)
 EMBEDDED = Path(__file__).resolve().parents[2] / "bases" / "perception"
 
 
@@ -74,7 +75,12 @@ def total_of(info: dict[str, Any]) -> dict[str, Any]:
     if "total" in info:
         return dict(info["total"])
     recipe = info.get("recipe") or {}
-    return {key: recipe.get(key) for key in ("arch", "size", "seed", *STAGES)}
+    return {key: recipe.get(key) for key in TOTAL}
+
+
+def total_of_recipe(recipe: BaseRecipe) -> dict[str, Any]:
+    """The `total` of a base built by `recipe` in one part (its source left out)."""
+    return {key: getattr(recipe, key) for key in TOTAL}
 
 
 def embedded_base(recipe: BaseRecipe, root: Path | None = None) -> Path | None:
@@ -83,8 +89,7 @@ def embedded_base(recipe: BaseRecipe, root: Path | None = None) -> Path | None:
     root = EMBEDDED if root is None else root
     if recipe.source or not (root / INFO).is_file():
         return None
-    wanted = {key: value for key, value in asdict(recipe).items() if key != "source"}
-    return root if total_of(json.loads((root / INFO).read_text(encoding="utf-8"))) == wanted else None
+    return root if total_of(json.loads((root / INFO).read_text(encoding="utf-8"))) == total_of_recipe(recipe) else None
 
 
 def _code_digest() -> str:
@@ -111,10 +116,16 @@ def cached_base(recipe: BaseRecipe) -> Path | None:
     return folder if (folder / INFO).is_file() else None
 
 
+def ready_base(recipe: BaseRecipe) -> Path | None:
+    """A base of `recipe` at hand without building: the cache's build of it, else the one embedded in this source
+    checkout when its parts add up to `recipe`."""
+    return cached_base(recipe) or embedded_base(recipe)
+
+
 def perception_base(recipe: BaseRecipe) -> Path:
-    """The base the demo starts from for `recipe`: the cache's build of it, else the one embedded in this source
-    checkout when its parts add up to `recipe`, else a new build (`build_perception_base`)."""
-    return cached_base(recipe) or embedded_base(recipe) or build_perception_base(recipe)
+    """The base the demo starts from for `recipe`: one at hand (`ready_base`), else a new build
+    (`build_perception_base`)."""
+    return ready_base(recipe) or build_perception_base(recipe)
 
 
 def _corpus(work: Path) -> list[str]:
@@ -185,8 +196,7 @@ def _continued(recipe: BaseRecipe, info: dict[str, Any]) -> dict[str, Any]:
     source_info_path = Path(recipe.source) / INFO
     before = json.loads(source_info_path.read_text(encoding="utf-8")) if source_info_path.is_file() else {}
     parts = before.get("parts") or ([{key: before.get(key) for key in ("command", "built", "seconds")}] if before else [])
-    total = total_of(before) if before else {"arch": recipe.arch, "size": recipe.size, "seed": recipe.seed,
-                                             **{key: 0 for key in STAGES}}
+    total = total_of(before) if before else {**total_of_recipe(recipe), **{key: 0 for key in STAGES}}
     total.update({key: (total.get(key) or 0) + getattr(recipe, key) for key in STAGES})
     seconds = sum(part["seconds"] for part in parts if isinstance(part.get("seconds"), (int, float)))
     return {"parts": [*parts, {key: info[key] for key in ("command", "built", "seconds")}], "total": total,
@@ -194,4 +204,4 @@ def _continued(recipe: BaseRecipe, info: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["EMBEDDED", "STAGES", "BaseRecipe", "base_key", "build_perception_base", "cached_base", "embedded_base",
-           "perception_base", "total_of"]
+           "perception_base", "ready_base", "total_of"]
