@@ -204,4 +204,4 @@ def _continued(recipe: BaseRecipe, info: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["EMBEDDED", "STAGES", "BaseRecipe", "base_key", "build_perception_base", "cached_base", "embedded_base",
-           "perception_base", "ready_base", "total_of"]
+           "perception_base", "ready_base", "total_of", "total_of_recipe"]
