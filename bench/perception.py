@@ -517,7 +517,8 @@ def plot(path: str | Path, curves: list[str | Path]) -> Path:
 def plot_when(path: str | Path, curves: list[str | Path]) -> Path:
     """Several `--when` runs' curves (`--json` files, named by their stems): *when* tIoU on the held-out world videos,
     seeing and blind, against CPU minutes, overall and by event kind, with the best single span per event kind
-    fitted on those videos (an upper bound for an answer that reads only the question) for reference."""
+    fitted on those videos (an upper bound for an answer that reads only the question) for reference; for
+    `--rivals` runs also whose run of frames the seeing model's answers match (`presence_matches`)."""
     results = [(Path(file).stem, json.loads(Path(file).read_text())) for file in curves]
     rows = [(stem, [row for row in result["curve"] if "model_when" in row]) for stem, result in results]
     rows = [(stem, found) for stem, found in rows if found]
@@ -533,7 +534,15 @@ def plot_when(path: str | Path, curves: list[str | Path]) -> Path:
             overall.lines.append((f"{stem} {who}", minutes, [row[key]["tiou"] for row in found]))
             for kind in found[0][key]["by_event"]:
                 kinds[kind].lines.append((f"{stem} {who}", minutes, [row[key]["by_event"][kind][0] for row in found]))
-    return line_panels(path, [overall, *kinds.values()], sharey=True)
+    panels = [overall, *kinds.values()]
+    matched = [(stem, found) for stem, found in rows if "matches" in found[0]["model_when"]]
+    if matched:  # --rivals runs: is the seeing model's answer the named object's run, or any object's?
+        panels.append(Panel("seeing: answers match the run of", "CPU minutes", legend=True))
+        for stem, found in matched:
+            for whose in ("named", "rival", "any"):
+                panels[-1].lines.append((f"{stem} {whose}", [row["min"] for row in found],
+                                         [row["model_when"]["matches"][whose] for row in found]))
+    return line_panels(path, panels, sharey=True)
 
 
 LAYOUTS = {"model": "one image", "model_as_video": "8 labelled frames", "model_as_where": "V-STaR where layout",

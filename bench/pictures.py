@@ -26,6 +26,8 @@ def line_panels(path: str | Path, panels: list[Panel], *, sharey: bool = False) 
 
     fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), sharey=sharey, squeeze=False)
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if len({label for panel in panels for label, _, _ in panel.lines}) > len(cycle):
+        cycle = [matplotlib.colors.to_hex(c) for c in plt.get_cmap("tab20").colors]  # no two labels share a colour
     colours: dict[str, str] = {}  # one colour per label across the panels, so a legend in one of them reads for all
     for ax, panel in zip(axes[0], panels):
         for label, xs, ys in panel.lines:

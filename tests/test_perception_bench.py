@@ -418,6 +418,33 @@ def test_presence_answers_are_matched_to_the_named_objects_run_a_rivals_or_any_o
     assert bench.presence_matches(scenes, [None] * len(scenes)) == {"named": 0.0, "rival": 0.0, "any": 0.0}
 
 
+def test_the_when_picture_of_rivals_runs_shows_whose_run_the_seeing_answers_match(bench, tmp_path, monkeypatch) -> None:
+    def when(tiou: float, named: float, any_object: float) -> dict:
+        return {"tiou": tiou, "whole": 0.29, "prior": 0.38, "by_event": {"presence": [tiou, 96]},
+                "matches": {"named": named, "rival": 0.2, "any": any_object}}
+
+    files = []
+    for seed in range(3):  # three seeds: 3 x 2 lines in the tIoU panels, 3 x 3 in the match panel
+        curve = [{"min": m, "model_when": when(0.1 * m, 0.1 * m, 0.5 + seed / 10), "blind_when": when(0.2, 0.2, 0.3)}
+                 for m in (0.0, 3.0)]
+        files.append(tmp_path / f"seed{seed}.json")
+        files[-1].write_text(json.dumps({"curve": curve}))
+    drawn = {}
+    monkeypatch.setattr(bench, "line_panels", lambda path, panels, **_: drawn.setdefault("panels", panels) and Path(path))
+    assert bench.main(["when", str(tmp_path / "when.png"), *map(str, files)]) == 0
+    assert len(drawn["panels"]) == 3  # overall, the one event kind (presence), whose run
+    match = drawn["panels"][-1]
+    assert [label for label, _, _ in match.lines] == [f"seed{s} {w}" for s in range(3) for w in ("named", "rival", "any")]
+    assert match.lines[0][2] == pytest.approx([0.0, 0.3]) and match.lines[5][2] == pytest.approx([0.6, 0.6])  # seed0 named, seed1 any
+    # 15 labels in all, more than matplotlib's 10 default colours: each still gets a colour of its own
+    from bench.pictures import line_panels
+
+    colours = {}
+    monkeypatch.setattr("matplotlib.axes.Axes.plot", lambda ax, *a, label, color, **k: colours.setdefault(label, color))
+    line_panels(tmp_path / "when.png", drawn["panels"], sharey=True)
+    assert len(colours) == 15 and len(set(colours.values())) == 15
+
+
 def test_a_frame_reader_answers_from_halfway_to_the_neighbouring_frames() -> None:
     times = [0.0, 1.0, 2.0, 3.0]
     assert perception.frame_reader_span(times, (0.8, 2.4), 4.0) == (0.5, 2.5)
