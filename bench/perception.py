@@ -534,7 +534,7 @@ def plot_when(path: str | Path, curves: list[str | Path]) -> Path:
             overall.lines.append((f"{stem} {who}", minutes, [row[key]["tiou"] for row in found]))
             for kind in found[0][key]["by_event"]:
                 kinds[kind].lines.append((f"{stem} {who}", minutes, [row[key]["by_event"][kind][0] for row in found]))
-    panels = [overall, *kinds.values()]
+    panels = [overall, *kinds.values()] if len(kinds) > 1 else [overall]  # one kind (presence) is the overall
     matched = [(stem, found) for stem, found in rows if "matches" in found[0]["model_when"]]
     if matched:  # --rivals runs: is the seeing model's answer the named object's run, or any object's?
         panels.append(Panel("seeing: answers match the run of", "CPU minutes", legend=True))
