@@ -130,6 +130,7 @@ from bench.pictures import Panel, line_panels  # noqa: E402
 from o3video.data.synth.vocab import COLOURS, SHAPES, object_name  # noqa: E402
 from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
 from o3video.grammar import parse, render_box  # noqa: E402
+from o3video.io import atomic_write_json, finite  # noqa: E402
 from o3video.tasks import Task  # noqa: E402
 from o3video.train.perception import (BLANK_GREY, COORDS, Learner, Recipe, Scene, World, answer_box,  # noqa: E402
                                       answer_text, eval_set, evaluate, evaluate_when, example, frame_times,
@@ -386,6 +387,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for key in ("model_when", "blind_when"):
                     row[key]["matches"] = presence_matches(when_scenes, row[key]["spans"])
         curve.append(row)
+        if args.json:  # the curve so far, so a run stopped early keeps its points
+            atomic_write_json(args.json, finite({"header": header, "curve": curve, "finished": False}))
         fmt = lambda d: " ".join(f"{d['iou_by_n'].get(str(n), 0):.2f}" for n in counts)
         bind = "  -  " if m["bind"] is None else f"{m['bind']:.2f} ({m['hits']:3d})"
         print(f"{row['min']:5.1f} {row['steps']:6d} {row['loss'] if row['loss'] is not None else '':>6} | "
@@ -415,10 +418,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if learner.cpu >= next_eval or learner.cpu >= budget:
             report()
             next_eval += args.eval_every * 60
-    result = {"header": header, "curve": curve, "steps_per_cpu_min": round(learner.steps / (learner.cpu / 60), 1)}
+    result = {"header": header, "curve": curve, "steps_per_cpu_min": round(learner.steps / (learner.cpu / 60), 1),
+              "finished": True}
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        atomic_write_json(args.json, finite(result))
     if args.save:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         torch.save({"model": model.state_dict(), "blind": blind.state_dict(), "header": header}, args.save)

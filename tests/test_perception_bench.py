@@ -607,10 +607,16 @@ def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
 
 
 @pytest.mark.slow
-def test_benchmark_run_prints_a_curve_with_both_baselines(bench, work, capsys) -> None:
+def test_benchmark_run_prints_a_curve_with_both_baselines(bench, work, capsys, monkeypatch) -> None:
     out = work / "curve.json"
+    written = []  # what the file held after each write: the curve so far, after every evaluation
+    real_write = bench.atomic_write_json
+    monkeypatch.setattr(bench, "atomic_write_json",
+                        lambda path, data: written.append((len(data["curve"]), data["finished"])) or real_write(path, data))
     bench.main(["--minutes", "0.05", "--eval-every", "0.05", "--eval-per-count", "2", "--batch", "2",
                 "--work", str(work), "--json", str(out)])
+    points = written[-1][0]
+    assert points >= 2 and written == [*((n, False) for n in range(1, points + 1)), (points, True)]
     printed = capsys.readouterr().out
     assert "blind" in printed and "mean-box" in printed
     result = json.loads(out.read_text())
