@@ -775,7 +775,10 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     assert capsys.readouterr().out.strip().endswith(str(folder))
     assert cached_base(BaseRecipe(steps=2, binding_steps=1, video_steps=1, where_steps=1, world_steps=1)) is None
 
-    # continued in a second part (--from, single objects only): both parts' commands, and what they trained together
+    # continued in a second part (--from, single objects only): both parts' commands, and what they trained together;
+    # a note of how the first part was made stays with it
+    info["how"] = "the checkpoint at step 30 of a longer build"
+    (folder / "base.json").write_text(json.dumps(info))
     more = ["perception-base", "--from", str(folder), "--steps", "1", "--binding-steps", "0", "--video-steps", "0",
             "--where-steps", "0", "--world-steps", "0", "--threads", "1"]
     assert main(more) == 0
@@ -783,6 +786,7 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     assert continued != folder and (continued / "model.safetensors").is_file()
     second = json.loads((continued / "base.json").read_text())
     assert [part["command"] for part in second["parts"]] == [recipe.command(), second["command"]]
+    assert second["parts"][0]["how"] == info["how"] and "how" not in second["parts"][1]
     assert f"--from {folder} --steps 1 --binding-steps 0" in second["command"]
     assert second["seconds"] == pytest.approx(info["seconds"] + second["parts"][1]["seconds"], abs=0.2)
     assert second["total"] == {"arch": "qwen3_vl", "size": "small", "seed": 0, "steps": 25, "binding_steps": 1,

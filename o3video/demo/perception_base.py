@@ -195,7 +195,9 @@ def _continued(recipe: BaseRecipe, info: dict[str, Any]) -> dict[str, Any]:
     """A continued base's record of its parts: their commands and times, and the stages they trained together."""
     source_info_path = Path(recipe.source) / INFO
     before = json.loads(source_info_path.read_text(encoding="utf-8")) if source_info_path.is_file() else {}
-    parts = before.get("parts") or ([{key: before.get(key) for key in ("command", "built", "seconds")}] if before else [])
+    first = {key: before.get(key) for key in ("command", "built", "seconds")}
+    first.update({"how": before["how"]} if "how" in before else {})  # a hand-written note of how it was made
+    parts = before.get("parts") or ([first] if before else [])
     total = total_of(before) if before else {**total_of_recipe(recipe), **{key: 0 for key in STAGES}}
     total.update({key: (total.get(key) or 0) + getattr(recipe, key) for key in STAGES})
     seconds = sum(part["seconds"] for part in parts if isinstance(part.get("seconds"), (int, float)))
