@@ -430,12 +430,15 @@ def test_the_when_picture_of_rivals_runs_shows_whose_run_the_seeing_answers_matc
         files.append(tmp_path / f"seed{seed}.json")
         files[-1].write_text(json.dumps({"curve": curve}))
     drawn = {}
-    monkeypatch.setattr(bench, "line_panels", lambda path, panels, **_: drawn.setdefault("panels", panels) and Path(path))
+    keep = lambda path, panels, **_: drawn.setdefault("panels", panels) and Path(path)
+    monkeypatch.setattr(bench, "line_panels", keep)
     assert bench.main(["when", str(tmp_path / "when.png"), *map(str, files)]) == 0
     assert len(drawn["panels"]) == 2  # overall (the one event kind, presence, is no panel of its own), whose run
     match = drawn["panels"][-1]
-    assert [label for label, _, _ in match.lines] == [f"seed{s} {w}" for s in range(3) for w in ("named", "rival", "any")]
-    assert match.lines[0][2] == pytest.approx([0.0, 0.3]) and match.lines[5][2] == pytest.approx([0.6, 0.6])  # seed0 named, seed1 any
+    labels = [f"seed{s} {whose}" for s in range(3) for whose in ("named", "rival", "any")]
+    assert [label for label, _, _ in match.lines] == labels
+    assert match.lines[0][2] == pytest.approx([0.0, 0.3])  # seed0 named
+    assert match.lines[5][2] == pytest.approx([0.6, 0.6])  # seed1 any
     # 15 labels in all, more than matplotlib's 10 default colours: each still gets a colour of its own
     from bench.pictures import line_panels
 
@@ -611,8 +614,11 @@ def test_benchmark_run_prints_a_curve_with_both_baselines(bench, work, capsys, m
     out = work / "curve.json"
     written = []  # what the file held after each write: the curve so far, after every evaluation
     real_write = bench.atomic_write_json
-    monkeypatch.setattr(bench, "atomic_write_json",
-                        lambda path, data: written.append((len(data["curve"]), data["finished"])) or real_write(path, data))
+    def write(path, data):
+        written.append((len(data["curve"]), data["finished"]))
+        return real_write(path, data)
+
+    monkeypatch.setattr(bench, "atomic_write_json", write)
     bench.main(["--minutes", "0.05", "--eval-every", "0.05", "--eval-per-count", "2", "--batch", "2",
                 "--work", str(work), "--json", str(out)])
     points = written[-1][0]
