@@ -3,7 +3,7 @@
 Each example is one image of 1–3 of the synthetic world's shapes (o3video/data/synth: its shape masks, its colours, its
 object names) on a plain grey background; the question names one of them, asked as the project's visual QA, and the
 answer is the grounded completion naming it with its box (0–1000 of the image by default, `--coord pixels` for pixels;
-`o3video/train/perception.py`, which the demo's perception base is built with). The prompt comes
+`o3video/lab/perception/pretrain.py`, which the demo's perception base is built with). The prompt comes
 from the project's builder (`build_messages`, visual QA), the batches from the project's SFT collator (TRL's, loss on
 the assistant's tokens only), the model from the project's tiny-model builder (`build_tiny_model`, loaded with
 `load_model`), answers from the project's `generate` (greedy) and `parse_answer_box`, scores from `box_iou`.
@@ -131,11 +131,28 @@ from o3video.data.synth.vocab import COLOURS, SHAPES, object_name  # noqa: E402
 from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
 from o3video.grammar import parse, render_box  # noqa: E402
 from o3video.io import atomic_write_json, finite  # noqa: E402
+from o3video.lab.perception.pretrain import (  # noqa: E402
+    BLANK_GREY,
+    COORDS,
+    Learner,
+    Recipe,
+    Scene,
+    World,
+    answer_box,
+    answer_text,
+    eval_set,
+    evaluate,
+    evaluate_when,
+    example,
+    frame_times,
+    make_scene,
+    mean_box,
+    object_shares,
+    score,
+    unresized_frame_kwargs,
+    world_eval_set,
+)
 from o3video.tasks import Task  # noqa: E402
-from o3video.train.perception import (BLANK_GREY, COORDS, Learner, Recipe, Scene, World, answer_box,  # noqa: E402
-                                      answer_text, eval_set, evaluate, evaluate_when, example, frame_times,
-                                      make_scene, mean_box, object_shares, score, unresized_frame_kwargs,
-                                      world_eval_set)
 from o3video.video.prompt import answer_instruction, build_messages  # noqa: E402
 from o3video.video.sampling import Frame  # noqa: E402
 
@@ -256,7 +273,7 @@ class PresenceScene(Scene):
 def presence_scene(rng: random.Random, world: World, *, rivals: int = 0, blank: bool = False) -> PresenceScene:
     """A `PresenceScene` of new objects, 8 frames over 4-10 s: the named one shown in 2-8 consecutive frames, each of
     `rivals` others in 1-8 of its own (they may overlap the named one's)."""
-    from o3video.train.vstar_practice import practice_records
+    from o3video.lab.vstar_practice import practice_records
 
     still = make_scene(rng, world, 1 + rivals, blank=blank)
     runs = []
@@ -458,19 +475,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="share of training questions asked in the video form (1-8 labelled frames of the image); "
                         "the curve then also scores the held-out frames asked as 8 frames")
     p.add_argument("--context", type=float, default=0.0,
-                   help="share of training questions preceded by 1-4 sentences (o3video.train.perception.CONTEXT), so "
+                   help="share of training questions preceded by 1-4 sentences (o3video.lab.perception.pretrain.CONTEXT), so "
                         "the text between the image and the answer varies")
     p.add_argument("--where", type=float, default=0.0,
-                   help="share of training questions asked in V-STaR's chain-1 where layout (o3video.train.perception."
+                   help="share of training questions asked in V-STaR's chain-1 where layout (o3video.lab.perception.pretrain."
                         "ask_where)")
     p.add_argument("--clause", type=float, default=0.0,
-                   help="share of training questions ending with a clause (o3video.train.perception.CLAUSES)")
+                   help="share of training questions ending with a clause (o3video.lab.perception.pretrain.CLAUSES)")
     p.add_argument("--motion", type=float, default=0.0,
                    help="share of the where-layout questions whose objects move and may change colour "
-                        "(o3video.train.perception.add_motion)")
+                        "(o3video.lab.perception.pretrain.add_motion)")
     p.add_argument("--world", type=float, default=0.0,
                    help="share of training questions about new videos of the synthetic world, in the where layout "
-                        "(o3video.train.perception.world_scene)")
+                        "(o3video.lab.perception.pretrain.world_scene)")
     p.add_argument("--events", type=float, default=0.0,
                    help="share of those asked the world's own questions about the video's events")
     p.add_argument("--what", type=float, default=0.0,
@@ -675,8 +692,8 @@ def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wor
 def layouts(model_dir: str, world: str | None = None, per_count: int = 16, threads: int = 1) -> dict[str, Any]:
     """Score a saved model (e.g. a perception base) on the held-out frames in every `layout_forms` layout, and on
     the world's test videos when `world` is given: does its localisation depend on where the image sits?"""
+    from o3video.lab.perception.pretrain import _world_of, coord_of
     from o3video.models import generate, load_model
-    from o3video.train.perception import _world_of, coord_of
 
     torch.set_num_threads(threads)
     model, processor = load_model(model_dir, dtype="float32")
@@ -710,14 +727,13 @@ def world_where(model_dir: str, worlds: list[str], threads: int = 1) -> dict[str
     the demo samples them, and the question "Where is the <object>?" or the record's own, with its clause ("... while
     it touches the red cross?"). Scored by vIoU over the asked seconds (`where_viou`); the last row is the demo's own
     score of V-STaR's prompt on the decoded frames (`spatial_scores`)."""
+    from o3video.data.synth.scene_plan import ScenePlan
     from o3video.data.synth.truth import compute_truth
-    from o3video.data.synth.world import ScenePlan
     from o3video.data.vstar import parse_spatial_boxes, rescale_spatial, span_seconds, vstar_prompts
-    from o3video.demo.settings import DemoSettings
     from o3video.eval.vstar_metrics import spatial_scores
+    from o3video.lab.demo.settings import DemoSettings
+    from o3video.lab.perception.pretrain import _world_of, asked_scene, coord_of, evaluate_asked
     from o3video.models import frame_settings, generate, load_model
-    from o3video.train.perception import _world_of, coord_of, evaluate_asked
-    from o3video.train.perception import asked_scene
     from o3video.video.sampling import sample_frames
 
     torch.set_num_threads(threads)

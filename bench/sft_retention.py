@@ -1,8 +1,8 @@
 """Benchmark: does the demo's SFT keep what perception pre-training taught? A curve of the localisation probe along SFT.
 
 `o3video perception-base` teaches a tiny model to answer "Where is the <colour> <shape>?" with the object's box, in the
-project's visual-QA form (`o3video/train/perception.py`). The demo then runs SFT on the synthetic world's six task types
-(`o3video/configs/tiny_sft.yaml`, the demo's own config and data, built by `o3video.demo.run.Demo`). This benchmark
+project's visual-QA form (`o3video/lab/perception/pretrain.py`). The demo then runs SFT on the synthetic world's six task types
+(`o3video/configs/tiny_sft.yaml`, the demo's own config and data, built by `o3video.lab.demo.run.Demo`). This benchmark
 runs that SFT from a base and, every `--probe-every` steps, asks the model being trained the perception probe: the
 same held-out frames (1-3 objects) `pretrain_perception` scores, greedy, mean IoU with the named object, asked as the
 image and as 8 labelled frames of it (the form the video stage teaches). It prints and
@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 from transformers import TrainerCallback  # noqa: E402
 
 from bench.pictures import Panel, line_panels  # noqa: E402
-from o3video.train.perception import World, eval_set, evaluate, mean_box, score  # noqa: E402
+from o3video.lab.perception.pretrain import World, eval_set, evaluate, mean_box, score  # noqa: E402
 
 
 class ProbeCallback(TrainerCallback):
@@ -91,11 +91,11 @@ class ProbeCallback(TrainerCallback):
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from o3video.demo.run import Demo
-    from o3video.demo.settings import DemoSettings
+    from o3video.lab.demo.run import Demo
+    from o3video.lab.demo.settings import DemoSettings
+    from o3video.lab.perception.pretrain import _world_of, coord_of
     from o3video.models import load_model
     from o3video.train import train_sft
-    from o3video.train.perception import _world_of, coord_of
 
     if not (Path(args.base) / "config.json").is_file():
         raise SystemExit(f"--base {args.base}: not a model folder (no config.json)")

@@ -77,8 +77,8 @@ def run(label: str, model, processor, initial: dict, data: Path, out: Path, *, p
 
 def trainer_for(model, processor, data: Path, out: Path, *, prompts: int, generations: int, steps: int, tokens: int,
                 threads: int, bf16: bool):
-    from o3video.train.config import load_config
     from o3video.train.rl import build_rl_trainer
+    from o3video.train.train_config import load_config
 
     config = load_config(None, [
         "model=in-memory", f"output_dir={out}", f"data.train={data}", "data.num_frames=8",
@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from o3video.data.synth import SynthConfig, build_dataset, get_preset
-    from o3video.train.config import DataConfig
-    from o3video.train.records import load_training_records
+    from o3video.train.train_config import DataConfig
+    from o3video.train.train_records import load_training_records
 
     torch.set_num_threads(args.threads)
     if args.device.startswith("cuda") and not torch.cuda.is_available():

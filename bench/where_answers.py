@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from o3video.eval.records_io import load_results
+from o3video.eval.benchmark_runner import load_results
 from o3video.eval.vstar_metrics import where_citations
 from o3video.tables import markdown_table
 

@@ -109,10 +109,10 @@ class WhereFormProbe(TrainerCallback):
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from o3video.lab.perception.pretrain import perception_records
     from o3video.models import load_model
     from o3video.train import train_sft
-    from o3video.train.config import load_config
-    from o3video.train.perception import perception_records
+    from o3video.train.train_config import load_config
 
     if not (Path(args.base) / "config.json").is_file():
         raise SystemExit(f"--base {args.base}: not a model folder (no config.json)")

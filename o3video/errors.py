@@ -45,7 +45,7 @@ def missing_extra(error: BaseException) -> str | None:
 def _video_errors() -> tuple[type, ...]:
     """The video layer's error type, when that layer is installed (the core installs without it)."""
     try:
-        from o3video.video.errors import VideoError
+        from o3video.video.video_error import VideoError
     except ModuleNotFoundError:
         return ()
     return (VideoError,)

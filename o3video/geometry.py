@@ -32,7 +32,7 @@ class BoxFormat(StrEnum):
 
 
 class BoxConvention(StrEnum):
-    """How a model writes the boxes it answers (DESIGN §4b): a property of the model family, not of the data.
+    """How a model writes the boxes it answers (docs/design.md §4b): a property of the model family, not of the data.
 
     Qwen2.5-VL (and Open-o3 Video) answers absolute pixels of its resized input frame; Qwen3-VL answers
     corners on a 0–1000 scale of the image. Both are xyxy; `convention_to_pixels` / `pixels_to_convention`

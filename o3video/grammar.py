@@ -319,7 +319,7 @@ def map_boxes(text: str, fn: Callable[[Box], Sequence[float]], *, decimals: int 
     return _BOX_RE.sub(replace, text)
 
 
-# --- ground-truth answer forms (DESIGN §2) ------------------------------------------------------------
+# --- ground-truth answer forms (docs/design.md §2) ------------------------------------------------------------
 
 
 def parse_span(text: object) -> tuple[float, float] | None:

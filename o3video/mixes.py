@@ -1,4 +1,4 @@
-"""The paper's category mixes (DESIGN §1: SFT 13.7/16.7/19.7/50.0, RL 14.4/13.9/30.3/41.7), each task's
+"""The paper's category mixes (docs/design.md §1: SFT 13.7/16.7/19.7/50.0, RL 14.4/13.9/30.3/41.7), each task's
 category, and how many records of each task a split gets. Used by the synthetic world and by the
 construction pipeline's mix stage alike."""
 

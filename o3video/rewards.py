@@ -1,4 +1,4 @@
-"""The paper's rewards, exactly as DESIGN §3 specifies: `r = r_acc + r_thk + r_fmt`, `r_thk = r_t + r_s`.
+"""The paper's rewards, exactly as docs/design.md §3 specifies: `r = r_acc + r_thk + r_fmt`, `r_thk = r_t + r_s`.
 
 Everything is computed per sample from that sample's own `task` (never from a batch's first
 element). A sample is a released STGR record whose `image_size` is the `[W, H]` of the frames the
@@ -266,7 +266,7 @@ def _where_truth(answer: str, sample: dict[str, Any], task: Task, to_model: ToMo
 
 
 def where_accuracy(completion: Completion, boxes_by_second: dict[str, Box]) -> float:
-    """r_acc of a V-STaR *where* answer — a spatial-grounding answer, so box IoU as DESIGN §3 scores boxes:
+    """r_acc of a V-STaR *where* answer — a spatial-grounding answer, so box IoU as docs/design.md §3 scores boxes:
     the mean over the ground truth's seconds of the best IoU of the boxes answered for that second (0 if
     none), which is V-STaR's own vIoU."""
     from o3video.data.vstar import parse_spatial_boxes

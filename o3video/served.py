@@ -27,7 +27,7 @@ QWEN25, QWEN3 = "qwen2_5_vl", "qwen3_vl"
 # family -> (resize factor, the processor's own least pixels per image): Qwen2.5-VL 28 px and 4 tokens,
 # Qwen3-VL 32 px and its released processor's shortest_edge (65536).
 FAMILIES = {QWEN25: (QWEN25_FACTOR, MIN_PIXELS), QWEN3: (QWEN3_FACTOR, 65536)}
-# family -> how its models write boxes (DESIGN §4b): pixels of the input frame, or 0-1000
+# family -> how its models write boxes (docs/design.md §4b): pixels of the input frame, or 0-1000
 CONVENTIONS = {QWEN25: BoxConvention.PIXELS, QWEN3: BoxConvention.RELATIVE_1000}
 
 

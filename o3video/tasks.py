@@ -1,4 +1,4 @@
-"""The six task types, named exactly as the released STGR JSON names them (DESIGN §2)."""
+"""The six task types, named exactly as the released STGR JSON names them (docs/design.md §2)."""
 
 from __future__ import annotations
 

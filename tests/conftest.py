@@ -31,7 +31,7 @@ def tiny_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_qwen3_model(tmp_path_factory) -> Path:
-    """A tiny random Qwen3-VL saved with save_pretrained (it answers boxes on 0–1000, DESIGN §4b)."""
+    """A tiny random Qwen3-VL saved with save_pretrained (it answers boxes on 0–1000, docs/design.md §4b)."""
     from o3video.models import build_tiny_model
     from o3video.models.corpus import default_corpus
 

@@ -1,5 +1,5 @@
 """The tiny model behind a real OpenAI-compatible chat-completions server on 127.0.0.1, for the served-model
-tests: `o3video.construction.offline.server.LocalChatServer` answers each request with `TinyResponder`,
+tests: `o3video.lab.offline.server.LocalChatServer` answers each request with `TinyResponder`,
 which decodes the PNG data-URL images, rebuilds the processor's chat messages (text and image items in
 the order sent) and generates with the tiny model as `o3video.answer.LocalModel` does (greedy at
 temperature 0; `n` samples after `torch.manual_seed(seed)` otherwise).
@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image
 
-from o3video.construction.offline.server import HTTPStatusReply, LocalChatServer
+from o3video.lab.offline.server import HTTPStatusReply, LocalChatServer
 
 PNG_PREFIX = "data:image/png;base64,"
 

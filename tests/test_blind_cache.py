@@ -3,8 +3,8 @@
 import json
 from dataclasses import replace
 
-from o3video.demo import blind_cache
-from o3video.demo.run import DemoSettings
+from o3video.lab.demo import blind_cache
+from o3video.lab.demo.run import DemoSettings
 
 
 def _inputs(tmp_path):

@@ -1,4 +1,4 @@
-"""The box convention belongs to the model (DESIGN §4b): Qwen2.5-VL answers pixels of its input frame, Qwen3-VL
+"""The box convention belongs to the model (docs/design.md §4b): Qwen2.5-VL answers pixels of its input frame, Qwen3-VL
 0–1000 of it. Detected from each tiny model's config, overridable, and read by every consumer: prompts, SFT
 targets, RL rewards, V-STaR rescaling and scoring, `infer`'s evidence, pictures, test-time-scaling crops."""
 
@@ -92,7 +92,7 @@ def test_override_wins_and_is_saved_with_the_checkpoint(tiny_qwen3_model, tmp_pa
 
 
 def test_training_config_field(tiny_model, synth_easy):
-    from o3video.train.config import ConfigError, load_config
+    from o3video.train.train_config import ConfigError, load_config
 
     base = [f"model={tiny_model}", "output_dir=unused", f"data.train={synth_easy / 'stgr_sft.json'}"]
     assert load_config(None, base, stage="sft").box_convention == "auto"
@@ -174,11 +174,11 @@ def test_training_rows_carry_the_models_convention(synth_easy, qwen3):
     """SFT examples and RL rows built for a Qwen3-VL: the system prompt states 0–1000, the SFT target's boxes
     are on 0–1000, the RL row's reward columns name the convention."""
     from o3video.models import box_convention_of, frame_settings
-    from o3video.train.config import load_config
-    from o3video.train.records import load_training_records
     from o3video.train.rl_data import rl_row
     from o3video.train.sft_data import sft_example
     from o3video.train.targets import target_completion
+    from o3video.train.train_config import load_config
+    from o3video.train.train_records import load_training_records
 
     model, processor = qwen3
     config = load_config(None, ["model=unused", "output_dir=unused", f"data.train={synth_easy / 'stgr_sft.json'}",
@@ -305,7 +305,7 @@ def test_infer_reports_the_box_as_answered_and_in_video_pixels(arch, box, conven
 def test_pictures_and_crops_read_boxes_in_the_convention():
     from o3video.tts import crop_evidence
     from o3video.viz.blocks import caption_lines
-    from o3video.viz.items import collect_evidence
+    from o3video.viz.shown_claims import collect_evidence
 
     frame = types.SimpleNamespace(timestamp=0.0, image=Image.new("RGB", (200, 100), (128, 128, 128)))
     text = "<think><obj>cup</obj><box>[100,200,500,800]</box>at<t>0</t>s</think><answer>a</answer>"
@@ -325,9 +325,9 @@ def test_pictures_and_crops_read_boxes_in_the_convention():
 @pytest.mark.parametrize("stage", ["sft", "rl"])
 def test_trainers_build_their_data_in_the_models_convention(stage, synth_easy, tiny_qwen3_model, tmp_path):
     """`build_sft_trainer` / `build_rl_trainer` read the convention from the model (or the config's override)."""
-    from o3video.train.config import load_config
     from o3video.train.rl import build_rl_trainer
     from o3video.train.sft import build_sft_trainer
+    from o3video.train.train_config import load_config
 
     def built(*extra):
         data = synth_easy / ("stgr_sft.json" if stage == "sft" else "stgr_rl.json")

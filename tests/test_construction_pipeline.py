@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from o3video.construction import BuildConfig, SourceSpec, VLMOptions, build
-from o3video.construction.offline.demo import kept_by_source_filters
-from o3video.construction.offline.sources import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
-from o3video.construction.offline.server import LocalChatServer
-from o3video.construction.offline.annotator import ERROR_KINDS, TruthAnnotator
 from o3video.cli import main
+from o3video.construction import BuildConfig, SourceSpec, VLMOptions, build
 from o3video.data.stgr import load_stgr, reasoning_in_pixels
+from o3video.lab.offline.annotator import ERROR_KINDS, TruthAnnotator
+from o3video.lab.offline.build_demo import kept_by_source_filters
+from o3video.lab.offline.server import LocalChatServer
+from o3video.lab.offline.synthetic_sources import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
 from o3video.mixes import SFT_MIX
 from o3video.video.keyframes import load_key_frame
 
@@ -108,9 +108,9 @@ def test_clean_build_keeps_every_annotated_item_and_writes_trainable_records(wor
     # the training issue's SFT data path accepts what the build wrote: every record loads for training,
     # and a batch of built spatio-temporal examples gets assistant-only labels
     from o3video.models import frame_settings, load_model
-    from o3video.train.config import DataConfig
-    from o3video.train.records import load_training_records
     from o3video.train.sft_data import sft_collator, sft_example
+    from o3video.train.train_config import DataConfig
+    from o3video.train.train_records import load_training_records
 
     _, processor = load_model(tiny_model)
     items = load_training_records(DataConfig(train=[str(out / "stgr_sft.jsonl")], num_frames=4, cache_dir=None),

@@ -73,7 +73,7 @@ def test_quick_demo_runs_every_stage_and_reports_its_own_numbers(tmp_path, capsy
 
 @pytest.mark.slow
 def test_a_second_demo_of_the_same_recipe_takes_the_blind_twin_from_the_cache(tmp_path, monkeypatch):
-    from o3video.demo import blind_cache
+    from o3video.lab.demo import blind_cache
 
     first, second, other_seed = tmp_path / "first", tmp_path / "second", tmp_path / "other"
     quick = ["demo", "--quick", "--sft", "trainer.max_steps=4", "--rl", "trainer.max_steps=1"]
@@ -104,8 +104,8 @@ def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_k
     from PIL import Image
 
     from o3video.data.stgr import load_stgr
-    from o3video.demo import blind_cache
-    from o3video.demo.run import Demo, quick_settings
+    from o3video.lab.demo import blind_cache
+    from o3video.lab.demo.run import Demo, quick_settings
 
     settings = replace(quick_settings(tmp_path / "run"), perception_replay=8)
     demo = Demo(settings)

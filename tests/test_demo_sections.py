@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from o3video.demo.beyond_vstar import evidence_stats, grounding_table, tts_markdown
+from o3video.lab.demo.beyond_vstar import evidence_stats, grounding_table, tts_markdown
 
 
 def _response(key, scores):
@@ -42,7 +42,7 @@ def test_grounding_section_has_mean_iou_and_recalls():
 
 
 def _summary(name, per_record):
-    from o3video.demo.evaluate import EvalSummary
+    from o3video.lab.demo.evaluate import EvalSummary
 
     means = {m: sum(r[m] for r in per_record.values()) / len(per_record) for m in next(iter(per_record.values()))}
     return EvalSummary(name=name, n=len(per_record), **means, am_1=0, am_2=0, lgm_1=0, lgm_2=0, mAM=0, mLGM=0,
@@ -50,7 +50,7 @@ def _summary(name, per_record):
 
 
 def test_a_model_sees_only_where_it_beats_its_blind_twin_by_more_than_twice_the_paired_error():
-    from o3video.demo.seeing import margins, paired
+    from o3video.lab.demo.seeing import margins, paired
 
     keys = [f"k{i}" for i in range(10)]
     row = lambda what, where: {"what": what, "when_1": 0.5, "where_1": where, "where_2": 0.0, "when_2": 0.5}  # noqa: E731
@@ -68,7 +68,7 @@ def test_a_model_sees_only_where_it_beats_its_blind_twin_by_more_than_twice_the_
 
 
 def test_the_seed_report_gives_mean_and_sd_and_claims_only_what_exceeds_twice_the_sd():
-    from o3video.demo.seeds import aggregate_markdown
+    from o3video.lab.demo.seeds import aggregate_markdown
 
     def run(sft, gspo, blind):
         one = lambda name, v: _summary(name, {"k": {"what": v, "when_1": v, "where_1": v, "where_2": v, "when_2": v}})  # noqa: E731
@@ -105,7 +105,7 @@ def test_the_format_of_the_what_answer_is_read_from_its_full_completion():
     import json
     from pathlib import Path
 
-    from o3video.demo.evaluate import format_scores
+    from o3video.lab.demo.evaluate import format_scores
 
     record = json.loads((Path(__file__).parent / "data" / "vstar_edge_cases.json").read_text())[0]
     record = {k: v for k, v in record.items() if not k.startswith("answer_")}
@@ -116,7 +116,7 @@ def test_the_format_of_the_what_answer_is_read_from_its_full_completion():
 
 
 def test_the_base_line_says_how_the_base_was_built_and_tolerates_a_hand_made_base_json():
-    from o3video.demo.assemble import base_summary
+    from o3video.lab.demo.assemble import base_summary
 
     written = {"command": "o3video perception-base --steps 4000", "built": "2026-11-30 10:30:00", "seconds": 5400.0,
                "final": {"model": {"iou": 0.658, "iou_by_n": {"1": 0.741}}, "model_as_video": {"iou": 0.54}},
@@ -140,7 +140,7 @@ def test_the_demo_takes_the_cached_base_then_the_embedded_one_and_builds_only_wh
                                                                                                   monkeypatch):
     import json
 
-    from o3video.demo import perception_base as bases
+    from o3video.lab.perception import build_base as bases
 
     recipe = bases.BaseRecipe(steps=3)
     built = []
@@ -166,7 +166,7 @@ def test_the_demo_starts_from_the_perception_base_by_default_only_when_one_is_at
     import json
 
     from o3video.commands.demo import chosen_base
-    from o3video.demo import perception_base as bases
+    from o3video.lab.perception import build_base as bases
 
     embedded = tmp_path / "bases" / "perception"
     monkeypatch.setattr(bases, "EMBEDDED", embedded)

@@ -79,9 +79,31 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_training_never_imports_evaluation_and_only_commands_import_commands():
     graph = import_graph()
     upward = [(m, t) for m, targets in graph.items() for t in targets
-              if (m.startswith("o3video.train") and t.startswith(("o3video.eval", "o3video.demo")))
+              if (m.startswith("o3video.train") and t.startswith("o3video.eval"))
               or (t.startswith("o3video.commands") and not m.startswith(("o3video.commands", "o3video.cli")))]
     assert upward == []
+
+
+LAB = "o3video.lab"
+# The command line is the one layer above both: `o3video demo` and `o3video perception-base` are the lab's commands.
+ABOVE_THE_LAB = ("o3video.cli", "o3video.commands")
+
+
+def lab_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(product module, lab module) for every import of the lab from outside it and the command line."""
+    return sorted((m, t) for m, targets in graph.items() for t in targets
+                  if (t == LAB or t.startswith(LAB + ".")) and not (m == LAB or m.startswith(LAB + "."))
+                  and not m.startswith(ABOVE_THE_LAB))
+
+
+def test_the_product_never_imports_the_lab():
+    assert lab_imports(import_graph()) == []
+
+
+def test_the_lab_check_finds_a_product_module_that_imports_the_lab():
+    graph = {"o3video.construction.pipeline": {"o3video.lab.offline.annotator"}, "o3video.lab.demo.run": {"o3video.io"},
+             "o3video.commands.demo": {"o3video.lab.demo"}, "o3video.train.sft": {"o3video.train.common"}}
+    assert lab_imports(graph) == [("o3video.construction.pipeline", "o3video.lab.offline.annotator")]
 
 
 def test_only_the_lmms_eval_plugin_imports_lmms_eval():

@@ -21,7 +21,7 @@ from o3video.eval.lmms_model import (
     request_video,
 )
 from o3video.grammar import parse
-from o3video.infer import InferenceResult, evidence_of
+from o3video.inference import InferenceResult, evidence_of
 from o3video.tasks import Task
 
 TASK_DIR = Path(__file__).parent / "lmms_task"

@@ -1,4 +1,4 @@
-"""Perception pre-training (o3video/train/perception.py) and its benchmark (bench/perception.py): scenes, scoring,
+"""Perception pre-training (o3video/lab/perception/pretrain.py) and its benchmark (bench/perception.py): scenes, scoring,
 that a few seconds of training learn something measurable, and that the pre-training command resumes exactly."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from o3video.train import perception
+from o3video.lab.perception import pretrain as perception
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -211,7 +211,7 @@ def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at
     from o3video.data.vstar import parse_spatial_answer
     from o3video.geometry import box_iou
     from o3video.grammar import parse
-    from o3video.train.perception import event_questions, world_scene
+    from o3video.lab.perception.pretrain import event_questions, world_scene
 
     world, rng = perception.World(), random.Random(6)
     size = (world.width, world.height)
@@ -742,7 +742,7 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     from functools import partial
 
     from o3video.cli import main
-    from o3video.demo.perception_base import BaseRecipe, cached_base, embedded_base
+    from o3video.lab.perception.build_base import BaseRecipe, cached_base, embedded_base
 
     # 3 held-out frames per layout instead of 96: what is tested is the command, not the curve's precision (an
     # untrained model answers every where question in its full 160 tokens, ~13 evaluations of the curve)
@@ -1093,8 +1093,8 @@ def test_where_form_bench_trains_on_the_form_and_scores_held_out_answers_as_the_
     truthful = ('<think>The <obj>red circle</obj><box>[89,238,268,476]</box>at<t>3.0</t>s and the <obj>red circle'
                 '</obj><box>[107,238,286,476]</box>at<t>4.0</t>s.</think><answer>{"3":[89,238,268,476],"4":[107,238,286,476]}'
                 '</answer>')
-    from o3video.eval.vstar_run import answer_fields
     from o3video.eval.vstar_metrics import where_citations
+    from o3video.eval.vstar_run import answer_fields
 
     prompt = bench.VStarPrompt("where_1", bench.Task.SPATIO_TEMPORAL, "q", "i")
     result = bench.held_out_annotation(record) | answer_fields([prompt], [truthful], (128, 96), (112, 84), "relative_1000")

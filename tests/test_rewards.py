@@ -1,4 +1,4 @@
-"""Every reward term of DESIGN §3 against hand-computed expectations."""
+"""Every reward term of docs/design.md §3 against hand-computed expectations."""
 
 import math
 

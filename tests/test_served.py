@@ -13,7 +13,7 @@ from served_tiny import processor_messages, served_tiny
 
 from o3video.cli import main
 from o3video.errors import InputError
-from o3video.eval.records_io import in_order
+from o3video.eval.benchmark_runner import in_order
 from o3video.served import ServedModel, family_of, openai_messages
 from o3video.served import served_frame_settings as frame_settings
 
@@ -168,7 +168,7 @@ def test_in_order_runs_at_once_but_yields_in_order_and_raises_in_order():
 
 
 def test_a_malformed_reply_is_an_input_error(tiny_model):
-    from o3video.construction.offline.server import LocalChatServer
+    from o3video.lab.offline.server import LocalChatServer
 
     with LocalChatServer(lambda body, headers: [], model="tiny") as empty:
         model = ServedModel(empty.url, "tiny", retries=0, timeout=5)

@@ -16,9 +16,9 @@ from PIL import Image
 from o3video.cli import main as cli_main
 from o3video.data.stgr import load_stgr, reasoning_in_pixels, reward_sample, validate_record
 from o3video.data.synth import RL_MIX, SFT_MIX, SynthConfig, build_dataset, get_preset, parse_mix, task_counts
-from o3video.mixes import largest_remainder
 from o3video.geometry import to_pixels
 from o3video.grammar import parse, parse_span, parse_temporal_truth
+from o3video.mixes import largest_remainder
 from o3video.rewards import score
 from o3video.tasks import Task
 
@@ -50,7 +50,7 @@ def truth_of(out: Path, video_path: str) -> dict:
 
 
 def model_answer(record: dict) -> str:
-    """The answer as a model should write it (DESIGN §2): temporal answers as `From <t>S</t>s to <t>E</t>s`."""
+    """The answer as a model should write it (docs/design.md §2): temporal answers as `From <t>S</t>s to <t>E</t>s`."""
     task = Task(record["task"])
     if not task.is_temporal:
         return record["answer"]
@@ -308,9 +308,9 @@ def test_normalised_boxes_match_pixels_of_the_record(dataset):
 
 def test_vstar_records_run_through_the_benchmark_protocol_and_metrics(dataset):
     """An oracle that answers with the ground truth gets full marks from the project's V-STaR scorer."""
+    from o3video.data.vstar import vstar_prompts
     from o3video.eval.judges import exact_judge
     from o3video.eval.vstar_metrics import score_record
-    from o3video.data.vstar import vstar_prompts
 
     for i, r in enumerate(records(dataset, "vstar_test.json")):
         assert len(vstar_prompts(r)) == 5

@@ -123,7 +123,7 @@ def test_decoded_pixels_lie_inside_and_fill_ground_truth_boxes(rendered):
 def _visible_mask(plan, obj_id: int, frame: int) -> np.ndarray:
     """Recompute an object's visible pixels from the plan alone: its shape at its position, minus the
     shapes of objects in higher layers, clipped to the frame."""
-    from o3video.data.synth.world import positions
+    from o3video.data.synth.scene_plan import positions
 
     canvas = np.zeros((plan.height + 2 * 64, plan.width + 2 * 64), dtype=np.int8)  # margin for off-canvas parts
     mine = plan.objects[obj_id]
@@ -239,7 +239,7 @@ def test_names_are_unique_in_a_scene_at_all_times():
 def test_objects_move_smoothly_at_the_preset_speed(preset):
     """No jumps: between consecutive frames an object moves at most its top speed (plus the 2 px of
     rounding positions to even pixels)."""
-    from o3video.data.synth.world import positions
+    from o3video.data.synth.scene_plan import positions
 
     p = SMALL[preset]
     top = p.speed_fraction[1] * p.width / p.fps

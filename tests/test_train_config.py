@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from o3video.cli import main
-from o3video.train.config import ConfigError, load_config, parse_value
 from o3video.train.rl import grpo_kwargs, reward_funcs
 from o3video.train.sft import SFT_DEFAULTS
+from o3video.train.train_config import ConfigError, load_config, parse_value
 
 CONFIGS = Path(__file__).resolve().parents[1] / "o3video" / "configs"
 
@@ -131,7 +131,7 @@ def test_a_non_editable_install_ships_the_configs_the_demo_and_train_use(tmp_pat
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
-    code = ("import o3video, pathlib; from o3video.demo.run import DemoSettings; s = DemoSettings(); "
+    code = ("import o3video, pathlib; from o3video.lab.demo.run import DemoSettings; s = DemoSettings(); "
             "print(pathlib.Path(o3video.__file__).parent); print(s.sft_config.is_file() and s.rl_config.is_file())")
     shown = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, check=True)
     package, found = shown.stdout.split()

@@ -7,8 +7,8 @@ import pytest
 from transformers import TrainerState
 
 from o3video.train.callbacks import sigma_of_state
-from o3video.train.config import load_config
 from o3video.train.rl import reward_funcs
+from o3video.train.train_config import load_config
 
 # A spatio-temporal sample: one key frame at 4.0 s with a box; the completion cites the object 2 s away.
 SAMPLE = {

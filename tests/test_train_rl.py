@@ -8,14 +8,13 @@ import signal
 
 import pytest
 import torch
-
 from resume import WeightsAtStart, kill_after_checkpoint, logged_steps, weights
 
-from o3video.train.config import load_config
-from o3video.train.records import load_training_records
 from o3video.train.rl import train_rl
 from o3video.train.rl_data import REWARD_COLUMNS, rl_row
 from o3video.train.sft import train_sft
+from o3video.train.train_config import load_config
+from o3video.train.train_records import load_training_records
 from o3video.video.prompt import messages_images
 
 
@@ -40,8 +39,8 @@ def warm_model(synth_easy, two_records, tmp_path_factory):
     """A tiny model (tokenizer trained on these texts) after a short SFT on the two records: it writes the
     format some of the time, so a group of sampled completions earns different rewards (a random model
     scores 0 on every term, and a group with equal rewards has nothing to learn from)."""
-    from o3video.models.corpus import tokenizer_corpus
     from o3video.models import build_tiny_model
+    from o3video.models.corpus import tokenizer_corpus
 
     work = tmp_path_factory.mktemp("warm")
     base = build_tiny_model(work / "base", tokenizer_corpus([two_records]), seed=0)

@@ -11,12 +11,12 @@ from resume import WeightsAtStart, kill_after_checkpoint, logged_steps, weights
 
 from o3video.data.stgr import load_stgr, validate_record
 from o3video.grammar import parse
-from o3video.train.config import load_config
-from o3video.train.records import load_training_records
+from o3video.lab.vstar_practice import KINDS, practice_records
 from o3video.train.sft import train_sft
 from o3video.train.sft_data import sft_collator, sft_example
 from o3video.train.targets import target_answer, target_completion
-from o3video.train.vstar_practice import KINDS, practice_records
+from o3video.train.train_config import load_config
+from o3video.train.train_records import load_training_records
 
 
 @pytest.fixture(scope="module")

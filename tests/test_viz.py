@@ -15,8 +15,8 @@ from PIL import Image
 
 from o3video.grammar import parse
 from o3video.viz import draw_evidence, render_evidence, save_evidence
-from o3video.viz.items import collect_evidence
 from o3video.viz.segments import Kind, segments
+from o3video.viz.shown_claims import collect_evidence
 
 W, H = 112, 84
 GREY = (128, 128, 128)

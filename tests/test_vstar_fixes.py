@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from o3video.data.vstar import parse_temporal_answer, second_key, span_seconds
 from o3video.eval.judges import exact_judge
 from o3video.eval.vstar_metrics import score_record
-from o3video.data.vstar import parse_temporal_answer, second_key, span_seconds
 from o3video.geometry import BoxConvention
 from o3video.grammar import parse
 from o3video.rewards import score as reward_score
@@ -35,7 +35,7 @@ def answered(**over):
 
 def _synth_records():
     from o3video.data.synth import get_preset
-    from o3video.data.synth.build import scene_rng
+    from o3video.data.synth.dataset import scene_rng
     from o3video.data.synth.planner import plan_scene
     from o3video.data.synth.questions import SceneFacts
     from o3video.data.synth.truth import compute_truth

@@ -115,7 +115,7 @@ def test_infer_command_prints_evidence_and_draws_it(synth_easy, tiny_model, tmp_
 
 def test_evidence_is_reported_in_both_coordinate_spaces():
     from o3video.grammar import parse
-    from o3video.infer import evidence_of
+    from o3video.inference import evidence_of
 
     completion = parse("<think><obj>cup</obj><box>[10,20,60,-5]</box><box>[-10,0,300,40]</box>at<t>2</t>s</think><answer>a</answer>")
     ev = evidence_of(completion, (112, 84), (224, 168))
@@ -141,7 +141,7 @@ def test_frames_follow_the_processor_so_boxes_refer_to_what_the_model_saw(synth_
 
 
 def test_video_ignoring_baselines_answer_from_the_frame_and_the_training_split_only(synth_easy, tmp_path):
-    from o3video.eval.records_io import load_annotations
+    from o3video.eval.benchmark_runner import load_annotations
     from o3video.eval.vstar_baselines import answer_prior, baseline_answers
 
     records = load_annotations(synth_easy / "vstar_test.json")

@@ -114,7 +114,7 @@ def _config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from o3video.construction.report import render_validation
+    from o3video.construction.build_report import render_validation
     from o3video.construction.vlm import VLMError
     from o3video.errors import InputError
 
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         _restart(out)
     try:
         if args.synthetic_demo:
-            from o3video.construction.offline.demo import DEFAULT_ERRORS, DemoConfig, run_synthetic_demo
+            from o3video.lab.offline.build_demo import DEFAULT_ERRORS, DemoConfig, run_synthetic_demo
 
             summary = run_synthetic_demo(DemoConfig(out=out, videos=args.demo_videos, errors=args.errors or DEFAULT_ERRORS,
                                                     existing=args.demo_existing, mix=args.mix or "sft", seed=args.seed,

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", choices=("qwen2_5_vl", "qwen3_vl"), default="qwen2_5_vl",
                         help="architecture of a random base")
     parser.add_argument("--perception-replay", type=int, default=None, metavar="N",
-                        help="mix N perception questions (\"Where is the <colour> <shape>?\", o3video/train/perception.py) "
+                        help="mix N perception questions (\"Where is the <colour> <shape>?\", o3video/lab/perception/pretrain.py) "
                              "into SFT; without it, as many as the world's SFT records (360, or 48 with --quick) when the run "
                              "starts from a pre-trained base (SFT erases the base's localisation otherwise: "
                              "bench/sft_retention.py), and none from a random one")
@@ -53,13 +53,13 @@ def chosen_base(base: str, quick: bool, size: str) -> str:
         return base
     if quick:
         return "random"
-    from o3video.demo.perception_base import BaseRecipe, ready_base
+    from o3video.lab.perception.build_base import BaseRecipe, ready_base
 
     return "perception" if ready_base(BaseRecipe(size=size)) is not None else "random"
 
 
 def run(args: argparse.Namespace) -> int:
-    from o3video.demo import DemoSettings, quick_settings, run_demo
+    from o3video.lab.demo import DemoSettings, quick_settings, run_demo
 
     started = time.perf_counter()
     settings = quick_settings(args.out) if args.quick else DemoSettings(out=args.out)
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     settings.sft_overrides += args.sft
     settings.rl_overrides += args.rl
     if args.seeds > 1:
-        from o3video.demo.seeds import run_seeds
+        from o3video.lab.demo.seeds import run_seeds
 
         report = run_seeds(settings, args.seeds, fresh=args.fresh)
     else:

@@ -73,7 +73,7 @@ def _print(result) -> None:
 def run(args: argparse.Namespace) -> int:
     from o3video.answer import load_video_model
     from o3video.errors import InputError
-    from o3video.infer import answer_video
+    from o3video.inference import answer_video
     from o3video.io import check_output_file
     from o3video.video import probe
 

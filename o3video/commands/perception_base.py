@@ -43,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from o3video.demo.perception_base import STAGES, BaseRecipe, build_perception_base
     from o3video.errors import InputError
+    from o3video.lab.perception.build_base import STAGES, BaseRecipe, build_perception_base
     from o3video.train.common import set_threads
 
     if args.threads < 1:

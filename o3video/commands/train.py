@@ -44,7 +44,7 @@ def _flag_overrides(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
-    from o3video.train.config import load_config
+    from o3video.train.train_config import load_config
 
     config = load_config(args.config, [*args.overrides, *_flag_overrides(args)], stage=args.stage)
     if args.print_config:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from o3video.construction.annotation import AnnotationError, annotation_from_reply
+from o3video.construction.annotation_prompts import dense_request, temporal_request
+from o3video.construction.annotator_frames import OfferedFrame, decode_offered, offered_indices, save_image
 from o3video.construction.asking import UnreadableReply, ask_json
 from o3video.construction.context import StageContext
 from o3video.construction.filters import Rejection
-from o3video.construction.frames import OfferedFrame, decode_offered, offered_indices, save_image
-from o3video.construction.items import SourceItem, safe_name
-from o3video.construction.prompts import dense_request, temporal_request
+from o3video.construction.source_items import SourceItem, safe_name
 from o3video.geometry import BoxFormat, GeometryError, from_pixels, to_pixels
 from o3video.video import VideoError, VideoInfo
 

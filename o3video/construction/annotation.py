@@ -14,8 +14,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from o3video.construction.annotator_frames import OfferedFrame
 from o3video.construction.filters import Rejection
-from o3video.construction.frames import OfferedFrame
 from o3video.geometry import BoxFormat, GeometryError, from_pixels, to_pixels
 from o3video.grammar import map_boxes
 

@@ -14,12 +14,12 @@ from PIL import Image
 
 from o3video.construction.annotate import track_boxes_normalised
 from o3video.construction.annotation import Annotation
+from o3video.construction.annotation_prompts import object_check_request
+from o3video.construction.annotator_frames import crop
 from o3video.construction.asking import ask_yes_no
 from o3video.construction.context import StageContext
 from o3video.construction.filters import Rejection
-from o3video.construction.frames import crop
-from o3video.construction.items import SourceItem
-from o3video.construction.prompts import object_check_request
+from o3video.construction.source_items import SourceItem
 from o3video.geometry import box_area, box_iou
 
 

@@ -13,14 +13,14 @@ import re
 from typing import Any
 
 from o3video.construction.annotation import Annotation, KeyFrame
+from o3video.construction.annotation_prompts import sentence_check_request
+from o3video.construction.annotator_frames import crop
 from o3video.construction.asking import ask_yes_no
 from o3video.construction.boxes import load_key_frame_image
-from o3video.construction.config import CheckConfig
+from o3video.construction.build_config import CheckConfig
 from o3video.construction.context import StageContext
 from o3video.construction.filters import Rejection
-from o3video.construction.frames import crop
-from o3video.construction.items import SourceItem
-from o3video.construction.prompts import sentence_check_request
+from o3video.construction.source_items import SourceItem
 from o3video.grammar import Claim, Completion, parse
 
 _ARTICLE_RE = re.compile(r"^(?:a|an|the)\s+")

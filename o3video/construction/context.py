@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from o3video.construction.config import BuildConfig
+from o3video.construction.build_config import BuildConfig
 from o3video.construction.vlm import VLMClient
 from o3video.video import VideoInfo
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from o3video.construction.items import SourceItem
+from o3video.construction.source_items import SourceItem
 
 
 @dataclass(frozen=True)

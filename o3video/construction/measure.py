@@ -6,7 +6,7 @@ from typing import Any
 
 from o3video.construction.context import StageContext
 from o3video.construction.filters import Rejection, source_filter_rejections
-from o3video.construction.items import SourceItem
+from o3video.construction.source_items import SourceItem
 from o3video.construction.sources import resolve_video
 from o3video.video import VideoError, probe
 

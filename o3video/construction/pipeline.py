@@ -28,17 +28,17 @@ from typing import Any
 from o3video.construction.annotate import annotate_item
 from o3video.construction.annotation import Annotation
 from o3video.construction.boxes import filter_boxes
-from o3video.construction.config import BuildConfig
+from o3video.construction.build_config import BuildConfig
+from o3video.construction.build_report import stage_summary, write_report
 from o3video.construction.consistency import check_consistency
 from o3video.construction.context import StageContext
-from o3video.construction.items import ANNOTATED_KINDS, SourceItem
 from o3video.construction.measure import filter_source_item
 from o3video.construction.mix import MixResult, mix_records, rebase_record, resolve_mix
-from o3video.construction.records import spatio_temporal_record, temporal_qa_record, write_jsonl
-from o3video.construction.report import stage_summary, write_report
+from o3video.construction.source_items import ANNOTATED_KINDS, SourceItem
 from o3video.construction.sources import read_source
 from o3video.construction.stages import run_stage
-from o3video.construction.validation import Outcome, read_ledger, validation_table
+from o3video.construction.stgr_output import spatio_temporal_record, temporal_qa_record, write_jsonl
+from o3video.construction.validation import ERROR_KINDS, Outcome, read_ledger, validation_table
 from o3video.construction.vlm import VLMClient, make_vlm
 from o3video.data.stgr import load_stgr
 from o3video.io import compare_settings, remove_orphans
@@ -176,8 +176,6 @@ def _report(config: BuildConfig, items: list[SourceItem], stage_inputs: dict, fi
 
 def _validation(config: BuildConfig, annotated_items: list[SourceItem], annotated: dict, boxed: dict, checked: dict,
                 records: list[dict[str, Any]]) -> dict[str, Any]:
-    from o3video.construction.offline.annotator import ERROR_KINDS
-
     by_record = {r["id"]: r for r in records}
     outcomes: dict[str, Outcome] = {}
     for item in annotated_items:

@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from o3video.construction.source_items import KINDS, Caption, SourceItem, Track
 from o3video.errors import InputError
-from o3video.construction.items import KINDS, Caption, SourceItem, Track
 from o3video.geometry import BoxFormat
 
 _VIDEO_KEYS = ("video", "video_path", "video_id", "vid", "video_name")

@@ -4,7 +4,7 @@ recovered by asking again) and how many got through; and how many clean samples 
 
 A broken reply that was read after all (the annotator asked again) counts as recovered whatever the
 later stages did with the sample. The injection ledger is JSON lines `{"item", "kind", "detail"}` written by the test server
-(`o3video.construction.offline.server`); items without an entry are clean.
+(`o3video.lab.offline.server`); items without an entry are clean.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from typing import Any
 from o3video.construction.consistency import parse_reasoning, same_name
 
 CLEAN = "clean"
+
+# The kinds of error an injection ledger may name (the offline annotator injects them).
+ERROR_KINDS = ("shifted_box", "oversized_box", "wrong_name", "time_outside_key_frames", "hallucinated_object", "broken_json")
 
 
 def read_ledger(path: str | Path) -> dict[str, dict[str, Any]]:

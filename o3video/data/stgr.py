@@ -1,4 +1,4 @@
-"""STGR records, read exactly as released (DESIGN §2): validation, loading, and box conventions.
+"""STGR records, read exactly as released (docs/design.md §2): validation, loading, and box conventions.
 
 A record is a plain dict that round-trips to JSON. Fields kept as released: `task`, `source`,
 `question`, `answer`, `reasoning_process` (SFT only), `video_path` or `image_path`, `key_frames`

@@ -1,4 +1,4 @@
-"""The V-STaR protocol (DESIGN §4): the five prompts per record, in the benchmark's wording, and the
+"""The V-STaR protocol (docs/design.md §4): the five prompts per record, in the benchmark's wording, and the
 robust parsing of the answers they get back. Pure Python.
 
 Per record the model answers *what* (VQA); chain 1 *when* then *where* (a box per whole second inside

@@ -9,7 +9,7 @@ from typing import Any
 
 from o3video.answer import VideoModel
 from o3video.data.vstar import parse_temporal_answer
-from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
+from o3video.eval.benchmark_runner import EvalRunConfig, run_benchmark, sample_video
 from o3video.geometry import temporal_iou
 from o3video.grammar import parse_span
 from o3video.tables import markdown_table

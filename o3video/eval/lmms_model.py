@@ -85,7 +85,7 @@ class O3VideoLMM(lmms):
 
     def _respond(self, context: str, gen_kwargs: dict[str, Any], doc_to_visual: Any, doc_id: int, task: str,
                  split: str) -> str:
-        from o3video.infer import answer_video
+        from o3video.inference import answer_video
 
         video = request_video(doc_to_visual(self.task_dict[task][split][doc_id]), f"{task} doc {doc_id}")
         result, _ = answer_video(self.model, video, context, task=self.task or question_task(context),

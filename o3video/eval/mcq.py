@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.answer import VideoModel
-from o3video.eval.records_io import EvalRunConfig, run_benchmark, sample_video
+from o3video.eval.benchmark_runner import EvalRunConfig, run_benchmark, sample_video
 from o3video.grammar import parse
 from o3video.tables import markdown_table
 from o3video.tasks import Task

@@ -1,4 +1,4 @@
-"""V-STaR metrics (DESIGN §4) on a results file: ours (JSON lines) or the benchmark's own (a JSON list
+"""V-STaR metrics (docs/design.md §4) on a results file: ours (JSON lines) or the benchmark's own (a JSON list
 with the same field names). Pure Python apart from the judge, which is passed in.
 
 what-accuracy = share of answers the judge scores ≥ 2 on 0–3. Per chain: tIoU per record (R1@0.3/0.5/0.7,
@@ -15,19 +15,19 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from o3video.eval.judges import Judge
 from o3video.data.vstar import (
     PARSED_FIELD,
     RAW_FIELD,
     answer_text,
-    completion_of,
     answered_span,
+    completion_of,
     ground_truth_boxes,
     parse_spatial_boxes,
     rescale_spatial,
     second_key,
     video_length,
 )
+from o3video.eval.judges import Judge
 from o3video.geometry import BoxConvention, box_iou, temporal_iou
 from o3video.grammar import parse
 from o3video.tables import markdown_table

@@ -2,7 +2,7 @@
 
 `load_model` loads Qwen2.5-VL / Open-o3 Video / Qwen3-VL (or the tiny model) by hub id or path;
 `build_tiny_model` writes a tiny random Qwen2.5-VL (or Qwen3-VL) with a locally trained tokenizer that loads the
-same way; `box_convention_of` says how a loaded model writes boxes (DESIGN §4b); `generate` runs batched chat
+same way; `box_convention_of` says how a loaded model writes boxes (docs/design.md §4b); `generate` runs batched chat
 generation (transformers, or vLLM when installed).
 """
 

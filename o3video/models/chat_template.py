@@ -6,7 +6,7 @@ Rendering matches Qwen2.5-VL-Instruct's template (default system prompt, `<|im_s
 The one addition is the `{% generation %}` block around every assistant turn's content and its
 closing `<|im_end|>`, which is what `return_assistant_tokens_mask=True` (transformers) and
 `assistant_only_loss=True` (TRL) read to put the loss on assistant tokens only — the reference code
-trains on prompt tokens too (DESIGN §3), this template is how we avoid that.
+trains on prompt tokens too (docs/design.md §3), this template is how we avoid that.
 """
 
 from __future__ import annotations

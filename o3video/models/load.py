@@ -2,7 +2,7 @@
 
 One code path for all of them: transformers' Auto classes by hub id or local directory. The
 processor's image pixel budget is set here because the paper's protocol fixes it (each frame at
-most 128·28·28 pixels, DESIGN §1) and boxes are expressed in the resized frame's pixels.
+most 128·28·28 pixels, docs/design.md §1) and boxes are expressed in the resized frame's pixels.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # `owner/name` as the Hugging Face Hub spells repository ids.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
-# How each model family writes the boxes it answers (DESIGN §4b), by its config's `model_type`.
+# How each model family writes the boxes it answers (docs/design.md §4b), by its config's `model_type`.
 MODEL_BOX_CONVENTIONS: dict[str, BoxConvention] = {
     "qwen2_vl": BoxConvention.PIXELS,
     "qwen2_5_vl": BoxConvention.PIXELS,

@@ -43,7 +43,7 @@ QWEN_SPECIAL_TOKENS: tuple[str, ...] = (
     VIDEO_PAD,
 )
 
-# The grounded-reasoning tags (DESIGN §1), named once in `o3video.grammar`. Added as *non-special*
+# The grounded-reasoning tags (docs/design.md §1), named once in `o3video.grammar`. Added as *non-special*
 # tokens: each is one token, and `decode(..., skip_special_tokens=True)` keeps them, which the
 # reward parser needs.
 GROUNDING_TAGS: tuple[str, ...] = tuple(

@@ -15,7 +15,7 @@ from transformers import ProcessorMixin
 from o3video.geometry import MAX_PIXELS
 from o3video.models.load import resolve_checkpoint
 
-# 64 uniform frames plus inserted key frames (DESIGN §1) must fit in one prompt.
+# 64 uniform frames plus inserted key frames (docs/design.md §1) must fit in one prompt.
 MAX_IMAGES_PER_PROMPT = 128
 
 

@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from o3video.train.config import TrainConfig
+from o3video.train.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from o3video.train.common import (
     set_threads,
     trainer_kwargs,
 )
-from o3video.train.config import TrainConfig
-from o3video.train.records import load_training_records, read_training_files, task_mix
 from o3video.train.rl_data import rl_dataset
+from o3video.train.train_config import TrainConfig
+from o3video.train.train_records import load_training_records, read_training_files, task_mix
 
 log = logging.getLogger(__name__)
 

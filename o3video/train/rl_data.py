@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from o3video.data.stgr import reward_sample
-from o3video.train.prompts import record_name
-from o3video.train.records import TrainingRecord, indexed_dataset
+from o3video.train.train_prompts import record_name
+from o3video.train.train_records import TrainingRecord, indexed_dataset
 
 # Every row has these reward columns (None where a record has no such field), so batches stay rectangular.
 REWARD_COLUMNS = ("task", "answer", "key_frames", "key_items", "image_size", "original_image_size", "box_convention")
@@ -30,7 +30,7 @@ def rl_row(item: TrainingRecord) -> dict[str, Any]:
 
 
 def rl_dataset(records: list[TrainingRecord]):
-    """A `datasets.Dataset` of RL rows, built on access (see `o3video.train.records`)."""
+    """A `datasets.Dataset` of RL rows, built on access (see `o3video.train.train_records`)."""
     return indexed_dataset(records, rl_row)
 
 

@@ -5,15 +5,15 @@ images inside the user turn's content items (so `images` is empty: TRL's
 `DataCollatorForVisionLanguageModeling` counts only placeholders without a picture). That collator
 renders the conversation with the model's chat template, pads the batch on the right, and with
 `assistant_only_loss=True` sets every label outside the template's `{% generation %}` block to -100:
-the loss is on the assistant's tokens only (the reference code also trained on the prompt, DESIGN §3).
+the loss is on the assistant's tokens only (the reference code also trained on the prompt, docs/design.md §3).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from o3video.train.records import TrainingRecord, indexed_dataset
 from o3video.train.targets import target_completion
+from o3video.train.train_records import TrainingRecord, indexed_dataset
 
 
 def sft_example(item: TrainingRecord) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def sft_example(item: TrainingRecord) -> dict[str, Any]:
 
 
 def sft_dataset(records: list[TrainingRecord]):
-    """A `datasets.Dataset` of SFT examples, built on access (see `o3video.train.records`)."""
+    """A `datasets.Dataset` of SFT examples, built on access (see `o3video.train.train_records`)."""
     return indexed_dataset(records, sft_example)
 
 

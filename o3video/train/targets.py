@@ -1,6 +1,6 @@
 """The assistant turn SFT teaches for an STGR record: `<think>reasoning</think><answer>answer</answer>`,
 with every box converted to the frames the model saw, written in the model's box convention (pixels of
-those frames, or 0–1000 of them: DESIGN §4b), and the answer in the form the task asks for (DESIGN §2) —
+those frames, or 0–1000 of them: docs/design.md §4b), and the answer in the form the task asks for (docs/design.md §2) —
 not the released ground-truth string, which for some tasks is a different notation (`"[S, E]"` becomes
 `From <t>S</t>s to <t>E</t>s`)."""
 

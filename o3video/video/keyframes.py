@@ -18,9 +18,9 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from o3video.video.errors import VideoError
 from o3video.video.resize import resize_image
 from o3video.video.sampling import Frame, SampledFrames
+from o3video.video.video_error import VideoError
 
 
 def load_key_frame(entry: Mapping[str, Any], root: str | Path, size: tuple[int, int]) -> Frame:

@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from o3video.video.errors import VideoError
+from o3video.video.video_error import VideoError
 
 if TYPE_CHECKING:
     import av.container

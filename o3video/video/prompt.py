@@ -1,6 +1,6 @@
 """The prompt builder: (frames with timestamps, question, task) -> chat messages for Qwen2.5-VL / Qwen3-VL.
 
-This is the only place the frame-prompt format is written (DESIGN §3: the reference code wrote it
+This is the only place the frame-prompt format is written (docs/design.md §3: the reference code wrote it
 three different ways). Training, evaluation and inference all call `build_messages`.
 
 User message layout (each frame's label is a text item directly followed by its image item)::
@@ -37,7 +37,7 @@ _VIDEO_FRAMES = (
     '("Frame 3 at 6.4s:" is the third frame shown, taken 6.4 seconds into the video).'
 )
 _CLAIM = "<obj>object name</obj><box>[x1,y1,x2,y2]</box>at<t>time</t>s"
-# How boxes are written, by the model's box convention (DESIGN §4b): the prompt states the one it answers in.
+# How boxes are written, by the model's box convention (docs/design.md §4b): the prompt states the one it answers in.
 _BOXES: dict[BoxConvention, str] = {
     BoxConvention.PIXELS: (
         " Boxes are [x1,y1,x2,y2] in pixels of the {media} exactly as you see it: (x1,y1) its top-left corner, "

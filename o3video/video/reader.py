@@ -30,8 +30,8 @@ from typing import Iterator
 
 from PIL import Image
 
-from o3video.video.errors import VideoError
 from o3video.video.probe import VideoInfo
+from o3video.video.video_error import VideoError
 
 _EPS = 1e-6  # seconds; float slack when comparing a frame's time with a request
 _NEAREST_WINDOW = 1.0  # seconds before a `nearest` request decoded in full, so its predecessor is seen

@@ -8,7 +8,7 @@ convention of Qwen-VL's video utilities that the released models were trained wi
   uniformity is approximate). Each key frame serves at most one target, the closest; a target left
   without one (fewer key frames than targets nearby) is served exactly instead, so the video still
   contributes N distinct frames when it has them.
-* key times (annotated evidence, DESIGN §1) are always decoded exactly — the frame nearest each time —
+* key times (annotated evidence, docs/design.md §1) are always decoded exactly — the frame nearest each time —
   and inserted in time order in addition to the uniform frames.
 
 Every returned timestamp is the presentation time of the decoded frame, never the requested time
@@ -28,10 +28,10 @@ import numpy as np
 from PIL import Image
 
 from o3video.video.cache import FrameCache, cache_key, file_identity
-from o3video.video.errors import VideoError
 from o3video.video.probe import VideoInfo, open_video, probe_open
 from o3video.video.reader import Decoded, FrameReader, KeyEntry
 from o3video.video.resize import MAX_PIXELS, MIN_PIXELS, QWEN25_FACTOR, input_size
+from o3video.video.video_error import VideoError
 
 Mode = Literal["exact", "keyframe"]
 MODES: tuple[str, ...] = ("exact", "keyframe")

@@ -7,9 +7,16 @@ reasoning with its grounded mentions highlighted — as PNG, animated GIF or a s
 Frames are any objects with `.timestamp` (seconds) and `.image` (PIL image at the model-input size).
 """
 
-from o3video.viz.evidence import EvidenceLayout, PanelPlacement, RenderedEvidence, TimelinePlacement, draw_evidence, render_evidence
-from o3video.viz.items import Evidence, EvidenceItem, FrameLike, collect_evidence
+from o3video.viz.evidence import (
+    EvidenceLayout,
+    PanelPlacement,
+    RenderedEvidence,
+    TimelinePlacement,
+    draw_evidence,
+    render_evidence,
+)
 from o3video.viz.save import FORMATS, save_evidence
+from o3video.viz.shown_claims import Evidence, EvidenceItem, FrameLike, collect_evidence
 
 __all__ = [
     "FORMATS",

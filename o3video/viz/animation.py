@@ -13,9 +13,9 @@ from PIL import Image
 
 from o3video.viz import blocks
 from o3video.viz.evidence import CONTENT, WIDTH, RenderedEvidence
-from o3video.viz.items import EvidenceItem
 from o3video.viz.layout import MARGIN, Stack
 from o3video.viz.palette import BACKGROUND
+from o3video.viz.shown_claims import EvidenceItem
 
 CLAIM_MS = 800
 SUMMARY_MS = 4000

@@ -21,9 +21,9 @@ from PIL import Image
 from o3video.geometry import BoxConvention
 from o3video.grammar import Completion
 from o3video.viz import blocks
-from o3video.viz.items import Evidence, EvidenceItem, FrameLike, collect_evidence
 from o3video.viz.layout import MARGIN, Rect, Stack
 from o3video.viz.richtext import Mention
+from o3video.viz.shown_claims import Evidence, EvidenceItem, FrameLike, collect_evidence
 from o3video.viz.timeline import TimelineGeometry
 
 WIDTH = 1056

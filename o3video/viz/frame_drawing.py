@@ -10,8 +10,8 @@ from __future__ import annotations
 from PIL import Image, ImageDraw
 
 from o3video.viz.fonts import CAPTION, font
-from o3video.viz.items import EvidenceItem
 from o3video.viz.palette import RGB, text_color_on
+from o3video.viz.shown_claims import EvidenceItem
 
 LINE = 3  # box outline width, display pixels
 CONTOUR: RGB = (20, 20, 20)

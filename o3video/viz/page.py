@@ -14,9 +14,9 @@ from o3video.remote import data_uri
 from o3video.viz import blocks
 from o3video.viz.evidence import RenderedEvidence
 from o3video.viz.frame_drawing import draw_claim, fit_scale
-from o3video.viz.items import Evidence, EvidenceItem
 from o3video.viz.palette import RGB, hex_color, tint
 from o3video.viz.segments import Kind, Segment, format_box, format_time, segments
+from o3video.viz.shown_claims import Evidence, EvidenceItem
 
 CLAIM_MAX = (640, 480)
 

@@ -9,8 +9,8 @@ from o3video.geometry import BoxConvention
 from o3video.grammar import Completion
 from o3video.viz.animation import save_gif
 from o3video.viz.evidence import draw_evidence
-from o3video.viz.items import FrameLike
 from o3video.viz.page import render_page
+from o3video.viz.shown_claims import FrameLike
 
 FORMATS = (".png", ".gif", ".html", ".htm")
 

@@ -5,14 +5,14 @@ written as STGR training records and V-STaR / MCQ / temporal-grounding benchmark
     build_dataset(SynthConfig(out="data/synth", preset=get_preset("easy"), sft=200, rl=200, bench=50))
 """
 
-from o3video.data.synth.build import build_dataset
-from o3video.data.synth.config import SynthConfig, SynthSummary
-from o3video.mixes import RL_MIX, SFT_MIX, Mix, parse_mix, task_counts
+from o3video.data.synth.dataset import build_dataset
 from o3video.data.synth.planner import plan_scene
 from o3video.data.synth.presets import PRESETS, WorldPreset, get_preset
 from o3video.data.synth.render import Rasteriser, encode_video
+from o3video.data.synth.scene_plan import ObjectPlan, ScenePlan
+from o3video.data.synth.synth_config import SynthConfig, SynthSummary
 from o3video.data.synth.truth import SceneTruth, compute_truth
-from o3video.data.synth.world import ObjectPlan, ScenePlan
+from o3video.mixes import RL_MIX, SFT_MIX, Mix, parse_mix, task_counts
 
 __all__ = [
     "PRESETS", "RL_MIX", "SFT_MIX", "Mix", "ObjectPlan", "Rasteriser", "ScenePlan", "SceneTruth", "SynthConfig",

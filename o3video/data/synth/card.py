@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from o3video.data.synth.config import SynthConfig, SynthSummary
+from o3video.data.synth.synth_config import SynthConfig, SynthSummary
 from o3video.data.vstar import question_span_prior
 from o3video.mixes import CATEGORIES, Mix, category_of
 from o3video.tables import markdown_table
@@ -80,8 +80,8 @@ def _template_lines(records: dict[str, list[dict]]) -> list[str]:
 
 def _overrides(config: "SynthConfig") -> str:
     """The command-line options that reproduce a config differing from its named preset and mixes."""
-    from o3video.mixes import RL_MIX, SFT_MIX
     from o3video.data.synth.presets import PRESETS
+    from o3video.mixes import RL_MIX, SFT_MIX
 
     p, out = config.preset, []
     base = PRESETS.get(p.name)
@@ -130,7 +130,7 @@ def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
         "",
         *_mix_table(rec, {"sft": config.sft_mix, "rl": config.rl_mix}),
         "",
-        "Targets are the paper's shares (DESIGN §1) normalised to 100% (as printed they add up to 100.1 and "
+        "Targets are the paper's shares (docs/design.md §1) normalised to 100% (as printed they add up to 100.1 and "
         "100.3).",
         "",
         f"Temporal QA is split {100 * (1 - config.sft_mix.temporal_mcq_share):.0f}/"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from o3video.data.synth.presets import WorldPreset
-from o3video.data.synth.world import ObjectPlan, ScenePlan, positions
+from o3video.data.synth.scene_plan import ObjectPlan, ScenePlan, positions
 
 Point = tuple[int, int]
 

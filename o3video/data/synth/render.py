@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from o3video.data.synth.scene_plan import ScenePlan, positions
 from o3video.data.synth.shapes import shape_mask
 from o3video.data.synth.vocab import COLOURS
-from o3video.data.synth.world import ScenePlan, positions
 from o3video.io import atomic_path
 
 

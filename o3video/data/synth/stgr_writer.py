@@ -1,4 +1,4 @@
-"""Questions → STGR records (DESIGN §2), with the synthetic world's conventions:
+"""Questions → STGR records (docs/design.md §2), with the synthetic world's conventions:
 
 * reasoning boxes are normalised [0, 1] corners and the record says so (`box_format: xyxy_norm`);
 * `key_frames` (spatio-temporal QA, and general MCQ whose reasoning cites evidence) are the frames the reasoning cites, `time` their exact presentation time in the
@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from o3video.data.synth.questions.base import Question
+from o3video.data.synth.scene_plan import ScenePlan
 from o3video.data.synth.text import normalised, render_parts, span_text
-from o3video.data.synth.world import ScenePlan
 from o3video.geometry import BoxFormat
 from o3video.grammar import Claim, render_claim
 from o3video.tasks import Task

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from o3video.data.synth.questions.base import Mention, Moment, Part
-from o3video.data.synth.world import ScenePlan
+from o3video.data.synth.scene_plan import ScenePlan
 from o3video.grammar import Claim, render_box, render_claim, render_span_truth, render_time
 
 # Pixel boxes are whole pixels; normalised boxes keep 4 decimals (trailing zeros dropped).

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from o3video.data.synth.render import Rasteriser
+from o3video.data.synth.scene_plan import ScenePlan
 from o3video.data.synth.shapes import shape_mask
-from o3video.data.synth.world import ScenePlan
 
 Box = list[int]
 

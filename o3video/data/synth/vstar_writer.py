@@ -1,4 +1,4 @@
-"""V-STaR-format benchmark records (DESIGN §4) and the MCQ / temporal-grounding test records.
+"""V-STaR-format benchmark records (docs/design.md §4) and the MCQ / temporal-grounding test records.
 
 A V-STaR record carries the *what* question and answer, the *when* question and its span in
 seconds, both *where* questions, and one box of the object per whole second inside the span, in
@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from o3video.data.synth.questions.base import Question, SceneFacts
-from o3video.data.synth.questions.vstar import VStarItem, vstar_items
+from o3video.data.synth.questions.vstar_questions import VStarItem, vstar_items
 from o3video.data.synth.stgr_writer import answer_text, video_path
 from o3video.data.synth.text import render_parts, span_seconds
 

@@ -19,7 +19,7 @@ from o3video.data.synth.vocab import OPTION_LETTERS, object_name, region_of
 from o3video.tasks import Task
 
 # Spans used as temporal ground truth follow the STGR source filters: at least 1 s, and under 70%
-# of the video (DESIGN §1).
+# of the video (docs/design.md §1).
 MAX_SPAN_SHARE = 0.7
 MIN_SIDE = 6  # px: smallest box side a reasoning mention may cite
 MIN_SHOWN = 0.2  # least share of an object's shape shown for it to be cited

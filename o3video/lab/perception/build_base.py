@@ -4,7 +4,7 @@
 1. renders the demo's synthetic world at seed 0 and trains the tiny model's tokenizer on its texts and on the
    perception questions, so the base reads every demo seed's prompts;
 2. builds the tiny model (`--arch`, default Qwen3-VL: the architecture that learns to localise at toy scale);
-3. pre-trains it to localise named objects (`o3video.train.perception.pretrain_perception`), resumably: single
+3. pre-trains it to localise named objects (`o3video.lab.perception.pretrain.pretrain_perception`), resumably: single
    objects first, then the named one among 1-3 objects with attention supervision (binding), then the same with
    half the questions asked as videos of 1-8 labelled frames (so the boxes do not depend on the prompt's layout),
    then the same with half of them asked in V-STaR's chain-1 *where* layout (the benchmark's instruction between
@@ -34,12 +34,13 @@ from typing import Any
 
 from rich.console import Console
 
-from o3video.demo.blind_cache import cache_root, files_digest, put_in_place, recipe_key
+from o3video.lab.demo.blind_cache import cache_root, files_digest, put_in_place, recipe_key
 
 console = Console(stderr=True)
 INFO = "base.json"
 # The code a base depends on: the pre-training, the tiny model and its tokenizer, the synthetic world.
-_CODE = ("train/perception.py", "models/tiny.py", "models/tokenizer.py", "models/corpus.py", "data/synth")
+_CODE = ("lab/perception", "lab/vstar_practice.py", "models/tiny.py", "models/tokenizer.py", "models/corpus.py",
+         "data/synth")
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,8 @@ def perception_base(recipe: BaseRecipe) -> Path:
 def _corpus(work: Path) -> list[str]:
     """The demo world's texts at seed 0 (the demo's default sizes), and the perception questions."""
     from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
-    from o3video.demo.settings import DemoSettings
-    from o3video.demo.world import make_world, world_corpus
+    from o3video.lab.demo.settings import DemoSettings
+    from o3video.lab.demo.world import make_world, world_corpus
 
     world, practice = work / "world_seed0" / "world", work / "world_seed0" / "practice"
     s = DemoSettings(seed=0)
@@ -145,8 +146,8 @@ def _corpus(work: Path) -> list[str]:
 
 def build_perception_base(recipe: BaseRecipe) -> Path:
     """The cached base of `recipe`, built first when missing (resumable: a killed build continues)."""
+    from o3video.lab.perception.pretrain import CURVE_FILE, pretrain_perception
     from o3video.models import build_tiny_model
-    from o3video.train.perception import CURVE_FILE, pretrain_perception
 
     found = cached_base(recipe)
     if found is not None:

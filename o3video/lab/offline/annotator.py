@@ -35,14 +35,14 @@ from typing import Any
 import numpy as np
 
 from o3video.construction.consistency import same_name
-from o3video.construction.offline.sources import SyntheticWorld
+from o3video.construction.validation import ERROR_KINDS
 from o3video.construction.vlm import CONTEXT_HEADER
-from o3video.grammar import Claim, render_claim
-from o3video.mixes import largest_remainder
 from o3video.data.synth.questions.base import SceneFacts
 from o3video.geometry import box_iou
+from o3video.grammar import Claim, render_claim
+from o3video.lab.offline.synthetic_sources import SyntheticWorld
+from o3video.mixes import largest_remainder
 
-ERROR_KINDS = ("shifted_box", "oversized_box", "wrong_name", "time_outside_key_frames", "hallucinated_object", "broken_json")
 MATCH_IOU = 0.5
 _MAX_KEY_FRAMES = 3
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from o3video.construction.frames import OfferedFrame, time_label
-from o3video.construction.items import SourceItem
+from o3video.construction.annotator_frames import OfferedFrame, time_label
+from o3video.construction.source_items import SourceItem
 from o3video.construction.vlm import Part, VLMRequest
 
 ANNOTATOR_SYSTEM = (

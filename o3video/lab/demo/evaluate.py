@@ -2,7 +2,7 @@
 
 The V-STaR run is the project's (`o3video.eval.vstar_run`: five prompts per record through the shared
 prompt builder, greedy, resumable JSONL); its metrics are `o3video.eval.vstar_metrics` with the
-`exact` judge (closed-vocabulary synthetic answers). The format reward `r_fmt` (DESIGN §3) is scored
+`exact` judge (closed-vocabulary synthetic answers). The format reward `r_fmt` (docs/design.md §3) is scored
 on all five answers of every record, each with the task its prompt was asked as — the "format on the
 test split" the demo's bar is about.
 """
@@ -83,7 +83,7 @@ def record_metrics(score: Any) -> dict[str, float]:
 
 def summarise(name: str, results: Path, seconds: float = 0.0) -> EvalSummary:
     """Score a V-STaR results file (`o3video.eval.scoring.score_vstar`, exact judge) into the demo's table row."""
-    from o3video.eval.records_io import load_results
+    from o3video.eval.benchmark_runner import load_results
     from o3video.eval.scoring import score_vstar
 
     rows = load_results(results)

@@ -88,7 +88,7 @@ class DataConfig:
 
 @dataclass
 class RewardConfig:
-    """The paper's reward and its ablations (DESIGN §3)."""
+    """The paper's reward and its ablations (docs/design.md §3)."""
 
     sigma: float | None = None  # None: adaptive σ(p) = max(1, 4(1-p)); a number fixes σ (ablation)
     gating: bool = True  # False: no temporal gate for the spatial reward (ablation)

@@ -40,8 +40,8 @@ def evidence_stats(results: list[dict[str, Any]]) -> dict[str, Any]:
 def evaluate_mcq_tts(model_dir: Path, *, anno: Path, videos: Path, out: Path, num_frames: int, n: int,
                      max_new_tokens: int, limit: int, cache_dir: Path | None, seed: int) -> dict[str, Any]:
     """Greedy, majority-vote and confidence-vote accuracy and the faithfulness probe on `limit` questions."""
+    from o3video.eval.benchmark_runner import load_results
     from o3video.eval.mcq import MCQRunConfig, mcq_metrics, run_mcq
-    from o3video.eval.records_io import load_results
 
     config = MCQRunConfig(anno=anno, videos=videos, model=str(model_dir), out=out, num_frames=num_frames,
                           max_new_tokens=max_new_tokens, cache_dir=cache_dir, limit=limit, tts="confidence", n=n,
@@ -55,8 +55,8 @@ def evaluate_mcq_tts(model_dir: Path, *, anno: Path, videos: Path, out: Path, nu
 
 def evaluate_grounding(model_dir: Path, *, anno: Path, videos: Path, out: Path, num_frames: int, max_new_tokens: int,
                        limit: int, cache_dir: Path | None) -> dict[str, Any]:
+    from o3video.eval.benchmark_runner import load_results
     from o3video.eval.grounding import GroundingRunConfig, grounding_metrics, run_grounding
-    from o3video.eval.records_io import load_results
 
     config = GroundingRunConfig(anno=anno, videos=videos, model=str(model_dir), out=out, num_frames=num_frames,
                                 max_new_tokens=max_new_tokens, cache_dir=cache_dir, limit=limit)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from o3video.construction.annotation import AnnotationRules
+from o3video.construction.annotator_frames import DEFAULT_MAX_PIXELS
 from o3video.construction.filters import SourceFilterConfig
-from o3video.construction.frames import DEFAULT_MAX_PIXELS
-from o3video.construction.items import KINDS
+from o3video.construction.source_items import KINDS
 from o3video.errors import InputError
 from o3video.geometry import BoxFormat
 

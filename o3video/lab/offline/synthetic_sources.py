@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from o3video.data.synth.build import truth_file_data, write_scene_files
+from o3video.data.synth.dataset import truth_file_data, write_scene_files
 from o3video.data.synth.events import runs
 from o3video.data.synth.planner import plan_scene
 from o3video.data.synth.presets import WorldPreset, get_preset, preset_from_dict

@@ -313,10 +313,10 @@ def example(scene: Scene, coord: str, size: tuple[int, int]) -> dict[str, Any]:
 
 
 def where_practice_record(scene: Scene, span: tuple[int, int], *, video: str, fps: int, length: int) -> dict[str, Any]:
-    """The chain-1 *where* practice record (`o3video.train.vstar_practice`, the one writer of that form) asking for
+    """The chain-1 *where* practice record (`o3video.lab.vstar_practice`, the one writer of that form) asking for
     `scene`'s named object over the whole seconds `span` (first, last) of `video`, `length` s of the scene standing
     still at `fps`; boxes in pixels of the scene's own frame."""
-    from o3video.train.vstar_practice import practice_records
+    from o3video.lab.vstar_practice import practice_records
 
     width, height = scene.record_size
     start, end = span
@@ -872,7 +872,7 @@ def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int
     video-form localisation (IoU asked as 8 frames 0.54 -> 0.06; the world's test videos 0.09 after SFT, the centre
     box's level); with half of it on still videos they scored 0.19 (one SFT run each, bench/perception.py layouts).
     A share `where` of those still videos is asked as V-STaR's chain-1 *where* prompt instead, written by
-    `o3video.train.vstar_practice` (the one writer of that form): the seconds of a span listed in the question, the
+    `o3video.lab.vstar_practice` (the one writer of that form): the seconds of a span listed in the question, the
     reasoning citing the box at each, the answer their JSON. Why: after SFT the demo's *where* answers did not copy
     the boxes their reasoning cites, nor the seconds the question lists (bench/where_answers.py); this asks for
     exactly that copy on videos whose answer is known to the base.
@@ -915,7 +915,7 @@ def _encode_still_video(scene: Scene, out: Path, video: str, fps: int, seconds: 
     """`seconds` of `scene` standing still, written to `out/video` by the synthetic world's encoder (the objects
     drawn where the scene has them)."""
     from o3video.data.synth.render import encode_video
-    from o3video.data.synth.world import ObjectPlan, ScenePlan
+    from o3video.data.synth.scene_plan import ObjectPlan, ScenePlan
 
     width, height = scene.image.size
     count = seconds * fps
@@ -1070,7 +1070,7 @@ def _vstar_records(truth: Any, preset: str) -> list[tuple[int, dict[str, Any]]]:
 
 
 def event_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[int, tuple[int, int], str]]:
-    """The world's own chain-1 *where* questions about this scene's events (`o3video.data.synth.questions.vstar`,
+    """The world's own chain-1 *where* questions about this scene's events (`o3video.data.synth.questions.vstar_questions`,
     as its V-STaR records ask them): (object, its span of whole seconds, the clause after the object's name, e.g.
     "while it touches the red cross"). Only those whose every second of the span shows the object."""
     found = []
@@ -1087,10 +1087,10 @@ def event_questions(plan: Any, truth: Any, preset: str = "easy") -> list[tuple[i
 
 def practice_questions(plan: Any, truth: Any, preset: str = "easy",
                        kind: str = "what") -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
-    """The world's own V-STaR questions of `kind` (`o3video.train.vstar_practice.KINDS`: "what", "when_1", ...) about
+    """The world's own V-STaR questions of `kind` (`o3video.lab.vstar_practice.KINDS`: "what", "when_1", ...) about
     this scene's events, as its test records ask them: (the object the question names, the V-STaR record, its
-    practice record of that kind, `o3video.train.vstar_practice`, written in the world's pixels)."""
-    from o3video.train.vstar_practice import practice_records
+    practice record of that kind, `o3video.lab.vstar_practice`, written in the world's pixels)."""
+    from o3video.lab.vstar_practice import practice_records
 
     keep_size = unresized_frame_kwargs(plan.width, plan.height)
     return [(obj, record, practice_records([record], kinds=(kind,), frame_kwargs=keep_size)[0])

@@ -12,9 +12,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from o3video.demo.evaluate import EvalSummary, summarise
-from o3video.demo.run import DemoSettings, run_demo
-from o3video.demo.seeing import METRICS, mean_sd
+from o3video.lab.demo.evaluate import EvalSummary, summarise
+from o3video.lab.demo.run import DemoSettings, run_demo
+from o3video.lab.demo.seeing import METRICS, mean_sd
 from o3video.tables import markdown_table
 
 # Results file of each row, as every demo run writes them (eval/KEY.jsonl).
@@ -80,8 +80,8 @@ def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int], mcq
 
 def run_seeds(settings: DemoSettings, seeds: int, *, fresh: bool = False) -> Path:
     """Run (or finish) the demo for `seeds` seeds and write the aggregate report; returns report.md."""
-    from o3video.demo.report import markdown_html
     from o3video.io import atomic_write_text
+    from o3video.lab.demo.report import markdown_html
 
     runs, used, mcq = [], [], []
     for k in range(seeds):

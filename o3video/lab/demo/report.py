@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from o3video.demo.evaluate import EvalSummary
+from o3video.lab.demo.evaluate import EvalSummary
 from o3video.tables import markdown_table
 
 # Reward-curve panels: (title, metrics.jsonl keys).

@@ -12,8 +12,8 @@ def make_world(world: Path, practice: Path, *, sft: int, rl: int, test: int, pra
                grounded_general_mcq: bool = False) -> int:
     """Render both worlds; returns the number of V-STaR practice records (five per practice video)."""
     from o3video.data.synth import SynthConfig, build_dataset, get_preset
-    from o3video.eval.records_io import load_annotations
-    from o3video.train.vstar_practice import practice_records
+    from o3video.eval.benchmark_runner import load_annotations
+    from o3video.lab.vstar_practice import practice_records
 
     preset = get_preset("easy")
     build_dataset(SynthConfig(out=world, preset=preset, sft=sft, rl=rl, bench=test, seed=seed,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from o3video.construction.items import SourceItem
+from o3video.construction.source_items import SourceItem
 from o3video.io import atomic_path
 from o3video.video import VideoInfo
 from o3video.video.probe import open_video, probe_open

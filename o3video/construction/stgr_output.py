@@ -1,4 +1,4 @@
-"""Finished annotations and passed-through temporal QA as STGR records (DESIGN §2), every one checked
+"""Finished annotations and passed-through temporal QA as STGR records (docs/design.md §2), every one checked
 with `o3video.data.stgr.validate_record` before it is written.
 
 Paths (`video_path`, key-frame `path`) are relative to the output directory, so the directory can be
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.construction.annotation import Annotation
-from o3video.construction.items import SourceItem
+from o3video.construction.source_items import SourceItem
 from o3video.data.stgr import validate_record
 from o3video.geometry import BoxFormat
 from o3video.io import atomic_write_text

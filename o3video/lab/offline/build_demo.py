@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from o3video.construction.config import BuildConfig, SourceSpec, VLMOptions
+from o3video.construction.build_config import BuildConfig, SourceSpec, VLMOptions
 from o3video.construction.filters import SourceFilterConfig, source_filter_rejections
 from o3video.construction.pipeline import BuildSummary, build, read_items
 from o3video.construction.sources import resolve_video
-from o3video.construction.offline.sources import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
-from o3video.construction.offline.server import LocalChatServer
-from o3video.construction.offline.annotator import TruthAnnotator, parse_error_rates, plan_injections
 from o3video.io import remove_orphans
+from o3video.lab.offline.annotator import TruthAnnotator, parse_error_rates, plan_injections
+from o3video.lab.offline.server import LocalChatServer
+from o3video.lab.offline.synthetic_sources import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
 from o3video.video import probe
 
 DEFAULT_ERRORS = ("shifted_box=0.1,oversized_box=0.1,wrong_name=0.1,time_outside_key_frames=0.1,"
@@ -42,7 +42,7 @@ class DemoConfig:
 
 
 def demo_build_config(config: DemoConfig, world_root: Path, server_url: str, existing: Path | None) -> BuildConfig:
-    from o3video.construction.offline.sources import DENSE_FILE, TEMPORAL_FILE
+    from o3video.lab.offline.synthetic_sources import DENSE_FILE, TEMPORAL_FILE
 
     return BuildConfig(
         out=config.out,

@@ -26,7 +26,7 @@ from typing import Any
 # The parts of the package whose code does not decide what the blind twin learns and scores: the report, the
 # pictures, the CLI, the construction pipeline, and the perception pre-training (a pre-trained base is in the
 # key by its bytes, as are the perception replay's records and images: `Demo.twin_recipe`).
-_CODE_EXCLUDED = ("demo", "viz", "commands", "construction", "train/perception.py")
+_CODE_EXCLUDED = ("lab/demo", "lab/perception", "lab/offline", "viz", "commands", "construction")
 # What a run directory holds of the twin: its two models (without checkpoints) and their evaluations.
 MODELS = ("blind_sft", "blind_gspo")
 EVALS = ("blind_sft", "blind_gspo")
@@ -60,7 +60,7 @@ def code_digest() -> str:
 
 
 def _excluded(relative: Path) -> bool:
-    return relative.parts[0] in _CODE_EXCLUDED or relative.as_posix() in _CODE_EXCLUDED
+    return any(relative.as_posix() == part or relative.as_posix().startswith(part + "/") for part in _CODE_EXCLUDED)
 
 
 def _versions() -> dict[str, str]:

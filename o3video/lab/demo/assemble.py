@@ -8,10 +8,10 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from o3video.demo.evaluate import EvalSummary
-from o3video.demo.report import RL_PANELS, SFT_PANELS, Check, ReportInputs, plot_curves, write_report
+from o3video.lab.demo.evaluate import EvalSummary
+from o3video.lab.demo.report import RL_PANELS, SFT_PANELS, Check, ReportInputs, plot_curves, write_report
 
-Demo = Any  # o3video.demo.run.Demo (not imported: the run imports this module)
+Demo = Any  # o3video.lab.demo.run.Demo (not imported: the run imports this module)
 
 FORMAT_BAR = 0.95
 FULL_BUDGET_S, QUICK_BUDGET_S = 15 * 60, 3 * 60
@@ -25,7 +25,7 @@ BLIND_LEAD = 0.20
 
 def seeing_checks(gspo: EvalSummary, blind: EvalSummary) -> list[Check]:
     """The 'models must see' targets for the SFT+GSPO model, measured against its blind twin."""
-    from o3video.demo.seeing import METRICS
+    from o3video.lab.demo.seeing import METRICS
 
     names = dict(METRICS)
     out = []
@@ -61,7 +61,7 @@ def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
     from transformers import AutoProcessor
 
     from o3video.data.vstar import answer_text
-    from o3video.eval.records_io import find_video, load_results
+    from o3video.eval.benchmark_runner import find_video, load_results
     from o3video.grammar import parse
     from o3video.models import frame_settings
     from o3video.video import sample_frames
@@ -149,8 +149,8 @@ def assemble_report(demo: Demo, evals: list[EvalSummary], extra: dict[str, dict[
                     blind: list[EvalSummary] = (), ignoring: list[EvalSummary] = ()) -> tuple[Path, list[Check]]:
     """`extra`: the SFT+GSPO model's `mcq` (test-time scaling, faithfulness) and `grounding` summaries;
     `blind`: the blind twins (blind SFT, blind SFT+GSPO); `ignoring`: the answers that ignore the video."""
-    from o3video.demo.beyond_vstar import grounding_table, tts_markdown
-    from o3video.demo.seeing import margin_table, seeing_summary
+    from o3video.lab.demo.beyond_vstar import grounding_table, tts_markdown
+    from o3video.lab.demo.seeing import margin_table, seeing_summary
     from o3video.train.callbacks import METRICS_FILE, read_metrics
 
     curves = []

@@ -6,7 +6,7 @@ later epoch a file read), plus the record's annotated key frames inserted in tim
 key-frame images when the record lists their `path`, else the frames decoded at those times). Visual
 QA records: their one image, resized the way Qwen2.5-VL's processor would. The prompt itself always
 comes from `o3video.video.prompt.build_messages` — one frame-prompt format for training, evaluation
-and inference (DESIGN §3).
+and inference (docs/design.md §3).
 
 Two optional per-record fields (extra fields are allowed in STGR records and kept as they are):
 `instruction` replaces the task's answer-format line (a benchmark's own wording), and
@@ -25,7 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from o3video.errors import InputError
 from o3video.geometry import BoxConvention
 from o3video.tasks import Task, parse_task
-from o3video.train.config import DataConfig
+from o3video.train.train_config import DataConfig
 
 
 class RecordMediaError(InputError):

@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from o3video.demo.evaluate import EvalSummary
+from o3video.lab.demo.evaluate import EvalSummary
 from o3video.tables import markdown_table
 
 METRICS = (("what", "what"), ("when_1", "chain-1 when (tIoU)"), ("where_1", "chain-1 where (vIoU)"),

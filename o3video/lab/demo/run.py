@@ -1,13 +1,13 @@
 """`o3video demo`: the whole method at toy scale on CPU, measured end to end.
 
 1. render the easy synthetic world (training videos, held-out test videos) and a second world of
-   practice videos for V-STaR-format questions (`o3video.train.vstar_practice`);
+   practice videos for V-STaR-format questions (`o3video.lab.vstar_practice`);
 2. build the tiny Qwen2.5-VL, its tokenizer trained on the run's own texts (prompts included);
 3. evaluate it untrained on the held-out V-STaR split;
 4. SFT (o3video/configs/tiny_sft.yaml), evaluate;
 5. GSPO with the paper's rewards (o3video/configs/tiny_rl.yaml), evaluate;
 6. on the SFT+GSPO model: synthetic MCQ with test-time scaling (majority vs confidence-aware vote) and
-   the evidence-faithfulness probe, and synthetic temporal grounding (`o3video.demo.beyond_vstar`);
+   the evidence-faithfulness probe, and synthetic temporal grounding (`o3video.lab.demo.beyond_vstar`);
 7. write `report.md` / `report.html`: the V-STaR table for base, SFT and SFT+GSPO, the bars the demo
    is held to with their measured numbers, reward curves and evidence pictures.
 
@@ -29,10 +29,10 @@ from typing import Any
 
 from rich.console import Console
 
-from o3video.demo import blind_cache
-from o3video.demo.evaluate import EvalSummary, evaluate
-from o3video.demo.settings import DemoSettings, quick_settings
 from o3video.io import atomic_write_json
+from o3video.lab.demo import blind_cache
+from o3video.lab.demo.evaluate import EvalSummary, evaluate
+from o3video.lab.demo.settings import DemoSettings, quick_settings
 from o3video.train.checkpoints import finished_step
 
 console = Console(stderr=True)
@@ -68,7 +68,7 @@ class Demo:
     # --- stages --------------------------------------------------------------------------------------
 
     def make_data(self) -> None:
-        from o3video.demo.world import make_world
+        from o3video.lab.demo.world import make_world
 
         practice = make_world(self.world, self.practice, sft=self.s.sft_records, rl=self.s.rl_records,
                               test=self.s.test_records, practice_videos=self.s.practice_videos, seed=self.s.seed,
@@ -81,7 +81,7 @@ class Demo:
         1-3, as the perception base's binding stage asks (the world's videos show 2-3), a share (`--replay-video`)
         asked of still videos, as its video stage asks, and a share of those (`--replay-where`) as V-STaR's chain-1
         *where* prompt."""
-        from o3video.train.perception import perception_records
+        from o3video.lab.perception.pretrain import perception_records
 
         path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed, objects=(1, 3),
                                   video=self.s.replay_video, where=self.s.replay_where)
@@ -98,13 +98,13 @@ class Demo:
         """SFT's data: the world's STGR records, the V-STaR practice records, and the perception replay if any."""
         files = [self.world / "stgr_sft.json", self.practice / "vstar_practice.json"]
         if self.s.perception_replay:
-            from o3video.train.perception import REPLAY_FILE
+            from o3video.lab.perception.pretrain import REPLAY_FILE
 
             files.append(self.replay_dir / REPLAY_FILE)
         return files
 
     def corpus(self) -> list[str]:
-        from o3video.demo.world import world_corpus
+        from o3video.lab.demo.world import world_corpus
 
         return world_corpus(self.world, self.practice)
 
@@ -130,7 +130,7 @@ class Demo:
         if self.s.base == "random":
             return None
         if self.s.base == "perception":
-            from o3video.demo.perception_base import BaseRecipe, perception_base
+            from o3video.lab.perception.build_base import BaseRecipe, perception_base
 
             return perception_base(BaseRecipe(size=self.s.model_size))
         path = Path(self.s.base)
@@ -145,7 +145,7 @@ class Demo:
         return self.models / (("blind_" if blind else "") + ("sft" if stage == "sft" else "gspo"))
 
     def train_config(self, stage: str, model: Path, blind: bool = False):
-        from o3video.train.config import load_config
+        from o3video.train.train_config import load_config
 
         path = self.s.sft_config if stage == "sft" else self.s.rl_config
         files = self.sft_files() if stage == "sft" else [self.world / "stgr_rl.json", self.practice / "vstar_practice.json"]
@@ -198,8 +198,8 @@ class Demo:
     def video_ignoring_baselines(self) -> list[EvalSummary]:
         """Answers that ignore the video on the test split: whole span and frame, centre, and the practice
         (training) split's most frequent answer, mean span and mean box."""
-        from o3video.demo.evaluate import summarise
         from o3video.eval.vstar_run import write_baseline
+        from o3video.lab.demo.evaluate import summarise
 
         out = []
         for kind, name in (("whole", "ignoring video: whole span, whole frame"),
@@ -222,7 +222,7 @@ class Demo:
         self.evaluate("blind SFT+GSPO", gspo, "blind_gspo", blind=True)
 
     def twin_recipe(self) -> dict[str, Any]:
-        """What decides the blind twin (`o3video.demo.blind_cache.recipe`)."""
+        """What decides the blind twin (`o3video.lab.demo.blind_cache.recipe`)."""
         data = [*self.sft_files(), self.world / "stgr_rl.json", self.world / "vstar_test.json",
                 self.practice / "vstar_test.json"]
         if self.s.perception_replay:  # its media by their bytes: the code drawing them is not in the key
@@ -253,7 +253,7 @@ class Demo:
             console.print(f"[dim]blind twin kept in the cache: {folder}")
 
     def evaluate_mcq(self, model_dir: Path) -> dict[str, Any]:
-        from o3video.demo.beyond_vstar import evaluate_mcq_tts
+        from o3video.lab.demo.beyond_vstar import evaluate_mcq_tts
 
         return evaluate_mcq_tts(model_dir, anno=self.world / "mcq_test.json", videos=self.world / "videos",
                                 out=self.evals / "mcq_gspo.jsonl", num_frames=self.s.num_frames, n=self.s.tts_samples,
@@ -261,7 +261,7 @@ class Demo:
                                 seed=self.s.seed)
 
     def evaluate_grounding(self, model_dir: Path) -> dict[str, Any]:
-        from o3video.demo.beyond_vstar import evaluate_grounding
+        from o3video.lab.demo.beyond_vstar import evaluate_grounding
 
         return evaluate_grounding(model_dir, anno=self.world / "temporal_grounding_test.json", videos=self.world / "videos",
                                   out=self.evals / "grounding_gspo.jsonl", num_frames=self.s.num_frames,
@@ -299,7 +299,7 @@ class Demo:
         blind_evals = self._stage("blind chain (waiting for it)", self._join_blind_chain, blind)
         extra = {"mcq": self._stage("MCQ: test-time scaling and faithfulness", self.evaluate_mcq, gspo),
                  "grounding": self._stage("temporal grounding", self.evaluate_grounding, gspo)}
-        from o3video.demo.assemble import assemble_report
+        from o3video.lab.demo.assemble import assemble_report
 
         md, checks = self._stage("report", assemble_report, self, evals, extra, blind_evals, ignoring)
         for check in checks:
@@ -320,7 +320,7 @@ class Demo:
         return process
 
     def _join_blind_chain(self, process) -> list[EvalSummary]:
-        from o3video.demo.evaluate import summarise
+        from o3video.lab.demo.evaluate import summarise
 
         if process is not None:
             process.join()

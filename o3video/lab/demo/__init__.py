@@ -1,5 +1,5 @@
 """The end-to-end demo: synthetic world -> tiny model -> evaluate -> SFT -> evaluate -> GSPO -> evaluate -> report."""
 
-from o3video.demo.run import Demo, DemoSettings, quick_settings, run_demo
+from o3video.lab.demo.run import Demo, DemoSettings, quick_settings, run_demo
 
 __all__ = ["Demo", "DemoSettings", "quick_settings", "run_demo"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.data.synth.presets import WorldPreset
-from o3video.data.synth.world import ScenePlan
+from o3video.data.synth.scene_plan import ScenePlan
 from o3video.mixes import RL_MIX, SFT_MIX, Mix
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from o3video.train.config import CONFIG_DIR
+from o3video.train.train_config import CONFIG_DIR
 
 
 @dataclass
