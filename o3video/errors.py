@@ -24,7 +24,7 @@ def one_line(text: str) -> str:
 
 # Which extra brings each third-party module a command may import (pyproject.toml's optional dependencies).
 EXTRA_OF_MODULE = {
-    "av": "video", "numpy": "video", "PIL": "video", "tqdm": "video",
+    "av": "video", "numpy": "video", "PIL": "video",
     "torch": "models", "torchvision": "models", "transformers": "models", "tokenizers": "models",
     "accelerate": "models", "safetensors": "models",
     "trl": "train", "datasets": "train", "yaml": "train",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from o3video.errors import InputError
-from o3video.geometry import AUTO_CONVENTION, MAX_PIXELS, MIN_PIXELS, BoxConvention
+from o3video.geometry import AUTO_CONVENTION, FAMILY_BOX_CONVENTIONS, MAX_PIXELS, MIN_PIXELS, BoxConvention
 from o3video.remote import data_uri, openai_client, parse_remote_spec
 from o3video.video.resize import QWEN3_FACTOR, QWEN25_FACTOR
 
@@ -27,8 +27,6 @@ QWEN25, QWEN3 = "qwen2_5_vl", "qwen3_vl"
 # family -> (resize factor, the processor's own least pixels per image): Qwen2.5-VL 28 px and 4 tokens,
 # Qwen3-VL 32 px and its released processor's shortest_edge (65536).
 FAMILIES = {QWEN25: (QWEN25_FACTOR, MIN_PIXELS), QWEN3: (QWEN3_FACTOR, 65536)}
-# family -> how its models write boxes (docs/design.md §4b): pixels of the input frame, or 0-1000
-CONVENTIONS = {QWEN25: BoxConvention.PIXELS, QWEN3: BoxConvention.RELATIVE_1000}
 
 
 def is_served(spec: str) -> bool:
@@ -92,7 +90,7 @@ class ServedModel:
     def __post_init__(self) -> None:
         self.frame_settings = served_frame_settings(self.family, self.max_pixels)
         auto = self.box_convention == AUTO_CONVENTION
-        self.box_convention = CONVENTIONS[self.family] if auto else BoxConvention(self.box_convention)
+        self.box_convention = FAMILY_BOX_CONVENTIONS[self.family] if auto else BoxConvention(self.box_convention)
         self.client = openai_client(self.base_url, timeout=self.timeout, max_retries=self.retries)
 
     @classmethod

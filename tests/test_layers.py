@@ -10,7 +10,7 @@ import o3video
 
 PACKAGE = Path(o3video.__file__).parent
 CORE = ("o3video.tasks", "o3video.mixes", "o3video.grammar", "o3video.geometry", "o3video.rewards", "o3video.errors",
-        "o3video.io", "o3video.data.stgr", "o3video.data.vstar")
+        "o3video.io", "o3video.stats", "o3video.data.stgr", "o3video.data.vstar")
 HEAVY = ("torch", "transformers", "trl", "datasets", "av", "accelerate", "cv2", "matplotlib", "openai")
 
 

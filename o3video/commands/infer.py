@@ -6,12 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from o3video.geometry import (
-    AUTO_CONVENTION,
-    CONVENTION_CHOICES,
-    CONVENTION_HELP,
-    MAX_PIXELS,
-)
+from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, CONVENTION_HELP, MAX_PIXELS
+from o3video.io import atomic_write_text
 
 HELP = "Answer a question about a video; print the answer and its evidence (object, time, box); draw it."
 MODEL_HELP = ("checkpoint path or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct), or a served model: "
@@ -90,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                                   temperature=args.temperature)
     _print(result)
     if args.json:
-        args.json.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2))
     if args.viz:
         from o3video.viz import save_evidence
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from o3video.data.vstar import ground_truth_boxes
 from o3video.errors import InputError
 from o3video.eval.grounding import grounding_truth
-from o3video.data.vstar import ground_truth_boxes
 from o3video.geometry import BoxConvention
 from o3video.io import read_json_records
 

@@ -72,9 +72,14 @@ class O3VideoLMM(lmms):
         self.instruction, self.reasoning, self.cache_dir = instruction, bool(reasoning), cache_dir
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
-        from tqdm import tqdm
+        from o3video.progress import ProgressBar
 
-        return [self._respond(*request.args) for request in tqdm(requests, desc="o3video", disable=self.rank != 0)]
+        with ProgressBar(len(requests), desc="o3video", unit="request", disable=self.rank != 0) as bar:
+            responses = []
+            for request in requests:
+                responses.append(self._respond(*request.args))
+                bar.update()
+        return responses
 
     def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
         raise NotImplementedError("o3video answers by grounded generation: it runs lmms-eval's generate_until tasks, "

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from o3video.io import atomic_write_text
+
 if TYPE_CHECKING:  # the command line reads SCORINGS before any scoring is asked for
     from o3video.eval.vstar_metrics import RecordScore, VStarReport
     from o3video.eval.vstar_official import OfficialReport
@@ -109,11 +111,13 @@ def score_vstar(results: Path, judge_spec: str, scoring: str = "o3video", *, pro
 
     judge = make_judge(judge_spec)
     answered = [(i, r) for i, r in enumerate(records) if not r.get("error")]
-    if progress:
-        from rich.progress import track
+    from o3video.progress import ProgressBar
 
-        answered = track(answered, description="judging", transient=True)
-    scores = [(str(r.get("key", i)), score_record(i, r, judge)) for i, r in answered]
+    scores = []
+    with ProgressBar(len(answered), desc="judging", unit="record", disable=not progress, transient=True) as bar:
+        for i, r in answered:
+            scores.append((str(r.get("key", i)), score_record(i, r, judge)))
+            bar.update()
     return VStarScore(title, report([s for _, s in scores]), scores, meta, errors=len(records) - len(scores))
 
 
@@ -134,8 +138,8 @@ def score_grounding(results: Path) -> MetricsReport:
 def write_report(report: Report, results: Path, report_path: Path | None = None) -> Path:
     """The metrics JSON (default `<results>.metrics.json`) and the Markdown beside it (`.md`); returns the JSON's path."""
     report_path = report_path or results.with_suffix(".metrics.json")
-    report_path.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
-    report_path.with_suffix(".md").write_text(report.markdown(), encoding="utf-8")
+    atomic_write_text(report_path, json.dumps(report.to_dict(), indent=2))
+    atomic_write_text(report_path.with_suffix(".md"), report.markdown())
     return report_path
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from o3video.data.vstar import (
 from o3video.eval.judges import Judge
 from o3video.geometry import BoxConvention, box_iou, temporal_iou
 from o3video.grammar import parse
+from o3video.stats import mean
 from o3video.tables import markdown_table
 
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
@@ -146,11 +146,6 @@ def score_record(index: int, record: dict[str, Any], judge: Judge) -> RecordScor
     )
 
 
-def _mean(values: Iterable[float]) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else 0.0
-
-
 def _lgm(*means: float) -> float:
     return sum(-math.log(1 - min(m, _LGM_CAP)) for m in means) / len(means)  # sum() starts at +0.0: no "-0.0"
 
@@ -182,16 +177,16 @@ class VStarResult:
 
 
 def aggregate(scores: list[RecordScore]) -> VStarResult:
-    acc = _mean(float(s.correct) for s in scores)
+    acc = mean((float(s.correct) for s in scores), empty=0.0)
     chains = []
     for c in (0, 1):
         tious = [s.tiou[c] for s in scores]
         vious = [s.viou[c] for s in scores]
-        tiou, viou = _mean(tious), _mean(vious)
+        tiou, viou = mean(tious, empty=0.0), mean(vious, empty=0.0)
         chains.append(ChainMetrics(
-            tiou_r1={f"R1@{t}": _mean(float(x >= t) for x in tious) for t in TIOU_THRESHOLDS},
+            tiou_r1={f"R1@{t}": mean((float(x >= t) for x in tious), empty=0.0) for t in TIOU_THRESHOLDS},
             tiou_mean=tiou,
-            viou_ap={f"AP@{t}": _mean(s.ap[c][i] for s in scores) for i, t in enumerate(VIOU_THRESHOLDS)},
+            viou_ap={f"AP@{t}": mean((s.ap[c][i] for s in scores), empty=0.0) for i, t in enumerate(VIOU_THRESHOLDS)},
             viou_mean=viou,
             am=(acc + tiou + viou) / 3,
             lgm=_lgm(acc, tiou, viou),

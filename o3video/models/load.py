@@ -18,20 +18,13 @@ from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedM
 from transformers.image_utils import SizeDict
 
 from o3video.errors import InputError
-from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, MAX_PIXELS, BoxConvention
+from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, FAMILY_BOX_CONVENTIONS, MAX_PIXELS, BoxConvention
 
 log = logging.getLogger(__name__)
 
 # `owner/name` as the Hugging Face Hub spells repository ids.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
-# How each model family writes the boxes it answers (docs/design.md §4b), by its config's `model_type`.
-MODEL_BOX_CONVENTIONS: dict[str, BoxConvention] = {
-    "qwen2_vl": BoxConvention.PIXELS,
-    "qwen2_5_vl": BoxConvention.PIXELS,
-    "qwen3_vl": BoxConvention.RELATIVE_1000,
-    "qwen3_vl_moe": BoxConvention.RELATIVE_1000,
-}
 
 
 def load_model(
@@ -142,9 +135,9 @@ def box_convention_of(model: Any) -> BoxConvention:
             raise InputError(f"model config: box_convention {explicit!r} is not one of "
                              f"{', '.join(c.value for c in BoxConvention)}") from None
     model_type = str(getattr(config, "model_type", ""))
-    if model_type not in MODEL_BOX_CONVENTIONS:
+    if model_type not in FAMILY_BOX_CONVENTIONS:
         _warn_unknown_family(model_type)
-    return MODEL_BOX_CONVENTIONS.get(model_type, BoxConvention.PIXELS)
+    return FAMILY_BOX_CONVENTIONS.get(model_type, BoxConvention.PIXELS)
 
 
 @functools.cache

@@ -42,6 +42,7 @@ import yaml
 
 from o3video.errors import InputError
 from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, MAX_PIXELS
+from o3video.io import atomic_write_text
 from o3video.rewards import check_sigma
 
 STAGES = ("sft", "rl")
@@ -307,7 +308,7 @@ def save_config(config: TrainConfig, path: str | Path) -> Path:
     """Write the resolved config (after overrides) next to the run, so a run says how it was made."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
     return path
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from o3video.geometry import BoxConvention
 from o3video.grammar import Completion
+from o3video.io import atomic_write_text
 from o3video.viz.animation import save_gif
 from o3video.viz.evidence import draw_evidence
 from o3video.viz.page import render_page
@@ -42,5 +43,5 @@ def save_evidence(
     elif suffix == ".gif":
         save_gif(path, rendered, question=question, answer=answer)
     else:
-        path.write_text(render_page(rendered, question=question, answer=answer, reference=reference), encoding="utf-8")
+        atomic_write_text(path, render_page(rendered, question=question, answer=answer, reference=reference))
     return path

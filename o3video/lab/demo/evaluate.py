@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from o3video.io import atomic_write_text
+
 
 @dataclass
 class EvalSummary:
@@ -139,7 +141,7 @@ def evaluate(
     model.eval()
     run_vstar(config, model=LocalModel(model, processor, name))
     summary = summarise(name, out, time.perf_counter() - started)
-    out.with_suffix(".summary.json").write_text(json.dumps(summary.to_dict(), indent=2), encoding="utf-8")
+    atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary.to_dict(), indent=2))
     return summary
 
 
