@@ -149,19 +149,19 @@ class Demo:
 
         path = self.s.sft_config if stage == "sft" else self.s.rl_config
         files = self.sft_files() if stage == "sft" else [self.world / "stgr_rl.json", self.practice / "vstar_practice.json"]
-        overrides = [
-            f"model={model}",
-            f"output_dir={self.model_dir(stage, blind)}",
-            f"data.train=[{', '.join(str(f) for f in files)}]",
-            "data.root=null",
-            f"data.num_frames={self.s.num_frames}",
-            f"data.cache_dir={self.cache}",
-            f"data.blank_frames={str(blind).lower()}",
-            f"threads={self.chain_threads(blind)}",
-            f"seed={self.s.seed}",
-            *(self.s.sft_overrides if stage == "sft" else self.s.rl_overrides),
-        ]
-        return load_config(path, overrides, stage=stage)
+        values = {
+            "model": str(model),
+            "output_dir": str(self.model_dir(stage, blind)),
+            "data.train": [str(f) for f in files],
+            "data.root": None,
+            "data.num_frames": self.s.num_frames,
+            "data.cache_dir": str(self.cache),
+            "data.blank_frames": blind,
+            "threads": self.chain_threads(blind),
+            "seed": self.s.seed,
+        }
+        overrides = self.s.sft_overrides if stage == "sft" else self.s.rl_overrides  # the user's own text
+        return load_config(path, list(overrides), stage=stage, values=values)
 
     def chain_threads(self, blind: bool = False) -> int:
         """Torch threads of a training chain. The blind twin always trains beside the seeing chain, one

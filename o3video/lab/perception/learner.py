@@ -38,47 +38,28 @@ class Recipe:
     single_minutes: float = 0.0  # curriculum: single objects for the first minutes
     vision_lr_mult: float = 1.0
     convention: BoxConvention = BoxConvention.RELATIVE_1000
-    # weight of the attention supervision (`attention_loss`): what made binding (the named object among several)
-    # learnable at this scale; needs a model loaded with eager attention
+    # The shares below vary how a question is asked; why each exists, and what it measured, is in
+    # docs/experiments/ (the perception base's stages).
+    # weight of the attention supervision (`attention_loss`); needs a model loaded with eager attention
     attention_supervision: float = 0.0
-    # share of the questions asked in the video form: 1-8 labelled frames of the image, 0.25-2 s apart, so the
-    # prompt's layout varies and only the image content can give the box (see `Scene.frames`)
+    # share asked in the video form: 1-8 labelled frames of the image, 0.25-2 s apart (`Scene.frames`)
     video: float = 0.0
-    # share of the questions preceded by 1-4 of the `CONTEXT` sentences (either form): the text between the frames and
-    # the answer varies too (16 filler words after the image take a video-stage model's IoU from 0.66 to 0.06).
-    # Not in the base's recipe: in the video stage with half the questions so preceded (one seed), the 8-frame IoU
-    # was 0.10 / 0.14 at steps 100 / 200 against 0.26 / 0.48 without, the image form 0.51 against 0.68 at 200
+    # share preceded by 1-4 of the `CONTEXT` sentences (either form), so the text before the answer varies in length
     context: float = 0.0
-    # share of the questions asked in V-STaR's chain-1 *where* layout (`ask_where`): 8 frames, ~60 words of
-    # instruction between them and the answer, the answer a JSON of boxes after reasoning that cites each. Why: a
-    # model that localises at 0.54 asked "Where is the <object>?" of 8 frames localises at ~0.13 in that layout
-    # after learning its form by SFT (bench/where_form.py); here the attention supervision covers that layout too
+    # share asked in V-STaR's chain-1 *where* layout (`ask_where`), answered with the reasoning citing each box
     where: float = 0.0
-    # share of the questions ending with one of the `CLAUSES` (`add_clause`), so the wording around the name varies.
-    # Not in the base's recipe: continuing the where stage's model with half the questions so worded (one seed, 200
-    # steps, 96 held-out frames in the where layout) the IoU asked with a clause went 0.14, 0.15, 0.17, 0.20, 0.13
-    # every 50 steps, without one 0.27 -> 0.22, the single-image form 0.52 -> 0.39
+    # share ending with one of the `CLAUSES` (`add_clause`), so the wording around the name varies
     clause: float = 0.0
-    # share of the where-layout questions whose objects move (`add_motion`), as the world's test videos' do: the
-    # where stage's model localises at 0.225 vIoU on still videos but 0.05 on the world's (8.1 with its plain question
-    # where the object stands still over the asked span, 3 seeds' 90 test records)
+    # share of the where-layout questions whose objects move and may change colour (`add_motion`)
     motion: float = 0.0
-    # share of the questions about a new video of the synthetic world itself, in the where layout
-    # (`world_scene`): objects that enter, leave, hide one another and touch
+    # share about a new video of the synthetic world itself, in the where layout (`world_scene`)
     world: float = 0.0
-    # share of those asked the world's own question about one of the video's events, with its clause ("... while it
-    # touches the red cross?"): the where stage's model scores 0.106 vIoU on the world's test spans asked
-    # "Where is the <object>?" and 0.037 asked with their clause (frames drawn in memory; 0.095 / 0.035 decoded)
+    # share of those asked the world's own question about one of the video's events, with its clause
     events: float = 0.0
-    # share of the world scenes asked the world's own *what* question about one of its events, in V-STaR's *what*
-    # prompt ("What colour does the green square turn?", `practice_questions`), answered as its practice records are:
-    # after SFT the demo's models answered one phrase to every *what* question (25 of 30 "it turns blue", one seed)
+    # share of the world scenes asked the world's own *what* question, in V-STaR's *what* prompt
     what: float = 0.0
-    # share of the other world scenes asked the world's own chain-1 *when* question about one of its events ("When can
-    # the white triangle be seen?", `practice_questions`), answered as its practice records are ("It starts at ...
-    # [S, E]"), the attention supervision on the asked object in the frames inside the answer's span only. Why: the
-    # demo's models answer *when* below the middle-half span (17.4 +- 15.5 tIoU against 37.4, 3 seeds), and the
-    # world's question alone tells little of it (best span per event kind: 0.38)
+    # share of the other world scenes asked the world's own chain-1 *when* question; the attention supervision then
+    # covers the asked object only in the frames inside the answer's span
     when: float = 0.0
 
 
@@ -208,9 +189,8 @@ def attention_loss(model: Any, scenes: list[Scene], inputs: dict[str, torch.Tens
     positions, for head 0 of every text layer after the first (the first can carry the question to the answer
     positions).
 
-    Why: a tiny model learns to land on *an* object among several, but not on the *named* one, from the answer's
-    loss alone (bench/perception.py: binding stays at chance for 40 CPU minutes); pulling one head per layer onto
-    the named object's tokens teaches it (binding 0.85 after 50 CPU minutes, one seed)."""
+    Why: from the answer's loss alone a tiny model learns to land on *an* object among several but not on the
+    *named* one; this supervision teaches it (docs/experiments/)."""
     factor = model.config.vision_config.patch_size * model.config.vision_config.spatial_merge_size
     image_id = model.config.image_token_id
     losses = []

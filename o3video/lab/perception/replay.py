@@ -26,9 +26,8 @@ def perception_records(out: str | Path, n: int, *, seed: int, objects: tuple[int
     A share `video` of them are asked of a still video of the frame (2-8 s at the preset's fps, rendered by the
     world's own encoder) as spatio-temporal QA, answered as the world's *where* questions are: the object cited
     with its box at a time, `The <obj>…</obj><box>[…]</box>at<t>T</t>s is in the top left.`, then the region in
-    plain text. Why: with visual-QA replay alone, SFT on the world's video tasks erased the video-stage base's
-    video-form localisation (IoU asked as 8 frames 0.54 -> 0.06; the world's test videos 0.09 after SFT, the centre
-    box's level); with half of it on still videos they scored 0.19 (one SFT run each, bench/perception.py layouts).
+    plain text. Why: with visual-QA replay alone, SFT on the world's video tasks erased the base's video-form
+    localisation; still videos keep more of it (docs/experiments/).
     A share `where` of those still videos is asked as V-STaR's chain-1 *where* prompt instead, written by
     `o3video.lab.vstar_practice` (the one writer of that form): the seconds of a span listed in the question, the
     reasoning citing the box at each, the answer their JSON. Why: after SFT the demo's *where* answers did not copy

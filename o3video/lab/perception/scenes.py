@@ -33,8 +33,7 @@ CONTEXT = (
 
 # Clauses a *where* question may end with (`Recipe.clause`), as the world's V-STaR questions do ("Where is the red
 # square while the blue triangle is in front of it?"); `{other}` names another object, `{colour}` the asked one's.
-# Why: the where stage's model localises at 0.33 asked "Where is the <object>?" in V-STaR's layout, 0.10 with "while it
-# stands still for the first time" added and 0.17 with "while it touches the <other object>" (48 held-out frames).
+# Why: a clause after the name costs the base most of its localisation (docs/experiments/).
 CLAUSES = (
     "while it stands still", "while it stands still for the first time", "while it moves",
     "when it touches the {other}", "while it touches the {other}", "while the {other} is in front of it",
@@ -67,8 +66,7 @@ class Scene:
     owner: np.ndarray = field(repr=False)
     ask_box: str | None = None  # set: the question is the reverse one, "What is at <this box>?"
     # 0: asked as one image (visual QA). K > 0: asked in the video form, K time-labelled frames that all show
-    # this image (same answer). Why: trained on one layout only, a tiny model ties its boxes to token offsets;
-    # four extra words in the prompt, or the same image as a one-frame video, take its IoU from 0.68 to ~0.03.
+    # this image (same answer). Why: trained on one layout only, a tiny model ties its boxes to token offsets.
     frames: int = 0
     duration: float | None = None  # the video form's length in seconds (frame k at k * duration / frames); None: frames
     context: str = ""  # sentences asked before the question (`Recipe.context`)

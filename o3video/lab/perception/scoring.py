@@ -37,21 +37,16 @@ def answer_box(text: str, convention: BoxConvention, size: tuple[int, int]) -> l
 
 
 def where_viou(text: str, scene: Scene, convention: BoxConvention, size: tuple[int, int]) -> float:
-    """V-STaR's vIoU of a *where* answer: the mean over the asked seconds of the IoU of the box answered for each
-    second with the named object's box then (0 where none)."""
-    from o3video.data.vstar import parse_spatial_answer, second_key
+    """V-STaR's vIoU of a *where* answer about `scene`'s asked seconds, scored by the benchmark scorer
+    (`o3video.eval.vstar_metrics.spatial_scores`) against the named object's box at each second."""
+    from o3video.data.vstar import parse_spatial_boxes, rescale_spatial
+    from o3video.eval.vstar_metrics import spatial_scores
 
-    answered = parse_spatial_answer(parse(text).answer or text)
+    answered = rescale_spatial(parse_spatial_boxes(parse(text).answer or text), size, size, convention)
     first, last = scene.span or (0, 0)
-    ious = []
-    for t in range(first, last + 1):
-        box = answered.get(second_key(t))
-        try:
-            pixels = convention_to_pixels(box, convention, size) if box is not None else None
-        except ValueError:
-            pixels = None
-        ious.append(box_iou(pixels, scene.box_at(scene.target, t)) if pixels is not None else 0.0)
-    return sum(ious) / len(ious)
+    truth = [dict(zip(("timestamp", "xmin", "ymin", "xmax", "ymax"), (t, *scene.box_at(scene.target, t))))
+             for t in range(first, last + 1)]
+    return spatial_scores({"bboxes": truth}, answered)[0]
 
 
 def score(predicted: list[list[float] | None], scenes: list[Scene]) -> dict[str, Any]:
