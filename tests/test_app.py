@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from videos import render_numbered
 
 from o3video.app import data_view, results_view
 from o3video.app.app_config import AppConfig, DeepLink, deep_link_query, read_deep_link
@@ -16,7 +17,6 @@ from o3video.errors import InputError
 from o3video.eval.scoring import SCORINGS, score_vstar
 from o3video.geometry import MAX_PIXELS, MIN_PIXELS, BoxConvention
 from o3video.viz.compare import PREDICTED, TRUTH, span_row_y, span_x
-from tests.videos import render_numbered
 
 GT_BOX = [20, 20, 60, 60]  # original pixels of the 128 x 96 clip, at second 1
 CHAIN1_BOX = [22, 22, 60, 60]  # IoU 0.9025 with GT_BOX
@@ -222,7 +222,8 @@ def test_a_model_that_fails_to_load_or_a_missing_video_is_one_line(clip, tmp_pat
 
 
 def stgr_record(i: int, cited_time: float) -> dict:
-    return {"id": f"s{i}", "task": "temporal-spatial free-form QA", "source": "synthetic", "question": "Where is the ball?",
+    return {"id": f"s{i}", "task": "temporal-spatial free-form QA", "source": "synthetic",
+            "question": "Where is the ball?",
             "answer": "on the left", "video_path": "clip.mp4", "box_format": "xyxy_norm",
             "reasoning_process": f"The <obj>ball</obj><box>[0.2,0.25,0.6,0.75]</box>at<t>{cited_time}</t>s is left.",
             "key_frames": [{"idx": 30, "time": 1.0, "path": "frames/k.png"}],
@@ -243,7 +244,7 @@ def test_stgr_samples_show_key_items_and_checked_references(stgr_file):
     data = data_view.open_data(stgr_file)
     assert [row[:2] for row in data_view.table(data)] == [["s0", "kept"], ["s1", "kept"], ["line 3", "invalid"]]
     assert [row[0] for row in data_view.table(data, data_view.SampleFilter(status="invalid"))] == ["line 3"]
-    assert data.sample("line 3").reasons == ["answer"]
+    assert data.sample("line 3").reasons == ["answer", "key_frames", "key_items"]
     good = data_view.sample_detail(data, "s0")
     assert good.problems == [] and good.claims == [["ball", 1.0, [[0.2, 0.25, 0.6, 0.75]]]]
     (image, caption), = good.frames
@@ -292,7 +293,7 @@ def test_construction_output_is_filtered_by_stage_and_reason(tmp_path):
 def test_the_page_serves_each_view_over_http_and_survives_bad_input(vstar_files, stgr_file, clip):
     import urllib.request
 
-    from gradio_client import Client
+    from gradio_client import Client, handle_file
 
     from o3video.app.web import AppState, build_page
 
@@ -316,7 +317,7 @@ def test_the_page_serves_each_view_over_http_and_survives_bad_input(vstar_files,
         assert record[4]["vIoU chain 1"] == pytest.approx(0.9025) and len(record[2]) == 1
         sample = client.predict(str(stgr_file), "s1", api_name="/data_sample")
         assert "time_not_in_key_frames" in sample[3]
-        answered = client.predict({"video": str(clip)}, "What rolls?", "scripted", 5, api_name="/ask")
+        answered = client.predict(handle_file(str(clip)), "What rolls?", "scripted", 5, api_name="/ask")
         assert answered[1] == "a ball"
     finally:
         page.close()

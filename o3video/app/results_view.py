@@ -134,7 +134,8 @@ def _spans(record: dict[str, Any], benchmark: str) -> Image.Image | None:
 
         truth = grounding_truth(record)
         duration = float(record.get("duration") or max([*(truth or [0]), *predicted_span(record), 1.0]))
-        rows = [LabelledSpan("ground truth", truth, TRUTH), LabelledSpan("answer", predicted_span(record), PREDICTED[0])]
+        rows = [LabelledSpan("ground truth", truth, TRUTH),
+                LabelledSpan("answer", predicted_span(record), PREDICTED[0])]
     else:
         return None
     return draw_spans(rows, max(duration, 1e-6))

@@ -80,7 +80,8 @@ def _base(position: int, record: dict[str, Any], benchmark: str) -> dict[str, An
             "length": length, "error": record.get("error")}
 
 
-def _vstar_metrics(path: Path, records: list[dict[str, Any]], judge: str, scoring: str) -> tuple[list[RecordMetrics], str]:
+def _vstar_metrics(path: Path, records: list[dict[str, Any]], judge: str,
+                   scoring: str) -> tuple[list[RecordMetrics], str]:
     from o3video.eval.scoring import OfficialScore, score_vstar
 
     scored = score_vstar(path, judge, scoring, progress=False)

@@ -4,10 +4,9 @@
 Every handler catches what goes wrong and shows it as one line in the page (`status` boxes): bad input
 (`o3video.errors.user_message`) as its message, anything else as its type and message, with the traceback
 on the server's console. The app keeps serving either way. Each event has an `api_name`, so
-`gradio_client` can drive the views.
+`gradio_client` can drive the views. (No postponed annotations here: Gradio reads the handlers' `gr.Request`
+and `gr.SelectData` annotations at run time.)
 """
-
-from __future__ import annotations
 
 import logging
 from collections.abc import Callable
@@ -137,7 +136,8 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
         data = state.data(path)
         status = f"{len(data.samples)} samples ({data.kind})."
         return (status, _cells(data_view.table(data)),
-                *(gr.Dropdown(choices=[ANY, *data_view.choices(data, w)], value=ANY) for w in ("stage", "status", "reason")))
+                *(gr.Dropdown(choices=[ANY, *data_view.choices(data, w)], value=ANY)
+                  for w in ("stage", "status", "reason")))
 
     def data_filter(path: str, stage: str, status_: str, reason: str) -> tuple:
         data = state.data(path)
@@ -214,7 +214,8 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                             ]
             with gr.Tab("Data", id="data"):
                 with gr.Row():
-                    data_path = gr.Textbox(label="STGR file or construction output folder", value=str(config.data or ""))
+                    data_path = gr.Textbox(label="STGR file or construction output folder",
+                                           value=str(config.data or ""))
                     data_button = gr.Button("Open", variant="primary")
                 data_status = gr.Markdown()
                 with gr.Row():

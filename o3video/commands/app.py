@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=Path, help="an `o3video eval vstar|mcq|tg` results file")
     parser.add_argument("--compare", type=Path, help="a second results file of the same annotations, shown beside it")
     parser.add_argument("--anno", type=Path, help="the annotations the results were made from (checked against them)")
-    parser.add_argument("--videos", type=Path, help="the records' videos (default: the annotations' or results' folder)")
+    parser.add_argument("--videos", type=Path,
+                        help="the records' videos (default: the annotations' or results' folder)")
     parser.add_argument("--data", type=Path, help="an STGR file or an `o3video build` output folder")
     parser.add_argument("--judge", default="exact", help="V-STaR what-judge (default exact; as `o3video eval`)")
     parser.add_argument("--scoring", choices=SCORINGS, default="o3video", help="V-STaR scoring (as `o3video eval`)")

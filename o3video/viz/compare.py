@@ -15,7 +15,13 @@ from PIL import Image, ImageDraw
 
 from o3video.geometry import clamp_box
 from o3video.viz.fonts import CAPTION, SMALL, font
-from o3video.viz.frame_drawing import CONTOUR, LINE, display_rect, fit_scale, scaled_frame
+from o3video.viz.frame_drawing import (
+    CONTOUR,
+    LINE,
+    display_rect,
+    fit_scale,
+    scaled_frame,
+)
 from o3video.viz.palette import BACKGROUND, INK, MUTED, RGB, RULE, text_color_on
 from o3video.viz.segments import format_time
 
@@ -40,7 +46,8 @@ class LabelledSpan:
     color: RGB
 
 
-def draw_boxes(image: Image.Image, boxes: Sequence[LabelledBox], *, max_size: tuple[int, int] = (480, 360)) -> Image.Image:
+def draw_boxes(image: Image.Image, boxes: Sequence[LabelledBox], *,
+               max_size: tuple[int, int] = (480, 360)) -> Image.Image:
     """`image` scaled to fit `max_size` with each box outlined in its colour and tagged with its label."""
     scale = fit_scale(image.size, *max_size)
     out = scaled_frame(image, scale)
