@@ -122,6 +122,19 @@ def test_record_detail_draws_truth_and_answers_at_the_annotated_second(vstar_fil
     assert spans.getpixel((round(span_x(0.75, 2.0, spans.width)), span_row_y(2))) != PREDICTED[1]
 
 
+def test_videos_are_looked_for_beside_the_annotations_the_run_recorded(vstar_files, tmp_path):
+    from o3video.io import settings_path
+
+    anno, results = vstar_files
+    moved = tmp_path / "elsewhere" / "results.jsonl"
+    moved.parent.mkdir()
+    moved.write_text(results.read_text())
+    assert AppConfig(results=moved).videos_dir() == moved.parent
+    settings_path(moved).write_text(json.dumps({"anno": str(anno)}))
+    assert AppConfig(results=moved).videos_dir() == anno.parent
+    assert AppConfig(results=moved, videos=tmp_path / "v").videos_dir() == tmp_path / "v"
+
+
 def test_deep_links_round_trip_and_a_bad_view_is_named():
     link = DeepLink("data", sample="item 3")
     from urllib.parse import parse_qsl

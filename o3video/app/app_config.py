@@ -27,11 +27,29 @@ class AppConfig:
     port: int | None = None  # None: the first free port from 7860
 
     def videos_dir(self) -> Path | None:
-        """Where to look for the records' videos: `videos`, else the annotations' or the results' folder."""
-        for path in (self.videos, self.anno, self.results):
+        """Where to look for the records' videos: `videos`, else the annotations' folder (`anno`, else the one
+        the results' run settings name, `RESULTS.settings.json`), else the results' folder."""
+        if self.videos is not None:
+            return self.videos
+        for path in (self.anno, recorded_annotations(self.results), self.results):
             if path is not None:
                 return path if path.is_dir() else path.parent
         return None
+
+
+def recorded_annotations(results: Path | None) -> Path | None:
+    """The annotation file an `o3video eval` run recorded beside its results (None if it recorded none)."""
+    import json
+
+    from o3video.io import settings_path
+
+    if results is None or not settings_path(results).is_file():
+        return None
+    try:
+        anno = json.loads(settings_path(results).read_text(encoding="utf-8")).get("anno")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(anno) if isinstance(anno, str) and Path(anno).exists() else None
 
 
 @dataclass(frozen=True)

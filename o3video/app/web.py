@@ -270,6 +270,12 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
             return gr.Tabs(selected=link.view), link.record or "", link.sample or "", ""
 
         load = page.load(opened, None, [tabs, record_key, sample_id, ask_status], api_name="deep_link")
+        if config.results is not None:  # files named on the command line are open from the start
+            load.then(guarded(results_open, 5), results_inputs,
+                      [results_status, summary, records, task, domain, length], api_name=False)
+        if config.data is not None:
+            load.then(guarded(data_open, 4), [data_path], [data_status, samples, stage, status_filter, reason],
+                      api_name=False)
         load.then(lambda key, *rest: guarded(results_record, 10)(*rest, key) if key else (gr.skip(),) * 11,
                   [record_key, *record_inputs[:-1]], [results_status, *record_outputs], api_name=False)
         load.then(lambda sid, path: guarded(data_sample, 4)(path, sid) if sid else (gr.skip(),) * 5,
