@@ -13,7 +13,7 @@ import importlib
 import sys
 
 # Order is the order `o3video --help` lists them in.
-COMMANDS = ["score", "frames", "synth", "tiny-model", "perception-base", "infer", "eval", "build", "train", "demo"]
+COMMANDS = ["score", "frames", "synth", "tiny-model", "perception-base", "infer", "eval", "build", "train", "demo", "app"]
 
 
 def build_parser() -> argparse.ArgumentParser:

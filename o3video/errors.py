@@ -29,6 +29,7 @@ EXTRA_OF_MODULE = {
     "accelerate": "models", "safetensors": "models",
     "trl": "train", "datasets": "train", "yaml": "train",
     "openai": "eval", "matplotlib": "all", "markdown_it": "all", "cv2": "bench",
+    "gradio": "app", "gradio_client": "app",
 }
 
 

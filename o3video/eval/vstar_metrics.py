@@ -108,18 +108,23 @@ def _temporal(record: dict[str, Any], parsed_field: str, raw_field: str) -> floa
     return temporal_iou(answered_span(record.get(parsed_field), record.get(raw_field)), record["timestamps"])
 
 
-def _spatial(record: dict[str, Any], parsed_field: str, raw_field: str) -> tuple[float, list[float]]:
-    """Parsed boxes are already in original-video pixels. When parsing failed when the file was written
-    (the benchmark stores None), re-read the raw text, which is in the model's box convention on its input
-    frame, if the file says what that input size was (`input_size`, or the benchmark's `input_shape`); the
-    convention is the record's `box_convention` (a file written before it was recorded: pixels)."""
+def predicted_boxes(record: dict[str, Any], parsed_field: str, raw_field: str) -> dict[str, list[list[float]]]:
+    """The boxes one *where* answer is scored on, by second, in original-video pixels. Parsed boxes already are;
+    when parsing failed when the file was written (the benchmark stores None), the raw text is re-read, which is
+    in the model's box convention on its input frame, if the file says what that input size was (`input_size`,
+    or the benchmark's `input_shape`); the convention is the record's `box_convention` (a file written before it
+    was recorded: pixels)."""
     parsed, input_size = record.get(parsed_field), record.get("input_size") or record.get("input_shape")
     predicted = parse_spatial_boxes(parsed) if isinstance(parsed, (dict, list)) else {}
     if not predicted and record.get(raw_field) and input_size:
         convention = record.get("box_convention") or BoxConvention.PIXELS
         predicted = rescale_spatial(parse_spatial_boxes(record[raw_field]), input_size, (record["width"], record["height"]),
                                     convention)
-    return spatial_scores(record, predicted)
+    return predicted
+
+
+def _spatial(record: dict[str, Any], parsed_field: str, raw_field: str) -> tuple[float, list[float]]:
+    return spatial_scores(record, predicted_boxes(record, parsed_field, raw_field))
 
 
 def score_record(index: int, record: dict[str, Any], judge: Judge) -> RecordScore:
