@@ -26,7 +26,12 @@ class Report(Protocol):
 def checked_records(path: Path, benchmark: str, of_results: bool = False) -> list[dict[str, Any]]:
     """The records of an annotation (or results) file, every one checked for the fields `benchmark`
     (vstar | mcq | tg) reads; results records that failed before answering are not."""
-    from o3video.eval.annotations import check_records, grounding_problems, mcq_problems, vstar_problems
+    from o3video.eval.annotations import (
+        check_records,
+        grounding_problems,
+        mcq_problems,
+        vstar_problems,
+    )
 
     problems = {"vstar": vstar_problems, "mcq": mcq_problems, "tg": grounding_problems}[benchmark]
     skip = (lambda record: bool(record.get("error"))) if of_results else (lambda record: False)
@@ -131,13 +136,38 @@ def score_grounding(results: Path) -> MetricsReport:
     return MetricsReport("tg", f"Temporal grounding — {results.name}", metrics, {"results": str(results)})
 
 
+def report_path_of(results: Path, scoring: str | None = None) -> Path:
+    """Where a results file's metrics go by default: `<results>.metrics.json`, or `<results>.<scoring>.metrics.json`
+    under an official V-STaR protocol, so that scoring one file under each protocol keeps every report."""
+    middle = "" if scoring in (None, "o3video") else f".{scoring}"
+    return results.with_suffix(f"{middle}.metrics.json")
+
+
 def write_report(report: Report, results: Path, report_path: Path | None = None) -> Path:
-    """The metrics JSON (default `<results>.metrics.json`) and the Markdown beside it (`.md`); returns the JSON's path."""
-    report_path = report_path or results.with_suffix(".metrics.json")
-    report_path.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
-    report_path.with_suffix(".md").write_text(report.markdown(), encoding="utf-8")
+    """The metrics JSON (default `report_path_of`) and the Markdown beside it (`.md`); returns the JSON's path. A
+    metrics file of another scoring protocol is not overwritten (an `InputError`)."""
+    from o3video.errors import InputError
+    from o3video.io import atomic_write_text
+
+    metrics = report.to_dict()
+    report_path = report_path or report_path_of(results, metrics.get("scoring"))
+    earlier = _scoring_of(report_path)
+    if earlier is not None and earlier != metrics.get("scoring"):
+        raise InputError(f"--report {report_path}: holds the metrics of --scoring {earlier}, not "
+                         f"{metrics.get('scoring')}; name another --report (or leave it out for {report_path_of(results, metrics.get('scoring'))})")
+    atomic_write_text(report_path, json.dumps(metrics, indent=2))
+    atomic_write_text(report_path.with_suffix(".md"), report.markdown())
     return report_path
 
 
-__all__ = ["SCORINGS", "MetricsReport", "OfficialScore", "VStarScore", "checked_records", "score_grounding", "score_mcq",
+def _scoring_of(report_path: Path) -> str | None:
+    """The scoring protocol an existing metrics file was written under (None: no such file, or not one of ours)."""
+    try:
+        earlier = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return earlier.get("scoring") if isinstance(earlier, dict) else None
+
+
+__all__ = ["SCORINGS", "MetricsReport", "OfficialScore", "VStarScore", "checked_records", "report_path_of", "score_grounding", "score_mcq",
            "score_vstar", "write_report"]
