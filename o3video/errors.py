@@ -76,4 +76,5 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-__all__ = ["EXTRA_OF_MODULE", "INTERRUPTED_EXIT", "InputError", "Interrupted", "missing_extra", "one_line", "user_message"]
+__all__ = ["EXTRA_OF_MODULE", "INTERRUPTED_EXIT", "InputError", "Interrupted", "missing_extra", "one_line",
+           "user_message"]

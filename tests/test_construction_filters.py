@@ -9,22 +9,13 @@ from o3video.construction.annotation import Annotation, KeyFrame, KeyObject
 from o3video.construction.annotation_prompts import object_question, plain_sentence
 from o3video.construction.boxes import remove_oversized, track_disagreements
 from o3video.construction.build_config import BuildConfig, CheckConfig
-from o3video.construction.consistency import (
-    coverage_rejections,
-    reasoning_sentences,
-    same_name,
-)
+from o3video.construction.consistency import coverage_rejections, reasoning_sentences, same_name
 from o3video.construction.context import StageContext
 from o3video.construction.filters import SourceFilterConfig, source_filter_rejections
 from o3video.construction.mix import mix_records, rebase_record, resolve_mix
 from o3video.construction.ratelimit import TokenBucket
 from o3video.construction.source_items import Caption, SourceItem, Track, safe_name
-from o3video.construction.sources import (
-    SourceError,
-    read_dense_source,
-    read_temporal_source,
-    resolve_video,
-)
+from o3video.construction.sources import SourceError, read_dense_source, read_temporal_source, resolve_video
 from o3video.construction.stages import StageLog, run_stage
 from o3video.construction.stgr_output import spatio_temporal_record, temporal_qa_record
 from o3video.data.stgr import validate_record

@@ -17,11 +17,7 @@ from o3video.data.stgr import load_stgr, reasoning_in_pixels
 from o3video.lab.offline.annotator import ERROR_KINDS, TruthAnnotator
 from o3video.lab.offline.build_demo import kept_by_source_filters
 from o3video.lab.offline.server import LocalChatServer
-from o3video.lab.offline.synthetic_sources import (
-    SyntheticSourceConfig,
-    SyntheticWorld,
-    build_synthetic_sources,
-)
+from o3video.lab.offline.synthetic_sources import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
 from o3video.mixes import SFT_MIX
 from o3video.video.keyframes import load_key_frame
 

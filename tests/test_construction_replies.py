@@ -3,11 +3,7 @@
 import pytest
 from PIL import Image
 
-from o3video.construction.annotation import (
-    AnnotationError,
-    AnnotationRules,
-    annotation_from_reply,
-)
+from o3video.construction.annotation import AnnotationError, AnnotationRules, annotation_from_reply
 from o3video.construction.annotator_frames import OfferedFrame
 from o3video.construction.asking import UnreadableReply, ask_json, ask_yes_no
 from o3video.construction.build_config import VLMOptions

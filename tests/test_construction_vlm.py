@@ -8,14 +8,7 @@ import json
 import pytest
 from PIL import Image
 
-from o3video.construction.vlm import (
-    CONTEXT_HEADER,
-    OpenAIVLM,
-    ThrottledVLM,
-    VLMError,
-    VLMRequest,
-    make_vlm,
-)
+from o3video.construction.vlm import CONTEXT_HEADER, OpenAIVLM, ThrottledVLM, VLMError, VLMRequest, make_vlm
 from o3video.lab.offline.server import HTTPStatusReply, LocalChatServer
 
 

@@ -147,7 +147,8 @@ def test_ctrl_c_is_one_line_exit_130_and_the_rerun_resumes_to_the_uninterrupted_
         _interrupt_after_first(patch)
         assert main(_vstar_argv(synth_easy, tiny_model, anno, videos, cut)) == 130
     err = _err_lines(capsys)  # (after transformers' weight-loading bar)
-    assert err[-1] == f"o3video eval vstar: interrupted; 1 of 2 record(s) kept in {cut}; the same command resumes from there"
+    assert err[-1] == (f"o3video eval vstar: interrupted; 1 of 2 record(s) kept in {cut}; "
+                       "the same command resumes from there")
     assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in err)
     assert main(_vstar_argv(synth_easy, tiny_model, anno, videos, cut)) == 0
     assert f"resuming {cut}: 1 finished record(s) kept, 1 to go" in " ".join(capsys.readouterr().out.split())
@@ -186,3 +187,26 @@ def test_a_served_model_whose_name_hides_its_family_says_which_convention_it_ass
         assert model.box_convention.value == "pixels"
     else:
         assert notes == []
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_the_quick_demo_says_on_the_terminal_that_it_is_not_held_to_the_bars(tmp_path, capsys, monkeypatch, quick):
+    import o3video.lab.demo as demo
+    from o3video.commands.demo import QUICK_CAVEAT
+
+    ran = []
+    monkeypatch.setattr(demo, "run_demo", lambda settings, fresh: ran.append(settings.quick) or tmp_path / "report.md")
+    assert main(["demo", "--out", str(tmp_path / "run"), "--base", "random", *(["--quick"] if quick else [])]) == 0
+    assert ran == [quick]
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("demo finished") != quick
+    assert (out[-1] == QUICK_CAVEAT) == quick
+    assert QUICK_CAVEAT.startswith("quick run: a smoke test") and "not held to the bars" in QUICK_CAVEAT
+
+
+def test_the_pictures_font_draws_accented_letters_not_empty_boxes():
+    from o3video.viz.fonts import font
+
+    f = font(16)
+    missing = bytes(f.getmask("\ue000"))  # a private-use character: no font has it, so its glyph is the empty box
+    assert all(bytes(f.getmask(letter)) != missing for letter in "éèñøßçÅ")

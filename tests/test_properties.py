@@ -95,19 +95,8 @@ def _finite_numbers(values) -> bool:
 @settings(max_examples=400, deadline=None)
 @given(any_text)
 def test_grammar_is_total_and_finite(text):
-    from o3video.grammar import (
-        block,
-        map_boxes,
-        parse_answer_box,
-        parse_box,
-        parse_number,
-        parse_option_letter,
-        parse_span,
-        parse_temporal_truth,
-        read_times,
-        split_temporal_mcq,
-        tags_balanced,
-    )
+    from o3video.grammar import (block, map_boxes, parse_answer_box, parse_box, parse_number, parse_option_letter,
+                                 parse_span, parse_temporal_truth, read_times, split_temporal_mcq, tags_balanced)
 
     number = parse_number(text)
     assert number is None or math.isfinite(number)
@@ -126,12 +115,7 @@ def test_grammar_is_total_and_finite(text):
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(any_text, json_values.map(json.dumps), json_values))
 def test_vstar_answer_parsers_are_total_and_finite(raw):
-    from o3video.data.vstar import (
-        answer_text,
-        parse_spatial_answer,
-        parse_temporal_answer,
-        rescale_spatial,
-    )
+    from o3video.data.vstar import answer_text, parse_spatial_answer, parse_temporal_answer, rescale_spatial
 
     if isinstance(raw, str):
         answer_text(raw)

@@ -9,12 +9,7 @@ import time
 import pytest
 
 from o3video.cli import main
-from o3video.data.vstar import (
-    parse_spatial_answer,
-    parse_spatial_boxes,
-    parse_temporal_answer,
-    rescale_spatial,
-)
+from o3video.data.vstar import parse_spatial_answer, parse_spatial_boxes, parse_temporal_answer, rescale_spatial
 from o3video.grammar import parse
 from o3video.rewards import RewardInputError, reward_functions, score
 

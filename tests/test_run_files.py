@@ -13,14 +13,7 @@ import pytest
 
 from o3video.cli import main
 from o3video.eval.vstar_run import VStarRunConfig, run_vstar
-from o3video.io import (
-    JsonlLog,
-    RunFileError,
-    WriterLock,
-    atomic_path,
-    check_settings,
-    remove_orphans,
-)
+from o3video.io import JsonlLog, RunFileError, WriterLock, atomic_path, check_settings, remove_orphans
 
 
 def test_a_cut_last_line_is_dropped_and_damage_before_it_is_named(tmp_path):

@@ -14,21 +14,8 @@ import pytest
 from PIL import Image
 
 from o3video.cli import main as cli_main
-from o3video.data.stgr import (
-    load_stgr,
-    reasoning_in_pixels,
-    reward_sample,
-    validate_record,
-)
-from o3video.data.synth import (
-    RL_MIX,
-    SFT_MIX,
-    SynthConfig,
-    build_dataset,
-    get_preset,
-    parse_mix,
-    task_counts,
-)
+from o3video.data.stgr import load_stgr, reasoning_in_pixels, reward_sample, validate_record
+from o3video.data.synth import RL_MIX, SFT_MIX, SynthConfig, build_dataset, get_preset, parse_mix, task_counts
 from o3video.geometry import to_pixels
 from o3video.grammar import parse, parse_span, parse_temporal_truth
 from o3video.mixes import largest_remainder

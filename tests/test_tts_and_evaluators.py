@@ -12,14 +12,7 @@ from o3video.eval.grounding import grounding_metrics, grounding_truth
 from o3video.eval.mcq import faithfulness_probe, frames_near, mcq_metrics, mcq_question
 from o3video.grammar import Claim
 from o3video.tasks import Task
-from o3video.tts import (
-    Response,
-    answer_key,
-    confidence_vote,
-    crop_evidence,
-    majority_vote,
-    parse_evidence_score,
-)
+from o3video.tts import Response, answer_key, confidence_vote, crop_evidence, majority_vote, parse_evidence_score
 
 
 def R(key, scores=()):
@@ -129,8 +122,8 @@ def test_faithfulness_metrics_on_a_known_file():
 def test_faithfulness_probe_removes_the_cited_frames():
     import random
 
-    import o3video.eval.mcq as mcq
     from o3video.eval.mcq import MCQRunConfig
+    import o3video.eval.mcq as mcq
 
     seen = []
     original = mcq._greedy

@@ -9,11 +9,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
-from videos import read_number, render_numbered
 
 import o3video.video.sampling as sampling
 from o3video.video import sample_frames
 from o3video.video.cache import FrameCache, cache_key, file_identity
+from videos import read_number, render_numbered
 
 
 def forbid_decoding(monkeypatch):

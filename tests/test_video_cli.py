@@ -6,9 +6,9 @@ import json
 
 import pytest
 from PIL import Image
-from videos import read_number, render_numbered
 
 from o3video.cli import main
+from videos import read_number, render_numbered
 
 
 @pytest.mark.parametrize("suffix,codec", [(".mp4", "libx264"), (".mkv", "libx264"), (".webm", "libvpx-vp9")])

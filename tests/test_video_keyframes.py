@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import av
 import pytest
-from videos import read_number, render_numbered
 
 from o3video.video import VideoError, insert_key_frames, sample_frames
+from videos import read_number, render_numbered
 
 
 @pytest.fixture()

@@ -8,9 +8,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from videos import number_image, read_number, render_numbered
 
 from o3video.video import VideoError, probe, sample_frames
+from videos import number_image, read_number, render_numbered
 
 
 def write_h264(path: Path, frames: int, *, options: dict | None = None, audio_seconds: float = 0.0) -> None:

@@ -8,17 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from transformers import Qwen2VLImageProcessor
-from transformers.models.qwen2_vl.image_processing_qwen2_vl import (
-    smart_resize as hf_smart_resize,
-)
+from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as hf_smart_resize
 
-from o3video.video.resize import (
-    MAX_PIXELS,
-    MIN_PIXELS,
-    input_size,
-    resize_image,
-    smart_resize,
-)
+from o3video.video.resize import MAX_PIXELS, MIN_PIXELS, input_size, resize_image, smart_resize
 
 
 @settings(max_examples=300, deadline=None)

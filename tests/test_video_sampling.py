@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from videos import read_number, render_numbered
 
 from o3video.video import probe, sample_frames
 from o3video.video.resize import smart_resize
+from videos import read_number, render_numbered
 
 GOP = 12
 FRAMES = 100

@@ -7,11 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from o3video.data.vstar import (
-    parse_spatial_answer,
-    parse_temporal_answer,
-    vstar_prompts,
-)
+from o3video.data.vstar import parse_spatial_answer, parse_temporal_answer, vstar_prompts
 from o3video.eval.benchmark_runner import load_results
 from o3video.eval.judges import OpenAIJudge, exact_judge, make_judge, parse_rating
 from o3video.eval.vstar_metrics import aggregate, report, score_record, where_citations

@@ -74,13 +74,7 @@ def _restart(out) -> None:
 def _config(args: argparse.Namespace):
     from pathlib import Path
 
-    from o3video.construction import (
-        BuildConfig,
-        CheckConfig,
-        SourceFilterConfig,
-        SourceSpec,
-        VLMOptions,
-    )
+    from o3video.construction import BuildConfig, CheckConfig, SourceFilterConfig, SourceSpec, VLMOptions
 
     kinds = args.source_kind or ["temporal"]
     if len(kinds) not in (1, len(args.source)):
@@ -129,11 +123,7 @@ def run(args: argparse.Namespace) -> int:
         _restart(out)
     try:
         if args.synthetic_demo:
-            from o3video.lab.offline.build_demo import (
-                DEFAULT_ERRORS,
-                DemoConfig,
-                run_synthetic_demo,
-            )
+            from o3video.lab.offline.build_demo import DEFAULT_ERRORS, DemoConfig, run_synthetic_demo
 
             summary = run_synthetic_demo(DemoConfig(out=out, videos=args.demo_videos, errors=args.errors or DEFAULT_ERRORS,
                                                     existing=args.demo_existing, mix=args.mix or "sft", seed=args.seed,

@@ -44,11 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from o3video.errors import InputError
-    from o3video.lab.perception.build_base import (
-        STAGES,
-        BaseRecipe,
-        build_perception_base,
-    )
+    from o3video.lab.perception.build_base import STAGES, BaseRecipe, build_perception_base
     from o3video.train.common import set_threads
 
     if args.threads < 1:

@@ -37,13 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from o3video.data.synth import (
-        RL_MIX,
-        SFT_MIX,
-        SynthConfig,
-        build_dataset,
-        parse_mix,
-    )
+    from o3video.data.synth import RL_MIX, SFT_MIX, SynthConfig, build_dataset, parse_mix
     from o3video.errors import InputError
 
     for name in ("sft", "rl", "bench"):

@@ -10,12 +10,7 @@ sources, filter them, annotate with a VLM, filter boxes, check self-consistency,
 ground-truth server that injects errors, and scores what the checks caught.
 """
 
-from o3video.construction.build_config import (
-    BuildConfig,
-    CheckConfig,
-    SourceSpec,
-    VLMOptions,
-)
+from o3video.construction.build_config import BuildConfig, CheckConfig, SourceSpec, VLMOptions
 from o3video.construction.filters import SourceFilterConfig
 from o3video.construction.pipeline import BuildSummary, build
 

@@ -11,12 +11,7 @@ from typing import Any
 
 from o3video.construction.annotation import AnnotationError, annotation_from_reply
 from o3video.construction.annotation_prompts import dense_request, temporal_request
-from o3video.construction.annotator_frames import (
-    OfferedFrame,
-    decode_offered,
-    offered_indices,
-    save_image,
-)
+from o3video.construction.annotator_frames import OfferedFrame, decode_offered, offered_indices, save_image
 from o3video.construction.asking import UnreadableReply, ask_json
 from o3video.construction.context import StageContext
 from o3video.construction.filters import Rejection

@@ -8,12 +8,7 @@ from dataclasses import dataclass, field
 
 from o3video.construction.annotation_prompts import JSON_RETRY_NOTE
 from o3video.construction.build_config import VLMOptions
-from o3video.construction.replies import (
-    ParsedReply,
-    ReplyError,
-    parse_json_reply,
-    parse_yes_no,
-)
+from o3video.construction.replies import ParsedReply, ReplyError, parse_json_reply, parse_yes_no
 from o3video.construction.vlm import VLMClient, VLMRequest
 
 YES_NO_NOTE = "Please answer with one word: yes or no."

@@ -18,15 +18,7 @@ from typing import Any
 import numpy as np
 
 from o3video.construction.stgr_output import relative_path
-from o3video.mixes import (
-    CATEGORIES,
-    RL_MIX,
-    SFT_MIX,
-    Mix,
-    category_of,
-    largest_remainder,
-    parse_mix,
-)
+from o3video.mixes import CATEGORIES, RL_MIX, SFT_MIX, Mix, category_of, largest_remainder, parse_mix
 
 PRESETS = {"sft": SFT_MIX, "rl": RL_MIX}
 

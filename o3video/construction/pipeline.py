@@ -37,17 +37,8 @@ from o3video.construction.mix import MixResult, mix_records, rebase_record, reso
 from o3video.construction.source_items import ANNOTATED_KINDS, SourceItem
 from o3video.construction.sources import read_source
 from o3video.construction.stages import run_stage
-from o3video.construction.stgr_output import (
-    spatio_temporal_record,
-    temporal_qa_record,
-    write_jsonl,
-)
-from o3video.construction.validation import (
-    ERROR_KINDS,
-    Outcome,
-    read_ledger,
-    validation_table,
-)
+from o3video.construction.stgr_output import spatio_temporal_record, temporal_qa_record, write_jsonl
+from o3video.construction.validation import ERROR_KINDS, Outcome, read_ledger, validation_table
 from o3video.construction.vlm import VLMClient, make_vlm
 from o3video.data.stgr import load_stgr
 from o3video.io import compare_settings, remove_orphans

@@ -16,19 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from o3video.errors import InputError
-from o3video.geometry import (
-    BoxConvention,
-    BoxFormat,
-    pixels_to_convention,
-    rescale_box,
-    to_pixels,
-)
-from o3video.grammar import (
-    map_boxes,
-    parse_answer_box,
-    parse_option_letter,
-    parse_temporal_truth,
-)
+from o3video.geometry import BoxConvention, BoxFormat, pixels_to_convention, rescale_box, to_pixels
+from o3video.grammar import map_boxes, parse_answer_box, parse_option_letter, parse_temporal_truth
 from o3video.io import read_json_records
 from o3video.tasks import Task, parse_task
 

@@ -151,10 +151,10 @@ def write_report(report: Report, results: Path, report_path: Path | None = None)
 
     metrics = report.to_dict()
     report_path = report_path or report_path_of(results, metrics.get("scoring"))
-    earlier = _scoring_of(report_path)
-    if earlier is not None and earlier != metrics.get("scoring"):
-        raise InputError(f"--report {report_path}: holds the metrics of --scoring {earlier}, not "
-                         f"{metrics.get('scoring')}; name another --report (or leave it out for {report_path_of(results, metrics.get('scoring'))})")
+    earlier, scoring = _scoring_of(report_path), metrics.get("scoring")
+    if earlier is not None and earlier != scoring:
+        raise InputError(f"--report {report_path}: holds the metrics of --scoring {earlier}, not {scoring}; "
+                         f"name another --report (or leave it out for {report_path_of(results, scoring)})")
     atomic_write_text(report_path, json.dumps(metrics, indent=2))
     atomic_write_text(report_path.with_suffix(".md"), report.markdown())
     return report_path
@@ -169,5 +169,5 @@ def _scoring_of(report_path: Path) -> str | None:
     return earlier.get("scoring") if isinstance(earlier, dict) else None
 
 
-__all__ = ["SCORINGS", "MetricsReport", "OfficialScore", "VStarScore", "checked_records", "report_path_of", "score_grounding", "score_mcq",
-           "score_vstar", "write_report"]
+__all__ = ["SCORINGS", "MetricsReport", "OfficialScore", "VStarScore", "checked_records", "report_path_of",
+           "score_grounding", "score_mcq", "score_vstar", "write_report"]

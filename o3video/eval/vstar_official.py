@@ -36,9 +36,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from o3video.data.vstar import video_length
 from o3video.errors import InputError
 from o3video.eval.judges import Judge
+from o3video.data.vstar import video_length
 from o3video.eval.vstar_metrics import SPLIT_HEADER
 from o3video.grammar import render_time
 from o3video.tables import markdown_table

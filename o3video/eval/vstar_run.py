@@ -21,13 +21,7 @@ from o3video.data.vstar import (
     spatial_field,
     vstar_prompts,
 )
-from o3video.eval.benchmark_runner import (
-    EvalRunConfig,
-    load_annotations,
-    record_key,
-    run_benchmark,
-    sample_video,
-)
+from o3video.eval.benchmark_runner import EvalRunConfig, load_annotations, record_key, run_benchmark, sample_video
 from o3video.geometry import BoxConvention
 from o3video.io import atomic_write_text, json_line
 

@@ -6,13 +6,7 @@
 Heavy dependencies (torch, TRL) are imported by the functions that need them.
 """
 
-from o3video.train.train_config import (
-    ConfigError,
-    DataConfig,
-    RewardConfig,
-    TrainConfig,
-    load_config,
-)
+from o3video.train.train_config import ConfigError, DataConfig, RewardConfig, TrainConfig, load_config
 
 
 def train_sft(*args, **kwargs):

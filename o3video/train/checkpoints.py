@@ -90,11 +90,7 @@ def clear_run(out: Path, metrics_file: str) -> None:
 def checkpoint_state_dict(model: Any, state_dict: dict[str, Any]) -> dict[str, Any]:
     """`state_dict` (as saved) with its keys renamed to the live model's, by the model's conversion mapping."""
     from transformers.conversion_mapping import get_model_conversion_mapping
-    from transformers.core_model_loading import (
-        WeightConverter,
-        WeightRenaming,
-        rename_source_key,
-    )
+    from transformers.core_model_loading import WeightConverter, WeightRenaming, rename_source_key
 
     transforms = get_model_conversion_mapping(model)
     renamings = [t for t in transforms if isinstance(t, WeightRenaming)]

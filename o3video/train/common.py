@@ -8,12 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.train.callbacks import METRICS_FILE
-from o3video.train.checkpoints import (
-    STATE_FILE,
-    clear_run,
-    finished_step,
-    last_checkpoint,
-)
+from o3video.train.checkpoints import STATE_FILE, clear_run, finished_step, last_checkpoint
 from o3video.train.train_config import TrainConfig, save_config
 
 log = logging.getLogger(__name__)

@@ -31,11 +31,7 @@ from o3video.train.common import (
 )
 from o3video.train.rl_data import rl_dataset
 from o3video.train.train_config import TrainConfig
-from o3video.train.train_records import (
-    load_training_records,
-    read_training_files,
-    task_mix,
-)
+from o3video.train.train_records import load_training_records, read_training_files, task_mix
 
 log = logging.getLogger(__name__)
 

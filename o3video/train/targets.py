@@ -11,13 +11,7 @@ from typing import Any
 from o3video.data.stgr import reasoning_for_model
 from o3video.data.vstar import parse_spatial_answer, render_spatial_answer
 from o3video.geometry import BoxConvention, pixels_to_convention, rescale_box
-from o3video.grammar import (
-    Claim,
-    parse_answer_box,
-    parse_temporal_truth,
-    render_claim,
-    render_span,
-)
+from o3video.grammar import Claim, parse_answer_box, parse_temporal_truth, render_claim, render_span
 from o3video.tasks import Task, parse_task
 
 Size = tuple[float, float]

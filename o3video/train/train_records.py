@@ -19,12 +19,7 @@ from typing import Any
 from o3video.data.stgr import RecordError, load_stgr
 from o3video.geometry import BoxConvention
 from o3video.train.train_config import DataConfig
-from o3video.train.train_prompts import (
-    PromptBuilder,
-    RecordPrompt,
-    media_problem,
-    record_name,
-)
+from o3video.train.train_prompts import PromptBuilder, RecordPrompt, media_problem, record_name
 
 log = logging.getLogger(__name__)
 

@@ -4,30 +4,9 @@ and the one prompt builder (`o3video.video.prompt`) every training, evaluation a
 from o3video.video.cache import FrameCache, file_identity
 from o3video.video.keyframes import insert_key_frames, load_key_frame
 from o3video.video.probe import VideoInfo, probe
-from o3video.video.prompt import (
-    FRAME_LABEL,
-    build_messages,
-    frame_label,
-    messages_images,
-    system_prompt,
-)
-from o3video.video.resize import (
-    MAX_PIXELS,
-    MIN_PIXELS,
-    QWEN3_FACTOR,
-    QWEN25_FACTOR,
-    input_size,
-    smart_resize,
-)
-from o3video.video.sampling import (
-    MODES,
-    Frame,
-    SampledFrames,
-    blank_frames,
-    blank_image,
-    sample_frames,
-    uniform_times,
-)
+from o3video.video.prompt import FRAME_LABEL, build_messages, frame_label, messages_images, system_prompt
+from o3video.video.resize import MAX_PIXELS, MIN_PIXELS, QWEN3_FACTOR, QWEN25_FACTOR, input_size, smart_resize
+from o3video.video.sampling import MODES, Frame, SampledFrames, blank_frames, blank_image, sample_frames, uniform_times
 from o3video.video.video_error import VideoError
 
 __all__ = [

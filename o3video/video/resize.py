@@ -29,9 +29,7 @@ def smart_resize(
 
     This is transformers' own Qwen2-VL `smart_resize` (imported lazily: it pulls in torch), so our
     frames get exactly the size the processor would give them; we only add clear errors."""
-    from transformers.models.qwen2_vl.image_processing_qwen2_vl import (
-        smart_resize as qwen_smart_resize,
-    )
+    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as qwen_smart_resize
 
     if height <= 0 or width <= 0:
         raise ValueError(f"image size must be positive, got {width}x{height}")

@@ -13,14 +13,7 @@ from o3video.grammar import parse_number
 from o3video.viz.fonts import BODY, CAPTION, SMALL, TITLE, font
 from o3video.viz.frame_drawing import draw_claim, fit_scale, scaled_frame
 from o3video.viz.layout import Rect
-from o3video.viz.palette import (
-    BACKGROUND,
-    INK,
-    MUTED,
-    NEUTRAL_MARK,
-    WARNING,
-    text_color_on,
-)
+from o3video.viz.palette import BACKGROUND, INK, MUTED, NEUTRAL_MARK, WARNING, text_color_on
 from o3video.viz.richtext import Mention, draw_text, plain
 from o3video.viz.segments import Kind, Segment, format_box, format_time, segments
 from o3video.viz.shown_claims import Evidence, EvidenceItem

@@ -36,12 +36,7 @@ from o3video.data.synth.planner import plan_scene
 from o3video.data.synth.questions import SceneFacts, candidates
 from o3video.data.synth.render import Rasteriser, encode_video, save_frame_png
 from o3video.data.synth.scene_plan import ScenePlan
-from o3video.data.synth.stgr_writer import (
-    frame_path,
-    frames_needed,
-    stgr_record,
-    video_path,
-)
+from o3video.data.synth.stgr_writer import frame_path, frames_needed, stgr_record, video_path
 from o3video.data.synth.synth_config import SynthConfig, SynthSummary
 from o3video.data.synth.truth import SceneTruth, compute_truth
 from o3video.data.synth.vstar_writer import benchmark_record, scene_vstar_records

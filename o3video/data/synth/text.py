@@ -12,13 +12,7 @@ from collections.abc import Sequence
 
 from o3video.data.synth.questions.base import Mention, Moment, Part
 from o3video.data.synth.scene_plan import ScenePlan
-from o3video.grammar import (
-    Claim,
-    render_box,
-    render_claim,
-    render_span_truth,
-    render_time,
-)
+from o3video.grammar import Claim, render_box, render_claim, render_span_truth, render_time
 
 # Pixel boxes are whole pixels; normalised boxes keep 4 decimals (trailing zeros dropped).
 _BOX_STYLE = {True: {"decimals": 0}, False: {"decimals": 4, "trim": True}}

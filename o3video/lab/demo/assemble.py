@@ -9,14 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.lab.demo.evaluate import EvalSummary
-from o3video.lab.demo.report import (
-    RL_PANELS,
-    SFT_PANELS,
-    Check,
-    ReportInputs,
-    plot_curves,
-    write_report,
-)
+from o3video.lab.demo.report import RL_PANELS, SFT_PANELS, Check, ReportInputs, plot_curves, write_report
 
 Demo = Any  # o3video.lab.demo.run.Demo (not imported: the run imports this module)
 

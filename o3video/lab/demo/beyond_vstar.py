@@ -56,11 +56,7 @@ def evaluate_mcq_tts(model_dir: Path, *, anno: Path, videos: Path, out: Path, nu
 def evaluate_grounding(model_dir: Path, *, anno: Path, videos: Path, out: Path, num_frames: int, max_new_tokens: int,
                        limit: int, cache_dir: Path | None) -> dict[str, Any]:
     from o3video.eval.benchmark_runner import load_results
-    from o3video.eval.grounding import (
-        GroundingRunConfig,
-        grounding_metrics,
-        run_grounding,
-    )
+    from o3video.eval.grounding import GroundingRunConfig, grounding_metrics, run_grounding
 
     config = GroundingRunConfig(anno=anno, videos=videos, model=str(model_dir), out=out, num_frames=num_frames,
                                 max_new_tokens=max_new_tokens, cache_dir=cache_dir, limit=limit)

@@ -15,17 +15,9 @@ from o3video.construction.filters import SourceFilterConfig, source_filter_rejec
 from o3video.construction.pipeline import BuildSummary, build, read_items
 from o3video.construction.sources import resolve_video
 from o3video.io import remove_orphans
-from o3video.lab.offline.annotator import (
-    TruthAnnotator,
-    parse_error_rates,
-    plan_injections,
-)
+from o3video.lab.offline.annotator import TruthAnnotator, parse_error_rates, plan_injections
 from o3video.lab.offline.server import LocalChatServer
-from o3video.lab.offline.synthetic_sources import (
-    SyntheticSourceConfig,
-    SyntheticWorld,
-    build_synthetic_sources,
-)
+from o3video.lab.offline.synthetic_sources import SyntheticSourceConfig, SyntheticWorld, build_synthetic_sources
 from o3video.video import probe
 
 DEFAULT_ERRORS = ("shifted_box=0.1,oversized_box=0.1,wrong_name=0.1,time_outside_key_frames=0.1,"

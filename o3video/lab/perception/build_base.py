@@ -34,12 +34,7 @@ from typing import Any
 
 from rich.console import Console
 
-from o3video.lab.demo.blind_cache import (
-    cache_root,
-    files_digest,
-    put_in_place,
-    recipe_key,
-)
+from o3video.lab.demo.blind_cache import cache_root, files_digest, put_in_place, recipe_key
 
 console = Console(stderr=True)
 INFO = "base.json"

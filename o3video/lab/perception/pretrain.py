@@ -47,21 +47,8 @@ from PIL import Image
 
 from o3video.data.synth.shapes import shape_mask
 from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
-from o3video.geometry import (
-    BoxConvention,
-    BoxFormat,
-    box_iou,
-    convention_to_pixels,
-    from_pixels,
-    pixels_to_convention,
-)
-from o3video.grammar import (
-    Claim,
-    parse,
-    parse_answer_box,
-    render_claim,
-    render_completion,
-)
+from o3video.geometry import BoxConvention, BoxFormat, box_iou, convention_to_pixels, from_pixels, pixels_to_convention
+from o3video.grammar import Claim, parse, parse_answer_box, render_claim, render_completion
 from o3video.tasks import Task, parse_task
 from o3video.video.prompt import answer_instruction, build_messages
 from o3video.video.sampling import Frame

@@ -6,13 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from o3video.data.synth.questions import general, spatio_temporal, temporal, visual
-from o3video.data.synth.questions.base import (
-    Mention,
-    Moment,
-    Part,
-    Question,
-    SceneFacts,
-)
+from o3video.data.synth.questions.base import Mention, Moment, Part, Question, SceneFacts
 from o3video.data.synth.questions.vstar_questions import VStarItem, vstar_items
 from o3video.tasks import Task
 

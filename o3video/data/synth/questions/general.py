@@ -13,20 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from o3video.data.synth.questions.base import (
-    Mention,
-    Part,
-    Question,
-    SceneFacts,
-    with_options,
-)
-from o3video.data.synth.vocab import (
-    SHAPES,
-    colour_answer,
-    count_answer,
-    number_word,
-    shape_answer,
-)
+from o3video.data.synth.questions.base import Mention, Part, Question, SceneFacts, with_options
+from o3video.data.synth.vocab import SHAPES, colour_answer, count_answer, number_word, shape_answer
 from o3video.tasks import Task
 
 

@@ -10,12 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from o3video.data.synth.questions.base import Question, SceneFacts, Unmentionable
-from o3video.data.synth.vocab import (
-    colour_answer,
-    count_answer,
-    region_answer,
-    state_answer,
-)
+from o3video.data.synth.vocab import colour_answer, count_answer, region_answer, state_answer
 from o3video.tasks import Task
 
 ST = Task.SPATIO_TEMPORAL
