@@ -17,6 +17,13 @@ class InputError(ValueError):
     A `ValueError`, so code that catches `ValueError` around parsing keeps working."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during work that keeps what it finished; the message says what was kept and how to resume."""
+
+
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
+
+
 def one_line(text: str) -> str:
     """`text` with its line breaks (YAML and FFmpeg messages have them) joined into one line."""
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
@@ -70,4 +77,5 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-__all__ = ["EXTRA_OF_MODULE", "InputError", "missing_extra", "one_line", "user_message"]
+__all__ = ["EXTRA_OF_MODULE", "INTERRUPTED_EXIT", "InputError", "Interrupted", "missing_extra", "one_line",
+           "user_message"]

@@ -135,13 +135,37 @@ def score_grounding(results: Path) -> MetricsReport:
     return MetricsReport("tg", f"Temporal grounding — {results.name}", metrics, {"results": str(results)})
 
 
+def report_path_of(results: Path, scoring: str | None = None) -> Path:
+    """Where a results file's metrics go by default: `<results>.metrics.json`, or `<results>.<scoring>.metrics.json`
+    under an official V-STaR protocol, so that scoring one file under each protocol keeps every report."""
+    middle = "" if scoring in (None, "o3video") else f".{scoring}"
+    return results.with_suffix(f"{middle}.metrics.json")
+
+
 def write_report(report: Report, results: Path, report_path: Path | None = None) -> Path:
-    """The metrics JSON (default `<results>.metrics.json`) and the Markdown beside it (`.md`); returns the JSON's path."""
-    report_path = report_path or results.with_suffix(".metrics.json")
-    atomic_write_text(report_path, json.dumps(report.to_dict(), indent=2))
+    """The metrics JSON (default `report_path_of`) and the Markdown beside it (`.md`); returns the JSON's path. A
+    metrics file of another scoring protocol is not overwritten (an `InputError`)."""
+    from o3video.errors import InputError
+
+    metrics = report.to_dict()
+    report_path = report_path or report_path_of(results, metrics.get("scoring"))
+    earlier, scoring = _scoring_of(report_path), metrics.get("scoring")
+    if earlier is not None and earlier != scoring:
+        raise InputError(f"--report {report_path}: holds the metrics of --scoring {earlier}, not {scoring}; "
+                         f"name another --report (or leave it out for {report_path_of(results, scoring)})")
+    atomic_write_text(report_path, json.dumps(metrics, indent=2))
     atomic_write_text(report_path.with_suffix(".md"), report.markdown())
     return report_path
 
 
-__all__ = ["SCORINGS", "MetricsReport", "OfficialScore", "VStarScore", "checked_records", "score_grounding", "score_mcq",
-           "score_vstar", "write_report"]
+def _scoring_of(report_path: Path) -> str | None:
+    """The scoring protocol an existing metrics file was written under (None: no such file, or not one of ours)."""
+    try:
+        earlier = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return earlier.get("scoring") if isinstance(earlier, dict) else None
+
+
+__all__ = ["SCORINGS", "MetricsReport", "OfficialScore", "VStarScore", "checked_records", "report_path_of",
+           "score_grounding", "score_mcq", "score_vstar", "write_report"]

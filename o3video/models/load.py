@@ -107,7 +107,8 @@ def set_pixel_bounds(processor: ProcessorMixin, *, min_pixels: int | None, max_p
     if max_pixels is not None:
         size["longest_edge"] = max_pixels
     if size["shortest_edge"] > size["longest_edge"]:
-        raise ValueError(f"min_pixels {size['shortest_edge']} exceeds max_pixels {size['longest_edge']}")
+        raise InputError(f"max_pixels {size['longest_edge']} is below min_pixels {size['shortest_edge']}: "
+                         f"give --max-pixels >= {size['shortest_edge']}")
     image_processor.size = SizeDict(**{k: v for k, v in size.items() if v is not None})
 
 
