@@ -37,17 +37,22 @@ RECORD = {"vid": "v", "fps": 10.0, "width": 200, "height": 100, "frame_count": 1
           "spatial_question": "Where?", "bboxes": [{"timestamp": 3, "xmin": 20, "ymin": 10, "xmax": 60, "ymax": 50}]}
 
 
+def test_the_task_yaml_names_every_metric_and_reads_raw_responses_of_the_annotation_file():
+    config = yaml.safe_load((TASKS_DIR / "vstar.yaml").read_text().replace("!function ", ""))
+    assert [m["metric"] for m in config["metric_list"]] == list(METRICS)
+    assert [m["aggregation"] for m in config["metric_list"]] == [f"o3video.eval.vstar_lmms.aggregate_{m}"
+                                                                 for m in METRICS]
+    assert config["dataset_kwargs"]["data_files"] == ANNOTATIONS and config["reasoning_tags"] == "none"
+
+
+@pytest.mark.slow
 def test_lmms_eval_finds_the_vstar_task_in_the_folder_o3video_ships():
     from lmms_eval.tasks import TaskManager
 
     printed = subprocess.run([sys.executable, "-m", "o3video.eval.lmms_tasks"], capture_output=True, text=True,
                              check=True).stdout.strip()
     assert Path(printed) == TASKS_DIR
-    manager = TaskManager("ERROR", include_path=printed, include_defaults=False)
-    assert manager.all_tasks == ["vstar"]
-    config = yaml.safe_load((TASKS_DIR / "vstar.yaml").read_text().replace("!function ", ""))
-    assert [m["metric"] for m in config["metric_list"]] == list(METRICS)
-    assert config["dataset_kwargs"]["data_files"] == ANNOTATIONS and config["reasoning_tags"] == "none"
+    assert TaskManager("ERROR", include_path=printed, include_defaults=False).all_tasks == ["vstar"]
 
 
 def test_every_record_gives_its_five_prompts_and_each_chain_second_prompt_carries_the_ground_truth():
@@ -81,12 +86,14 @@ def test_another_models_boxes_are_read_in_the_convention_the_task_option_names()
     on_video = response_fields(RECORD, "where_1", answer, VStarTaskOptions())
     assert on_video["answer_spatial"] == {"3": [100.0, 100.0, 300.0, 500.0]}
     # Qwen2.5-VL's frame for a 200x100 video is 196x112 (smart_resize: sides multiples of 28)
-    resized = response_fields(RECORD, "where_1", '{"3": [19.6, 11.2, 58.8, 56]}', VStarTaskOptions(max_pixels=112 * 784))
+    resized = response_fields(RECORD, "where_1", '{"3": [19.6, 11.2, 58.8, 56]}',
+                              VStarTaskOptions(max_pixels=112 * 784))
     assert resized["answer_spatial"] == {"3": [20.0, 10.0, 60.0, 50.0]}
 
 
 def test_o3videos_own_response_says_its_frame_size_and_convention():
-    completion = "<think>The <obj>red square</obj><box>[10,5,30,25]</box>at<t>3</t>s</think><answer>{\"3\": [10,5,30,25]}</answer>"
+    completion = ("<think>The <obj>red square</obj><box>[10,5,30,25]</box>at<t>3</t>s</think>"
+                  '<answer>{"3": [10,5,30,25]}</answer>')
     result = {"answer": '{"3": [10,5,30,25]}', "think": "x", "completion": completion, "evidence": [],
               "box_convention": "pixels", "input_size": [100, 50], "source_size": [200, 100], "frame_times": [3.0],
               "problems": []}
@@ -126,7 +133,8 @@ def scored_by_o3video_eval(samples: list[dict], synth: Path, tmp_path: Path, sco
     lines = {}
     for sample in samples:
         index, kind = divmod(sample["doc_id"], 5)
-        response = sample["filtered_resps"][0] if isinstance(sample["filtered_resps"], list) else sample["filtered_resps"]
+        response = sample["filtered_resps"]
+        response = response[0] if isinstance(response, list) else response
         record, facts = records[index], response_facts(response)
         size = tuple(facts["input_size"]) if facts else (record["width"], record["height"])
         prompt = vstar_prompts(record)[kind]
