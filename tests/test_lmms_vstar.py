@@ -5,13 +5,13 @@ for the same answers, for o3video's tiny model and for a model lmms-eval knows t
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from lmms_cli import run_lmms_eval
 from lmms_eval.api.model import lmms
 from lmms_eval.api.reasoning import strip_reasoning_tags
 
@@ -151,14 +151,7 @@ def scored_by_o3video_eval(samples: list[dict], synth: Path, tmp_path: Path, sco
 
 @pytest.mark.slow
 def test_lmms_eval_runs_vstar_with_the_tiny_model_and_its_numbers_are_o3video_evals(synth_easy, tiny_model, tmp_path):
-    out = tmp_path / "out"
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-           "HF_DATASETS_CACHE": str(tmp_path / "hf_datasets"), "WANDB_MODE": "disabled"}
-    command = [str(Path(sys.executable).parent / "lmms-eval"), "--model", "o3video",
-               "--model_args", f"pretrained={tiny_model},num_frames=4,max_new_tokens=48", "--tasks", "vstar",
-               "--include_path", str(TASKS_DIR), "--limit", "10", "--log_samples", "--output_path", str(out)]
-    run = subprocess.run(command, cwd=synth_easy, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    out = run_lmms_eval("vstar", TASKS_DIR, synth_easy, tiny_model, tmp_path, limit=10)
     (results,) = out.rglob("*_results.json")
     task = {m: json.loads(results.read_text())["results"]["vstar"][f"{m},none"] for m in METRICS}
     (samples,) = out.rglob("*_samples_vstar.jsonl")
