@@ -57,7 +57,7 @@ def load_model(
     if device_map is not None:
         model_kwargs["device_map"] = device_map
     if attn_implementation is not None:
-        model_kwargs["attn_implementation"] = attn_implementation
+        model_kwargs["attn_implementation"] = available_attention(attn_implementation)
     try:
         model = AutoModelForImageTextToText.from_pretrained(source, **model_kwargs)
         processor = AutoProcessor.from_pretrained(source)
@@ -73,6 +73,18 @@ def load_model(
     set_box_convention(model, box_convention)
     model.eval()
     return model, processor
+
+
+def available_attention(name: str) -> str:
+    """`name`, or `sdpa` with one warning when it is `flash_attention_2` and flash-attn is not installed (it
+    needs CUDA: the [gpu] extra)."""
+    import importlib.util
+
+    if name == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+        log.warning("attn_implementation flash_attention_2: flash-attn is not installed (pip install "
+                    "'o3video[gpu]' on a CUDA machine); using sdpa")
+        return "sdpa"
+    return name
 
 
 def resolve_checkpoint(name_or_path: str | Path) -> str:

@@ -1,0 +1,56 @@
+"""LoRA: the config's `lora` mapping as a `peft.LoraConfig`, which TRL's SFTTrainer and GRPOTrainer take as
+`peft_config` and wrap the policy with (only the adapter trains; GRPO's reference model is the same weights
+with the adapter switched off, so `beta > 0` costs no second copy of the model).
+
+    lora: {r: 64, lora_alpha: 128, lora_dropout: 0.05, target_modules: all-linear}
+
+The fields are peft's `LoraConfig` fields, checked when the config is loaded. `task_type` defaults to
+CAUSAL_LM. The trainer saves only the adapter (`adapter_config.json`, `adapter_model.safetensors`) in each
+checkpoint and in `output_dir`; `o3video.models.load_model` loads such a folder onto its base model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import fields
+from typing import Any
+
+from o3video.train.train_config import ConfigError, typed
+
+
+def lora_fields() -> dict[str, Any]:
+    """The init fields of peft's LoraConfig and their types (Any where peft's hints cannot be resolved)."""
+    from peft import LoraConfig
+
+    try:
+        hints = typing.get_type_hints(LoraConfig)
+    except (NameError, TypeError):
+        hints = {}
+    return {f.name: hints.get(f.name, Any) for f in fields(LoraConfig) if f.init}
+
+
+def check_lora_settings(settings: dict[str, Any], key: str) -> dict[str, Any]:
+    """`settings` checked against LoraConfig's fields: an unknown name (with the nearest field) or a value of a
+    wrong simple type is a `ConfigError` naming `key.name`."""
+    known = lora_fields()
+    checked = {}
+    for name, value in settings.items():
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise ConfigError(f"{key}.{name}: not a field of peft's LoraConfig{hint}")
+        checked[name] = value if value is None else typed(value, known[name], f"{key}.{name}")
+    return checked
+
+
+def lora_config(settings: dict[str, Any] | None):
+    """The `peft.LoraConfig` for the config's `lora` mapping, or None when there is none (full fine-tuning)."""
+    if settings is None:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(**{"task_type": "CAUSAL_LM", **settings})
+
+
+__all__ = ["check_lora_settings", "lora_config", "lora_fields"]
