@@ -180,3 +180,17 @@ def test_a_non_editable_install_ships_the_configs_the_demo_and_train_use(tmp_pat
                               "--print-config"], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert printed.returncode == 0, printed.stderr
     assert "learning_rate: 0.003" in printed.stdout
+
+
+def test_single_gpu_lora_recipes_keep_the_official_batch_and_build_a_peft_config():
+    from o3video.train.lora import lora_config
+
+    sft = trainer_kwargs(load_config(CONFIGS / "qwen2_5_vl_7b_sft_lora.yaml"), SFT_DEFAULTS)
+    rl_config = load_config(CONFIGS / "qwen2_5_vl_7b_rl_lora.yaml")
+    rl = grpo_kwargs(rl_config)
+    assert sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"] == 8  # records per step, 1 GPU
+    assert rl["per_device_train_batch_size"] * rl["gradient_accumulation_steps"] // rl["num_generations"] == 8
+    assert rl["steps_per_generation"] == rl["gradient_accumulation_steps"]  # one on-policy rollout per step
+    assert "deepspeed" not in sft and "deepspeed" not in rl
+    peft = lora_config(rl_config.lora)
+    assert peft.r == 64 and peft.task_type == "CAUSAL_LM" and "language_model" in peft.target_modules

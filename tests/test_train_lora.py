@@ -2,6 +2,7 @@
 resume from an adapter checkpoint to the uninterrupted run's adapter, and `load_model` loads the adapter
 folder merged into its base model, answering as the unmerged model does."""
 
+import json
 import shutil
 
 import pytest
@@ -96,18 +97,23 @@ def test_lora_sft_trains_only_the_adapter_and_resumes_from_an_adapter_checkpoint
 
 
 @pytest.mark.slow
-def test_lora_gspo_trains_only_the_adapter(synth_easy, tiny_model, tmp_path, monkeypatch):
-    """A random tiny model earns 0 on every paper reward (nothing to learn); a length reward gives each group
-    different rewards, which is all this test needs: that GSPO's update reaches the adapter and only it."""
+def test_lora_gspo_on_an_sft_adapter_trains_only_its_own_adapter(synth_easy, tiny_model, tmp_path, monkeypatch):
+    """GSPO's adapter on top of SFT's (the policy is the SFT adapter merged into the base): only the new adapter
+    trains, and its folder loads base + SFT adapter + GSPO adapter. A random tiny model earns 0 on every paper
+    reward (nothing to learn); a length reward gives each group different rewards, which is all this test
+    needs: that GSPO's update reaches the adapter and only it."""
 
     def length_reward(completions, **kwargs):
         return [float(len(str(c))) for c in completions]
 
+    sft = train_sft(load_config(None, overrides(synth_easy, tiny_model, tmp_path / "sft", "sft", "trainer.max_steps=1",
+                                                "trainer.per_device_train_batch_size=2"), stage="sft"))
     monkeypatch.setattr(rl_module, "reward_funcs", lambda config: [length_reward])
     kept = KeepsModel()
-    config = load_config(None, overrides(synth_easy, tiny_model, tmp_path / "gspo", "rl", "trainer.max_steps=1",
+    config = load_config(None, overrides(synth_easy, sft, tmp_path / "gspo", "rl", "trainer.max_steps=1",
                                          "trainer.num_generations=2", "trainer.per_device_train_batch_size=4",
                                          "trainer.max_completion_length=8", "trainer.beta=0.04"), stage="rl")
     out = train_rl(config, callbacks=[kept])
-    assert base_weights_unchanged(kept.model, tiny_model)
-    check_saved_adapter(out, kept.model, tiny_model)
+    assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(sft)
+    assert base_weights_unchanged(kept.model, sft)
+    check_saved_adapter(out, kept.model, sft)

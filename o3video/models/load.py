@@ -54,7 +54,13 @@ def load_model(
     (`auto`: `box_convention_of` decides; see `set_box_convention`).
     """
     adapter = lora_adapter(name_or_path)
-    source = resolve_checkpoint(adapter["base_model_name_or_path"] if adapter else name_or_path)
+    if adapter:  # the base (itself possibly an adapter folder: GSPO's adapter on SFT's), then the adapter merged
+        base, _ = load_model(adapter["base_model_name_or_path"], dtype=dtype, device_map=device_map,
+                             attn_implementation=attn_implementation, max_pixels=None)
+        model = merged_adapter(base, name_or_path)
+        processor = AutoProcessor.from_pretrained(str(name_or_path))
+        return finish_loading(model, processor, min_pixels, max_pixels, box_convention)
+    source = resolve_checkpoint(name_or_path)
     model_kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype)}
     if device_map is not None:
         model_kwargs["device_map"] = device_map
@@ -62,7 +68,7 @@ def load_model(
         model_kwargs["attn_implementation"] = available_attention(attn_implementation)
     try:
         model = AutoModelForImageTextToText.from_pretrained(source, **model_kwargs)
-        processor = AutoProcessor.from_pretrained(name_or_path if adapter else source)
+        processor = AutoProcessor.from_pretrained(source)
     except OSError as error:
         if Path(source).is_dir():
             raise
@@ -71,8 +77,11 @@ def load_model(
             f"could not provide it (downloading from the hub needs network access; a model already in "
             f"the local hub cache loads offline). Underlying error: {error}"
         ) from error
-    if adapter:
-        model = merged_adapter(model, name_or_path)
+    return finish_loading(model, processor, min_pixels, max_pixels, box_convention)
+
+
+def finish_loading(model: PreTrainedModel, processor: ProcessorMixin, min_pixels: int | None, max_pixels: int | None,
+                   box_convention: str) -> tuple[PreTrainedModel, ProcessorMixin]:
     set_pixel_bounds(processor, min_pixels=min_pixels, max_pixels=max_pixels)
     set_box_convention(model, box_convention)
     model.eval()
@@ -100,10 +109,13 @@ def lora_adapter(name_or_path: str | Path) -> dict[str, Any] | None:
 
 def merged_adapter(model: PreTrainedModel, adapter_dir: str | Path) -> PreTrainedModel:
     """`model` with the LoRA adapter in `adapter_dir` loaded by peft and merged into its weights: a plain model
-    again, which answers as the base model with the adapter does."""
+    again, which answers as the base model with the adapter does. It is named after `adapter_dir`, so an adapter
+    trained on top of it (SFT's adapter, then GSPO's) records that folder as its base."""
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    merged.name_or_path = merged.config._name_or_path = str(adapter_dir)
+    return merged
 
 
 def available_attention(name: str) -> str:
