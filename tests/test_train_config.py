@@ -194,3 +194,16 @@ def test_single_gpu_lora_recipes_keep_the_official_batch_and_build_a_peft_config
     assert "deepspeed" not in sft and "deepspeed" not in rl
     peft = lora_config(rl_config.lora)
     assert peft.r == 64 and peft.task_type == "CAUSAL_LM" and "language_model" in peft.target_modules
+
+
+def test_vllm_generation_settings_reach_trls_grpo_config():
+    """vLLM itself needs a GPU (not here): this checks only that the recipe's settings reach GRPOConfig."""
+    from o3video.train.rl import rl_args
+
+    config = load_config(CONFIGS / "tiny_rl.yaml", ["trainer.use_vllm=true", "trainer.vllm_mode=colocate",
+                                                    "trainer.vllm_gpu_memory_utilization=0.3"])
+    args = rl_args(config)
+    assert args.use_vllm and args.vllm_mode == "colocate" and args.vllm_gpu_memory_utilization == 0.3
+    server = rl_args(load_config(CONFIGS / "tiny_rl.yaml", ["trainer.use_vllm=true", "trainer.vllm_mode=server",
+                                                            "trainer.vllm_server_port=8001"]))
+    assert server.vllm_mode == "server" and server.vllm_server_port == 8001
