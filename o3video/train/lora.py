@@ -11,12 +11,11 @@ checkpoint and in `output_dir`; `o3video.models.load_model` loads such a folder 
 
 from __future__ import annotations
 
-import difflib
 import typing
 from dataclasses import fields
 from typing import Any
 
-from o3video.train.train_config import ConfigError, typed
+from o3video.train.train_config import check_fields
 
 
 def lora_fields() -> dict[str, Any]:
@@ -33,15 +32,7 @@ def lora_fields() -> dict[str, Any]:
 def check_lora_settings(settings: dict[str, Any], key: str) -> dict[str, Any]:
     """`settings` checked against LoraConfig's fields: an unknown name (with the nearest field) or a value of a
     wrong simple type is a `ConfigError` naming `key.name`."""
-    known = lora_fields()
-    checked = {}
-    for name, value in settings.items():
-        if name not in known:
-            near = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {near[0]}?" if near else ""
-            raise ConfigError(f"{key}.{name}: not a field of peft's LoraConfig{hint}")
-        checked[name] = value if value is None else typed(value, known[name], f"{key}.{name}")
-    return checked
+    return check_fields(settings, lora_fields(), "peft's LoraConfig", key)
 
 
 def lora_config(settings: dict[str, Any] | None):

@@ -208,12 +208,18 @@ def check_trainer_settings(settings: dict[str, Any], stage: str, key: str) -> di
     for `stage`: an unknown name (with the nearest field) or a value of the wrong type is a `ConfigError`
     naming `key.name`. `null` passes as it is."""
     name, known = trl_fields(stage)
+    return check_fields(settings, known, f"TRL's {name}", key)
+
+
+def check_fields(settings: dict[str, Any], known: dict[str, Any], owner: str, key: str) -> dict[str, Any]:
+    """`settings` checked against the field types `known` of `owner` (a class named in the message): an unknown
+    name (with the nearest field) or a value of the wrong type is a `ConfigError` naming `key.name`."""
     checked = {}
     for field_name, value in settings.items():
         if field_name not in known:
             near = difflib.get_close_matches(field_name, known, n=1)
             hint = f"; did you mean {near[0]}?" if near else ""
-            raise ConfigError(f"{key}.{field_name}: not a field of TRL's {name}{hint}")
+            raise ConfigError(f"{key}.{field_name}: not a field of {owner}{hint}")
         checked[field_name] = value if value is None else typed(value, known[field_name], f"{key}.{field_name}")
     return checked
 
@@ -330,6 +336,7 @@ __all__ = [
     "STAGES",
     "TrainConfig",
     "apply_override",
+    "check_fields",
     "check_trainer_settings",
     "load_config",
     "parse_value",
