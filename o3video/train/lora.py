@@ -4,36 +4,14 @@ with the adapter switched off, so `beta > 0` costs no second copy of the model).
 
     lora: {r: 64, lora_alpha: 128, lora_dropout: 0.05, target_modules: all-linear}
 
-The fields are peft's `LoraConfig` fields, checked when the config is loaded. `task_type` defaults to
+The fields are peft's `LoraConfig` fields, checked when the config is loaded (`train_config.lora_fields`). `task_type` defaults to
 CAUSAL_LM. The trainer saves only the adapter (`adapter_config.json`, `adapter_model.safetensors`) in each
 checkpoint and in `output_dir`; `o3video.models.load_model` loads such a folder onto its base model.
 """
 
 from __future__ import annotations
 
-import typing
-from dataclasses import fields
 from typing import Any
-
-from o3video.train.train_config import check_fields
-
-
-def lora_fields() -> dict[str, Any]:
-    """The init fields of peft's LoraConfig and their types (Any where peft's hints cannot be resolved)."""
-    from peft import LoraConfig
-
-    try:
-        hints = typing.get_type_hints(LoraConfig)
-    except (NameError, TypeError):
-        hints = {}
-    return {f.name: hints.get(f.name, Any) for f in fields(LoraConfig) if f.init}
-
-
-def check_lora_settings(settings: dict[str, Any], key: str) -> dict[str, Any]:
-    """`settings` checked against LoraConfig's fields: an unknown name (with the nearest field) or a value of a
-    wrong simple type is a `ConfigError` naming `key.name`."""
-    return check_fields(settings, lora_fields(), "peft's LoraConfig", key)
-
 
 def lora_config(settings: dict[str, Any] | None):
     """The `peft.LoraConfig` for the config's `lora` mapping, or None when there is none (full fine-tuning)."""
@@ -44,4 +22,4 @@ def lora_config(settings: dict[str, Any] | None):
     return LoraConfig(**{"task_type": "CAUSAL_LM", **settings})
 
 
-__all__ = ["check_lora_settings", "lora_config", "lora_fields"]
+__all__ = ["lora_config"]

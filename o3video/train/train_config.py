@@ -203,6 +203,19 @@ def trl_fields(stage: str) -> tuple[str, dict[str, Any]]:
     return cls.__name__, {f.name: hints.get(f.name, Any) for f in fields(cls) if f.init}
 
 
+@functools.lru_cache(maxsize=1)
+def lora_fields() -> dict[str, Any]:
+    """The init fields of peft's LoraConfig (the `lora` mapping) and their types (Any where peft's hints cannot
+    be resolved)."""
+    from peft import LoraConfig
+
+    try:
+        hints = typing.get_type_hints(LoraConfig)
+    except (NameError, TypeError):
+        hints = {}
+    return {f.name: hints.get(f.name, Any) for f in fields(LoraConfig) if f.init}
+
+
 def check_trainer_settings(settings: dict[str, Any], stage: str, key: str) -> dict[str, Any]:
     """`settings` (the `trainer` mapping, or one of `algo_settings`) checked against TRL's config class
     for `stage`: an unknown name (with the nearest field) or a value of the wrong type is a `ConfigError`
@@ -307,11 +320,9 @@ def validate(config: TrainConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: trainer must be a mapping of SFTConfig/GRPOConfig fields")
     config.trainer = check_trainer_settings(config.trainer, config.stage, f"{where}: trainer")
     if config.lora is not None:
-        from o3video.train.lora import check_lora_settings
-
         if not isinstance(config.lora, dict):
             raise ConfigError(f"{where}: lora must be a mapping of peft LoraConfig fields")
-        config.lora = check_lora_settings(config.lora, f"{where}: lora")
+        config.lora = check_fields(config.lora, lora_fields(), "peft's LoraConfig", f"{where}: lora")
     if config.stage == "rl":
         for algo, settings in config.algo_settings.items():
             if not isinstance(settings, dict):
@@ -339,6 +350,7 @@ __all__ = [
     "check_fields",
     "check_trainer_settings",
     "load_config",
+    "lora_fields",
     "parse_value",
     "save_config",
     "trl_fields",
