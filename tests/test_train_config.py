@@ -1,12 +1,15 @@
 """Training configs: YAML + dotted overrides, validation, the shipped recipes, the algorithm switch, the CLI."""
 
+import json
 import os
 import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from o3video.cli import main
+from o3video.train.common import trainer_kwargs
 from o3video.train.rl import grpo_kwargs, reward_funcs
 from o3video.train.sft import SFT_DEFAULTS
 from o3video.train.train_config import ConfigError, load_config, parse_value
@@ -83,9 +86,46 @@ def test_shipped_7b_recipes_are_the_papers():
     kwargs = grpo_kwargs(rl)
     assert kwargs["importance_sampling_level"] == "sequence" and kwargs["loss_type"] == "grpo"
     assert (kwargs["epsilon"], kwargs["epsilon_high"]) == (3e-4, 4e-4)  # TRL's documented GSPO clipping
-    assert kwargs["max_completion_length"] == 768 and kwargs["steps_per_generation"] == 4
+    assert kwargs["max_completion_length"] == 768 and kwargs["beta"] == 0.04
     assert rl.rewards.sigma is None and rl.rewards.gating and rl.rewards.tau == 3.0
     assert SFT_DEFAULTS["assistant_only_loss"] and "assistant_only_loss" not in sft.trainer
+
+
+def zero_stage(trainer_kwargs):
+    """The ZeRO stage of the DeepSpeed config a recipe's `trainer.deepspeed` names (resolved like training does)."""
+    return json.loads(Path(trainer_kwargs["deepspeed"]).read_text())["zero_optimization"]["stage"]
+
+
+def launcher_config(name):
+    return yaml.safe_load((CONFIGS / name).read_text())
+
+
+def test_7b_recipes_match_the_official_scripts_setting_by_setting():
+    """Open-o3-Video@1eb6eca: src/scripts/run_{sft,grpo}_video.sh, local_scripts/zero{2,3}.json (issue 36's table)."""
+    sft = trainer_kwargs(load_config(CONFIGS / "qwen2_5_vl_7b_sft.yaml"), SFT_DEFAULTS)
+    rl_config = load_config(CONFIGS / "qwen2_5_vl_7b_rl.yaml")
+    rl = grpo_kwargs(rl_config)
+    sft_launch = launcher_config("accelerate_zero2_8gpu.yaml")
+    rl_launch = launcher_config("accelerate_zero3_8gpu.yaml")
+    # GSPO: groups of 4, one prompt x 4 generations per GPU, 8 prompts per optimizer step
+    assert rl["num_generations"] == 4
+    prompts = rl_launch["num_processes"] * rl["per_device_train_batch_size"] * rl["gradient_accumulation_steps"] // 4
+    assert prompts == 8 and rl["per_device_train_batch_size"] == 4
+    # one on-policy update per rollout: a generation batch serves exactly one optimizer step
+    assert rl["steps_per_generation"] == rl["gradient_accumulation_steps"] and rl["num_iterations"] == 1
+    assert rl["top_p"] == 0.95 and rl["temperature"] == 1.0
+    assert rl["lr_scheduler_type"] == "cosine" and rl["weight_decay"] == 0.01
+    assert rl["max_grad_norm"] == 5 and sft["max_grad_norm"] == 5
+    # SFT: 8 records per step, linear schedule without warm-up, no weight decay
+    assert sft_launch["num_processes"] * sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"] == 8
+    assert sft["lr_scheduler_type"] == "linear" and sft["warmup_steps"] == 0 and sft["weight_decay"] == 0
+    # ZeRO-2 for SFT, ZeRO-3 for GSPO, in the DeepSpeed JSON the trainer reads and in the launcher configs
+    assert zero_stage(sft) == 2 and zero_stage(rl) == 3
+    assert sft_launch["deepspeed_config"]["zero_stage"] == 2 and rl_launch["deepspeed_config"]["zero_stage"] == 3
+    # visual-QA images at 256*28*28, video frames at 128*28*28
+    for config in (load_config(CONFIGS / "qwen2_5_vl_7b_sft.yaml"), rl_config):
+        assert config.data.image_max_pixels == 200704 and config.data.max_pixels == 100352
+    assert rl["max_completion_length"] == 768 and rl["beta"] == 0.04 and rl["save_steps"] == sft["save_steps"] == 500
 
 
 def test_grpo_ablation_switches_to_token_level_ratios_and_reward_ablations_reach_the_callables():
@@ -164,3 +204,30 @@ def test_a_non_editable_install_ships_the_configs_the_demo_and_train_use(tmp_pat
                               "--print-config"], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert printed.returncode == 0, printed.stderr
     assert "learning_rate: 0.003" in printed.stdout
+
+
+def test_single_gpu_lora_recipes_keep_the_official_batch_and_build_a_peft_config():
+    from o3video.train.lora import lora_config
+
+    sft = trainer_kwargs(load_config(CONFIGS / "qwen2_5_vl_7b_sft_lora.yaml"), SFT_DEFAULTS)
+    rl_config = load_config(CONFIGS / "qwen2_5_vl_7b_rl_lora.yaml")
+    rl = grpo_kwargs(rl_config)
+    assert sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"] == 8  # records per step, 1 GPU
+    assert rl["per_device_train_batch_size"] * rl["gradient_accumulation_steps"] // rl["num_generations"] == 8
+    assert rl["steps_per_generation"] == rl["gradient_accumulation_steps"]  # one on-policy rollout per step
+    assert "deepspeed" not in sft and "deepspeed" not in rl
+    peft = lora_config(rl_config.lora)
+    assert peft.r == 64 and peft.task_type == "CAUSAL_LM" and "language_model" in peft.target_modules
+
+
+def test_vllm_generation_settings_reach_trls_grpo_config():
+    """vLLM itself needs a GPU (not here): this checks only that the recipe's settings reach GRPOConfig."""
+    from o3video.train.rl import rl_args
+
+    config = load_config(CONFIGS / "tiny_rl.yaml", ["trainer.use_vllm=true", "trainer.vllm_mode=colocate",
+                                                    "trainer.vllm_gpu_memory_utilization=0.3"])
+    args = rl_args(config)
+    assert args.use_vllm and args.vllm_mode == "colocate" and args.vllm_gpu_memory_utilization == 0.3
+    server = rl_args(load_config(CONFIGS / "tiny_rl.yaml", ["trainer.use_vllm=true", "trainer.vllm_mode=server",
+                                                            "trainer.vllm_server_port=8001"]))
+    assert server.vllm_mode == "server" and server.vllm_server_port == 8001

@@ -37,7 +37,8 @@ def load_model(
     max_pixels: int | None = MAX_PIXELS,
     box_convention: str = AUTO_CONVENTION,
 ) -> tuple[PreTrainedModel, ProcessorMixin]:
-    """Load model and processor from a local directory or a hub id, in eval mode.
+    """Load model and processor from a local directory or a hub id, in eval mode. A LoRA adapter folder (its
+    `adapter_config.json`, from a `lora:` training run) loads its base model with the adapter merged in.
 
     `dtype`: "auto" (the checkpoint's), a torch dtype or its name ("bfloat16", "float16", ...).
     `device_map` and `attn_implementation` ("sdpa", "flash_attention_2", "eager") go to
@@ -45,12 +46,19 @@ def load_model(
     (None keeps the processor's own bound). `box_convention` overrides how the model's boxes are read
     (`auto`: `box_convention_of` decides; see `set_box_convention`).
     """
+    adapter = lora_adapter(name_or_path)
+    if adapter:  # the base (itself possibly an adapter folder: GSPO's adapter on SFT's), then the adapter merged
+        base, _ = load_model(adapter["base_model_name_or_path"], dtype=dtype, device_map=device_map,
+                             attn_implementation=attn_implementation, max_pixels=None)
+        model = merged_adapter(base, name_or_path)
+        processor = AutoProcessor.from_pretrained(str(name_or_path))
+        return finish_loading(model, processor, min_pixels, max_pixels, box_convention)
     source = resolve_checkpoint(name_or_path)
     model_kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype)}
     if device_map is not None:
         model_kwargs["device_map"] = device_map
     if attn_implementation is not None:
-        model_kwargs["attn_implementation"] = attn_implementation
+        model_kwargs["attn_implementation"] = available_attention(attn_implementation)
     try:
         model = AutoModelForImageTextToText.from_pretrained(source, **model_kwargs)
         processor = AutoProcessor.from_pretrained(source)
@@ -62,10 +70,57 @@ def load_model(
             f"could not provide it (downloading from the hub needs network access; a model already in "
             f"the local hub cache loads offline). Underlying error: {error}"
         ) from error
+    return finish_loading(model, processor, min_pixels, max_pixels, box_convention)
+
+
+def finish_loading(model: PreTrainedModel, processor: ProcessorMixin, min_pixels: int | None, max_pixels: int | None,
+                   box_convention: str) -> tuple[PreTrainedModel, ProcessorMixin]:
     set_pixel_bounds(processor, min_pixels=min_pixels, max_pixels=max_pixels)
     set_box_convention(model, box_convention)
     model.eval()
     return model, processor
+
+
+ADAPTER_CONFIG = "adapter_config.json"  # peft's CONFIG_NAME
+
+
+def lora_adapter(name_or_path: str | Path) -> dict[str, Any] | None:
+    """The `adapter_config.json` of a LoRA adapter folder (what a `lora:` training run saves), else None."""
+    import json
+
+    path = Path(name_or_path).expanduser() / ADAPTER_CONFIG
+    if not path.is_file():
+        return None
+    try:
+        adapter = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(adapter, dict) or not adapter.get("base_model_name_or_path"):
+        raise InputError(f"{path}: base_model_name_or_path: missing (the base model the adapter was trained on)")
+    return adapter
+
+
+def merged_adapter(model: PreTrainedModel, adapter_dir: str | Path) -> PreTrainedModel:
+    """`model` with the LoRA adapter in `adapter_dir` loaded by peft and merged into its weights: a plain model
+    again, which answers as the base model with the adapter does. It is named after `adapter_dir`, so an adapter
+    trained on top of it (SFT's adapter, then GSPO's) records that folder as its base."""
+    from peft import PeftModel
+
+    merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    merged.name_or_path = merged.config._name_or_path = str(adapter_dir)
+    return merged
+
+
+def available_attention(name: str) -> str:
+    """`name`, or `sdpa` with one warning when it is `flash_attention_2` and flash-attn is not installed (it
+    needs CUDA: the [gpu] extra)."""
+    import importlib.util
+
+    if name == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+        log.warning("attn_implementation flash_attention_2: flash-attn is not installed (pip install "
+                    "'o3video[gpu]' on a CUDA machine); using sdpa")
+        return "sdpa"
+    return name
 
 
 def resolve_checkpoint(name_or_path: str | Path) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from o3video.train.callbacks import METRICS_FILE
 from o3video.train.checkpoints import STATE_FILE, clear_run, finished_step, last_checkpoint
-from o3video.train.train_config import TrainConfig, save_config
+from o3video.train.train_config import TrainConfig, save_config, shipped_config
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def load_for_training(config: TrainConfig, model: Any = None, processor: Any = N
     else:
         from o3video.models import load_model
 
-        model, processor = load_model(config.model, max_pixels=config.data.max_pixels, dtype=config.dtype,
+        pixels = max(config.data.max_pixels, config.data.image_max_pixels or 0)  # the builder resizes each kind
+        model, processor = load_model(config.model, max_pixels=pixels, dtype=config.dtype,
                                       attn_implementation=config.attn_implementation)
     if config.freeze_vision:
         freeze_vision(model)
@@ -58,7 +59,7 @@ def trainer_kwargs(config: TrainConfig, defaults: dict[str, Any]) -> dict[str, A
     """TRL config kwargs: our defaults, then the file's `trainer` mapping (which wins).
 
     Mixed precision defaults to bf16 on a GPU that has it and to fp32 elsewhere (TRL's own default,
-    bf16 everywhere, fails on CPUs)."""
+    bf16 everywhere, fails on CPUs); without a GPU, several launched processes train on the CPU with gloo."""
     import torch
 
     kwargs = {
@@ -69,43 +70,68 @@ def trainer_kwargs(config: TrainConfig, defaults: dict[str, Any]) -> dict[str, A
         "remove_unused_columns": False,  # rows are built from an index column by a transform
         "bf16": bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported()),
         "dataloader_pin_memory": torch.cuda.is_available(),
+        "use_cpu": not torch.cuda.is_available(),  # torchrun / accelerate on a machine without GPUs: gloo DDP
         **defaults,
     }
     kwargs.update(config.trainer)
+    if isinstance(kwargs.get("deepspeed"), str):  # a shipped DeepSpeed config by name: deepspeed_zero3.json
+        kwargs["deepspeed"] = str(shipped_config(Path(kwargs["deepspeed"])))
     return kwargs
 
 
 def prepare_output(config: TrainConfig) -> Path:
+    from o3video.train.processes import is_main_process
+
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_config(config, out / RESOLVED_CONFIG)
+    if is_main_process():
+        save_config(config, out / RESOLVED_CONFIG)
     return out
 
 
-def run_trainer(config: TrainConfig, build: Callable[..., tuple[Any, Any, Path]], **build_kwargs: Any) -> Path:
-    """Train with the trainer `build(config, **build_kwargs)` makes, resuming from the last complete checkpoint.
+def run_trainer(config: TrainConfig, make_args: Callable[[TrainConfig], Any],
+                build: Callable[..., tuple[Any, Any, Path]], **build_kwargs: Any) -> Path:
+    """Train with the trainer `build(config, args=make_args(config), **build_kwargs)` makes, resuming from the
+    last complete checkpoint.
 
-    A finished run (its final `trainer_state.json` in `output_dir`) is left exactly as it is unless
-    `config.overwrite`; starting over (`overwrite`, or `resume: false`) first removes the old
-    checkpoints and metrics, so that a later resume can never pick up a stale one."""
+    TRL's config comes first: it sets up the processes of a distributed launch (and DeepSpeed ZeRO-3's sharded
+    loading, in force for the model `build` then loads). The main process alone decides, and tells the others:
+    a finished run (its final `trainer_state.json` in `output_dir`) is left exactly as it is unless
+    `config.overwrite`; starting over (`overwrite`, or `resume: false`) first removes the old checkpoints and
+    metrics, so that a later resume can never pick up a stale one."""
+    from o3video.train.processes import check_launch, decided_by_main
+
+    args = make_args(config)
+    check_launch(args)
     out = Path(config.output_dir)
-    step = finished_step(out)
+    step = decided_by_main(lambda: finished_step(out))
     if step is not None and not config.overwrite:
         log.warning("%s: finished at step %d; left as it is (overwrite=true / --overwrite trains again)", out, step)
         return out
-    if config.overwrite or not config.resume:
-        clear_run(out, METRICS_FILE)
-    trainer, processor, out = build(config, **build_kwargs)
-    trainer.train(resume_from_checkpoint=last_checkpoint(config))
+    resume_from = decided_by_main(lambda: start_or_resume(config, out))
+    trainer, processor, out = build(config, args=args, **build_kwargs)
+    trainer.train(resume_from_checkpoint=resume_from)
     return finish(trainer, processor, out)
 
 
+def start_or_resume(config: TrainConfig, out: Path) -> str | None:
+    """The checkpoint to resume from (incomplete ones removed), after clearing `out` when the run starts over."""
+    if config.overwrite or not config.resume:
+        clear_run(out, METRICS_FILE)
+    return last_checkpoint(config)
+
+
 def finish(trainer: Any, processor: Any, out: Path) -> Path:
-    """Save the trained model and its processor with `save_pretrained`, loadable by `load_model(out)`;
-    `trainer_state.json`, written last, marks the run finished."""
+    """Save the trained model (or LoRA adapter) and its processor with `save_pretrained`, loadable by
+    `load_model(out)`; `trainer_state.json`, written last, marks the run finished. Every process takes part in
+    saving the model (a sharded one is gathered); only the main process writes files."""
+    from o3video.train.processes import wait_for_everyone
+
     trainer.save_model(str(out))
-    processor.save_pretrained(str(out))
-    trainer.state.save_to_json(str(out / STATE_FILE))
+    if trainer.args.should_save:
+        processor.save_pretrained(str(out))
+        trainer.state.save_to_json(str(out / STATE_FILE))
+    wait_for_everyone()
     return out
 
 
@@ -126,6 +152,7 @@ __all__ = [
     "prepare_output",
     "replace_progress_bar",
     "run_trainer",
+    "start_or_resume",
     "set_threads",
     "trainer_kwargs",
 ]

@@ -21,8 +21,15 @@ from typing import Any
 
 from o3video.models.load import frame_settings, set_box_convention
 from o3video.train.callbacks import METRICS_FILE, MetricsLogger, sigma_of_state
-from o3video.train.common import (load_for_training, prepare_output, replace_progress_bar, run_trainer, set_threads,
-                                   trainer_kwargs)
+from o3video.train.common import (
+    load_for_training,
+    prepare_output,
+    replace_progress_bar,
+    run_trainer,
+    set_threads,
+    trainer_kwargs,
+)
+from o3video.train.lora import lora_config
 from o3video.train.rl_data import rl_dataset
 from o3video.train.train_config import TrainConfig
 from o3video.train.train_records import load_training_records, read_training_files, task_mix
@@ -58,13 +65,20 @@ def grpo_kwargs(config: TrainConfig) -> dict[str, Any]:
     return trainer_kwargs(config, {**RL_DEFAULTS, **algo})
 
 
-def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()):
-    """The GRPOTrainer for `config` (model loaded unless given); nothing is trained yet."""
+def rl_args(config: TrainConfig):
+    """TRL's GRPOConfig for `config` (made before the model loads: see `o3video.train.common.run_trainer`)."""
     from trl import GRPOConfig
 
+    return GRPOConfig(**grpo_kwargs(config))
+
+
+def build_rl_trainer(config: TrainConfig, *, args: Any = None, model: Any = None, processor: Any = None,
+                     callbacks: Sequence[Any] = ()):
+    """The GRPOTrainer for `config` (model loaded unless given); nothing is trained yet."""
     from o3video.train.trainers import GroundedGRPOTrainer
 
     set_threads(config.threads)
+    args = args if args is not None else rl_args(config)
     out = prepare_output(config)
     files = read_training_files(config.data)  # every record checked before the model loads
     model, processor = load_for_training(config, model, processor)
@@ -76,7 +90,6 @@ def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any =
     convention = set_box_convention(model, config.box_convention)  # targets and rewards write boxes in it
     records = load_training_records(config.data, frame_settings(processor), files, convention)
     log.info("%s on %d records: %s", config.algo.upper(), len(records), task_mix(records))
-    args = GRPOConfig(**grpo_kwargs(config))
     logger = MetricsLogger(out / METRICS_FILE, extra=sigma_of_state(config.rewards.sigma))
     trainer = GroundedGRPOTrainer(
         model=model,
@@ -84,6 +97,7 @@ def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any =
         args=args,
         train_dataset=rl_dataset(records),
         processing_class=processor,
+        peft_config=lora_config(config.lora),
         callbacks=[logger, *callbacks],
     )
     replace_progress_bar(trainer, config.algo.upper())
@@ -93,7 +107,7 @@ def build_rl_trainer(config: TrainConfig, *, model: Any = None, processor: Any =
 def train_rl(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()) -> Path:
     """Run GSPO/GRPO (resuming from the last checkpoint in `output_dir` if any; a finished run is left as it
     is); returns the saved model's directory."""
-    return run_trainer(config, build_rl_trainer, model=model, processor=processor, callbacks=callbacks)
+    return run_trainer(config, rl_args, build_rl_trainer, model=model, processor=processor, callbacks=callbacks)
 
 
-__all__ = ["RL_DEFAULTS", "build_rl_trainer", "grpo_kwargs", "reward_funcs", "train_rl"]
+__all__ = ["RL_DEFAULTS", "build_rl_trainer", "grpo_kwargs", "rl_args", "reward_funcs", "train_rl"]

@@ -16,8 +16,15 @@ from typing import Any
 
 from o3video.models.load import frame_settings, set_box_convention
 from o3video.train.callbacks import METRICS_FILE, MetricsLogger
-from o3video.train.common import (load_for_training, prepare_output, replace_progress_bar, run_trainer, set_threads,
-                                   trainer_kwargs)
+from o3video.train.common import (
+    load_for_training,
+    prepare_output,
+    replace_progress_bar,
+    run_trainer,
+    set_threads,
+    trainer_kwargs,
+)
+from o3video.train.lora import lora_config
 from o3video.train.sft_data import sft_dataset
 from o3video.train.train_config import TrainConfig
 from o3video.train.train_records import load_training_records, read_training_files, task_mix
@@ -34,20 +41,26 @@ SFT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()):
-    """The SFTTrainer for `config` (model loaded unless given); nothing is trained yet."""
+def sft_args(config: TrainConfig):
+    """TRL's SFTConfig for `config` (made before the model loads: see `o3video.train.common.run_trainer`)."""
     from trl import SFTConfig
 
+    return SFTConfig(**trainer_kwargs(config, SFT_DEFAULTS))
+
+
+def build_sft_trainer(config: TrainConfig, *, args: Any = None, model: Any = None, processor: Any = None,
+                      callbacks: Sequence[Any] = ()):
+    """The SFTTrainer for `config` (model loaded unless given); nothing is trained yet."""
     from o3video.train.trainers import GroundedSFTTrainer
 
     set_threads(config.threads)
+    args = args if args is not None else sft_args(config)
     out = prepare_output(config)
     files = read_training_files(config.data)  # every record checked before the model loads
     model, processor = load_for_training(config, model, processor)
     convention = set_box_convention(model, config.box_convention)  # targets and rewards write boxes in it
     records = load_training_records(config.data, frame_settings(processor), files, convention)
     log.info("SFT on %d records: %s", len(records), task_mix(records))
-    args = SFTConfig(**trainer_kwargs(config, SFT_DEFAULTS))
     if not args.assistant_only_loss:
         log.warning("assistant_only_loss is off: the loss includes the prompt's tokens (the reference code's defect)")
     trainer = GroundedSFTTrainer(
@@ -55,6 +68,7 @@ def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any 
         args=args,
         train_dataset=sft_dataset(records),
         processing_class=processor,
+        peft_config=lora_config(config.lora),
         callbacks=[MetricsLogger(out / METRICS_FILE), *callbacks],
     )
     replace_progress_bar(trainer, "SFT")
@@ -64,7 +78,7 @@ def build_sft_trainer(config: TrainConfig, *, model: Any = None, processor: Any 
 def train_sft(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()) -> Path:
     """Run SFT (resuming from the last checkpoint in `output_dir` if any; a finished run is left as it is);
     returns the saved model's directory."""
-    return run_trainer(config, build_sft_trainer, model=model, processor=processor, callbacks=callbacks)
+    return run_trainer(config, sft_args, build_sft_trainer, model=model, processor=processor, callbacks=callbacks)
 
 
-__all__ = ["SFT_DEFAULTS", "build_sft_trainer", "train_sft"]
+__all__ = ["SFT_DEFAULTS", "build_sft_trainer", "sft_args", "train_sft"]

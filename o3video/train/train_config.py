@@ -16,6 +16,7 @@ A config file names the stage, the model, the data and the trainer settings::
     rewards: {sigma: null, gating: true, tau: 3.0}
     box_convention: auto           # auto (from the model) | pixels | relative_1000: how targets and rewards write boxes
     freeze_vision: false           # true: the vision tower keeps its loaded weights (as Qwen-VL's own fine-tuning can)
+    lora: {r: 64, lora_alpha: 128} # peft LoraConfig fields: train a LoRA adapter only (default: no LoRA)
 
 Overrides address any field with a dotted path: `trainer.learning_rate=1e-5`, `data.num_frames=8`,
 `algo=grpo`, `rewards.gating=false`. Values are read as YAML (`null`, `true`, lists), and a
@@ -62,8 +63,9 @@ SHIPPED_CONFIGS = tuple(sorted(p.name for p in CONFIG_DIR.glob("*.yaml")))
 
 
 def shipped_config(path: Path) -> Path:
-    """`path`, or the shipped config of that name when no such file exists (`--config tiny_sft.yaml`)."""
-    if not path.exists() and path.name in SHIPPED_CONFIGS and len(path.parts) == 1:
+    """`path`, or the shipped config of that name when no such file exists (`--config tiny_sft.yaml`,
+    `trainer.deepspeed: deepspeed_zero3.json`)."""
+    if not path.exists() and (CONFIG_DIR / path.name).is_file() and len(path.parts) == 1:
         return CONFIG_DIR / path.name
     return path
 
@@ -80,7 +82,8 @@ class DataConfig:
     root: str | None = None  # media root for video_path/image_path/key-frame paths; default: each file's folder
     num_frames: int = 16  # uniform frames per video (key frames are inserted in addition)
     frame_mode: str = "exact"  # exact | keyframe (see o3video.video.sample_frames)
-    max_pixels: int = MAX_PIXELS
+    max_pixels: int = MAX_PIXELS  # each video frame's area bound
+    image_max_pixels: int | None = None  # a visual-QA image's area bound (None: max_pixels)
     insert_key_frames: bool = True  # the paper's key-frame insertion for records with key_frames
     cache_dir: str | None = ".cache/frames"  # decoded frames are cached here once per video
     limit: int | None = None  # only the first N records of each file (smoke runs)
@@ -113,6 +116,7 @@ class TrainConfig:
     box_convention: str = AUTO_CONVENTION  # how the model writes boxes: auto (its config) | pixels | relative_1000
     threads: int | None = None  # torch CPU threads (None: leave torch's default)
     freeze_vision: bool = False  # keep the vision tower (its merger included) as loaded; train the rest
+    lora: dict[str, Any] | None = None  # peft LoraConfig fields: train a LoRA adapter only (o3video.train.lora)
     resume: bool = True  # continue from the last complete checkpoint-N in output_dir when there is one
     overwrite: bool = False  # train again even if output_dir holds a finished run (deletes it first)
     seed: int = 0
@@ -201,17 +205,36 @@ def trl_fields(stage: str) -> tuple[str, dict[str, Any]]:
     return cls.__name__, {f.name: hints.get(f.name, Any) for f in fields(cls) if f.init}
 
 
+@functools.lru_cache(maxsize=1)
+def lora_fields() -> dict[str, Any]:
+    """The init fields of peft's LoraConfig (the `lora` mapping) and their types (Any where peft's hints cannot
+    be resolved)."""
+    from peft import LoraConfig
+
+    try:
+        hints = typing.get_type_hints(LoraConfig)
+    except (NameError, TypeError):
+        hints = {}
+    return {f.name: hints.get(f.name, Any) for f in fields(LoraConfig) if f.init}
+
+
 def check_trainer_settings(settings: dict[str, Any], stage: str, key: str) -> dict[str, Any]:
     """`settings` (the `trainer` mapping, or one of `algo_settings`) checked against TRL's config class
     for `stage`: an unknown name (with the nearest field) or a value of the wrong type is a `ConfigError`
     naming `key.name`. `null` passes as it is."""
     name, known = trl_fields(stage)
+    return check_fields(settings, known, f"TRL's {name}", key)
+
+
+def check_fields(settings: dict[str, Any], known: dict[str, Any], owner: str, key: str) -> dict[str, Any]:
+    """`settings` checked against the field types `known` of `owner` (a class named in the message): an unknown
+    name (with the nearest field) or a value of the wrong type is a `ConfigError` naming `key.name`."""
     checked = {}
     for field_name, value in settings.items():
         if field_name not in known:
             near = difflib.get_close_matches(field_name, known, n=1)
             hint = f"; did you mean {near[0]}?" if near else ""
-            raise ConfigError(f"{key}.{field_name}: not a field of TRL's {name}{hint}")
+            raise ConfigError(f"{key}.{field_name}: not a field of {owner}{hint}")
         checked[field_name] = value if value is None else typed(value, known[field_name], f"{key}.{field_name}")
     return checked
 
@@ -307,6 +330,10 @@ def validate(config: TrainConfig, where: str = "config") -> None:
     if not isinstance(config.trainer, dict):
         raise ConfigError(f"{where}: trainer must be a mapping of SFTConfig/GRPOConfig fields")
     config.trainer = check_trainer_settings(config.trainer, config.stage, f"{where}: trainer")
+    if config.lora is not None:
+        if not isinstance(config.lora, dict):
+            raise ConfigError(f"{where}: lora must be a mapping of peft LoraConfig fields")
+        config.lora = check_fields(config.lora, lora_fields(), "peft's LoraConfig", f"{where}: lora")
     if config.stage == "rl":
         for algo, settings in config.algo_settings.items():
             if not isinstance(settings, dict):
@@ -331,8 +358,10 @@ __all__ = [
     "STAGES",
     "TrainConfig",
     "apply_override",
+    "check_fields",
     "check_trainer_settings",
     "load_config",
+    "lora_fields",
     "parse_value",
     "save_config",
     "trl_fields",

@@ -55,7 +55,8 @@ class PromptBuilder:
     `root` is the folder media paths are relative to. `frame_kwargs` are the processor's resize rule
     (`o3video.models.frame_settings`: factor 28 for Qwen2.5-VL, 32 for Qwen3-VL, its pixel bounds), so
     frames reach the model at exactly the size their boxes are expressed in; without them, Qwen2.5-VL's
-    rule with `data.max_pixels`. `box_convention` is the model's (`o3video.models.box_convention_of`). The
+    rule. Frames are bounded by `data.max_pixels`, visual-QA images by `data.image_max_pixels`.
+    `box_convention` is the model's (`o3video.models.box_convention_of`). The
     memory matters for RL, where each prompt is asked several times per step (one per generation)."""
 
     def __init__(self, data: DataConfig, root: str | Path, *, frame_kwargs: dict[str, int] | None = None,
@@ -63,7 +64,8 @@ class PromptBuilder:
         self.data = data
         self.root = Path(root)
         self.box_convention = BoxConvention(box_convention)
-        self.frame_kwargs = dict(frame_kwargs or {"max_pixels": data.max_pixels})
+        self.frame_kwargs = bounded(frame_kwargs, data.max_pixels)
+        self.image_kwargs = bounded(frame_kwargs, data.image_max_pixels or data.max_pixels)
         self.memory = memory
         self._built: OrderedDict[str, RecordPrompt] = OrderedDict()
 
@@ -108,7 +110,7 @@ class PromptBuilder:
         with Image.open(path) as image:
             image.load()
             source = image.size
-            size = input_size(source, **self.frame_kwargs)
+            size = input_size(source, **self.image_kwargs)
             return resize_image(image, size), source
 
     def _frames(self, record: dict[str, Any]):
@@ -122,6 +124,14 @@ class PromptBuilder:
             return sample_frames(path, self.data.num_frames, key_times=[float(k["time"]) for k in key_frames], **common)
         frames = sample_frames(path, self.data.num_frames, **common)
         return insert_key_frames(frames, key_frames, self.root) if insert else frames
+
+
+def bounded(frame_kwargs: dict[str, int] | None, max_pixels: int) -> dict[str, int]:
+    """The processor's resize rule with its area bound lowered to `max_pixels` (frames and visual-QA images
+    have their own bounds, and the processor's is the larger of the two)."""
+    kwargs = dict(frame_kwargs or {})
+    kwargs["max_pixels"] = min(kwargs.get("max_pixels", max_pixels), max_pixels)
+    return kwargs
 
 
 def media_problem(record: dict[str, Any], root: Path, checked: dict[str, str | None] | None = None) -> str | None:
