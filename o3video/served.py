@@ -55,7 +55,7 @@ def assumed_convention_note(model: str, family: str | None, box_convention: str)
         return None
     assumed = guess_family(model)
     return (f"served model {model!r}: its name does not tell its family; assuming {assumed} "
-            f"(boxes in {CONVENTIONS[assumed].value}); set --served-family qwen2_5_vl|qwen3_vl "
+            f"(boxes in {FAMILY_BOX_CONVENTIONS[assumed].value}); set --served-family qwen2_5_vl|qwen3_vl "
             f"or --box-convention pixels|relative_1000")
 
 

@@ -30,7 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from o3video.app.app_config import AppConfig
     from o3video.app.data_view import open_data
-    from o3video.app.scored_results import score_results
     from o3video.app.web import AppState, build_page
 
     config = AppConfig(model=args.model, results=args.results, compare=args.compare, anno=args.anno,

@@ -167,7 +167,8 @@ def assemble_report(demo: Demo, evals: list[EvalSummary], extra: dict[str, dict[
                 f"videos x 5 V-STaR-format prompts, {evals[0].n} held-out V-STaR test records",
         "model": model_line(demo),
         "blind twin": twin_line(demo),
-        "configs": f"{demo.s.sft_config.name} {demo.s.sft_overrides or ''}, {demo.s.rl_config.name} {demo.s.rl_overrides or ''}",
+        "configs": f"{demo.s.sft_config.name} {demo.s.recipe_changes('sft') or ''}, "
+                   f"{demo.s.rl_config.name} {demo.s.recipe_changes('rl') or ''}",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {demo.chain_threads()} torch thread(s) for "
                    "the seeing chain",
         "total time": f"{total:.0f} s (this run; a blind twin from the cache is not in it)",

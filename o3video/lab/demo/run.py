@@ -159,6 +159,7 @@ class Demo:
             "data.blank_frames": blind,
             "threads": self.chain_threads(blind),
             "seed": self.s.seed,
+            **(self.s.sft_settings if stage == "sft" else self.s.rl_settings),
         }
         overrides = self.s.sft_overrides if stage == "sft" else self.s.rl_overrides  # the user's own text
         return load_config(path, list(overrides), stage=stage, values=values)

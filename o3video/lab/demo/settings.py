@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from o3video.train.train_config import CONFIG_DIR
 
@@ -37,8 +38,17 @@ class DemoSettings:
     twin_cache: bool = True  # reuse a blind twin an earlier run of the same recipe trained (demo/blind_cache.py)
     sft_config: Path = CONFIG_DIR / "tiny_sft.yaml"
     rl_config: Path = CONFIG_DIR / "tiny_rl.yaml"
+    # changes to the recipes' YAML: typed settings (dotted key -> value), then the command line's own `key=value` text
+    sft_settings: dict[str, Any] = field(default_factory=dict)
+    rl_settings: dict[str, Any] = field(default_factory=dict)
     sft_overrides: list[str] = field(default_factory=list)
     rl_overrides: list[str] = field(default_factory=list)
+
+    def recipe_changes(self, stage: str) -> list[str]:
+        """What this run changes in a stage's recipe, as `key=value` lines for the report."""
+        settings, overrides = (self.sft_settings, self.sft_overrides) if stage == "sft" else \
+            (self.rl_settings, self.rl_overrides)
+        return [f"{key}={value}" for key, value in settings.items()] + list(overrides)
 
 
 def quick_settings(out: Path) -> DemoSettings:
@@ -46,9 +56,9 @@ def quick_settings(out: Path) -> DemoSettings:
     return DemoSettings(
         out=out, quick=True, sft_records=48, rl_records=16, practice_videos=8, test_records=4,
         eval_max_new_tokens=64, evidence=1, mcq_records=2, tts_samples=2, mcq_max_new_tokens=48, grounding_records=2,
-        sft_overrides=["trainer.max_steps=16", "trainer.save_steps=8"],
-        rl_overrides=["trainer.max_steps=2", "trainer.save_steps=1", "trainer.max_completion_length=48",
-                      "trainer.per_device_train_batch_size=8", "trainer.steps_per_generation=1"],
+        sft_settings={"trainer.max_steps": 16, "trainer.save_steps": 8},
+        rl_settings={"trainer.max_steps": 2, "trainer.save_steps": 1, "trainer.max_completion_length": 48,
+                     "trainer.per_device_train_batch_size": 8, "trainer.steps_per_generation": 1},
     )
 
 
