@@ -2,7 +2,7 @@
 
 Each example is one image of 1–3 of the synthetic world's shapes (o3video/data/synth: its shape masks, its colours, its
 object names) on a plain grey background; the question names one of them, asked as the project's visual QA, and the
-answer is the grounded completion naming it with its box (0–1000 of the image by default, `--coord pixels` for pixels;
+answer is the grounded completion naming it with its box (0–1000 of the image by default, `--convention pixels` for pixels;
 `o3video/lab/perception/pretrain.py`, which the demo's perception base is built with). The prompt comes
 from the project's builder (`build_messages`, visual QA), the batches from the project's SFT collator (TRL's, loss on
 the assistant's tokens only), the model from the project's tiny-model builder (`build_tiny_model`, loaded with
@@ -27,7 +27,7 @@ question": about 1/n).
     python bench/perception.py --minutes 8 --eval-every 1                      # tiny Qwen3-VL, 1-3 objects
     python bench/perception.py --objects 1 1 --minutes 8 --save runs/perc/single.pt   # single objects only
     python bench/perception.py --init runs/perc/single.pt --minutes 8 --attn-sup 1  # then binding, with help
-    python bench/perception.py --arch qwen2_5_vl --coord pixels --width 112 --height 84
+    python bench/perception.py --arch qwen2_5_vl --convention pixels --width 112 --height 84
     python bench/perception.py --base ~/.cache/o3video/bases/<key> --objects 1 3 --schedule constant --minutes 40
 
 Options for making binding (the named object among several) learnable: `--single-minutes` (curriculum: single objects
@@ -85,30 +85,18 @@ from PIL import Image  # noqa: E402
 
 from bench.pictures import Panel, line_panels  # noqa: E402
 from o3video.data.synth.vocab import COLOURS, SHAPES, object_name  # noqa: E402
-from o3video.geometry import box_iou, pixels_to_convention  # noqa: E402
+from o3video.geometry import (  # noqa: E402
+    BoxConvention,  # noqa: E402
+    box_iou,
+    pixels_to_convention,
+)
 from o3video.grammar import parse, render_box  # noqa: E402
 from o3video.io import atomic_write_json, finite  # noqa: E402
-from o3video.lab.perception.pretrain import (  # noqa: E402
-    BLANK_GREY,
-    COORDS,
-    Learner,
-    Recipe,
-    Scene,
-    World,
-    answer_box,
-    answer_text,
-    eval_set,
-    evaluate,
-    evaluate_when,
-    example,
-    frame_times,
-    make_scene,
-    mean_box,
-    object_shares,
-    score,
-    unresized_frame_kwargs,
-    world_eval_set,
-)
+from o3video.lab.perception.learner import Learner, Recipe, object_shares  # noqa: E402
+from o3video.lab.perception.questions import answer_text, example, unresized_frame_kwargs  # noqa: E402
+from o3video.lab.perception.scenes import BLANK_GREY, Scene, World, eval_set, frame_times, make_scene, mean_box  # noqa: E402
+from o3video.lab.perception.scoring import answer_box, evaluate, evaluate_when, score  # noqa: E402
+from o3video.lab.perception.world_scenes import world_eval_set  # noqa: E402
 from o3video.tasks import Task  # noqa: E402
 from o3video.video.prompt import answer_instruction, build_messages  # noqa: E402
 from o3video.video.sampling import Frame  # noqa: E402
@@ -148,7 +136,7 @@ class AuxLearner(Learner):
             if isinstance(scene, PresenceScene):  # asked already
                 continue
             if self.reverse > 0 and self.rng.random() < self.reverse:
-                scene.ask_box = render_box(pixels_to_convention(scene.box, COORDS[self.recipe.coord], self.size))
+                scene.ask_box = render_box(pixels_to_convention(scene.box, self.recipe.convention, self.size))
         return scenes
 
     def forward_kwargs(self) -> dict:
@@ -302,7 +290,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     size = (world.width, world.height)
     lo, hi = args.objects
     recipe = Recipe(lr=args.lr, batch=args.batch, schedule=args.schedule, minutes=args.minutes, objects=(lo, hi),
-                    single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, coord=args.coord,
+                    single_minutes=args.single_minutes, vision_lr_mult=args.vision_lr_mult, convention=args.convention,
                     attention_supervision=args.attn_sup, video=args.video, context=args.context, where=args.where,
                     clause=args.clause, motion=args.motion, world=args.world, events=args.events,
                     what=args.what, when=args.when)
@@ -329,11 +317,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mb = mean_box(world, list(range(lo, hi + 1)))
     mean_box_score = score([mb] * len(scenes), scenes)
     header = {
-        "arch": model.config.model_type, "size": None if args.base else args.size, "image": f"{world.width}x{world.height}", "coord": args.coord,
+        "arch": model.config.model_type, "size": None if args.base else args.size, "image": f"{world.width}x{world.height}", "convention": args.convention,
         "params": sum(p.numel() for p in model.parameters()), "eval_images": len(scenes),
-        "image_tokens": int((learner.collate([example(scenes[0], args.coord, size)])["input_ids"]
+        "image_tokens": int((learner.collate([example(scenes[0], args.convention, size)])["input_ids"]
                              == model.config.image_token_id).sum()),
-        "example_answer": answer_text(scenes[0], args.coord, size), "recipe": {**recipe.__dict__, **aux},
+        "example_answer": answer_text(scenes[0], args.convention, size), "recipe": {**recipe.__dict__, **aux},
         "unique": world.unique, "blind_minutes": blind_recipe.minutes, "init": args.init, "base": args.base,
         "seed": args.seed,
         "mean_box": [round(v, 1) for v in mb], "mean_box_iou": mean_box_score,
@@ -347,16 +335,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     curve = []
 
     def report() -> None:
-        m = evaluate(model, processor, scenes, args.coord, size)
-        v = evaluate(model, processor, scenes, args.coord, size, frames=8) if args.video > 0 else None
-        b = evaluate(blind, blind_processor, scenes, args.coord, size, blank=True)
+        m = evaluate(model, processor, scenes, args.convention, size)
+        v = evaluate(model, processor, scenes, args.convention, size, frames=8) if args.video > 0 else None
+        b = evaluate(blind, blind_processor, scenes, args.convention, size, blank=True)
         row = {"min": round(learner.cpu / 60, 2), "steps": learner.steps, "blind_min": round(blind_learner.cpu / 60, 2),
                "blind_steps": blind_learner.steps,
                "loss": round(float(np.mean(learner.losses[-20:])), 3) if learner.losses else None,
                "model": m, "blind": b, "mean_box": mean_box_score, "model_as_video": v}
         if when_scenes:
-            row["model_when"] = evaluate_when(model, processor, when_scenes, args.coord)
-            row["blind_when"] = evaluate_when(blind, blind_processor, when_scenes, args.coord, blank=True)
+            row["model_when"] = evaluate_when(model, processor, when_scenes, args.convention)
+            row["blind_when"] = evaluate_when(blind, blind_processor, when_scenes, args.convention, blank=True)
             if args.presence > 0 and args.rivals > 0:
                 for key in ("model_when", "blind_when"):
                     row[key]["matches"] = presence_matches(when_scenes, row[key]["spans"])
@@ -409,7 +397,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="model initialisation; training data uses seed + 1")
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--height", type=int, default=96)
-    p.add_argument("--coord", choices=("1000", "pixels"), default="1000")
+    p.add_argument("--convention", type=BoxConvention, choices=list(BoxConvention), default=BoxConvention.RELATIVE_1000)
     p.add_argument("--objects", type=int, nargs=2, default=None, metavar=("MIN", "MAX"),
                    help="objects per training image (default 1 3); a single number N means N N")
     p.add_argument("--colours", type=int, default=len(COLOURS), help="use the first K colours")
@@ -564,12 +552,12 @@ FILLER = "frame"  # a word the tiny tokenizers know; the layouts below add it to
 CITED = "8 frames, spatio-temporal QA"  # the perception replay's still-video form: the box is cited in <think>
 
 
-def layout_forms(coord: str, size: tuple[int, int]) -> dict[str, Callable[[Scene], list[dict[str, Any]]]]:
+def layout_forms(convention: BoxConvention, size: tuple[int, int]) -> dict[str, Callable[[Scene], list[dict[str, Any]]]]:
     """The held-out frames asked in prompt layouts the base was trained on (the image; 8 labelled copies) and ones
     it was not (filler words before the image or after it; 12 frames 0.5 s apart; the image as one of 8 frames,
     the others blank; 8 frames asked as spatio-temporal QA, the perception replay's form), each as chat messages
     from the project's prompt builder."""
-    convention = COORDS[coord]
+    convention = convention
     blank = Image.new("RGB", size, (BLANK_GREY,) * 3)
 
     def image(scene: Scene, before: int = 0, after: int = 0) -> list[dict[str, Any]]:
@@ -599,19 +587,19 @@ def layout_forms(coord: str, size: tuple[int, int]) -> dict[str, Callable[[Scene
     }
 
 
-def first_box(text: str, coord: str, size: tuple[int, int]) -> list[float] | None:
+def first_box(text: str, convention: BoxConvention, size: tuple[int, int]) -> list[float] | None:
     """The answer's box (visual QA), else the first box cited in the reasoning (spatio-temporal QA), else the first
     of V-STaR's JSON boxes by second (its *where* answer), in pixels."""
     from o3video.data.vstar import parse_spatial_answer
 
-    box = answer_box(text, coord, size)
+    box = answer_box(text, convention, size)
     if box is None:
         found = parse(text).boxes or list(parse_spatial_answer(text).values())
-        box = answer_box(render_box(found[0]), coord, size) if found else None
+        box = answer_box(render_box(found[0]), convention, size) if found else None
     return box
 
 
-def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wording: str = "plain") -> dict[str, Any]:
+def world_videos(model, processor, world: Path, convention: BoxConvention, frames: int = 8, wording: str = "plain") -> dict[str, Any]:
     """The synthetic world's V-STaR test videos (`world/vstar_test.json`), `frames` sampled as the demo samples
     them, asked where the record's object is: "Where is the <object>?" with the visual-QA answer line (`plain`) or
     as spatio-temporal QA (`cited`: the form of the perception replay's still videos, the box cited in the
@@ -635,9 +623,9 @@ def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wor
             question, task = f"Where is the {record['object']}?", Task.SPATIO_TEMPORAL
             instruction = None if wording == "cited" else answer_instruction(Task.VISUAL)
         messages = build_messages(sampled.frames, question, task, duration=sampled.duration, instruction=instruction,
-                                  box_convention=COORDS[coord])
+                                  box_convention=convention)
         text = generate(model, processor, [messages], max_new_tokens=96)[0][0]
-        box = first_box(text, coord, (width, height))
+        box = first_box(text, convention, (width, height))
         truth = [rescale_box([b["xmin"], b["ymin"], b["xmax"], b["ymax"]], (record["width"], record["height"]),
                              (width, height)) for b in ground_truth_boxes(record)]
         ious.append(max(box_iou(box, t) for t in truth) if box is not None else 0.0)
@@ -649,25 +637,25 @@ def world_videos(model, processor, world: Path, coord: str, frames: int = 8, wor
 def layouts(model_dir: str, world: str | None = None, per_count: int = 16, threads: int = 1) -> dict[str, Any]:
     """Score a saved model (e.g. a perception base) on the held-out frames in every `layout_forms` layout, and on
     the world's test videos when `world` is given: does its localisation depend on where the image sits?"""
-    from o3video.lab.perception.pretrain import _world_of, coord_of
-    from o3video.models import generate, load_model
+    from o3video.lab.perception.scenes import world_of
+    from o3video.models import box_convention_of, generate, load_model
 
     torch.set_num_threads(threads)
     model, processor = load_model(model_dir, dtype="float32")
     model.eval()
-    frame = _world_of(processor)
-    size, coord = (frame.width, frame.height), coord_of(model)
+    frame = world_of(processor)
+    size, convention = (frame.width, frame.height), box_convention_of(model)
     scenes = eval_set(frame, [1, 2, 3], per_count)
     result: dict[str, Any] = {"model": str(model_dir), "frames": len(scenes)}
-    for name, make in layout_forms(coord, size).items():
+    for name, make in layout_forms(convention, size).items():
         texts = [c[0] for i in range(0, len(scenes), 16)
                  for c in generate(model, processor, [make(s) for s in scenes[i:i + 16]], max_new_tokens=64)]
-        r = score([first_box(t, coord, size) for t in texts], scenes)
+        r = score([first_box(t, convention, size) for t in texts], scenes)
         result[name] = r
         print(f"{name:32s} IoU {r['iou']:.3f}  by objects {r['iou_by_n']}  bind {r['bind']} ({r['hits']} hits)",
               flush=True)
     for wording in ("plain", "cited", "vstar") if world is not None else ():
-        result[f"world videos, {wording} wording"] = r = world_videos(model, processor, Path(world), coord,
+        result[f"world videos, {wording} wording"] = r = world_videos(model, processor, Path(world), convention,
                                                                       wording=wording)
         print(f"{'world test videos, ' + wording + ' wording':32s} IoU {r['iou']:.3f}  >=0.5 {r['iou50']:.2f}  "
               f"(centre box {r['centre_box_iou']:.3f}, {r['records']} videos)", flush=True)
@@ -689,13 +677,15 @@ def world_where(model_dir: str, worlds: list[str], threads: int = 1) -> dict[str
     from o3video.data.vstar import parse_spatial_boxes, rescale_spatial, span_seconds, vstar_prompts
     from o3video.eval.vstar_metrics import spatial_scores
     from o3video.lab.demo.settings import DemoSettings
-    from o3video.lab.perception.pretrain import _world_of, asked_scene, coord_of, evaluate_asked
-    from o3video.models import frame_settings, generate, load_model
+    from o3video.lab.perception.scenes import world_of
+    from o3video.lab.perception.scoring import evaluate_asked
+    from o3video.lab.perception.world_scenes import asked_scene
+    from o3video.models import box_convention_of, frame_settings, generate, load_model
     from o3video.video.sampling import sample_frames
 
     torch.set_num_threads(threads)
     model, processor = load_model(model_dir, dtype="float32")
-    frame, coord = _world_of(processor), coord_of(model)
+    frame, convention = world_of(processor), box_convention_of(model)
     tokens = DemoSettings().eval_max_new_tokens  # as long an answer as the demo's evaluation allows
     asked: dict[str, list[Scene]] = {row: [] for row in WORLD_ROWS}
     official = []
@@ -714,14 +704,14 @@ def world_where(model_dir: str, worlds: list[str], threads: int = 1) -> dict[str
                 asked[row].append(scene)
             prompt = next(prompt for prompt in vstar_prompts(record) if prompt.kind == "where_1")
             messages = build_messages(sampled.frames, prompt.question, prompt.task, duration=sampled.duration,
-                                      instruction=prompt.instruction, box_convention=COORDS[coord])
+                                      instruction=prompt.instruction, box_convention=convention)
             text = generate(model, processor, [messages], max_new_tokens=tokens)[0][0]
             boxes = rescale_spatial(parse_spatial_boxes(text), sampled.frames[0].image.size,
-                                    (record["width"], record["height"]), COORDS[coord])
+                                    (record["width"], record["height"]), convention)
             official.append(spatial_scores(record, boxes)[0])
     result: dict[str, Any] = {"model": str(model_dir), "records": len(official)}
     for row, scenes in asked.items():
-        result[row] = scored = evaluate_asked(model, processor, scenes, coord, (frame.width, frame.height),
+        result[row] = scored = evaluate_asked(model, processor, scenes, convention, (frame.width, frame.height),
                                               where_tokens=tokens)
         print(f"{row:28s} vIoU {scored['viou']:.3f}  first box IoU {scored['iou']:.3f}  bind {scored['bind']} "
               f"({scored['hits']} hits)", flush=True)

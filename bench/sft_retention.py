@@ -38,14 +38,16 @@ sys.path.insert(0, str(ROOT))
 from transformers import TrainerCallback  # noqa: E402
 
 from bench.pictures import Panel, line_panels  # noqa: E402
-from o3video.lab.perception.pretrain import World, eval_set, evaluate, mean_box, score  # noqa: E402
+from o3video.geometry import BoxConvention  # noqa: E402
+from o3video.lab.perception.scenes import World, eval_set, mean_box  # noqa: E402
+from o3video.lab.perception.scoring import evaluate, score  # noqa: E402
 
 
 class ProbeCallback(TrainerCallback):
     """Every `every` optimizer steps (and at the last), the perception probe on the model being trained."""
 
-    def __init__(self, world: World, coord: str, every: int, out: Path, per_count: int = 32) -> None:
-        self.world, self.coord, self.every, self.out = world, coord, every, out
+    def __init__(self, world: World, convention: BoxConvention, every: int, out: Path, per_count: int = 32) -> None:
+        self.world, self.convention, self.every, self.out = world, convention, every, out
         self.scenes = eval_set(world, [1, 2, 3], per_count)
         self.rows: list[dict[str, Any]] = []
         self.started = time.process_time()
@@ -53,8 +55,8 @@ class ProbeCallback(TrainerCallback):
     def probe(self, step: int, model: Any, processor: Any) -> dict[str, Any]:
         cpu = time.process_time() - self.started
         size = (self.world.width, self.world.height)
-        result = evaluate(model, processor, self.scenes, self.coord, size)
-        video = evaluate(model, processor, self.scenes, self.coord, size, frames=8)
+        result = evaluate(model, processor, self.scenes, self.convention, size)
+        video = evaluate(model, processor, self.scenes, self.convention, size, frames=8)
         row = {"step": step, "cpu_min": round(cpu / 60, 2), "iou": result["iou"], "iou_by_n": result["iou_by_n"],
                "parse": result["parse"], "example": result["example"], "iou_as_video": video["iou"]}
         self.rows.append(row)
@@ -72,8 +74,8 @@ class ProbeCallback(TrainerCallback):
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from o3video.lab.demo.run import Demo
     from o3video.lab.demo.settings import DemoSettings
-    from o3video.lab.perception.pretrain import _world_of, coord_of
-    from o3video.models import load_model
+    from o3video.lab.perception.scenes import world_of
+    from o3video.models import box_convention_of, load_model
     from o3video.train import train_sft
 
     if not (Path(args.base) / "config.json").is_file():
@@ -90,8 +92,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         demo.make_replay()  # the demo's own replay, which its SFT config then mixes in
     base = demo.make_model(Path(args.base)) if not (demo.models / "base" / "config.json").is_file() else demo.models / "base"
     model, processor = load_model(base, dtype="float32")
-    world, coord = _world_of(processor), coord_of(model)
-    callback = ProbeCallback(world, coord, args.probe_every, out / "probe.json", args.probe_per_count)
+    world, convention = world_of(processor), box_convention_of(model)
+    callback = ProbeCallback(world, convention, args.probe_every, out / "probe.json", args.probe_per_count)
     floor = score([mean_box(world, [1, 2, 3])] * len(callback.scenes), callback.scenes)["iou"]
     print(f"base {args.base}; SFT overrides {args.overrides or 'none'}; mean-box floor IoU {floor:.3f}", flush=True)
     callback.probe(0, model, processor)

@@ -95,7 +95,7 @@ class WhereFormProbe(TrainerCallback):
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from o3video.lab.perception.pretrain import perception_records
+    from o3video.lab.perception.replay import perception_records
     from o3video.models import load_model
     from o3video.train import train_sft
     from o3video.train.train_config import load_config

@@ -3,21 +3,31 @@
 heavy dependencies inside `run`, so `o3video --help` stays fast.
 
 Errors the user can fix (`o3video.errors.user_message`) are shown here, and only here, as one line
-`o3video <command>: <message>` with exit code 2; commands raise them rather than print them. Any other
-exception is a bug and keeps its traceback."""
+`o3video <command>: <message>` with exit code 2; commands raise them rather than print them. Ctrl-C is
+one line too, `o3video <command>: interrupted; <what was kept>`, with exit code 130. Any other exception is
+a bug and keeps its traceback."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 # Order is the order `o3video --help` lists them in.
-COMMANDS = ["score", "frames", "synth", "tiny-model", "perception-base", "infer", "eval", "build", "train", "demo"]
+COMMANDS = ["score", "frames", "synth", "tiny-model", "perception-base", "infer", "eval", "build", "train", "demo", "app"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors (an unknown option, a value of the wrong type, a choice not offered) are
+    one line, `o3video <command>: error: <message>`, with exit code 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="o3video",
         description="Grounded video reasoning: every claim cites when (a timestamp) and where (a box).",
     )
@@ -43,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)
+    except KeyboardInterrupt as interrupt:
+        from o3video.errors import INTERRUPTED_EXIT
+
+        kept = str(interrupt) or "finished work is kept; the same command resumes it"
+        print(f"{command_name(args)}: interrupted; {kept}", file=sys.stderr)
+        return INTERRUPTED_EXIT
     except Exception as error:
         from o3video.errors import user_message
 

@@ -17,6 +17,13 @@ class InputError(ValueError):
     A `ValueError`, so code that catches `ValueError` around parsing keeps working."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during work that keeps what it finished; the message says what was kept and how to resume."""
+
+
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
+
+
 def one_line(text: str) -> str:
     """`text` with its line breaks (YAML and FFmpeg messages have them) joined into one line."""
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
@@ -24,11 +31,12 @@ def one_line(text: str) -> str:
 
 # Which extra brings each third-party module a command may import (pyproject.toml's optional dependencies).
 EXTRA_OF_MODULE = {
-    "av": "video", "numpy": "video", "PIL": "video", "tqdm": "video",
+    "av": "video", "numpy": "video", "PIL": "video",
     "torch": "models", "torchvision": "models", "transformers": "models", "tokenizers": "models",
     "accelerate": "models", "safetensors": "models",
     "trl": "train", "datasets": "train", "yaml": "train",
     "openai": "eval", "matplotlib": "all", "markdown_it": "all", "cv2": "bench",
+    "gradio": "app", "gradio_client": "app",
 }
 
 
@@ -69,4 +77,5 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-__all__ = ["EXTRA_OF_MODULE", "InputError", "missing_extra", "one_line", "user_message"]
+__all__ = ["EXTRA_OF_MODULE", "INTERRUPTED_EXIT", "InputError", "Interrupted", "missing_extra", "one_line",
+           "user_message"]

@@ -51,6 +51,15 @@ class BoxConvention(StrEnum):
         return "model-input px" if self is BoxConvention.PIXELS else "0-1000"
 
 
+# How each model family (a config's `model_type`) writes the boxes it answers (docs/design.md §4b).
+FAMILY_BOX_CONVENTIONS: dict[str, BoxConvention] = {
+    "qwen2_vl": BoxConvention.PIXELS,
+    "qwen2_5_vl": BoxConvention.PIXELS,
+    "qwen3_vl": BoxConvention.RELATIVE_1000,
+    "qwen3_vl_moe": BoxConvention.RELATIVE_1000,
+}
+
+
 # The choices of `--box-convention` and of the training config's `box_convention`: `auto` reads the model.
 AUTO_CONVENTION = "auto"
 CONVENTION_CHOICES = (AUTO_CONVENTION, *(c.value for c in BoxConvention))

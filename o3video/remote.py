@@ -50,8 +50,13 @@ def parse_remote_spec(spec: str, *, what: str = "remote model spec", kinds: tupl
         return RemoteSpec(kind, base_url, model)
     if kind in ("gemini-openai", "google") and kind in kinds and rest:
         return RemoteSpec(kind, GEMINI_OPENAI_URL if kind == "gemini-openai" else "", rest)
+    raise InputError(f"{what} {spec!r}: expected {spec_forms(kinds, also)}")
+
+
+def spec_forms(kinds: tuple[str, ...] = REMOTE_KINDS, also: tuple[str, ...] = ()) -> str:
+    """The forms a spec of `kinds` (and the caller's own `also`) may take, as a list in words."""
     forms = [*also, *(_FORMS[k] for k in kinds)]
-    raise InputError(f"{what} {spec!r}: expected {', '.join(forms[:-1])} or {forms[-1]}")
+    return f"{', '.join(forms[:-1])} or {forms[-1]}" if len(forms) > 1 else forms[0]
 
 
 def data_uri(image: Any, fmt: str) -> str:

@@ -14,21 +14,22 @@ torch here: a served run needs only the video layer and the `openai` package.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from o3video.errors import InputError
-from o3video.geometry import AUTO_CONVENTION, MAX_PIXELS, MIN_PIXELS, BoxConvention
+from o3video.geometry import AUTO_CONVENTION, FAMILY_BOX_CONVENTIONS, MAX_PIXELS, MIN_PIXELS, BoxConvention
 from o3video.remote import data_uri, openai_client, parse_remote_spec
 from o3video.video.resize import QWEN3_FACTOR, QWEN25_FACTOR
+
+log = logging.getLogger(__name__)
 
 QWEN25, QWEN3 = "qwen2_5_vl", "qwen3_vl"
 # family -> (resize factor, the processor's own least pixels per image): Qwen2.5-VL 28 px and 4 tokens,
 # Qwen3-VL 32 px and its released processor's shortest_edge (65536).
 FAMILIES = {QWEN25: (QWEN25_FACTOR, MIN_PIXELS), QWEN3: (QWEN3_FACTOR, 65536)}
-# family -> how its models write boxes (docs/design.md §4b): pixels of the input frame, or 0-1000
-CONVENTIONS = {QWEN25: BoxConvention.PIXELS, QWEN3: BoxConvention.RELATIVE_1000}
 
 
 def is_served(spec: str) -> bool:
@@ -39,6 +40,23 @@ def is_served(spec: str) -> bool:
 def guess_family(model: str) -> str:
     """The family a served model's name suggests: Qwen3-VL when it says "qwen3", else Qwen2.5-VL."""
     return QWEN3 if "qwen3" in model.lower() else QWEN25
+
+
+def family_told_by_name(model: str) -> bool:
+    """Whether a served model's name says its family (Qwen2.5-VL or Qwen3-VL), so `guess_family` is not a guess."""
+    name = model.lower().replace("_", ".").replace("-", ".")
+    return "qwen3" in name or "qwen2.5" in name
+
+
+def assumed_convention_note(model: str, family: str | None, box_convention: str) -> str | None:
+    """When neither `--served-family` nor `--box-convention` is given and the name does not tell the family: the
+    one line saying which box convention the run assumes and how to set it; else None."""
+    if family is not None or box_convention != AUTO_CONVENTION or family_told_by_name(model):
+        return None
+    assumed = guess_family(model)
+    return (f"served model {model!r}: its name does not tell its family; assuming {assumed} "
+            f"(boxes in {CONVENTIONS[assumed].value}); set --served-family qwen2_5_vl|qwen3_vl "
+            f"or --box-convention pixels|relative_1000")
 
 
 def family_of(spec: str, family: str | None = None) -> str:
@@ -92,7 +110,7 @@ class ServedModel:
     def __post_init__(self) -> None:
         self.frame_settings = served_frame_settings(self.family, self.max_pixels)
         auto = self.box_convention == AUTO_CONVENTION
-        self.box_convention = CONVENTIONS[self.family] if auto else BoxConvention(self.box_convention)
+        self.box_convention = FAMILY_BOX_CONVENTIONS[self.family] if auto else BoxConvention(self.box_convention)
         self.client = openai_client(self.base_url, timeout=self.timeout, max_retries=self.retries)
 
     @classmethod
@@ -101,6 +119,9 @@ class ServedModel:
         """From `openai:BASE_URL:MODEL`; the family is guessed from MODEL unless given, the box convention is
         the family's unless given."""
         _, base_url, model = _parse(spec)
+        note = assumed_convention_note(model, family, box_convention)
+        if note is not None:
+            log.warning(note)
         return cls(base_url, model, family_of(spec, family), max_pixels, retries, timeout, box_convention)
 
     @property

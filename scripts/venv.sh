@@ -16,7 +16,7 @@ stamp="$venv/.o3video-installed"
 want="$(cat "$root/pyproject.toml" "$root/constraints.txt" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[o3video] installing o3video and its dependencies into $venv (first run: a few minutes)" >&2
-  "$venv/bin/python" -m pip install -q -e "$root[all,dev,bench,lmms]" -c "$root/constraints.txt"
+  "$venv/bin/python" -m pip install -q -e "$root[all,dev,bench,lmms,app]" -c "$root/constraints.txt"
   echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"

@@ -10,7 +10,7 @@ import o3video
 
 PACKAGE = Path(o3video.__file__).parent
 CORE = ("o3video.tasks", "o3video.mixes", "o3video.grammar", "o3video.geometry", "o3video.rewards", "o3video.errors",
-        "o3video.io", "o3video.data.stgr", "o3video.data.vstar")
+        "o3video.io", "o3video.stats", "o3video.data.stgr", "o3video.data.vstar")
 HEAVY = ("torch", "transformers", "trl", "datasets", "av", "accelerate", "cv2", "matplotlib", "openai")
 
 
@@ -106,7 +106,11 @@ def test_the_lab_check_finds_a_product_module_that_imports_the_lab():
     assert lab_imports(graph) == [("o3video.construction.pipeline", "o3video.lab.offline.annotator")]
 
 
-def test_only_the_lmms_eval_plugin_imports_lmms_eval():
+# The model plugin, and the V-STaR task's functions (they strip reasoning as lmms-eval's own scoring loop does).
+LMMS_EVAL_IMPORTERS = {"o3video.eval.lmms_model", "o3video.eval.vstar_lmms"}
+
+
+def test_only_the_lmms_eval_plugin_and_task_import_lmms_eval():
     importers = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -114,7 +118,7 @@ def test_only_the_lmms_eval_plugin_imports_lmms_eval():
                 [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if any(n.split(".")[0] == "lmms_eval" for n in names):
                 importers.add(module_name(path))
-    assert importers == {"o3video.eval.lmms_model"}
+    assert importers == LMMS_EVAL_IMPORTERS
 
 
 def test_the_core_imports_nothing_heavy():

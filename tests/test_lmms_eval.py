@@ -3,14 +3,12 @@ gives lmms-eval's scorer the clean answer and its sample log the grounded reason
 synthetic multiple-choice videos runs end to end on the tiny model."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lmms_cli import run_lmms_eval
 from lmms_eval.api.reasoning import strip_reasoning_tags
 
 from o3video.errors import InputError
@@ -98,16 +96,7 @@ def test_a_request_needs_exactly_one_video_file(tmp_path):
 @pytest.mark.slow
 def test_lmms_eval_runs_a_local_video_task_with_grounded_reasoning(synth_easy, tiny_model, tmp_path):
     """`lmms-eval --model o3video` on the synthetic MCQ split (local JSON, offline), 2 docs, samples logged."""
-    out = tmp_path / "out"
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-           "HF_DATASETS_CACHE": str(tmp_path / "hf_datasets"), "WANDB_MODE": "disabled"}
-    command = [str(Path(sys.executable).parent / "lmms-eval"), "--model", "o3video",
-               "--model_args", f"pretrained={tiny_model},num_frames=4,max_new_tokens=48",
-               "--tasks", "o3video_synth_mcq", "--include_path", str(TASK_DIR), "--limit", "2",
-               "--log_samples", "--output_path", str(out)]
-    run = subprocess.run(command, cwd=synth_easy, env=env, capture_output=True, text=True, timeout=300,
-                         check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    out = run_lmms_eval("o3video_synth_mcq", TASK_DIR, synth_easy, tiny_model, tmp_path, limit=2)
     (results,) = out.rglob("*_results.json")
     accuracy = json.loads(results.read_text())["results"]["o3video_synth_mcq"]["accuracy,none"]
     assert 0.0 <= accuracy <= 1.0

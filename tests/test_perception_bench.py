@@ -12,8 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from o3video.lab.perception import pretrain as perception
+from o3video.data.synth.vocab import COLOURS, object_name
+from o3video.geometry import BoxConvention, box_iou, convention_to_pixels
+from o3video.grammar import Claim, render_claim, render_completion
+from o3video.lab.perception import learner as perception_learner
+from o3video.lab.perception import pretrain as perception_pretrain
+from o3video.lab.perception import questions as perception_questions
+from o3video.lab.perception import replay as perception_replay
+from o3video.lab.perception import scenes as perception_scenes
+from o3video.lab.perception import scoring as perception_scoring
+from o3video.lab.perception import world_scenes as perception_world_scenes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,59 +43,59 @@ def work(tmp_path_factory):
 
 
 def test_scenes_answers_and_scores(bench) -> None:
-    world = perception.World()
+    world = perception_scenes.World()
     rng = random.Random(0)
-    scenes = [perception.make_scene(rng, world, n) for n in (1, 2, 3) for _ in range(20)]
+    scenes = [perception_scenes.make_scene(rng, world, n) for n in (1, 2, 3) for _ in range(20)]
     for s in scenes:
         boxes = [b for _, _, b in s.objects]
         assert all(0 <= x1 < x2 <= world.width and 0 <= y1 < y2 <= world.height for x1, y1, x2, y2 in boxes)
         assert len({(c, sh) for c, sh, _ in s.objects}) == s.n  # every object is named uniquely
-        assert all(perception.box_iou(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        assert all(box_iou(a, b) == 0 for i, a in enumerate(boxes) for b in boxes[i + 1:])
         pixels = np.asarray(s.image)
         assert (s.owner == s.target).any() and (pixels[s.owner == s.target] != pixels[0, 0]).any()
-        for coord in ("1000", "pixels"):
-            back = perception.answer_box(perception.answer_text(s, coord, (world.width, world.height)), coord,
+        for convention in (BoxConvention.RELATIVE_1000, "pixels"):
+            back = perception_scoring.answer_box(perception_questions.answer_text(s, convention, (world.width, world.height)), convention,
                                     (world.width, world.height))
-            assert perception.box_iou(back, s.box) > 0.95
-    blank = perception.make_scene(random.Random(0), world, 3, blank=True)
+            assert box_iou(back, s.box) > 0.95
+    blank = perception_scenes.make_scene(random.Random(0), world, 3, blank=True)
     assert len(np.unique(np.asarray(blank.image))) == 1  # the blind model's frames carry nothing
 
-    perfect = perception.score([list(s.box) for s in scenes], scenes)
+    perfect = perception_scoring.score([list(s.box) for s in scenes], scenes)
     assert perfect["iou"] == 1.0 and perfect["bind"] == 1.0 and perfect["parse"] == 1.0
     wrong = [list(next(b for i, (_, _, b) in enumerate(s.objects) if i != s.target)) for s in scenes if s.n > 1]
-    assert perception.score(wrong, [s for s in scenes if s.n > 1])["bind"] == 0.0
-    assert perception.score([None] * len(scenes), scenes)["parse"] == 0.0
+    assert perception_scoring.score(wrong, [s for s in scenes if s.n > 1])["bind"] == 0.0
+    assert perception_scoring.score([None] * len(scenes), scenes)["parse"] == 0.0
     chance = bench.random_object_iou(scenes)
     assert chance["1"] == 1.0 and abs(chance["2"] - 0.5) < 1e-6 and abs(chance["3"] - 1 / 3) < 1e-3
 
 
 def test_a_unique_world_never_repeats_a_colour_or_a_shape_in_a_frame() -> None:
-    def repeats(world: perception.World) -> int:
+    def repeats(world: perception_scenes.World) -> int:
         rng = random.Random(3)
-        scenes = [perception.make_scene(rng, world, 3) for _ in range(200)]
+        scenes = [perception_scenes.make_scene(rng, world, 3) for _ in range(200)]
         return sum(len({c for c, _, _ in s.objects}) < 3 or len({sh for _, sh, _ in s.objects}) < 3 for s in scenes)
 
-    assert repeats(perception.World()) > 50  # the default world shares attributes between objects...
-    assert repeats(perception.World(unique=True)) == 0  # ...the easy preset's rule does not
+    assert repeats(perception_scenes.World()) > 50  # the default world shares attributes between objects...
+    assert repeats(perception_scenes.World(unique=True)) == 0  # ...the easy preset's rule does not
 
 
 @pytest.mark.slow
 def test_reverse_questions_ask_for_the_named_objects_box_and_keep_its_answer(bench, work) -> None:
     from o3video.grammar import parse_box
 
-    world = perception.World()
+    world = perception_scenes.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=False)
-    recipe = perception.Recipe(batch=64, objects=(1, 3))
+    recipe = perception_learner.Recipe(batch=64, objects=(1, 3))
     scenes = bench.AuxLearner(model, processor, world, recipe, reverse=0.5).batch()
     size = (world.width, world.height)
     reverse = [s for s in scenes if s.question.startswith("What is at <box>[")]
     assert 10 < len(reverse) < 54 and all(s.question.startswith("Where is the ") for s in scenes if s not in reverse)
     for s in reverse:
-        asked = perception.convention_to_pixels(parse_box(s.question.split("<box>")[1].split("</box>")[0]),
-                                                perception.COORDS["1000"], size)
-        assert perception.box_iou(asked, s.box) > 0.95
-        assert perception.example(s, "1000", size)["messages"][-1]["content"][0]["text"] == \
-            perception.answer_text(s, "1000", size)
+        asked = convention_to_pixels(parse_box(s.question.split("<box>")[1].split("</box>")[0]),
+                                                BoxConvention.RELATIVE_1000, size)
+        assert box_iou(asked, s.box) > 0.95
+        assert perception_questions.example(s, BoxConvention.RELATIVE_1000, size)["messages"][-1]["content"][0]["text"] == \
+            perception_questions.answer_text(s, BoxConvention.RELATIVE_1000, size)
     assert not any(s.ask_box for s in bench.AuxLearner(model, processor, world, recipe).batch())
 
 
@@ -93,9 +103,9 @@ def test_reverse_questions_ask_for_the_named_objects_box_and_keep_its_answer(ben
 def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_every_frame(bench, work) -> None:
     from o3video.video.prompt import frame_label
 
-    world = perception.World()
+    world = perception_scenes.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    recipe = perception.Recipe(batch=32, objects=(1, 3), attention_supervision=1.0, video=0.5)
+    recipe = perception_learner.Recipe(batch=32, objects=(1, 3), attention_supervision=1.0, video=0.5)
     learner = bench.AuxLearner(model, processor, world, recipe, dense=1.0)
     scenes = learner.batch()
     assert 0 < sum(s.frames > 0 for s in scenes) < 32 and all(0 <= s.frames <= 8 for s in scenes)
@@ -104,27 +114,27 @@ def test_video_form_questions_show_the_image_as_labelled_frames_and_supervise_ev
     assert all(0.25 * s.frames - 0.05 <= s.duration <= 2 * s.frames + 0.05 for s in videos)
     assert len({round(s.duration / s.frames, 2) for s in videos}) > 1
     scene = next(s for s in scenes if s.frames > 1)
-    content = perception.messages(scene, "1000")[1]["content"]
+    content = perception_questions.messages(scene, BoxConvention.RELATIVE_1000)[1]["content"]
     images = [item for item in content if item["type"] == "image"]
     assert len(images) == scene.frames and all(item["image"] is scene.image for item in images)
     assert content[0]["text"].startswith(f"The video is {scene.duration:.1f} seconds long")
     last = (scene.frames - 1) * scene.duration / scene.frames
     assert [item["text"] for item in content if item["type"] == "text"][-2].strip() == frame_label(scene.frames, last)
     assert content[-1]["text"].startswith(f"\n{scene.question}")
-    single = perception.Scene(scene.image, scene.objects, scene.target, scene.owner)
+    single = perception_scenes.Scene(scene.image, scene.objects, scene.target, scene.owner)
     size = (world.width, world.height)
     for form in (single, scene):  # one image, then the same image as several frames: each has a finite loss
-        inputs = learner.collate([perception.example(form, "1000", size)])
+        inputs = learner.collate([perception_questions.example(form, BoxConvention.RELATIVE_1000, size)])
         with torch.no_grad():
             out = model(**inputs, output_attentions=True)
-        assert torch.isfinite(perception.attention_loss(model, [form], inputs, out.attentions))
+        assert torch.isfinite(perception_learner.attention_loss(model, [form], inputs, out.attentions))
     learner.recipe.batch, learner.recipe.video = 4, 1.0
     assert learner.step() > 0  # a batch in the video form trains, its dense labels one set per frame
     learner.recipe.video, learner.recipe.context = 0.0, 1.0  # every question preceded by 1-4 context sentences
     for scene in learner.batch():
         sentences = [f"{part}." for part in scene.context.removesuffix(".").split(". ")]
-        assert 1 <= len(sentences) <= 4 and set(sentences) <= set(perception.CONTEXT)
-        asked = perception.messages(scene, "1000")[1]["content"][-1]["text"]
+        assert 1 <= len(sentences) <= 4 and set(sentences) <= set(perception_scenes.CONTEXT)
+        asked = perception_questions.messages(scene, BoxConvention.RELATIVE_1000)[1]["content"][-1]["text"]
         assert asked.startswith(f"{scene.context}\n{scene.question}")
 
 
@@ -132,21 +142,21 @@ def test_where_layout_asks_vstars_chain_1_prompt_of_eight_labelled_frames_and_an
     from o3video.data.vstar import parse_spatial_answer
     from o3video.grammar import parse
 
-    world, rng = perception.World(), random.Random(3)
-    scenes = [perception.make_scene(rng, world, rng.randint(1, 3)) for _ in range(40)]
+    world, rng = perception_scenes.World(), random.Random(3)
+    scenes = [perception_scenes.make_scene(rng, world, rng.randint(1, 3)) for _ in range(40)]
     for scene in scenes:
-        perception.ask_where(scene, rng)
+        perception_scenes.ask_where(scene, rng)
     spans = [s.span for s in scenes]
     assert len(set(spans)) > 5 and all(0 <= a <= b < s.duration and b - a < 4 for (a, b), s in zip(spans, scenes))
     for scene in scenes[:6]:
         first, last = scene.span
-        content = perception.messages(scene, "1000")[1]["content"]
+        content = perception_questions.messages(scene, BoxConvention.RELATIVE_1000)[1]["content"]
         assert [item["image"] for item in content if item["type"] == "image"] == [scene.image] * 8
         assert content[0]["text"].startswith(f"The video is {scene.duration:.1f} seconds long")
         asked = content[-1]["text"]
         assert f"Please answer the question about the video: {scene.question}" in asked
         assert f"within the time range {list(range(first, last + 1))} provided" in asked
-        completion = perception.example(scene, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+        completion = perception_questions.example(scene, BoxConvention.RELATIVE_1000, (world.width, world.height))["messages"][-1]["content"][0]["text"]
         parsed = parse(completion)
         truth = [round(v * 1000 / side) for v, side in zip(scene.box, (128, 96, 128, 96))]
         answer = parse_spatial_answer(parsed.answer)
@@ -154,9 +164,9 @@ def test_where_layout_asks_vstars_chain_1_prompt_of_eight_labelled_frames_and_an
         assert all([round(v) for v in box] == truth for box in answer.values())
         assert [c.time for c in parsed.claims] == [float(t) for t in range(first, last + 1)]
         assert all([round(v) for v in c.boxes[0]] == truth for c in parsed.claims)
-        assert perception.answer_box(completion, "1000", (world.width, world.height)) == pytest.approx(scene.box, abs=1)
+        assert perception_scoring.answer_box(completion, BoxConvention.RELATIVE_1000, (world.width, world.height)) == pytest.approx(scene.box, abs=1)
     with pytest.raises(ValueError, match="where layout"):
-        perception.where_record(perception.make_scene(rng, world, 1))
+        perception_questions.where_record(perception_scenes.make_scene(rng, world, 1))
 
 
 def test_moving_scenes_draw_each_frame_at_its_time_and_answer_each_asked_second_with_its_own_box() -> None:
@@ -164,13 +174,13 @@ def test_moving_scenes_draw_each_frame_at_its_time_and_answer_each_asked_second_
     from o3video.data.vstar import parse_spatial_answer
     from o3video.grammar import parse
 
-    world, rng = perception.World(), random.Random(5)
+    world, rng = perception_scenes.World(), random.Random(5)
     size = (world.width, world.height)
     scenes = []
     for _ in range(60):
-        scene = perception.make_scene(rng, world, rng.randint(1, 3))
-        perception.ask_where(scene, rng)
-        perception.add_motion(scene, rng)
+        scene = perception_scenes.make_scene(rng, world, rng.randint(1, 3))
+        perception_scenes.ask_where(scene, rng)
+        perception_scenes.add_motion(scene, rng)
         scenes.append(scene)
     moved = [s for s in scenes if len({s.box_at(s.target, t) for t in range(s.span[0], s.span[1] + 1)}) > 1]
     recoloured = [s for s in scenes if s.motions[s.target].colour is not None]
@@ -183,7 +193,7 @@ def test_moving_scenes_draw_each_frame_at_its_time_and_answer_each_asked_second_
         assert object_name(colours.pop(), scene.objects[scene.target][1]) in scene.question
         clip = scene.clip()
         assert len(clip) == 8
-        for t, (image, owner) in zip(perception.frame_times(scene), clip):
+        for t, (image, owner) in zip(perception_scenes.frame_times(scene), clip):
             x1, y1, x2, y2 = scene.box_at(scene.target, t)
             ys, xs = np.nonzero(owner == scene.target)  # drawn last: the named object is whole in every frame
             assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x1, y1, x2, y2)
@@ -191,19 +201,19 @@ def test_moving_scenes_draw_each_frame_at_its_time_and_answer_each_asked_second_
             assert tuple(pixel) == tuple(COLOURS[scene.colour_at(scene.target, t)])
     for scene in moved[:4] + recoloured[:4]:
         first, last = scene.span
-        completion = perception.example(scene, "1000", size)["messages"][-1]["content"][0]["text"]
+        completion = perception_questions.example(scene, BoxConvention.RELATIVE_1000, size)["messages"][-1]["content"][0]["text"]
         answer = parse_spatial_answer(parse(completion).answer)
         for t in range(first, last + 1):
             truth = [round(v * 1000 / side) for v, side in zip(scene.box_at(scene.target, t), (128, 96, 128, 96))]
             assert [round(v) for v in answer[str(t)]] == truth
-        assert perception.where_viou(completion, scene, "1000", size) == pytest.approx(1.0, abs=0.05)
-        content = perception.messages(scene, "1000")[1]["content"]
+        assert perception_scoring.where_viou(completion, scene, BoxConvention.RELATIVE_1000, size) == pytest.approx(1.0, abs=0.05)
+        content = perception_questions.messages(scene, BoxConvention.RELATIVE_1000)[1]["content"]
         images = [item["image"] for item in content if item["type"] == "image"]
         assert [np.asarray(i).tobytes() for i in images] == [np.asarray(i).tobytes() for i, _ in scene.clip()]
     still = next(s for s in scenes if s not in moved)
-    assert perception.where_viou("<answer>{}</answer>", still, "1000", size) == 0.0
+    assert perception_scoring.where_viou("<answer>{}</answer>", still, BoxConvention.RELATIVE_1000, size) == 0.0
     with pytest.raises(ValueError, match="where layout"):
-        perception.add_motion(perception.make_scene(rng, world, 1), rng)
+        perception_scenes.add_motion(perception_scenes.make_scene(rng, world, 1), rng)
 
 
 def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at_each_asked_second() -> None:
@@ -211,9 +221,9 @@ def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at
     from o3video.data.vstar import parse_spatial_answer
     from o3video.geometry import box_iou
     from o3video.grammar import parse
-    from o3video.lab.perception.pretrain import event_questions, world_scene
+    from o3video.lab.perception.world_scenes import event_questions, world_scene
 
-    world, rng = perception.World(), random.Random(6)
+    world, rng = perception_scenes.World(), random.Random(6)
     size = (world.width, world.height)
     scenes = [world_scene(rng, world, events=0.5) for _ in range(24)]
     assert len({s.plan.background_seed for s in scenes}) == 24  # a new video each time
@@ -222,7 +232,7 @@ def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at
     for scene in scenes:
         plan, first, last = scene.plan, *scene.span
         # the frames shown are the world's own, evenly spaced over the video, at the model's frame size
-        times = perception.frame_times(scene)
+        times = perception_scenes.frame_times(scene)
         assert len(times) == 8 and times[0] == 0.0 and times[-1] == round((plan.num_frames - 1) / plan.fps, 2)
         for t, (image, owner) in zip(times, scene.clip()):
             drawn = Rasteriser(plan).draw(round(t * plan.fps)).image
@@ -237,7 +247,7 @@ def test_world_scenes_show_the_worlds_own_frames_and_answer_its_visible_boxes_at
         assert {plan.objects[scene.target].colour_at(t * plan.fps) for t in range(first, last + 1)} == \
                {plan.objects[scene.target].colour_at(first * plan.fps)}
         # each asked second's answer box is the object's visible box then, on the model's frame
-        completion = perception.example(scene, "1000", size)["messages"][-1]["content"][0]["text"]
+        completion = perception_questions.example(scene, BoxConvention.RELATIVE_1000, size)["messages"][-1]["content"][0]["text"]
         answer = parse_spatial_answer(parse(completion).answer)
         assert list(answer) == [str(t) for t in range(first, last + 1)]
         for t in range(first, last + 1):
@@ -258,14 +268,14 @@ def test_world_what_questions_are_the_worlds_own_asked_as_vstars_what_prompt_and
     from o3video.data.synth.vocab import object_name
     from o3video.grammar import parse
 
-    world, rng = perception.World(), random.Random(8)
-    scenes = [perception.world_scene(rng, world, what=0.5) for _ in range(24)]
+    world, rng = perception_scenes.World(), random.Random(8)
+    scenes = [perception_world_scenes.world_scene(rng, world, what=0.5) for _ in range(24)]
     asked = [s for s in scenes if s.record is not None]
     assert 3 < len(asked) < 24
     kinds = set()
     for scene in asked:
         obj, record = scene.plan.objects[scene.target], scene.record
-        assert (scene.target, scene.vstar, record) in perception.practice_questions(scene.plan, scene.truth)
+        assert (scene.target, scene.vstar, record) in perception_world_scenes.practice_questions(scene.plan, scene.truth)
         assert scene.answer_span is None  # every frame may show what a what question asks
         question = record["question"]
         assert any(f"the {name}" in question for name in obj.names())  # the question names the asked object
@@ -278,11 +288,11 @@ def test_world_what_questions_are_the_worlds_own_asked_as_vstars_what_prompt_and
             kinds.add("other")
             others = {n for o in scene.plan.objects if o.id != obj.id for n in o.names()}
             assert record["answer"] in others
-        user = perception.messages(scene, "1000")[-1]["content"]
+        user = perception_questions.messages(scene, BoxConvention.RELATIVE_1000)[-1]["content"]
         text = " ".join(part["text"] for part in user if part["type"] == "text")
         assert question in text and "Answer in a short sentence." in text
         assert sum(part["type"] == "image" for part in user) == 8
-        completion = perception.example(scene, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+        completion = perception_questions.example(scene, BoxConvention.RELATIVE_1000, (world.width, world.height))["messages"][-1]["content"][0]["text"]
         assert parse(completion).answer == record["answer"]
     assert kinds == {"colour", "other"}
     assert all(s.record is None and s.question.startswith("Where is the") for s in scenes if s not in asked)
@@ -292,9 +302,9 @@ def test_what_scores_rate_answers_as_the_exact_judge_and_a_blank_check_sees_no_o
                                                                                       monkeypatch) -> None:
     import o3video.models
 
-    world = perception.World()
+    world = perception_scenes.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    scenes = perception.world_eval_set(world, 6, seed=3, what=1.0)
+    scenes = perception_world_scenes.world_eval_set(world, 6, seed=3, what=1.0)
     answers = iter([s.record["answer"] for s in scenes])
     seen = []
 
@@ -303,47 +313,47 @@ def test_what_scores_rate_answers_as_the_exact_judge_and_a_blank_check_sees_no_o
         return [[f"<think>I look.</think><answer>The {next(answers)}.</answer>"] for _ in batch]
 
     monkeypatch.setattr(o3video.models, "generate", truthful)
-    assert perception.evaluate_what(model, processor, scenes, "1000")["accuracy"] == 1.0
+    assert perception_scoring.evaluate_what(model, processor, scenes, BoxConvention.RELATIVE_1000)["accuracy"] == 1.0
     assert sum(len(np.unique(np.asarray(image))) > 1 for image in seen) > 24  # the videos' own frames
     seen.clear()
     one = scenes[0].record["answer"]
     monkeypatch.setattr(o3video.models, "generate", lambda _m, _p, batch, **_: [[f"<answer>{one}</answer>"]] * len(batch))
-    constant = perception.evaluate_what(model, processor, scenes, "1000", blank=True)
+    constant = perception_scoring.evaluate_what(model, processor, scenes, BoxConvention.RELATIVE_1000, blank=True)
     share = sum(s.record["answer"] == one for s in scenes) / len(scenes)
     assert constant["accuracy"] == pytest.approx(share, abs=1e-4) and constant["one_answer"] == 1.0
     assert constant["most_frequent"] >= share > 0
     monkeypatch.undo()
     # a what question trains with the attention supervision on the asked object, and a real model answers it
-    recipe = perception.Recipe(batch=2, objects=(1, 3), attention_supervision=1.0, world=1.0, what=1.0)
-    learner = perception.Learner(model, processor, world, recipe, seed=4)
+    recipe = perception_learner.Recipe(batch=2, objects=(1, 3), attention_supervision=1.0, world=1.0, what=1.0)
+    learner = perception_learner.Learner(model, processor, world, recipe, seed=4)
     assert all(s.record is not None for s in learner.batch())
     assert learner.step() > 0
-    scored = perception.evaluate_what(model, processor, scenes[:2], "1000", max_new_tokens=8)
+    scored = perception_scoring.evaluate_what(model, processor, scenes[:2], BoxConvention.RELATIVE_1000, max_new_tokens=8)
     assert 0.0 <= scored["accuracy"] <= 1.0 and scored["example"]
 
 
 def test_world_when_questions_are_the_worlds_own_chain_1_when_and_supervise_only_the_frames_of_their_span() -> None:
     from o3video.data.vstar import parse_temporal_answer
 
-    world, rng = perception.World(), random.Random(9)
-    scenes = [perception.world_scene(rng, world, when=0.5) for _ in range(24)]
+    world, rng = perception_scenes.World(), random.Random(9)
+    scenes = [perception_world_scenes.world_scene(rng, world, when=0.5) for _ in range(24)]
     asked = [s for s in scenes if s.record is not None]
     assert 3 < len(asked) < 24
     inside_and_outside = 0
     for scene in asked:
         record, vstar = scene.record, scene.vstar
-        assert (scene.target, vstar, record) in perception.practice_questions(scene.plan, scene.truth, kind="when_1")
+        assert (scene.target, vstar, record) in perception_world_scenes.practice_questions(scene.plan, scene.truth, kind="when_1")
         assert record["vstar_kind"] == "when_1" and record["question"].endswith(vstar["temporal_question"])
         assert scene.answer_span == tuple(vstar["timestamps"])
-        completion = perception.example(scene, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+        completion = perception_questions.example(scene, BoxConvention.RELATIVE_1000, (world.width, world.height))["messages"][-1]["content"][0]["text"]
         assert tuple(parse_temporal_answer(completion)) == scene.answer_span
         # attention goes to the asked object in the frames inside the span, and nowhere in the frames outside it
-        tokens = perception.attended_tokens(scene, 32).reshape(8, -1)
+        tokens = perception_learner.attended_tokens(scene, 32).reshape(8, -1)
         start, end = scene.answer_span
-        inside = [start <= t <= end for t in perception.frame_times(scene)]
+        inside = [start <= t <= end for t in perception_scenes.frame_times(scene)]
         assert not tokens[[not k for k in inside]].any()
         assert all(tokens[k].any() for k in range(8) if inside[k] and scene.truth.tracks[scene.target].box[
-            scene._frame(perception.frame_times(scene)[k])] is not None)
+            scene._frame(perception_scenes.frame_times(scene)[k])] is not None)
         inside_and_outside += 0 < sum(inside) < 8
     assert inside_and_outside >= 3
     assert all(s.answer_span is None and s.question.startswith("Where is the") for s in scenes if s not in asked)
@@ -352,24 +362,24 @@ def test_world_when_questions_are_the_worlds_own_chain_1_when_and_supervise_only
 def test_presence_questions_show_the_object_in_a_run_of_frames_and_answer_their_labels(bench, work) -> None:
     from o3video.data.vstar import parse_temporal_answer
 
-    world, rng = perception.World(), random.Random(5)
+    world, rng = perception_scenes.World(), random.Random(5)
     for _ in range(12):
         scene = bench.presence_scene(rng, world)
         first, last = scene.shows
         assert 0 <= first < last <= 7
         shown = [len(np.unique(np.asarray(image))) > 1 for image, _ in scene.clip()]
         assert shown == [first <= k <= last for k in range(8)]
-        user = perception.messages(scene, "1000")[-1]["content"]
+        user = perception_questions.messages(scene, BoxConvention.RELATIVE_1000)[-1]["content"]
         labels = [part["text"] for part in user if part["type"] == "text"]
         start, end = scene.answer_span  # the labels of the first and last frames that show it
         assert f"Frame {first + 1} at {start}s: " in labels[first + 1] and f"Frame {last + 1} at {end}s: " in labels[last + 1]
-        assert "When can the" in labels[-1] and perception.object_name(*scene.objects[0][:2]) in labels[-1]
-        completion = perception.example(scene, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+        assert "When can the" in labels[-1] and object_name(*scene.objects[0][:2]) in labels[-1]
+        completion = perception_questions.example(scene, BoxConvention.RELATIVE_1000, (world.width, world.height))["messages"][-1]["content"][0]["text"]
         assert tuple(parse_temporal_answer(completion)) == scene.answer_span
-        tokens = perception.attended_tokens(scene, 32).reshape(8, -1)
+        tokens = perception_learner.attended_tokens(scene, 32).reshape(8, -1)
         assert [bool(row.any()) for row in tokens] == [first <= k <= last for k in range(8)]
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=False)
-    learner = bench.AuxLearner(model, processor, world, perception.Recipe(batch=4), presence=1.0, blank=True)
+    learner = bench.AuxLearner(model, processor, world, perception_learner.Recipe(batch=4), presence=1.0, blank=True)
     batch = learner.batch()
     assert all(isinstance(s, bench.PresenceScene) and s.blank for s in batch)
     assert all(len(np.unique(np.asarray(image))) == 1 for s in batch for image, _ in s.clip())  # the blind sees none
@@ -377,7 +387,7 @@ def test_presence_questions_show_the_object_in_a_run_of_frames_and_answer_their_
 
 
 def test_presence_questions_with_rivals_show_each_object_in_its_own_run_and_ask_the_named_one(bench) -> None:
-    world, rng = perception.World(), random.Random(7)
+    world, rng = perception_scenes.World(), random.Random(7)
     overlapping = 0
     for _ in range(12):
         scene = bench.presence_scene(rng, world, rivals=2)
@@ -389,14 +399,14 @@ def test_presence_questions_with_rivals_show_each_object_in_its_own_run_and_ask_
             for i in range(scene.n):  # drawn in its colour where shown, background where not
                 inside = owner == i
                 if i in shown:
-                    assert (pixels[inside] == perception.COLOURS[scene.objects[i][0]]).all()
+                    assert (pixels[inside] == COLOURS[scene.objects[i][0]]).all()
                 else:
                     assert not inside.any()
             assert (pixels[owner == -1] == scene.background).all()
-        name = perception.object_name(*scene.objects[scene.target][:2])
+        name = object_name(*scene.objects[scene.target][:2])
         assert f"When can the {name} be seen?" in scene.record["question"]
         assert list(scene.answer_span) == [scene.times[scene.shows[0]], scene.times[scene.shows[1]]]
-        tokens = perception.attended_tokens(scene, 32).reshape(8, -1)  # only the named object, only in its run
+        tokens = perception_learner.attended_tokens(scene, 32).reshape(8, -1)  # only the named object, only in its run
         first, last = scene.shows
         assert [bool(row.any()) for row in tokens] == [first <= k <= last for k in range(8)]
         overlapping += any(r[0] <= last and first <= r[1] for i, r in enumerate(scene.runs) if i != scene.target)
@@ -404,7 +414,7 @@ def test_presence_questions_with_rivals_show_each_object_in_its_own_run_and_ask_
 
 
 def test_presence_answers_are_matched_to_the_named_objects_run_a_rivals_or_any_objects(bench) -> None:
-    world, rng = perception.World(), random.Random(11)
+    world, rng = perception_scenes.World(), random.Random(11)
     scenes = [bench.presence_scene(rng, world, rivals=1) for _ in range(12)]
     scenes = [s for s in scenes if s.runs[1 - s.target][0] < s.runs[1 - s.target][1]]  # a one-frame run spans no time
     assert len(scenes) >= 6
@@ -450,10 +460,10 @@ def test_the_when_picture_of_rivals_runs_shows_whose_run_the_seeing_answers_matc
 
 def test_a_frame_reader_answers_from_halfway_to_the_neighbouring_frames() -> None:
     times = [0.0, 1.0, 2.0, 3.0]
-    assert perception.frame_reader_span(times, (0.8, 2.4), 4.0) == (0.5, 2.5)
-    assert perception.frame_reader_span(times, (2.5, 4.0), 4.0) == (2.5, 4.0)  # the last frame: to the video's end
-    assert perception.frame_reader_span(times, (-1.0, 0.2), 4.0) == (0.0, 0.5)
-    assert perception.frame_reader_span(times, (1.2, 1.4), 4.0) == (0.5, 1.5)  # no frame inside: around the nearest
+    assert perception_scoring.frame_reader_span(times, (0.8, 2.4), 4.0) == (0.5, 2.5)
+    assert perception_scoring.frame_reader_span(times, (2.5, 4.0), 4.0) == (2.5, 4.0)  # the last frame: to the video's end
+    assert perception_scoring.frame_reader_span(times, (-1.0, 0.2), 4.0) == (0.0, 0.5)
+    assert perception_scoring.frame_reader_span(times, (1.2, 1.4), 4.0) == (0.5, 1.5)  # no frame inside: around the nearest
 
 
 def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_question_prior(bench, work,
@@ -462,18 +472,18 @@ def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_quest
 
     import o3video.models
 
-    world = perception.World()
+    world = perception_scenes.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    scenes = perception.world_eval_set(world, 8, seed=3, when=1.0)
+    scenes = perception_world_scenes.world_eval_set(world, 8, seed=3, when=1.0)
     # the default answer budget holds the completions the model is trained to give (48 tokens cut them before the end)
-    budget = inspect.signature(perception.evaluate_when).parameters["max_new_tokens"].default
-    targets = [perception.example(s, "1000", (world.width, world.height))["messages"][-1]["content"][0]["text"]
+    budget = inspect.signature(perception_scoring.evaluate_when).parameters["max_new_tokens"].default
+    targets = [perception_questions.example(s, BoxConvention.RELATIVE_1000, (world.width, world.height))["messages"][-1]["content"][0]["text"]
                for s in scenes]
     assert max(len(processor.tokenizer(t)["input_ids"]) for t in targets) < budget
     answers = iter([s.record["answer"] for s in scenes])
     monkeypatch.setattr(o3video.models, "generate",
                         lambda _m, _p, batch, **_: [[f"<answer>{next(answers)}</answer>"] for _ in batch])
-    truthful = perception.evaluate_when(model, processor, scenes, "1000")
+    truthful = perception_scoring.evaluate_when(model, processor, scenes, BoxConvention.RELATIVE_1000)
     assert truthful["tiou"] == 1.0 and truthful["parse"] == 1.0
     assert set(truthful["by_event"]) == {s.vstar["event"] for s in scenes}
     assert 0 < truthful["whole"] < truthful["prior"] < 1  # a span per kind fitted on 8 records beats the whole video
@@ -486,34 +496,34 @@ def test_when_scores_are_vstars_tiou_by_event_with_the_whole_video_and_the_quest
         return [[f"<answer>[0.0, {next(durations)}]</answer>"] for _ in batch]
 
     monkeypatch.setattr(o3video.models, "generate", whole)
-    answered = perception.evaluate_when(model, processor, scenes, "1000", blank=True)
+    answered = perception_scoring.evaluate_when(model, processor, scenes, BoxConvention.RELATIVE_1000, blank=True)
     assert answered["tiou"] == pytest.approx(truthful["whole"], abs=1e-4)
     assert all(len(np.unique(np.asarray(image))) == 1 for image in seen)  # blank frames
     monkeypatch.undo()
     # a when question trains with the attention supervision, and a real model answers it
-    recipe = perception.Recipe(batch=2, objects=(1, 3), attention_supervision=1.0, world=1.0, when=1.0)
-    learner = perception.Learner(model, processor, world, recipe, seed=4)
+    recipe = perception_learner.Recipe(batch=2, objects=(1, 3), attention_supervision=1.0, world=1.0, when=1.0)
+    learner = perception_learner.Learner(model, processor, world, recipe, seed=4)
     assert all(s.answer_span is not None for s in learner.batch())
     assert learner.step() > 0
-    scored = perception.evaluate_when(model, processor, scenes[:2], "1000", max_new_tokens=8)
+    scored = perception_scoring.evaluate_when(model, processor, scenes[:2], BoxConvention.RELATIVE_1000, max_new_tokens=8)
     assert 0.0 <= scored["tiou"] <= 1.0 and scored["example"]
 
 
 def test_a_clause_after_the_name_keeps_the_asked_object_and_may_name_another_one_of_the_frame() -> None:
     from o3video.data.synth.vocab import object_name
 
-    world, rng = perception.World(), random.Random(4)
+    world, rng = perception_scenes.World(), random.Random(4)
     seen = set()
     for _ in range(200):
-        scene = perception.make_scene(rng, world, rng.randint(1, 3))
+        scene = perception_scenes.make_scene(rng, world, rng.randint(1, 3))
         colour, shape, _ = scene.objects[scene.target]
         plain = scene.question
-        perception.add_clause(scene, rng)
+        perception_scenes.add_clause(scene, rng)
         assert scene.question.startswith(plain[:-1] + " ") and scene.question.endswith("?")
         clause = scene.clause
         seen.add(clause)
         named = [object_name(c, s) for c, s, _ in scene.objects]
-        for template in (t for t in perception.CLAUSES if "{other}" in t):
+        for template in (t for t in perception_scenes.CLAUSES if "{other}" in t):
             before, after = template.split("{other}")
             if clause.startswith(before) and clause.endswith(after) and "{" not in clause:
                 other = clause[len(before):len(clause) - len(after)]  # never the asked object; the frame's if it has others
@@ -521,45 +531,45 @@ def test_a_clause_after_the_name_keeps_the_asked_object_and_may_name_another_one
         if clause.startswith("while it is "):
             assert clause == f"while it is {colour}"
     assert len({c.split(' the ')[0] for c in seen}) >= 6  # the templates vary
-    perception.ask_where(scene, rng)
-    assert f"Please answer the question about the video: {scene.question}" in perception.messages(scene, "1000")[1]["content"][-1]["text"]
+    perception_scenes.ask_where(scene, rng)
+    assert f"Please answer the question about the video: {scene.question}" in perception_questions.messages(scene, BoxConvention.RELATIVE_1000)[1]["content"][-1]["text"]
 
 
 @pytest.mark.slow
 def test_where_layout_questions_train_with_attention_on_the_named_object_in_every_frame(bench, work) -> None:
-    world = perception.World()
+    world = perception_scenes.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    recipe = perception.Recipe(batch=16, objects=(1, 3), attention_supervision=1.0, video=0.5, where=0.5)
-    learner = perception.Learner(model, processor, world, recipe, seed=2)
+    recipe = perception_learner.Recipe(batch=16, objects=(1, 3), attention_supervision=1.0, video=0.5, where=0.5)
+    learner = perception_learner.Learner(model, processor, world, recipe, seed=2)
     scenes = learner.batch()
     assert 0 < sum(s.span is not None for s in scenes) < 16 and any(s.frames and s.span is None for s in scenes)
     scene = next(s for s in scenes if s.span is not None)
-    inputs = learner.collate([perception.example(scene, "1000", (world.width, world.height))])
+    inputs = learner.collate([perception_questions.example(scene, BoxConvention.RELATIVE_1000, (world.width, world.height))])
     with torch.no_grad():
         out = model(**inputs, output_attentions=True)
     assert (inputs["input_ids"] == model.config.image_token_id).sum() == 8 * 12  # 8 frames of 12 tokens
-    assert torch.isfinite(perception.attention_loss(model, [scene], inputs, out.attentions))
+    assert torch.isfinite(perception_learner.attention_loss(model, [scene], inputs, out.attentions))
     learner.recipe.batch, learner.recipe.where = 2, 1.0
     assert learner.step() > 0
     for clause in (False, True):
-        scored = perception.evaluate(model, processor, perception.eval_set(world, [1, 2], 1), "1000",
+        scored = perception_scoring.evaluate(model, processor, perception_scenes.eval_set(world, [1, 2], 1), BoxConvention.RELATIVE_1000,
                                      (world.width, world.height), where=True, clause=clause)
         assert 0.0 <= scored["iou"] <= 1.0 and 0.0 <= scored["viou"] <= 1.0 and scored["example"]
 
 
 @pytest.mark.slow
 def test_moving_scenes_train_with_attention_on_the_named_object_where_each_frame_shows_it(bench, work) -> None:
-    world = perception.World()
+    world = perception_scenes.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    recipe = perception.Recipe(batch=16, objects=(2, 3), attention_supervision=1.0, where=1.0, motion=1.0)
-    learner = perception.Learner(model, processor, world, recipe, seed=2)
+    recipe = perception_learner.Recipe(batch=16, objects=(2, 3), attention_supervision=1.0, where=1.0, motion=1.0)
+    learner = perception_learner.Learner(model, processor, world, recipe, seed=2)
     size = (world.width, world.height)
 
-    def best_tokens(scene: perception.Scene) -> list[int]:  # per frame, the 32-pixel token holding most of it
-        return [int(perception.object_shares(owner, scene.n, 32)[scene.target].argmax()) for _, owner in scene.clip()]
+    def best_tokens(scene: perception_scenes.Scene) -> list[int]:  # per frame, the 32-pixel token holding most of it
+        return [int(perception_learner.object_shares(owner, scene.n, 32)[scene.target].argmax()) for _, owner in scene.clip()]
 
     scene = next(s for s in learner.batch() if len(set(best_tokens(s))) > 1)  # it crosses tokens between frames
-    inputs = learner.collate([perception.example(scene, "1000", size)])
+    inputs = learner.collate([perception_questions.example(scene, BoxConvention.RELATIVE_1000, size)])
     images = (inputs["input_ids"][0] == model.config.image_token_id).nonzero().squeeze(-1)
     assert len(images) == 8 * 12
     answer = (inputs["labels"][0] != -100).nonzero().squeeze(-1) - 1
@@ -570,7 +580,7 @@ def test_moving_scenes_train_with_attention_on_the_named_object_where_each_frame
         for token in tokens:
             attention[0, 0, answer, images[token]] += 1 / len(tokens)
         layers = model.config.text_config.num_hidden_layers
-        return perception.attention_loss(model, [scene], inputs, (attention,) * layers).item()
+        return perception_learner.attention_loss(model, [scene], inputs, (attention,) * layers).item()
 
     where_it_is = [12 * k + token for k, token in enumerate(best_tokens(scene))]
     where_it_was = [12 * k + best_tokens(scene)[0] for k in range(8)]  # its first frame's place, in every frame
@@ -578,7 +588,7 @@ def test_moving_scenes_train_with_attention_on_the_named_object_where_each_frame
     assert loss_with_attention_on(where_it_was) > 0.1
     learner.recipe.batch = 2
     assert learner.step() > 0
-    scored = perception.evaluate(model, processor, perception.eval_set(world, [1, 2], 1), "1000",
+    scored = perception_scoring.evaluate(model, processor, perception_scenes.eval_set(world, [1, 2], 1), BoxConvention.RELATIVE_1000,
                                  (world.width, world.height), where=True, motion=True)
     assert 0.0 <= scored["viou"] <= 1.0 and scored["example"]
 
@@ -589,17 +599,17 @@ def test_a_few_seconds_of_training_lower_the_held_out_loss(bench, work) -> None:
     model's (broken labels, a frozen optimizer or a loss on the prompt would not), and attention supervision must
     pull the supervised heads onto the named object (its auxiliary loss falls)."""
     torch.manual_seed(0)
-    world = perception.World()
+    world = perception_scenes.World()
     model, processor = bench.build("qwen3_vl", "small", 0, world, work, attn=True)
-    learner = bench.AuxLearner(model, processor, world, perception.Recipe(
+    learner = bench.AuxLearner(model, processor, world, perception_learner.Recipe(
         batch=6, objects=(1, 1), lr=3e-3, schedule="constant", warmup=1, attention_supervision=1.0))
-    held_out = [perception.make_scene(random.Random(99 + i), world, 1) for i in range(6)]
-    inputs = learner.collate([perception.example(s, "1000", (world.width, world.height)) for s in held_out])
+    held_out = [perception_scenes.make_scene(random.Random(99 + i), world, 1) for i in range(6)]
+    inputs = learner.collate([perception_questions.example(s, BoxConvention.RELATIVE_1000, (world.width, world.height)) for s in held_out])
 
     def losses() -> tuple[float, float]:
         with torch.no_grad():
             out = model(**inputs, output_attentions=True)
-            return out.loss.item(), perception.attention_loss(model, held_out, inputs, out.attentions).item()
+            return out.loss.item(), perception_learner.attention_loss(model, held_out, inputs, out.attentions).item()
 
     before, attention_before = losses()
     for _ in range(15):
@@ -674,9 +684,9 @@ def test_benchmark_starts_from_a_saved_base_when_given_one(bench, tmp_path, caps
     assert result["header"]["base"] == str(base) and result["header"]["arch"] == "qwen3_vl"
     # the first evaluation is the saved base's own answers, not a new model's
     model, processor = load_model(base, dtype="float32", max_pixels=128 * 96)
-    world = perception.World()
-    scenes = perception.eval_set(world, [1, 2, 3], 2)
-    expected = perception.evaluate(model, processor, scenes, "1000", (world.width, world.height))
+    world = perception_scenes.World()
+    scenes = perception_scenes.eval_set(world, [1, 2, 3], 2)
+    expected = perception_scoring.evaluate(model, processor, scenes, BoxConvention.RELATIVE_1000, (world.width, world.height))
     assert result["curve"][0]["model"]["example"] == expected["example"]
     assert result["curve"][0]["model"]["iou"] == expected["iou"]
     assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())  # no model built
@@ -693,8 +703,8 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
 
     base = build_tiny_model(work / "base_qwen3", seed=0, arch="qwen3_vl")
     run = dict(steps=6, binding_steps=2, video_steps=2, where_steps=1, world_steps=1, eval_every=3, eval_per_count=1)
-    whole = perception.pretrain_perception(base, work / "whole", **run)
-    info = json.loads((whole / perception.CURVE_FILE).read_text())
+    whole = perception_pretrain.pretrain_perception(base, work / "whole", **run)
+    info = json.loads((whole / perception_pretrain.CURVE_FILE).read_text())
     assert info["finished"] and [row["steps"] for row in info["curve"]] == [0, 3, 6, 8, 9, 10, 11, 12]
     assert [row["stage"] for row in info["curve"]] == ["single"] * 3 + ["binding", "video", "video", "where", "world"]
     # the 8-frame form is scored from the video stage's start on, the where layout (still, with a clause, moving) from
@@ -713,12 +723,12 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
     assert info["recipe"]["binding"]["attention_supervision"] > 0 and info["recipe"]["video"]["attention_supervision"] > 0
     assert info["recipe"]["single"]["attention_supervision"] == 0
     assert info["recipe"]["video"]["video"] == 0.5 and info["recipe"]["binding"]["video"] == 0
-    assert info["frame"] == [128, 96] and info["recipe"]["single"]["coord"] == "1000" and info["seed"] == 0
-    assert not (whole / perception.STATE_FILE).exists()
+    assert info["frame"] == [128, 96] and info["recipe"]["single"]["convention"] == "relative_1000" and info["seed"] == 0
+    assert not (whole / perception_pretrain.STATE_FILE).exists()
     load_model(whole)  # a checkpoint like any other
 
     # killed after the evaluation at step 3, then run again: the same weights as the uninterrupted run
-    real_step, calls = perception.Learner.step, {"n": 0}
+    real_step, calls = perception_learner.Learner.step, {"n": 0}
 
     def dies_after_three(self):
         if calls["n"] == 4:
@@ -726,12 +736,12 @@ def test_perception_pretraining_saves_a_model_with_its_curve_and_resumes_exactly
         calls["n"] += 1
         return real_step(self)
 
-    monkeypatch.setattr(perception.Learner, "step", dies_after_three)
+    monkeypatch.setattr(perception_learner.Learner, "step", dies_after_three)
     with pytest.raises(KeyboardInterrupt):
-        perception.pretrain_perception(base, work / "resumed", **run)
-    assert (work / "resumed" / perception.STATE_FILE).is_file()
-    monkeypatch.setattr(perception.Learner, "step", real_step)
-    resumed = perception.pretrain_perception(base, work / "resumed", **run)
+        perception_pretrain.pretrain_perception(base, work / "resumed", **run)
+    assert (work / "resumed" / perception_pretrain.STATE_FILE).is_file()
+    monkeypatch.setattr(perception_learner.Learner, "step", real_step)
+    resumed = perception_pretrain.pretrain_perception(base, work / "resumed", **run)
     a, b = load_file(whole / "model.safetensors"), load_file(resumed / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
@@ -746,8 +756,8 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
 
     # 3 held-out frames per layout instead of 96: what is tested is the command, not the curve's precision (an
     # untrained model answers every where question in its full 160 tokens, ~13 evaluations of the curve)
-    monkeypatch.setattr(perception, "pretrain_perception",
-                        partial(perception.pretrain_perception, eval_per_count=1, eval_every=12))
+    monkeypatch.setattr(perception_pretrain, "pretrain_perception",
+                        partial(perception_pretrain.pretrain_perception, eval_per_count=1, eval_every=12))
     recipe = BaseRecipe(steps=24, binding_steps=1, video_steps=1, where_steps=1, world_steps=1, what_steps=1,
                         when_steps=1)
     command = ["perception-base", "--steps", "24", "--binding-steps", "1", "--video-steps", "1", "--where-steps", "1",
@@ -761,7 +771,7 @@ def test_the_perception_base_command_builds_once_into_the_cache_and_records_how(
     assert info["final"]["steps"] == 30 and info["final"]["stage"] == "when"
     # the what questions from the what stage's start on, the when questions from the when stage's, each seeing and on
     # blank frames
-    curve = json.loads((folder / perception.CURVE_FILE).read_text())
+    curve = json.loads((folder / perception_pretrain.CURVE_FILE).read_text())
     # a short run learns: the answers' loss falls from a random model's (the log of the vocabulary's size) every
     # 12 steps of the first stage
     vocabulary = len(json.loads((folder / "tokenizer.json").read_text())["model"]["vocab"])
@@ -809,7 +819,7 @@ def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_o
     from o3video.data.synth.vocab import COLOURS
     from o3video.train.targets import target_completion
 
-    path = perception.perception_records(tmp_path, 12, seed=3, objects=(1, 3))
+    path = perception_replay.perception_records(tmp_path, 12, seed=3, objects=(1, 3))
     records = load_stgr(path, media_root=tmp_path).records  # raises on an invalid record or a missing image
     assert len(records) == 12 and {r["task"] for r in records} == {"visual QA"}
     for record in records:
@@ -824,7 +834,7 @@ def test_perception_replay_records_are_valid_stgr_whose_answer_boxes_the_named_o
         assert painted.mean() > 0.25  # the named object is drawn in its box
         # SFT's target is the grounded completion the base was pre-trained to give
         assert target_completion(record, (112, 84)) == f"<think>{record['answer']}</think><answer>{record['answer']}</answer>"
-    assert perception.perception_records(tmp_path, 99, seed=4) == path  # written once
+    assert perception_replay.perception_records(tmp_path, 99, seed=4) == path  # written once
     assert len(json.loads(path.read_text())) == 12
 
 
@@ -835,7 +845,7 @@ def test_video_replay_records_ask_a_still_video_and_cite_the_named_object_at_a_t
     from o3video.train.targets import target_completion
     from o3video.video.sampling import sample_frames
 
-    path = perception.perception_records(tmp_path, 16, seed=3, objects=(1, 3), video=0.5)
+    path = perception_replay.perception_records(tmp_path, 16, seed=3, objects=(1, 3), video=0.5)
     records = load_stgr(path, media_root=tmp_path).records  # valid STGR, every video readable
     videos = [r for r in records if r["task"] == "temporal-spatial free-form QA"]
     assert 0 < len(videos) < 16 and len(records) - len(videos) == sum(r["task"] == "visual QA" for r in records)
@@ -866,7 +876,7 @@ def test_where_replay_records_ask_vstars_chain_1_where_prompt_of_a_still_video(t
     from o3video.train.targets import target_completion
     from o3video.video.sampling import sample_frames
 
-    path = perception.perception_records(tmp_path, 12, seed=5, objects=(1, 3), video=1.0, where=0.5)
+    path = perception_replay.perception_records(tmp_path, 12, seed=5, objects=(1, 3), video=1.0, where=0.5)
     records = load_stgr(path, media_root=tmp_path).records
     where = [r for r in records if r.get("vstar_kind") == "where_1"]
     assert 0 < len(where) < 12 and all(r["task"] == "temporal-spatial free-form QA" for r in records)
@@ -960,10 +970,10 @@ def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) 
     from o3video.tasks import Task
     from o3video.video.prompt import answer_instruction
 
-    world = perception.World()
-    scene = perception.make_scene(random.Random(4), world, 3)
-    forms = bench.layout_forms("1000", (world.width, world.height))
-    blank = np.asarray(perception.Image.new("RGB", (world.width, world.height), (perception.BLANK_GREY,) * 3))
+    world = perception_scenes.World()
+    scene = perception_scenes.make_scene(random.Random(4), world, 3)
+    forms = bench.layout_forms(BoxConvention.RELATIVE_1000, (world.width, world.height))
+    blank = np.asarray(Image.new("RGB", (world.width, world.height), (perception_scenes.BLANK_GREY,) * 3))
 
     def parts(name):
         content = forms[name](scene)[1]["content"]
@@ -986,12 +996,12 @@ def test_layout_forms_move_the_image_in_the_prompt_and_keep_the_question(bench) 
     # its box is read from the first claim when the answer has none; a visual answer's own box comes first
     size = (world.width, world.height)
     cited = "<think>The <obj>red circle</obj><box>[100,200,300,400]</box>at<t>2</t>s is here.</think><answer>in the top</answer>"
-    assert bench.first_box(cited, "1000", size) == pytest.approx([12.8, 19.2, 38.4, 38.4])
+    assert bench.first_box(cited, BoxConvention.RELATIVE_1000, size) == pytest.approx([12.8, 19.2, 38.4, 38.4])
     visual = "<think><box>[0,0,10,10]</box></think><answer><obj>red circle</obj><box>[100,200,300,400]</box></answer>"
-    assert bench.first_box(visual, "1000", size) == pytest.approx([12.8, 19.2, 38.4, 38.4])
-    assert bench.first_box('<think>at once</think><answer>{"2": [100,200,300,400]}</answer>', "1000", size) == \
+    assert bench.first_box(visual, BoxConvention.RELATIVE_1000, size) == pytest.approx([12.8, 19.2, 38.4, 38.4])
+    assert bench.first_box('<think>at once</think><answer>{"2": [100,200,300,400]}</answer>', BoxConvention.RELATIVE_1000, size) == \
         pytest.approx([12.8, 19.2, 38.4, 38.4])  # V-STaR's where answer: JSON boxes by second
-    assert bench.first_box("<think>no box</think><answer>left</answer>", "1000", size) is None
+    assert bench.first_box("<think>no box</think><answer>left</answer>", BoxConvention.RELATIVE_1000, size) is None
 
 
 @pytest.mark.slow
@@ -1013,11 +1023,11 @@ def test_world_videos_score_the_answer_against_the_moving_object_in_the_models_f
         box = record["bboxes"][0]
         relative = [box["xmin"] / record["width"], box["ymin"] / record["height"], box["xmax"] / record["width"],
                     box["ymax"] / record["height"]]
-        text = perception.render_claim(perception.Claim(record["object"], ([round(v * 1000) for v in relative],)))
-        return [[perception.render_completion(text, text)]]
+        text = render_claim(Claim(record["object"], ([round(v * 1000) for v in relative],)))
+        return [[render_completion(text, text)]]
 
     monkeypatch.setattr(o3video.models, "generate", truthful)
-    result = bench.world_videos(model, processor, synth_easy, "1000")
+    result = bench.world_videos(model, processor, synth_easy, BoxConvention.RELATIVE_1000)
     assert result["records"] == len(records) and result["iou"] > 0.9 and result["iou50"] == 1.0
     assert 0 <= result["centre_box_iou"] < 0.9
 
@@ -1032,9 +1042,9 @@ def test_world_videos_score_the_answer_against_the_moving_object_in_the_models_f
         return [[json.dumps({str(box["timestamp"]): [round(v * 1000) for v in relative]})]]
 
     monkeypatch.setattr(o3video.models, "generate", json_boxes)
-    assert bench.world_videos(model, processor, synth_easy, "1000", wording="vstar")["iou"] > 0.9
+    assert bench.world_videos(model, processor, synth_easy, BoxConvention.RELATIVE_1000, wording="vstar")["iou"] > 0.9
     monkeypatch.setattr(o3video.models, "generate", lambda *_a, **_k: [["<answer>no box</answer>"]])
-    assert bench.world_videos(model, processor, synth_easy, "1000")["iou"] == 0.0
+    assert bench.world_videos(model, processor, synth_easy, BoxConvention.RELATIVE_1000)["iou"] == 0.0
 
 
 @pytest.mark.slow
@@ -1076,7 +1086,7 @@ def test_layouts_mode_scores_a_saved_model_in_every_layout(bench, tiny_qwen3_mod
     assert bench.main(["layouts", str(tiny_qwen3_model), "--per-count", "1", "--json", str(out)]) == 0
     result, printed = json.loads(out.read_text()), capsys.readouterr().out
     assert result["frames"] == 3 and not any(key.startswith("world videos") for key in result)
-    for name in bench.layout_forms("1000", (128, 96)):  # every layout scored, and printed on a line of its own
+    for name in bench.layout_forms(BoxConvention.RELATIVE_1000, (128, 96)):  # every layout scored, and printed on a line of its own
         assert 0 <= result[name]["iou"] <= 1 and result[name]["parse"] >= 0
         assert any(line.startswith(name) for line in printed.splitlines())
 

@@ -113,6 +113,30 @@ def test_cli_prints_the_resolved_config_with_flag_ablations(capsys):
     assert "algo: grpo" in out and "sigma: 1.5" in out and "gating: false" in out and "learning_rate: 2.0e-06" in out
 
 
+def test_typed_values_reach_the_config_as_they_are_even_where_yaml_would_read_them_otherwise(tmp_path):
+    """Paths that YAML reads as a number, a null or a list, set as values, stay the strings they are."""
+    path = write(tmp_path, "stage: sft\nmodel: m\noutput_dir: o\ndata: {train: a.json}\n")
+    values = {"model": "1e3", "output_dir": "null", "data.train": ["runs/a, b.json", "[c].json"], "data.root": None,
+              "data.blank_frames": True, "seed": 7}
+    config = load_config(path, values=values)
+    assert config.model == "1e3" and config.output_dir == "null"
+    assert config.data.train == ["runs/a, b.json", "[c].json"] and config.data.root is None
+    assert config.data.blank_frames is True and config.seed == 7
+    # a value of the wrong type is still named by its key
+    with pytest.raises(ConfigError, match="data.num_frames"):
+        load_config(path, values={"data.num_frames": "many"})
+    # the command line's text overrides come after the values
+    assert load_config(path, ["seed=3"], values={"seed": 7}).seed == 3
+
+
+def test_cli_refuses_a_flag_and_an_override_that_set_the_same_key(capsys):
+    code = main(["train", "rl", "--config", str(CONFIGS / "qwen2_5_vl_7b_rl.yaml"), "--fixed-sigma", "1.5",
+                 "--print-config", "rewards.sigma=2"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == ("o3video train rl: 'rewards.sigma=2' and a flag both set rewards.sigma; "
+                                               "give one of them")
+
+
 def test_cli_rejects_a_wrong_stage_with_a_message(capsys):
     code = main(["train", "sft", "--config", str(CONFIGS / "qwen2_5_vl_7b_rl.yaml"), "--print-config"])
     assert code == 2 and "is a 'rl' config" in capsys.readouterr().err

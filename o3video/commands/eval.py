@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from o3video.commands.option_checks import Bound
 from o3video.eval.scoring import SCORINGS
 from o3video.geometry import (
     AUTO_CONVENTION,
@@ -13,6 +14,10 @@ from o3video.geometry import (
     CONVENTION_HELP,
     MAX_PIXELS,
 )
+
+# The numeric options every evaluator takes, with their ranges; mcq adds --n.
+EVAL_BOUNDS = (Bound("--limit", 1), Bound("--concurrency", 1))
+MCQ_BOUNDS = (Bound("--n", 1),)
 
 HELP = "Evaluate on V-STaR, multiple-choice video QA (with test-time scaling) or temporal grounding."
 
@@ -29,13 +34,15 @@ def _common(parser: argparse.ArgumentParser, frames: int) -> None:
     parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS)
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--box-convention", choices=CONVENTION_CHOICES, default=AUTO_CONVENTION, help=CONVENTION_HELP)
-    parser.add_argument("--limit", type=int, help="only the first N records")
+    parser.add_argument("--limit", type=int, help="only the first N records (N >= 1)")
     parser.add_argument("--blank-frames", action="store_true",
                         help="the blind baseline: show the model blank frames (times and sizes kept)")
     parser.add_argument("--restart", action="store_true",
                         help="start --out over (a resume with other settings than the recorded ones is refused)")
     parser.add_argument("--results", type=Path, help="only score this results file")
-    parser.add_argument("--report", type=Path, help="metrics JSON path (default: <results>.metrics.json, a .md beside it)")
+    parser.add_argument("--report", type=Path,
+                        help="metrics JSON path (default: <results>.metrics.json, or <results>.<scoring>.metrics.json "
+                             "under --scoring vstar|open-o3; a .md beside it)")
     add_served_arguments(parser)
     parser.add_argument("--concurrency", type=int, default=8,
                         help="records a served model is asked about at once (default 8; results keep record order)")
@@ -77,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from o3video.commands.infer import GENERATION_BOUNDS, SERVED_BOUNDS
+    from o3video.commands.option_checks import check_bounds, check_suffix
+
+    check_bounds(args, (*GENERATION_BOUNDS, *EVAL_BOUNDS, *SERVED_BOUNDS, *MCQ_BOUNDS))
+    check_suffix(args.report, "--report", (".json",))
     return args._bench_run(args)
 
 
@@ -90,10 +102,6 @@ def _mode(args: argparse.Namespace) -> str:
             raise InputError(f"running a model needs {' '.join(missing)}")
         if not args.videos.is_dir():
             raise InputError(f"--videos {args.videos}: no such folder")
-        if args.frames < 1:
-            raise InputError(f"--frames must be >= 1, got {args.frames}")
-        if args.concurrency < 1 or args.retries < 0:
-            raise InputError(f"--concurrency must be >= 1 and --retries >= 0, got {args.concurrency} and {args.retries}")
         return "run"
     if args.results is None:
         raise InputError("give --anno/--videos/--model/--out to run, or --results to score")
@@ -119,6 +127,17 @@ def score_results(results: Path, judge_spec: str, report_path: Path | None = Non
     from o3video.eval.scoring import score_vstar
 
     return _report(score_vstar(results, judge_spec, scoring), results, report_path)
+
+
+def _answered_all(out: Path) -> int:
+    """0 when every record of the run's results file `out` was answered; records that failed before answering
+    (no video, an unreadable one) end the command as bad input, summarised by kind."""
+    from o3video.eval.benchmark_runner import failed_records
+
+    failure = failed_records(out)
+    if failure is not None:
+        raise failure
+    return 0
 
 
 def run_vstar_command(args: argparse.Namespace) -> int:
@@ -149,9 +168,11 @@ def run_vstar_command(args: argparse.Namespace) -> int:
         run_vstar(VStarRunConfig(**_run_fields(args)))
         if args.judge:
             score_results(args.out, args.judge, args.report, args.scoring)
-        return 0
+        return _answered_all(args.out)
     if args.judge is None:
-        raise InputError("scoring needs --judge")
+        from o3video.eval.judges import judge_forms
+
+        raise InputError(f"scoring needs --judge: {judge_forms()}")
     score_results(args.results, args.judge, args.report, args.scoring)
     return 0
 
@@ -167,7 +188,7 @@ def run_mcq_command(args: argparse.Namespace) -> int:
 
     results = args.out if mode == "run" else args.results
     _report(score_mcq(results), results, args.report)
-    return 0
+    return _answered_all(results) if mode == "run" else 0
 
 
 def run_tg_command(args: argparse.Namespace) -> int:
@@ -181,4 +202,4 @@ def run_tg_command(args: argparse.Namespace) -> int:
 
     results = args.out if mode == "run" else args.results
     _report(score_grounding(results), results, args.report)
-    return 0
+    return _answered_all(results) if mode == "run" else 0

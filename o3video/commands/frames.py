@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from o3video.geometry import MAX_PIXELS
+from o3video.io import atomic_write_text
 
 HELP = "Sample N frames from a video (true timestamps, model-input size); write images + frames.json."
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         "from_cache": sampled.from_cache,
         "frames": records,
     }
-    (out / "frames.json").write_text(json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / "frames.json", json.dumps(summary, indent=2) + "\n")
     width, height = sampled.input_size
     print(f"{args.video}: {sampled.duration:.2f}s, {sampled.source_size[0]}x{sampled.source_size[1]} -> "
           f"{len(sampled)} frames at {width}x{height} ({sampled.mode}{', cached' if sampled.from_cache else ''})")

@@ -6,16 +6,19 @@ import argparse
 import json
 from pathlib import Path
 
-from o3video.geometry import (
-    AUTO_CONVENTION,
-    CONVENTION_CHOICES,
-    CONVENTION_HELP,
-    MAX_PIXELS,
-)
+from o3video.commands.option_checks import Bound
+from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, CONVENTION_HELP, MAX_PIXELS, MIN_PIXELS
+from o3video.io import atomic_write_text
 
 HELP = "Answer a question about a video; print the answer and its evidence (object, time, box); draw it."
 MODEL_HELP = ("checkpoint path or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct), or a served model: "
               "openai:BASE_URL:MODEL (vLLM or any OpenAI-compatible server)")
+
+
+# The ranges of the options that a served model's calls take (infer and eval), and of infer's own.
+SERVED_BOUNDS = (Bound("--retries", 0), Bound("--request-timeout", 0, strict=True))
+GENERATION_BOUNDS = (Bound("--frames", 1), Bound("--max-pixels", MIN_PIXELS), Bound("--max-new-tokens", 1))
+INFER_BOUNDS = (*GENERATION_BOUNDS, Bound("--temperature", 0), *SERVED_BOUNDS)
 
 
 def add_served_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,11 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help=MODEL_HELP)
     parser.add_argument("--frames", type=int, default=16, help="uniformly sampled frames (default 16)")
     parser.add_argument("--mode", choices=["exact", "keyframe"], default="exact")
-    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="pixel budget per frame")
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help=f"pixel budget per frame (>= {MIN_PIXELS})")
     parser.add_argument("--box-convention", choices=CONVENTION_CHOICES, default=AUTO_CONVENTION, help=CONVENTION_HELP)
     parser.add_argument("--task", default=Task.SPATIO_TEMPORAL.value, choices=[t.value for t in Task if not t.uses_image])
-    parser.add_argument("--max-new-tokens", type=int, default=512)
-    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--max-new-tokens", type=int, default=512,
+                        help="tokens the answer may take (default 512; 64 keeps a tiny model's answer short)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 (default): greedy; > 0: sampled")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--device-map", default=None, help="e.g. auto, cuda:0")
     parser.add_argument("--json", type=Path, help="write the full result as JSON here")
@@ -72,16 +76,19 @@ def _print(result) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from o3video.answer import load_video_model
-    from o3video.errors import InputError
+    from o3video.commands.option_checks import check_bounds, check_text
     from o3video.inference import answer_video
     from o3video.io import check_output_file
     from o3video.video import probe
+    from o3video.viz.save import check_evidence_path
 
-    if args.frames < 1:
-        raise InputError(f"--frames must be >= 1, got {args.frames}")
-    probe(args.video)  # a missing, empty or corrupt video is found before the model loads
+    check_bounds(args, INFER_BOUNDS)  # every value is checked before the video is read or the model loads
+    check_text(args.question, "the question")
+    if args.viz is not None:
+        check_evidence_path(args.viz)  # (save_evidence makes its folder)
     if args.json is not None:
-        check_output_file(args.json, "--json")  # (--viz makes its folder)
+        check_output_file(args.json, "--json")
+    probe(args.video)  # a missing, empty or corrupt video is found before the model loads
     model = load_video_model(args.model, max_pixels=args.max_pixels, family=args.served_family, retries=args.retries,
                              timeout=args.request_timeout, dtype=args.dtype, device_map=args.device_map,
                              box_convention=args.box_convention)
@@ -90,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                                   temperature=args.temperature)
     _print(result)
     if args.json:
-        args.json.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+        atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2))
     if args.viz:
         from o3video.viz import save_evidence
 

@@ -10,13 +10,18 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, TextIO
 
+# What each task's accuracy term is (the range a mean of it lies in), printed under the table: a temporal MCQ
+# scores its letter plus the span's IoU, so its accuracy goes up to 2.
+ACCURACY_NOTE = ("accuracy per task: MCQ the option letter (0-1); temporal QA the span's IoU (0-1); temporal QA (MCQ) "
+                 "the letter plus the span's IoU (0-2); visual QA the box IoU (0-1); free-form QA ROUGE (0-1)")
+
 HELP = "Score model completions with the paper's rewards (accuracy, thinking, format) per task."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, type=Path, help='JSON lines: {"completion": str, "sample": {...}}')
     parser.add_argument("--out", type=Path, help="write one JSON line of scores per input line here (default: stdout)")
-    parser.add_argument("--progress", type=float, default=1.0, help="training progress p in [0,1] for the adaptive σ")
+    parser.add_argument("--progress", type=float, default=1.0, help="training progress p in [0, 1] for the adaptive σ")
     parser.add_argument("--sigma", type=_sigma, help="fixed σ > 0 for the temporal proximity (ablation; default adaptive)")
     parser.add_argument("--tau", type=_tau, default=3.0, help="temporal gate τ ≥ 0 in seconds (default 3)")
     parser.add_argument("--no-gating", action="store_true", help="turn the temporal gate off (ablation, τ = ∞)")
@@ -74,13 +79,19 @@ def _print_summary(per_task: dict[str, list[dict[str, float]]], failed: int, tot
     for task, rows in sorted(per_task.items()):
         means = [sum(r[t] for r in rows) / len(rows) for t in (*TERMS, "total")]
         table.add_row(task, str(len(rows)), *(f"{m:.3f}" for m in means))
-    Console(stderr=True).print(table)
+    console = Console(stderr=True)
+    console.print(table)
+    console.print(f"[dim]{ACCURACY_NOTE}")
 
 
 def run(args: argparse.Namespace) -> int:
+    from o3video.commands.option_checks import Bound, check_bounds
+    from o3video.errors import InputError
     from o3video.io import check_output_file, json_line, read_text
 
-    read_text(args.input)  # missing, a folder, not UTF-8 (naming the line): one line, before any output
+    check_bounds(args, (Bound("--progress", 0, 1),))
+    if not read_text(args.input).strip():  # missing, a folder, not UTF-8 (naming the line): one line, before any output
+        raise InputError(f"{args.input}: no lines to score (an empty file)")
     if args.out:
         check_output_file(args.out, "--out")
     per_task: dict[str, list[dict[str, float]]] = defaultdict(list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 HELP = "Train: SFT cold start or GSPO reinforcement learning (TRL) from a YAML config plus key=value overrides."
 
@@ -26,27 +27,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="dotted overrides, e.g. trainer.learning_rate=1e-5 data.num_frames=8 model=runs/sft")
 
 
-def _flag_overrides(args: argparse.Namespace) -> list[str]:
-    flags = []
+def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command's flags set, typed (dotted config key -> value)."""
+    values: dict[str, Any] = {}
     if getattr(args, "algo", None):
-        flags.append(f"algo={args.algo}")
+        values["algo"] = args.algo
     if getattr(args, "fixed_sigma", None) is not None:
-        flags.append(f"rewards.sigma={args.fixed_sigma}")
+        values["rewards.sigma"] = args.fixed_sigma
     if getattr(args, "no_gating", False):
-        flags.append("rewards.gating=false")
+        values["rewards.gating"] = False
     if args.no_resume:
-        flags.append("resume=false")
+        values["resume"] = False
     if args.overwrite:
-        flags.append("overwrite=true")
-    return flags
+        values["overwrite"] = True
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
     import yaml
 
+    from o3video.errors import InputError
     from o3video.train.train_config import load_config
 
-    config = load_config(args.config, [*args.overrides, *_flag_overrides(args)], stage=args.stage)
+    values = _flag_values(args)
+    for assignment in args.overrides:
+        key = assignment.partition("=")[0].strip()
+        if key in values:
+            raise InputError(f"{assignment!r} and a flag both set {key}; give one of them")
+    config = load_config(args.config, args.overrides, stage=args.stage, values=values)
     if args.print_config:
         print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
         return 0

@@ -59,11 +59,11 @@ def run_stage(
 
     `work` returns the entry (without `id`); an exception becomes an "error" entry (retried next run).
     """
-    from tqdm import tqdm
+    from o3video.progress import ProgressBar
 
     log = StageLog(Path(out) / "stages" / f"{name}.jsonl")
     todo = [(item_id, item) for item_id, item in items if not log.finished(item_id)]
-    bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=name, unit="item", disable=not progress)
+    bar = ProgressBar(len(items), initial=len(items) - len(todo), desc=name, unit="item", disable=not progress).start()
 
     def one(item_id: str, item: T) -> dict[str, Any]:
         try:

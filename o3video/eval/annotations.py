@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from o3video.data.vstar import ground_truth_boxes
 from o3video.errors import InputError
 from o3video.eval.grounding import grounding_truth
-from o3video.data.vstar import ground_truth_boxes
 from o3video.geometry import BoxConvention
 from o3video.io import read_json_records
 
@@ -103,7 +103,8 @@ def grounding_problems(record: dict[str, Any]) -> list[str]:
 def check_records(path: str | Path, problems_of: Problems,
                   skip: Callable[[dict[str, Any]], bool] = lambda record: False) -> list[dict[str, Any]]:
     """The records of `path`, each checked by `problems_of` (records for which `skip` is true are not);
-    the first bad one is an `InputError` naming the file, the record and the field."""
+    the first bad one is an `InputError` naming the file, the record and the field, and so is a file
+    without any."""
     records = []
     for entry in read_json_records(path):
         if entry.error is not None:
@@ -114,6 +115,8 @@ def check_records(path: str | Path, problems_of: Problems,
         if problems:
             raise InputError(f"{path}: {entry.where}: " + "; ".join(problems))
         records.append(entry.value)
+    if not records:
+        raise InputError(f"{path}: no records (an empty file or an empty list)")
     return records
 
 

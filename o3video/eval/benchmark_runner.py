@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from o3video.answer import VideoModel
+from o3video.errors import InputError, Interrupted
 from o3video.geometry import AUTO_CONVENTION, MAX_PIXELS
 from o3video.io import JsonlLog, WriterLock, check_settings, json_records
 
@@ -117,21 +118,28 @@ def run_records(records: list[dict[str, Any]], videos: Path, out: Path, ask: Ask
 
     log = JsonlLog(out, key="key")
     todo = [(i, r) for i, r in enumerate(records) if record_key(i, r) not in log]
+    kept = len(records) - len(todo)
     with Progress() as progress:
         if log.dropped_partial:
             progress.console.print(f"[yellow]{out}: dropped a last line cut short by an interruption; redoing it")
-        bar = progress.add_task(description, total=len(todo))
-        for entry in in_order(lambda item: _answer(*item, videos, ask), todo, concurrency):
-            if "error" in entry:
-                progress.console.print(f"[yellow]record {entry['index']}: {entry['error']}")
-            log.append(entry)
-            progress.advance(bar)
+        if kept:
+            progress.console.print(f"resuming {out}: {kept} finished record(s) kept, {len(todo)} to go")
+        bar = progress.add_task(description, total=len(records), completed=kept)
+        try:
+            for entry in in_order(lambda item: _answer(*item, videos, ask), todo, concurrency):
+                if "error" in entry:
+                    progress.console.print(f"[yellow]record {entry['index']}: {entry['error']}")
+                log.append(entry)
+                kept += 1
+                progress.advance(bar)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{kept} of {len(records)} record(s) kept in {out}; "
+                              "the same command resumes from there") from None
     return out
 
 
 def _answer(index: int, record: dict[str, Any], videos: Path, ask: Ask) -> dict[str, Any]:
     """One record's results line (`run_records`)."""
-    from o3video.errors import InputError
     from o3video.video import VideoError
 
     entry = {"key": record_key(index, record), "index": index, **record}
@@ -140,8 +148,10 @@ def _answer(index: int, record: dict[str, Any], videos: Path, ask: Ask) -> dict[
         if video is None:
             raise FileNotFoundError(f"no video for record {index} under {videos}")
         return entry | ask(index, record, video)
-    except (VideoError, FileNotFoundError) as err:
-        return entry | {"error": str(err)}
+    except FileNotFoundError as err:
+        return entry | {"error": str(err), "error_kind": "no video"}
+    except VideoError as err:
+        return entry | {"error": str(err), "error_kind": "unreadable video"}
     except InputError as err:
         raise InputError(f"record {index} ({entry['key']}): {err}") from None
 
@@ -168,6 +178,22 @@ def in_order(work: Callable[[Any], Any], items: Iterable[Any], concurrency: int 
         finally:
             for future in pending:
                 future.cancel()
+
+
+def failed_records(out: Path) -> InputError | None:
+    """The records of results file `out` that failed before answering, summarised by kind (`error_kind`) with the
+    first of each named, as the error that ends the command; None when every record was answered."""
+    from collections import Counter
+
+    entries = json_records(out)
+    failed = [e for e in entries if isinstance(e, dict) and e.get("error")]
+    if not failed:
+        return None
+    kinds = Counter(str(e.get("error_kind", "error")) for e in failed)
+    firsts = {kind: next(e for e in failed if str(e.get("error_kind", "error")) == kind) for kind in kinds}
+    summary = "; ".join(f"{count} {kind} (first: record {firsts[kind].get('index')}: {firsts[kind]['error']})"
+                        for kind, count in kinds.items())
+    return InputError(f"{out}: {len(failed)} of {len(entries)} record(s) failed before answering: {summary}")
 
 
 def load_results(path: str | Path) -> list[dict[str, Any]]:

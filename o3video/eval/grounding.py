@@ -53,11 +53,20 @@ def run_grounding(cfg: EvalRunConfig, *, model: VideoModel | None = None) -> Pat
     return run_benchmark(cfg, ask_grounding, description=f"grounding {cfg.anno.name}", model=model)
 
 
+def predicted_span(record: dict[str, Any]) -> list[float]:
+    """The span a results record answered (`predicted_span`, else re-read from its completion); [] if none."""
+    return record.get("predicted_span") or parse_temporal_answer(record.get("completion", ""))
+
+
+def record_iou(record: dict[str, Any]) -> float:
+    """One answered record's IoU of its predicted span with the ground truth (0 without a span)."""
+    return temporal_iou(predicted_span(record), grounding_truth(record))
+
+
 def grounding_metrics(results: list[dict[str, Any]]) -> dict[str, Any]:
     """mean IoU and R1@0.3/0.5/0.7 over the records that were answered (a missing span scores 0)."""
     scored = [r for r in results if not r.get("error")]
-    ious = [temporal_iou(r.get("predicted_span") or parse_temporal_answer(r.get("completion", "")), grounding_truth(r))
-            for r in scored]
+    ious = [record_iou(r) for r in scored]
     n = len(ious)
     return {"n": n, "errors": len(results) - n, "mean_iou": sum(ious) / n if n else 0.0,
             **{f"R1@{t}": (sum(i >= t for i in ious) / n if n else 0.0) for t in THRESHOLDS}}

@@ -111,7 +111,17 @@ def parse_judge_spec(spec: str) -> tuple[str, ...]:
     kind, _, rest = spec.partition(":")
     if kind == "hf" and rest:
         return ("hf", rest)
-    return tuple(parse_remote_spec(spec, what="--judge: unknown judge", kinds=OPENAI_COMPATIBLE, also=("exact", "hf:PATH")))
+    return tuple(parse_remote_spec(spec, what="--judge: unknown judge", kinds=OPENAI_COMPATIBLE, also=LOCAL_JUDGES))
+
+
+LOCAL_JUDGES = ("exact", "hf:PATH")  # the judges that need no server
+
+
+def judge_forms() -> str:
+    """The values `--judge` takes, as a list in words."""
+    from o3video.remote import OPENAI_COMPATIBLE, spec_forms
+
+    return spec_forms(OPENAI_COMPATIBLE, LOCAL_JUDGES)
 
 
 def make_judge(spec: str, *, rating: Rating = parse_rating) -> Judge:

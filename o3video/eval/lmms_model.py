@@ -14,7 +14,7 @@ and time, the frame sizes, the frame times and the
 grammar's problems. A malformed completion gives an empty answer (scored wrong) and is logged as it is.
 `reasoning=false` answers with ANSWER alone, for a task whose own filters read the raw response.
 
-This is the only module that imports lmms-eval.
+It and the V-STaR task (`o3video.eval.vstar_lmms`) are the modules that import lmms-eval.
 """
 
 from __future__ import annotations
@@ -72,9 +72,14 @@ class O3VideoLMM(lmms):
         self.instruction, self.reasoning, self.cache_dir = instruction, bool(reasoning), cache_dir
 
     def generate_until(self, requests: list[Instance]) -> list[str]:
-        from tqdm import tqdm
+        from o3video.progress import ProgressBar
 
-        return [self._respond(*request.args) for request in tqdm(requests, desc="o3video", disable=self.rank != 0)]
+        with ProgressBar(len(requests), desc="o3video", unit="request", disable=self.rank != 0) as bar:
+            responses = []
+            for request in requests:
+                responses.append(self._respond(*request.args))
+                bar.update()
+        return responses
 
     def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
         raise NotImplementedError("o3video answers by grounded generation: it runs lmms-eval's generate_until tasks, "
@@ -128,8 +133,22 @@ def lmms_response(result: dict[str, Any], *, reasoning: bool = True) -> str:
     return f"<think>{_defused(thought)}</think>{answer}"
 
 
+def response_facts(response: str) -> dict[str, Any] | None:
+    """The `evidence:` facts of a response `lmms_response` wrote with its reasoning (the frame sizes, box
+    convention, frame times, evidence and problems), or None for any other text."""
+    think, closed, _ = response.removeprefix("<think>").partition("</think>")
+    _, marked, facts = think.rpartition("\nevidence: ")
+    if not (response.startswith("<think>") and closed and marked):
+        return None
+    try:
+        read = json.loads(facts)
+    except ValueError:
+        return None
+    return read if isinstance(read, dict) else None
+
+
 def _defused(text: str) -> str:
     return _REASONING_TAG.sub(r"[\1\2]", text)
 
 
-__all__ = ["MODEL_ID", "O3VideoLMM", "lmms_response", "manifest", "question_task", "request_video"]
+__all__ = ["MODEL_ID", "O3VideoLMM", "lmms_response", "manifest", "question_task", "request_video", "response_facts"]

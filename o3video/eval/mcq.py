@@ -116,16 +116,21 @@ def _accuracy(hits: list[bool]) -> float:
     return sum(hits) / len(hits) if hits else 0.0
 
 
+def prediction_hit(record: dict[str, Any], kind: str) -> bool:
+    """Whether a results record's prediction of `kind` (greedy, majority, confidence) is the right letter."""
+    return record.get("predictions", {}).get(kind) == mcq_truth(record)
+
+
 def mcq_metrics(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Accuracy of every recorded prediction kind, overall and per category; faithfulness drops."""
     scored = [r for r in results if not r.get("error")]
     kinds = sorted({k for r in scored for k in r.get("predictions", {})})
     overall, per_category = {}, defaultdict(dict)
     for kind in kinds:
-        overall[kind] = _accuracy([r["predictions"].get(kind) == mcq_truth(r) for r in scored])
+        overall[kind] = _accuracy([prediction_hit(r, kind) for r in scored])
         groups: dict[str, list[bool]] = defaultdict(list)
         for r in scored:
-            groups[category(r)].append(r["predictions"].get(kind) == mcq_truth(r))
+            groups[category(r)].append(prediction_hit(r, kind))
         for name, hits in sorted(groups.items()):
             per_category[name][kind] = _accuracy(hits)
     out: dict[str, Any] = {"n": len(scored), "errors": len(results) - len(scored), "accuracy": overall,

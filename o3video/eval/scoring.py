@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from o3video.io import atomic_write_text
+
 if TYPE_CHECKING:  # the command line reads SCORINGS before any scoring is asked for
     from o3video.eval.vstar_metrics import RecordScore, VStarReport
     from o3video.eval.vstar_official import OfficialReport
@@ -109,11 +111,13 @@ def score_vstar(results: Path, judge_spec: str, scoring: str = "o3video", *, pro
 
     judge = make_judge(judge_spec)
     answered = [(i, r) for i, r in enumerate(records) if not r.get("error")]
-    if progress:
-        from rich.progress import track
+    from o3video.progress import ProgressBar
 
-        answered = track(answered, description="judging", transient=True)
-    scores = [(str(r.get("key", i)), score_record(i, r, judge)) for i, r in answered]
+    scores = []
+    with ProgressBar(len(answered), desc="judging", unit="record", disable=not progress, transient=True) as bar:
+        for i, r in answered:
+            scores.append((str(r.get("key", i)), score_record(i, r, judge)))
+            bar.update()
     return VStarScore(title, report([s for _, s in scores]), scores, meta, errors=len(records) - len(scores))
 
 
@@ -131,13 +135,37 @@ def score_grounding(results: Path) -> MetricsReport:
     return MetricsReport("tg", f"Temporal grounding — {results.name}", metrics, {"results": str(results)})
 
 
+def report_path_of(results: Path, scoring: str | None = None) -> Path:
+    """Where a results file's metrics go by default: `<results>.metrics.json`, or `<results>.<scoring>.metrics.json`
+    under an official V-STaR protocol, so that scoring one file under each protocol keeps every report."""
+    middle = "" if scoring in (None, "o3video") else f".{scoring}"
+    return results.with_suffix(f"{middle}.metrics.json")
+
+
 def write_report(report: Report, results: Path, report_path: Path | None = None) -> Path:
-    """The metrics JSON (default `<results>.metrics.json`) and the Markdown beside it (`.md`); returns the JSON's path."""
-    report_path = report_path or results.with_suffix(".metrics.json")
-    report_path.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
-    report_path.with_suffix(".md").write_text(report.markdown(), encoding="utf-8")
+    """The metrics JSON (default `report_path_of`) and the Markdown beside it (`.md`); returns the JSON's path. A
+    metrics file of another scoring protocol is not overwritten (an `InputError`)."""
+    from o3video.errors import InputError
+
+    metrics = report.to_dict()
+    report_path = report_path or report_path_of(results, metrics.get("scoring"))
+    earlier, scoring = _scoring_of(report_path), metrics.get("scoring")
+    if earlier is not None and earlier != scoring:
+        raise InputError(f"--report {report_path}: holds the metrics of --scoring {earlier}, not {scoring}; "
+                         f"name another --report (or leave it out for {report_path_of(results, scoring)})")
+    atomic_write_text(report_path, json.dumps(metrics, indent=2))
+    atomic_write_text(report_path.with_suffix(".md"), report.markdown())
     return report_path
 
 
-__all__ = ["SCORINGS", "MetricsReport", "OfficialScore", "VStarScore", "checked_records", "score_grounding", "score_mcq",
-           "score_vstar", "write_report"]
+def _scoring_of(report_path: Path) -> str | None:
+    """The scoring protocol an existing metrics file was written under (None: no such file, or not one of ours)."""
+    try:
+        earlier = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return earlier.get("scoring") if isinstance(earlier, dict) else None
+
+
+__all__ = ["SCORINGS", "MetricsReport", "OfficialScore", "VStarScore", "checked_records", "report_path_of",
+           "score_grounding", "score_mcq", "score_vstar", "write_report"]

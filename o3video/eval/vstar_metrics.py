@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from o3video.data.vstar import (
 from o3video.eval.judges import Judge
 from o3video.geometry import BoxConvention, box_iou, temporal_iou
 from o3video.grammar import parse
+from o3video.stats import mean
 from o3video.tables import markdown_table
 
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
@@ -108,18 +108,23 @@ def _temporal(record: dict[str, Any], parsed_field: str, raw_field: str) -> floa
     return temporal_iou(answered_span(record.get(parsed_field), record.get(raw_field)), record["timestamps"])
 
 
-def _spatial(record: dict[str, Any], parsed_field: str, raw_field: str) -> tuple[float, list[float]]:
-    """Parsed boxes are already in original-video pixels. When parsing failed when the file was written
-    (the benchmark stores None), re-read the raw text, which is in the model's box convention on its input
-    frame, if the file says what that input size was (`input_size`, or the benchmark's `input_shape`); the
-    convention is the record's `box_convention` (a file written before it was recorded: pixels)."""
+def predicted_boxes(record: dict[str, Any], parsed_field: str, raw_field: str) -> dict[str, list[list[float]]]:
+    """The boxes one *where* answer is scored on, by second, in original-video pixels. Parsed boxes already are;
+    when parsing failed when the file was written (the benchmark stores None), the raw text is re-read, which is
+    in the model's box convention on its input frame, if the file says what that input size was (`input_size`,
+    or the benchmark's `input_shape`); the convention is the record's `box_convention` (a file written before it
+    was recorded: pixels)."""
     parsed, input_size = record.get(parsed_field), record.get("input_size") or record.get("input_shape")
     predicted = parse_spatial_boxes(parsed) if isinstance(parsed, (dict, list)) else {}
     if not predicted and record.get(raw_field) and input_size:
         convention = record.get("box_convention") or BoxConvention.PIXELS
         predicted = rescale_spatial(parse_spatial_boxes(record[raw_field]), input_size, (record["width"], record["height"]),
                                     convention)
-    return spatial_scores(record, predicted)
+    return predicted
+
+
+def _spatial(record: dict[str, Any], parsed_field: str, raw_field: str) -> tuple[float, list[float]]:
+    return spatial_scores(record, predicted_boxes(record, parsed_field, raw_field))
 
 
 def score_record(index: int, record: dict[str, Any], judge: Judge) -> RecordScore:
@@ -144,11 +149,6 @@ def score_record(index: int, record: dict[str, Any], judge: Judge) -> RecordScor
         ap=(ap_1, ap_2),
         judge_error=judge_error,
     )
-
-
-def _mean(values: Iterable[float]) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else 0.0
 
 
 def _lgm(*means: float) -> float:
@@ -182,16 +182,16 @@ class VStarResult:
 
 
 def aggregate(scores: list[RecordScore]) -> VStarResult:
-    acc = _mean(float(s.correct) for s in scores)
+    acc = mean((float(s.correct) for s in scores), empty=0.0)
     chains = []
     for c in (0, 1):
         tious = [s.tiou[c] for s in scores]
         vious = [s.viou[c] for s in scores]
-        tiou, viou = _mean(tious), _mean(vious)
+        tiou, viou = mean(tious, empty=0.0), mean(vious, empty=0.0)
         chains.append(ChainMetrics(
-            tiou_r1={f"R1@{t}": _mean(float(x >= t) for x in tious) for t in TIOU_THRESHOLDS},
+            tiou_r1={f"R1@{t}": mean((float(x >= t) for x in tious), empty=0.0) for t in TIOU_THRESHOLDS},
             tiou_mean=tiou,
-            viou_ap={f"AP@{t}": _mean(s.ap[c][i] for s in scores) for i, t in enumerate(VIOU_THRESHOLDS)},
+            viou_ap={f"AP@{t}": mean((s.ap[c][i] for s in scores), empty=0.0) for i, t in enumerate(VIOU_THRESHOLDS)},
             viou_mean=viou,
             am=(acc + tiou + viou) / 3,
             lgm=_lgm(acc, tiou, viou),

@@ -36,11 +36,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from o3video.data.vstar import video_length
 from o3video.errors import InputError
 from o3video.eval.judges import Judge
-from o3video.data.vstar import video_length
 from o3video.eval.vstar_metrics import SPLIT_HEADER
 from o3video.grammar import render_time
+from o3video.stats import mean
 from o3video.tables import markdown_table
 
 SCORERS = {"vstar": "V-STaR's eval.py", "open-o3": "Open-o3 Video's eval/test/eval_vstar.py"}
@@ -151,7 +152,7 @@ def official_spatial(gt_boxes: list[Any], pred: object, scorer: str, name: str =
         ious.append(official_box_iou(gt, value) if found else 0.0)
     if not ious:
         return [0.0] * len(VIOU_THRESHOLDS), 0.0
-    return [_mean([1 if x >= t else 0 for x in ious]) for t in VIOU_THRESHOLDS], _mean(ious)
+    return [mean([1 if x >= t else 0 for x in ious]) for t in VIOU_THRESHOLDS], mean(ious)
 
 
 _CLOCK_RE = re.compile(r"(\d+:\d+)")
@@ -221,11 +222,6 @@ def official_record(index: int, record: dict[str, Any], judge: Judge, scorer: st
 # --- aggregates -----------------------------------------------------------------------------------------
 
 
-def _mean(values: Sequence[float]) -> float:
-    """numpy's mean of a list: NaN when empty."""
-    return sum(values) / len(values) if values else math.nan
-
-
 @dataclass
 class OfficialChain:
     tiou_r1: dict[str, float]
@@ -267,11 +263,11 @@ def _lgm(chain: int, means: dict[str, float]) -> tuple[float | None, str | None]
 
 def _chain(scores: list[OfficialRecord], c: int, acc: float) -> tuple[OfficialChain, str | None]:
     tious, vious = [s.tiou[c] for s in scores], [s.viou[c] for s in scores]
-    tiou, viou = _mean(tious), _mean(vious)
+    tiou, viou = mean(tious), mean(vious)
     lgm, crash = _lgm(c + 1, {"what-accuracy": acc, f"mean tIoU{c + 1}": tiou, f"mean vIoU{c + 1}": viou})
     return OfficialChain(
-        tiou_r1={f"R1@{t}": _mean([1 if x >= t else 0 for x in tious]) for t in TIOU_THRESHOLDS}, tiou_mean=tiou,
-        viou_ap={f"AP@{t}": _mean([s.ap[c][i] for s in scores]) for i, t in enumerate(VIOU_THRESHOLDS)}, viou_mean=viou,
+        tiou_r1={f"R1@{t}": mean([1 if x >= t else 0 for x in tious]) for t in TIOU_THRESHOLDS}, tiou_mean=tiou,
+        viou_ap={f"AP@{t}": mean([s.ap[c][i] for s in scores]) for i, t in enumerate(VIOU_THRESHOLDS)}, viou_mean=viou,
         am=(acc + tiou + viou) / 3, lgm=lgm,
     ), crash
 
@@ -296,9 +292,9 @@ def official_split(label: str, records: list[OfficialRecord], total: int | None 
         split.crash = f"ZeroDivisionError: none of its {len(records)} record(s) has an answer_vqa"
         return split
     ratings = [s.score for s in scores]
-    split.avg_all_score = _mean([0 if r == -1 else r for r in ratings])  # type: ignore[misc]
+    split.avg_all_score = mean([0 if r == -1 else r for r in ratings])  # type: ignore[misc]
     valid = [r for r in ratings if r != -1]
-    split.avg_valid_score = _mean(valid) if valid else 0  # type: ignore[arg-type]
+    split.avg_valid_score = mean(valid) if valid else 0  # type: ignore[arg-type]
     acc = split.what_accuracy = sum(r >= 2 for r in ratings) / total  # type: ignore[operator]
     split.chain1, crash1 = _chain(scores, 0, acc)
     split.chain2, crash2 = _chain(scores, 1, acc)

@@ -18,20 +18,13 @@ from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedM
 from transformers.image_utils import SizeDict
 
 from o3video.errors import InputError
-from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, MAX_PIXELS, BoxConvention
+from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, FAMILY_BOX_CONVENTIONS, MAX_PIXELS, BoxConvention
 
 log = logging.getLogger(__name__)
 
 # `owner/name` as the Hugging Face Hub spells repository ids.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
-# How each model family writes the boxes it answers (docs/design.md §4b), by its config's `model_type`.
-MODEL_BOX_CONVENTIONS: dict[str, BoxConvention] = {
-    "qwen2_vl": BoxConvention.PIXELS,
-    "qwen2_5_vl": BoxConvention.PIXELS,
-    "qwen3_vl": BoxConvention.RELATIVE_1000,
-    "qwen3_vl_moe": BoxConvention.RELATIVE_1000,
-}
 
 
 def load_model(
@@ -114,7 +107,8 @@ def set_pixel_bounds(processor: ProcessorMixin, *, min_pixels: int | None, max_p
     if max_pixels is not None:
         size["longest_edge"] = max_pixels
     if size["shortest_edge"] > size["longest_edge"]:
-        raise ValueError(f"min_pixels {size['shortest_edge']} exceeds max_pixels {size['longest_edge']}")
+        raise InputError(f"max_pixels {size['longest_edge']} is below min_pixels {size['shortest_edge']}: "
+                         f"give --max-pixels >= {size['shortest_edge']}")
     image_processor.size = SizeDict(**{k: v for k, v in size.items() if v is not None})
 
 
@@ -142,9 +136,9 @@ def box_convention_of(model: Any) -> BoxConvention:
             raise InputError(f"model config: box_convention {explicit!r} is not one of "
                              f"{', '.join(c.value for c in BoxConvention)}") from None
     model_type = str(getattr(config, "model_type", ""))
-    if model_type not in MODEL_BOX_CONVENTIONS:
+    if model_type not in FAMILY_BOX_CONVENTIONS:
         _warn_unknown_family(model_type)
-    return MODEL_BOX_CONVENTIONS.get(model_type, BoxConvention.PIXELS)
+    return FAMILY_BOX_CONVENTIONS.get(model_type, BoxConvention.PIXELS)
 
 
 @functools.cache

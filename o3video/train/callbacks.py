@@ -75,7 +75,7 @@ def sigma_of_state(fixed: float | None) -> Callable[[Any], dict[str, Any]]:
 
 
 class CompactProgress(TrainerCallback):
-    """A tqdm bar over optimizer steps whose postfix shows the latest loss / reward terms (replaces the
+    """A progress bar over optimizer steps whose postfix shows the latest loss / reward terms (replaces the
     default bar, which prints every log dict on its own line)."""
 
     def __init__(self, description: str = "train") -> None:
@@ -83,10 +83,10 @@ class CompactProgress(TrainerCallback):
         self.bar = None
 
     def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
-        from tqdm.auto import tqdm
+        from o3video.progress import ProgressBar
 
         if state.is_world_process_zero:
-            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.description, dynamic_ncols=True)
+            self.bar = ProgressBar(state.max_steps, initial=state.global_step, desc=self.description, unit="step").start()
 
     def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
         if self.bar is not None:
@@ -96,7 +96,7 @@ class CompactProgress(TrainerCallback):
         if self.bar is None or not logs:
             return
         shown = {short: logs[key] for key, short in _SHORT.items() if isinstance(logs.get(key), (int, float))}
-        self.bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()}, refresh=True)
+        self.bar.set_postfix(**{k: f"{v:.3g}" for k, v in shown.items()})
 
     def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001
         if self.bar is not None:

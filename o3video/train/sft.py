@@ -16,14 +16,8 @@ from typing import Any
 
 from o3video.models.load import frame_settings, set_box_convention
 from o3video.train.callbacks import METRICS_FILE, MetricsLogger
-from o3video.train.common import (
-    load_for_training,
-    prepare_output,
-    replace_progress_bar,
-    run_trainer,
-    set_threads,
-    trainer_kwargs,
-)
+from o3video.train.common import (load_for_training, prepare_output, replace_progress_bar, run_trainer, set_threads,
+                                   trainer_kwargs)
 from o3video.train.sft_data import sft_dataset
 from o3video.train.train_config import TrainConfig
 from o3video.train.train_records import load_training_records, read_training_files, task_mix

@@ -16,12 +16,17 @@ from o3video.train.targets import target_completion
 from o3video.train.train_records import TrainingRecord, indexed_dataset
 
 
+def conversation(messages: list[dict[str, Any]], completion: str) -> dict[str, Any]:
+    """The SFT example of a prompt's `messages` (the prompt builder's) answered by `completion`: the one place the
+    assistant turn is written."""
+    assistant = {"role": "assistant", "content": [{"type": "text", "text": completion}]}
+    return {"messages": [*messages, assistant], "images": []}
+
+
 def sft_example(item: TrainingRecord) -> dict[str, Any]:
     """One SFT example: system + user messages from the prompt builder, then the target completion."""
     prompt = item.prompt()
-    completion = target_completion(item.record, prompt.input_size, prompt.box_convention)
-    assistant = {"role": "assistant", "content": [{"type": "text", "text": completion}]}
-    return {"messages": [*prompt.messages, assistant], "images": []}
+    return conversation(prompt.messages, target_completion(item.record, prompt.input_size, prompt.box_convention))
 
 
 def sft_dataset(records: list[TrainingRecord]):
@@ -36,4 +41,4 @@ def sft_collator(processor: Any, *, max_length: int | None = None):
     return DataCollatorForVisionLanguageModeling(processor=processor, max_length=max_length, assistant_only_loss=True)
 
 
-__all__ = ["sft_collator", "sft_dataset", "sft_example"]
+__all__ = ["conversation", "sft_collator", "sft_dataset", "sft_example"]

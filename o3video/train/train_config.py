@@ -34,6 +34,7 @@ import difflib
 import functools
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ import yaml
 
 from o3video.errors import InputError
 from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, MAX_PIXELS
+from o3video.io import atomic_write_text
 from o3video.rewards import check_sigma
 
 STAGES = ("sft", "rl")
@@ -225,23 +227,30 @@ def parse_value(text: str) -> Any:
     return value
 
 
-def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """Set `a.b.c=value` in the nested dict `data` (creating mappings on the way)."""
-    key, sep, text = assignment.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"override {assignment!r}: expected key=value")
+def set_value(data: dict[str, Any], key: str, value: Any, *, where: str) -> None:
+    """Set the dotted `key` (`a.b.c`) of the nested dict `data` to `value` as it is (creating mappings on the way)."""
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"override {assignment!r}: {part} is not a mapping")
+            raise ConfigError(f"{where}: {part} is not a mapping")
         node = child
-    node[parts[-1]] = parse_value(text)
+    node[parts[-1]] = value
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = (), *, stage: str | None = None) -> TrainConfig:
-    """Read a YAML config, apply `key=value` overrides, validate, and return the TrainConfig.
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Set `a.b.c=value` (text from the command line, read as YAML: `parse_value`) in the nested dict `data`."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {assignment!r}: expected key=value")
+    set_value(data, key, parse_value(text), where=f"override {assignment!r}")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = (), *, stage: str | None = None,
+                values: Mapping[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config, set the typed `values` (dotted key -> value, taken as they are), then apply the
+    `key=value` text overrides of a command line, validate, and return the TrainConfig.
 
     `stage` (from the command line) must agree with the file's `stage` when both are given."""
     data: dict[str, Any] = {}
@@ -258,6 +267,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] = (), *, st
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
         data = loaded or {}
+    for key, value in (values or {}).items():
+        set_value(data, key, value, where=f"{where}: {key}")
     for assignment in overrides:
         apply_override(data, assignment)
     if stage is not None:
@@ -307,7 +318,7 @@ def save_config(config: TrainConfig, path: str | Path) -> Path:
     """Write the resolved config (after overrides) next to the run, so a run says how it was made."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
     return path
 
 

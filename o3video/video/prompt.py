@@ -123,6 +123,11 @@ def answer_instruction(task: Task | str) -> str:
     return _INSTRUCTION[parse_task(task)]
 
 
+def question_text(question: str, instruction: str) -> str:
+    """The text a question is asked with after the frames: the question, then its answer-format line (if any)."""
+    return question.strip() + (f"\n{instruction}" if instruction else "")
+
+
 def build_messages(
     frames: Any,
     question: str,
@@ -151,8 +156,7 @@ def build_messages(
         content = [_image_item(_single_image(frames))]
     else:
         content = _video_items(_frame_list(frames), duration)
-    tail = question.strip() + (f"\n{instruction}" if instruction else "")
-    content.append(_text_item(("\n" if task is not Task.VISUAL else "") + tail))
+    content.append(_text_item(("\n" if task is not Task.VISUAL else "") + question_text(question, instruction)))
     return [
         {"role": "system", "content": [_text_item(system_prompt(task, box_convention) if system is None else system)]},
         {"role": "user", "content": content},

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -165,19 +166,6 @@ def draw_evidence(
     return compose(evidence, question=question, answer=answer, reference=reference)
 
 
-def render_evidence(
-    frames: Sequence[FrameLike],
-    completion: str | Completion,
-    *,
-    question: str,
-    duration: float,
-    answer: str | None = None,
-    reference: str | None = None,
-    source_size: tuple[float, float] | None = None,
-    box_convention: BoxConvention | str = BoxConvention.PIXELS,
-) -> Image.Image:
-    """The evidence picture (RGB). See `draw_evidence` for the arguments and for the layout."""
-    return draw_evidence(
-        frames, completion, question=question, duration=duration, answer=answer, reference=reference, source_size=source_size,
-        box_convention=box_convention,
-    ).image
+def render_evidence(frames: Sequence[FrameLike], completion: str | Completion, **options: Any) -> Image.Image:
+    """The evidence picture (RGB): `draw_evidence`'s image, with its arguments (`question`, `duration`, ...)."""
+    return draw_evidence(frames, completion, **options).image

@@ -5,14 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from o3video.errors import InputError
 from o3video.geometry import BoxConvention
 from o3video.grammar import Completion
+from o3video.io import atomic_write_text
 from o3video.viz.animation import save_gif
 from o3video.viz.evidence import draw_evidence
 from o3video.viz.page import render_page
 from o3video.viz.shown_claims import FrameLike
 
 FORMATS = (".png", ".gif", ".html", ".htm")
+
+
+def check_evidence_path(path: str | Path, option: str = "--viz") -> Path:
+    """`path` names a format `save_evidence` writes (by its suffix); checked before the work that fills it."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise InputError(f"{option} {path}: cannot tell the picture format from suffix {path.suffix!r}; "
+                         "use .png, .gif or .html")
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder, not a file")
+    return path
 
 
 def save_evidence(
@@ -28,10 +41,8 @@ def save_evidence(
     box_convention: BoxConvention | str = BoxConvention.PIXELS,
 ) -> Path:
     """Write the evidence for `completion` to `path`; the suffix picks the format (.png, .gif, .html)."""
-    path = Path(path)
+    path = check_evidence_path(path)
     suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(f"{path}: cannot tell the picture format from suffix {path.suffix!r}; use .png, .gif or .html")
     rendered = draw_evidence(
         frames, completion, question=question, duration=duration, answer=answer, reference=reference, source_size=source_size,
         box_convention=box_convention,
@@ -42,5 +53,5 @@ def save_evidence(
     elif suffix == ".gif":
         save_gif(path, rendered, question=question, answer=answer)
     else:
-        path.write_text(render_page(rendered, question=question, answer=answer, reference=reference), encoding="utf-8")
+        atomic_write_text(path, render_page(rendered, question=question, answer=answer, reference=reference))
     return path

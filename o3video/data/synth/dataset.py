@@ -181,14 +181,14 @@ def truth_file_data(truth: SceneTruth) -> dict[str, Any]:
 
 
 def _write_files(config: SynthConfig, scenes: list[SceneWork], progress: bool) -> None:
-    from tqdm import tqdm
+    from o3video.progress import ProgressBar
 
     jobs = []
     for work in scenes:
         truth_json = config.out / "truth" / f"{work.plan.scene_id}.json"
         truth_data = None if truth_json.exists() else truth_file_data(work.truth)
         jobs.append((str(config.out), work.plan.to_dict(), sorted(work.frames), config.preset.crf, truth_data))
-    bar = tqdm(total=len(jobs), desc="videos", unit="video", disable=not progress)
+    bar = ProgressBar(len(jobs), desc="videos", unit="video", disable=not progress).start()
     if config.workers <= 1:
         for job in jobs:
             write_scene_files(*job)
@@ -213,9 +213,8 @@ def _check_resume(config: SynthConfig) -> None:
 
 def build_dataset(config: SynthConfig, *, progress: bool = True) -> SynthSummary:
     """Generate (or resume) the dataset described by `config` in `config.out`."""
-    from tqdm import tqdm
-
     from o3video.data.synth.card import write_card
+    from o3video.progress import ProgressBar
 
     started = time.perf_counter()
     config = replace(config, out=Path(config.out))
@@ -223,7 +222,7 @@ def build_dataset(config: SynthConfig, *, progress: bool = True) -> SynthSummary
     remove_orphans(config.out)  # temporaries of a killed run (`.NAME.PID.tmp…`)
     _check_resume(config)
     train_slots, test_slots = _slots(config)
-    bar = tqdm(total=len(train_slots) + len(test_slots), desc="questions", unit="record", disable=not progress)
+    bar = ProgressBar(len(train_slots) + len(test_slots), desc="questions", unit="record", disable=not progress).start()
     train = _SceneFiller(config, TRAIN, "train", bar.update)
     train.fill(train_slots)
     test = _SceneFiller(config, TEST, "test", bar.update)

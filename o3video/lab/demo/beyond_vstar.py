@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from o3video.io import atomic_write_text
 from o3video.tables import markdown_table
 
 
@@ -49,7 +50,7 @@ def evaluate_mcq_tts(model_dir: Path, *, anno: Path, videos: Path, out: Path, nu
     run_mcq(config)
     results = load_results(out)
     metrics = mcq_metrics(results) | {"evidence": evidence_stats(results), "n_samples": n}
-    out.with_suffix(".summary.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    atomic_write_text(out.with_suffix(".summary.json"), json.dumps(metrics, indent=2))
     return metrics
 
 
@@ -62,7 +63,7 @@ def evaluate_grounding(model_dir: Path, *, anno: Path, videos: Path, out: Path, 
                                 max_new_tokens=max_new_tokens, cache_dir=cache_dir, limit=limit)
     run_grounding(config)
     metrics = grounding_metrics(load_results(out))
-    out.with_suffix(".summary.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    atomic_write_text(out.with_suffix(".summary.json"), json.dumps(metrics, indent=2))
     return metrics
 
 

@@ -23,6 +23,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from o3video.io import atomic_write_text
+
 # The parts of the package whose code does not decide what the blind twin learns and scores: the report, the
 # pictures, the CLI, the construction pipeline, and the perception pre-training (a pre-trained base is in the
 # key by its bytes, as are the perception replay's records and images: `Demo.twin_recipe`).
@@ -126,7 +128,7 @@ def store(key: str, run_dir: Path, recipe_json: dict[str, Any], seconds: float) 
     _copy_twin(run_dir, staging)
     info = {"key": key, "built": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(seconds, 1),
             "built_in": str(run_dir), "recipe": recipe_json}
-    (staging / ENTRY_INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    atomic_write_text(staging / ENTRY_INFO, json.dumps(info, indent=1))
     put_in_place(staging, folder, ENTRY_INFO)
     return folder
 

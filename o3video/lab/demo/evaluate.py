@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from o3video.io import atomic_write_text
+
 
 @dataclass
 class EvalSummary:
@@ -61,11 +63,18 @@ def answer_shape(rows: list[dict[str, Any]]) -> dict[str, float]:
     """What the answers look like, whatever their scores: mean answered span length (s), share of *when*
     answers with a readable span, share of *where* boxes that are proper boxes (x2 > x1, y2 > y1), and
     mean boxes per *where* answer. Shows what training changed even where the metrics cannot."""
-    from o3video.data.vstar import parse_spatial_answer, parse_temporal_answer
+    from o3video.data.vstar import (
+        PARSED_FIELD,
+        RAW_FIELD,
+        answered_span,
+        parse_spatial_answer,
+    )
 
-    spans = [parse_temporal_answer(r.get(f) or "") for r in rows for f in ("answer_temporal_pre", "answer_temporal_pre_2")]
+    # the parsed field first, as scoring reads it (answers that ignore the video write only that), else the raw text
+    spans = [answered_span(r.get(PARSED_FIELD[k]), r.get(RAW_FIELD[k])) for r in rows for k in ("when_1", "when_2")]
     read = [s for s in spans if len(s) == 2]
-    boxes = [parse_spatial_answer(r.get(f) or "") for r in rows for f in ("answer_spatial_pre", "answer_spatial_pre_2")]
+    boxes = [parse_spatial_answer(r.get(PARSED_FIELD[k])) or parse_spatial_answer(r.get(RAW_FIELD[k]) or "")
+             for r in rows for k in ("where_1", "where_2")]
     flat = [b for answer in boxes for b in answer.values()]
     return {
         "span_readable": len(read) / len(spans) if spans else 0.0,
@@ -139,7 +148,7 @@ def evaluate(
     model.eval()
     run_vstar(config, model=LocalModel(model, processor, name))
     summary = summarise(name, out, time.perf_counter() - started)
-    out.with_suffix(".summary.json").write_text(json.dumps(summary.to_dict(), indent=2), encoding="utf-8")
+    atomic_write_text(out.with_suffix(".summary.json"), json.dumps(summary.to_dict(), indent=2))
     return summary
 
 

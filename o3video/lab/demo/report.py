@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from o3video.io import atomic_path, atomic_write_text
 from o3video.lab.demo.evaluate import EvalSummary
 from o3video.tables import markdown_table
 
@@ -94,7 +95,8 @@ def plot_curves(rows: list[dict[str, Any]], panels: Sequence[tuple[str, Sequence
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return path
 
@@ -210,8 +212,8 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> tuple[Path, Path]:
     """Write `report.md` and `report.html` into `out_dir`; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     md, page = out_dir / "report.md", out_dir / "report.html"
-    md.write_text(markdown(inputs, out_dir), encoding="utf-8")
-    page.write_text(html_page(inputs), encoding="utf-8")
+    atomic_write_text(md, markdown(inputs, out_dir))
+    atomic_write_text(page, html_page(inputs))
     return md, page
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from rich.console import Console
 
-from o3video.io import atomic_write_json
+from o3video.io import atomic_write_json, atomic_write_text
 from o3video.lab.demo import blind_cache
 from o3video.lab.demo.evaluate import EvalSummary, evaluate
 from o3video.lab.demo.settings import DemoSettings, quick_settings
@@ -61,7 +61,7 @@ class Demo:
         started = time.perf_counter()
         result = fn(*args, **kwargs)
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
-        (self.out / "timings.json").write_text(json.dumps(self.timings, indent=2))
+        atomic_write_text(self.out / "timings.json", json.dumps(self.timings, indent=2))
         console.print(f"[dim]{name}: {self.timings[name]:.1f} s")
         return result
 
@@ -81,7 +81,7 @@ class Demo:
         1-3, as the perception base's binding stage asks (the world's videos show 2-3), a share (`--replay-video`)
         asked of still videos, as its video stage asks, and a share of those (`--replay-where`) as V-STaR's chain-1
         *where* prompt."""
-        from o3video.lab.perception.pretrain import perception_records
+        from o3video.lab.perception.replay import perception_records
 
         path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed, objects=(1, 3),
                                   video=self.s.replay_video, where=self.s.replay_where)
@@ -98,7 +98,7 @@ class Demo:
         """SFT's data: the world's STGR records, the V-STaR practice records, and the perception replay if any."""
         files = [self.world / "stgr_sft.json", self.practice / "vstar_practice.json"]
         if self.s.perception_replay:
-            from o3video.lab.perception.pretrain import REPLAY_FILE
+            from o3video.lab.perception.replay import REPLAY_FILE
 
             files.append(self.replay_dir / REPLAY_FILE)
         return files
@@ -149,19 +149,19 @@ class Demo:
 
         path = self.s.sft_config if stage == "sft" else self.s.rl_config
         files = self.sft_files() if stage == "sft" else [self.world / "stgr_rl.json", self.practice / "vstar_practice.json"]
-        overrides = [
-            f"model={model}",
-            f"output_dir={self.model_dir(stage, blind)}",
-            f"data.train=[{', '.join(str(f) for f in files)}]",
-            "data.root=null",
-            f"data.num_frames={self.s.num_frames}",
-            f"data.cache_dir={self.cache}",
-            f"data.blank_frames={str(blind).lower()}",
-            f"threads={self.chain_threads(blind)}",
-            f"seed={self.s.seed}",
-            *(self.s.sft_overrides if stage == "sft" else self.s.rl_overrides),
-        ]
-        return load_config(path, overrides, stage=stage)
+        values = {
+            "model": str(model),
+            "output_dir": str(self.model_dir(stage, blind)),
+            "data.train": [str(f) for f in files],
+            "data.root": None,
+            "data.num_frames": self.s.num_frames,
+            "data.cache_dir": str(self.cache),
+            "data.blank_frames": blind,
+            "threads": self.chain_threads(blind),
+            "seed": self.s.seed,
+        }
+        overrides = self.s.sft_overrides if stage == "sft" else self.s.rl_overrides  # the user's own text
+        return load_config(path, list(overrides), stage=stage, values=values)
 
     def chain_threads(self, blind: bool = False) -> int:
         """Torch threads of a training chain. The blind twin always trains beside the seeing chain, one
@@ -274,7 +274,7 @@ class Demo:
         from o3video.train.common import set_threads
 
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "settings.json").write_text(json.dumps(asdict(self.s), indent=2, default=str))
+        atomic_write_text(self.out / "settings.json", json.dumps(asdict(self.s), indent=2, default=str))
         if not (self.practice / "vstar_practice.json").is_file():
             self._stage("data", self.make_data)
         if self.s.perception_replay:
@@ -346,7 +346,7 @@ def _blind_chain(settings: DemoSettings, log: Path) -> None:
         demo.blind_chain()
         spent = demo.out / BLIND_SECONDS
         before = float(spent.read_text()) if spent.is_file() else 0.0
-        spent.write_text(f"{before + time.perf_counter() - started:.1f}")
+        atomic_write_text(spent, f"{before + time.perf_counter() - started:.1f}")
 
 
 def run_demo(settings: DemoSettings, *, fresh: bool = False) -> Path:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from o3video.lab.demo.evaluate import EvalSummary, summarise
 from o3video.lab.demo.run import DemoSettings, run_demo
-from o3video.lab.demo.seeing import METRICS, mean_sd
+from o3video.lab.demo.seeing import METRICS
+from o3video.stats import mean_sd
 from o3video.tables import markdown_table
 
 # Results file of each row, as every demo run writes them (eval/KEY.jsonl).

@@ -10,11 +10,11 @@ than twice the seed-to-seed sd). Anything smaller is reported as "cannot tell", 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from o3video.lab.demo.evaluate import EvalSummary
+from o3video.stats import mean_sd
 from o3video.tables import markdown_table
 
 METRICS = (("what", "what"), ("when_1", "chain-1 when (tIoU)"), ("where_1", "chain-1 where (vIoU)"),
@@ -50,11 +50,6 @@ def paired(model: EvalSummary, blind: EvalSummary, metric: str) -> tuple[float, 
         return 0.0, 0.0, 0
     mean, sd = mean_sd(diffs)
     return mean, (sd / math.sqrt(len(diffs)) if len(diffs) > 1 else 0.0), len(diffs)
-
-
-def mean_sd(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (NaN for a single value)."""
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
 
 
 def margins(model: EvalSummary, blind: EvalSummary, ignoring: Sequence[EvalSummary]) -> list[Margin]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from o3video.io import atomic_write_text
+
 
 def make_world(world: Path, practice: Path, *, sft: int, rl: int, test: int, practice_videos: int, seed: int,
                grounded_general_mcq: bool = False) -> int:
@@ -21,7 +23,7 @@ def make_world(world: Path, practice: Path, *, sft: int, rl: int, test: int, pra
     # The practice world: another seed, so none of its videos is a test video.
     build_dataset(SynthConfig(out=practice, preset=preset, sft=0, rl=0, bench=practice_videos, seed=seed + 1))
     records = practice_records(load_annotations(practice / "vstar_test.json"))
-    (practice / "vstar_practice.json").write_text(json.dumps(records, indent=1))
+    atomic_write_text(practice / "vstar_practice.json", json.dumps(records, indent=1))
     return len(records)
 
 

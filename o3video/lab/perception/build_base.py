@@ -34,6 +34,7 @@ from typing import Any
 
 from rich.console import Console
 
+from o3video.io import atomic_write_text
 from o3video.lab.demo.blind_cache import cache_root, files_digest, put_in_place, recipe_key
 
 console = Console(stderr=True)
@@ -173,7 +174,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
         console.print(f"perception ({row['stage']}): step {row['steps']:5d}, {row['cpu_min']:5.1f} CPU min, "
                       f"loss {row['loss']}, IoU {m['iou']:.3f} by objects {m['iou_by_n']}, binding {bind}{video}, "
                       f"e.g. {m['example']!r}")
-        spent_file.write_text(f"{spent + time.perf_counter() - started:.1f}")
+        atomic_write_text(spent_file, f"{spent + time.perf_counter() - started:.1f}")
 
     trained = pretrain_perception(init, work / "trained", steps=recipe.steps, binding_steps=recipe.binding_steps,
                                   video_steps=recipe.video_steps, where_steps=recipe.where_steps,
@@ -186,7 +187,7 @@ def build_perception_base(recipe: BaseRecipe) -> Path:
             "final": curve["curve"][-1], "mean_box": curve["mean_box"]}
     if recipe.source:
         info.update(_continued(recipe, info))
-    (trained / INFO).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    atomic_write_text(trained / INFO, json.dumps(info, indent=1))
     put_in_place(trained, folder, INFO)
     shutil.rmtree(work, ignore_errors=True)
     return folder
