@@ -57,52 +57,9 @@ layout it scored; `python bench/perception.py layouts MODEL [WORLD]` scores a sa
 was and was not trained on, and on a synthetic world's test videos (does its localisation depend on where the image
 sits in the prompt?).
 
-Measured with the earlier answer form (a bare `<box>[...]</box>` after a system prompt of the benchmark's own) (tiny Qwen3-VL small, 0.99 M parameters, 128x96, 12 image tokens, 0-1000 coordinates, batch 16, lr 2e-3,
-~230 steps per CPU minute on a 2-core machine shared with other jobs; ONE seed each, 96-144 held-out images, so
-differences of a few hundredths are noise; blind and mean-box baselines are 0.04-0.06 throughout):
-
-* single objects, cosine over 9 min: no jump in 9 CPU min (2,126 steps): IoU 0.05-0.07 vs blind 0.06;
-* then from that checkpoint, constant lr, 2 more minutes of single objects and 2 of 1-3 objects: IoU 0.07 -> 0.16
-  (n=1 0.27, >=0.5: 20 %) at 13 cumulative minutes (~3,050 steps): localisation starts;
-* same, with `--attn-sup 1`: 0.06 at the same point; with `--dense 1`: 0.12 (n=1 0.19). Neither beats the plain
-  curriculum here (cannot tell apart from noise, and neither is better);
-* from the same checkpoint, constant lr, 4 more minutes of single objects: single-object IoU 0.62 (13 cumulative
-  min, ~3,000 steps), then 5 minutes of 1-3 objects: n=1 0.47-0.57, n=2 0.12-0.21, n=3 0.08-0.15 — no better than
-  pointing at a random object (about n=1 IoU / n), and `bind` 0.33-0.60 on 21-27 hits against chance ~0.42.
-  Localisation is learnable on a CPU in ~13 minutes; binding is not yet, with any option tried here.
-
-Binding, measured in the project's visual-QA form from the perception base (`o3video perception-base` at 4,000
-single-object steps: IoU 0.34, single objects 0.84, bind 0.30 on 23 hits), `--objects 1 3 --schedule constant
---blind-minutes 0 --eval-per-count 32` (96 held-out images, 64 with 2-3 objects; chance bind ~0.42), one seed each:
-
-| CPU min | plain (from the base's step-2,750 state, optimizer kept; run by a script outside the repo) | `--dense 1` | `--reverse 0.5` | `--attn-sup 1` |
-|---:|---|---|---|---|
-| 15 | n=2 0.29, n=3 0.10, bind 0.39 (41), at 13.5 min | n=2 0.28, n=3 0.26, bind 0.56 | n=2 0.14, n=3 0.12, bind 0.38 (34 hits) | n=2 0.28, n=3 0.23, bind 0.53 (38) |
-| 25 | n=2 0.30, n=3 0.20, bind 0.37 (57), at 23.7 min | n=2 0.45, n=3 0.21, bind 0.48 | - | n=2 0.46, n=3 0.27, bind 0.72 (43) |
-| 35 | n=2 0.43, n=3 0.33, bind 0.49 (61) | n=2 0.36, n=3 0.29, bind 0.44 | - | n=2 0.48, n=3 0.31, bind 0.71 (45) |
-| 50 | - | - | - | n=2 0.64, n=3 0.52, bind **0.85** (54) |
-
-Only attention supervision teaches binding: 46 of 54 hits on the named object at 50 CPU min (3,911 steps, 75 steps
-per CPU minute; chance would give 23 ± 4), single objects 0.75. So `o3video perception-base` ends with that stage.
-
-That model's boxes are tied to the single-image prompt's layout: the same held-out frames with 4 words added before
-or after the image score IoU 0.02-0.04, asked as a one-frame video 0.03, as 8 labelled copies 0.04 (against 0.68).
-`--video 0.5` (half the questions as 1-8 labelled frames, with `--attn-sup 1`) from it, one seed, 11 steps per CPU
-minute: the 8-frame form rose to IoU 0.15 after 56 steps, 0.39 after 110, 0.48-0.53 from 164 to 329 steps
-(30 CPU min; bind 0.71-0.86 on 21-28 hits), the image form staying at 0.64-0.67. `o3video perception-base` now
-ends with that stage (`--video-steps`, frames 0.25-2 s apart). `layouts`, 48 held-out frames, before and after 400
-steps of it (`pretrain_perception(video_steps=400)` from the binding model, 35 CPU min, one seed), and the demo
-world's 30 test videos (seed 0; the centre box scores 0.093 there):
-
-| layout | binding model | + video stage |
-|---|---:|---:|
-| the image (trained) | 0.681 | 0.658 |
-| 4 words before the image | 0.040 | 0.377 |
-| 16 words after the image | 0.038 | 0.064 |
-| 8 frames 1 s apart (trained in the video stage) | 0.043 | 0.540 |
-| 12 frames 0.5 s apart | 0.014 | 0.354 |
-| 1 of 8 frames, the rest blank | 0.019 | 0.026 |
-| world test videos, 8 frames, best second | 0.017 | 0.269 |
+Results (localisation, binding, prompt layouts, the stages, *when*): docs/experiments/, one file per experiment
+(localisation.md, binding.md, prompt-layouts.md, where-stage.md, world-stage.md, what-stage.md, when-readout.md,
+when-from-base.md).
 """
 
 from __future__ import annotations

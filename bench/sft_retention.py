@@ -17,31 +17,10 @@ Variants are config overrides, so anything the training config can say can be me
     python bench/sft_retention.py --base ... --out /tmp/ret/replay --replay 360     # perception questions mixed in
     python bench/sft_retention.py plot curves.png /tmp/ret/default /tmp/ret/replay   # the runs' curves in one picture
 
-Measured (one seed each, `--threads 1` beside other jobs; the base: `o3video perception-base`, tiny Qwen3-VL, seed 0,
-4,000 steps; probe mean IoU on 96 held-out frames, single objects in brackets; mean-box floor 0.04):
-
-    SFT step                   0             60            120           240           360          V-STaR after SFT
-    default (lr 3e-3)          0.34 (0.84)   0.04 (0.06)   0.05 (0.07)   0.05 (0.04)   0.06 (0.08)   fmt 0.92, when-1 64, where-1 3.0
-    freeze_vision=true         0.34 (0.84)   0.02 (0.02)   0.04 (0.03)   0.05 (0.07)   0.04 (0.03)   fmt 0.83, when-1 52, where-1 4.6
-    --replay 360               0.34 (0.84)   0.21 (0.47)   0.24 (0.49)   0.26 (0.56)   0.27 (0.59)   fmt 0.79, when-1 47, where-1 3.9
-    --replay 360, lr 1e-3      0.34 (0.84)   0.27 (0.62)   0.25 (0.56)   0.32 (0.72)   0.34 (0.72)   fmt 0.41, when-1 54, where-1 0.0
-
-From the video-stage base (`o3video perception-base` stage 3 from the binding model; probe also asked as 8 frames):
-
-    SFT step                   0             90            180           270           360          V-STaR after SFT
-    --replay 360 --replay-video 0.5
-      probe (image)            0.66 (0.74)   0.10 (0.13)   0.11 (0.11)   0.19 (0.25)   0.21 (0.27)   fmt 0.93, when-1 44, where-1 0.2
-      probe as 8 frames        0.54          0.09          0.10          0.07          0.09
-
-The skill lives in the language model as much as in the vision tower: freezing the tower does not keep it, replay
-does; a lower learning rate keeps more but leaves SFT's answer formats half learnt. None of them moves where-1.
-(The two replay rows drew their replay frames at seed 100, all of them visual QA; the bench now mixes in the demo's
-own replay, drawn at `--seed`, half of it asked of still videos unless `--replay-video 0`.)
-
 At the end the SFT model is also scored on the demo's held-out synthetic V-STaR split (`--vstar`, the demo's own
 evaluation), so the probe can be set beside what the demo measures. One seed per call (`--seed`); a claim that one
-variant keeps more needs several. Each call costs one demo SFT (~5 CPU min at 2 threads on the tiny models) plus
-~20 s per probe.
+variant keeps more needs several. Each call costs one demo SFT plus one greedy pass over the held-out frames per
+probe. Results: docs/experiments/sft-retention.md.
 """
 
 from __future__ import annotations

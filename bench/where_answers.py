@@ -9,6 +9,8 @@ For each results file (`o3video eval vstar` / the demo's `eval/*.jsonl`) and eac
 A model whose cited vIoU beats its answer vIoU localises but does not carry it into its answer.
 
     python bench/where_answers.py runs/demo/eval/sft.jsonl runs/demo/eval/gspo.jsonl [--json]
+
+Results on the demo's models: docs/experiments/where-answers.md.
 """
 
 from __future__ import annotations

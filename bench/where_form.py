@@ -12,21 +12,7 @@ citing the box at each, the answer their JSON), the demo's SFT config (`o3video/
 
     python bench/where_form.py --base ~/.cache/o3video/bases/video-seed0 --out /tmp/where_form --steps 600
 
-Measured (one seed, the video-stage base, 800 training and 24 held-out records, 2 threads, by the script this bench
-grew from: same records, seed and SFT; its IoU of the first cited box stands in the last column):
-
-    step   CPU min   keys   copied   answer vIoU   first cited box IoU
-       0       0.1   0.00     0.00          0.00                  0.00
-     100       3.8   0.25     0.08          0.01                  0.04
-     200       6.9   0.54     0.54          0.05                  0.11
-     300      10.2   0.79     0.96          0.17                  0.18
-     400      13.4   0.71     0.97          0.13                  0.14
-     500      16.2   0.92     1.00          0.14                  0.14
-     600      19.5   0.92     1.00          0.13                  0.13
-
-The form is learnt within ~300 steps; localisation in it stays near 0.13, against 0.54 for the same base asked
-"Where is the <object>?" of 8 frames: V-STaR's ~60 words between the frames and the answer is the layout the base
-cannot yet read through (`bench/perception.py layouts`: 16 words after the image, 0.06).
+Results: docs/experiments/where-answers.md.
 """
 
 from __future__ import annotations

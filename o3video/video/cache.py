@@ -4,7 +4,7 @@
   first and last 64 KiB (an MP4's `moov` or a Matroska's cues sit at one end and change with any edit
   of the content). A rewritten file therefore misses the cache; the stale entry is simply never read.
 * One entry is one uncompressed `.npz` file (frames as a uint8 array + JSON metadata): reading it
-  back costs a file read, not a decode, which is what makes a cached re-read ~100x faster.
+  back costs a file read, not a decode (`bench/frames.py` measures a cached re-read against a cold one).
 * Writers write a temporary file in the same directory and rename it into place (`o3video.io.atomic_path`), which is
   atomic on POSIX: concurrent readers see either no entry or a whole one. Unreadable entries
   (e.g. left by a full disk) are treated as misses and overwritten.
