@@ -11,8 +11,8 @@ same the evaluation asks). *what* reasons with the first and last sentences of t
 chain (what to look for, what was seen); *when* with the span's two ends (`It starts at <t>S</t>s and lasts until <t>E</t>s.`); *where* cites the object's box at
 every second the answer lists, in the answer's order (`The <obj>X</obj><box>[…]</box>at<t>a</t>s, the … and the
 <obj>X</obj><box>[…]</box>at<t>c</t>s.`), so that the answer's JSON is a copy of boxes the reasoning has just
-localised. With the first and last boxes only, a small model's JSON boxes did not follow its reasoning (first cited
-box 0.15 IoU, the JSON's boxes 0.04; README, "A base that sees").
+localised. With the first and last boxes only, a small model's JSON boxes did not follow its reasoning
+(docs/experiments/where-answers.md).
 
 * what   -> `General video QA Free-form`, answer the annotation's answer;
 * when_1, when_2 -> `temporal QA`, answer `"[S, E]"`;

@@ -32,7 +32,7 @@ class DemoSettings:
     tts_samples: int = 8  # responses per question for the votes (the paper's N)
     mcq_max_new_tokens: int = 160
     grounding_records: int = 20  # synthetic temporal-grounding queries
-    grounded_general_mcq: bool = False  # train on general MCQ whose reasoning cites evidence (see README)
+    grounded_general_mcq: bool = False  # train on general MCQ whose reasoning cites evidence
     seed: int = 0
     threads: int = 2
     twin_cache: bool = True  # reuse a blind twin an earlier run of the same recipe trained (demo/blind_cache.py)
