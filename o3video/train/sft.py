@@ -15,15 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from o3video.models.load import frame_settings, set_box_convention
+from o3video.train import common
 from o3video.train.callbacks import METRICS_FILE, MetricsLogger
-from o3video.train.common import (
-    load_for_training,
-    prepare_output,
-    replace_progress_bar,
-    run_trainer,
-    set_threads,
-    trainer_kwargs,
-)
 from o3video.train.lora import lora_config
 from o3video.train.sft_data import sft_dataset
 from o3video.train.train_config import TrainConfig
@@ -45,7 +38,7 @@ def sft_args(config: TrainConfig):
     """TRL's SFTConfig for `config` (made before the model loads: see `o3video.train.common.run_trainer`)."""
     from trl import SFTConfig
 
-    return SFTConfig(**trainer_kwargs(config, SFT_DEFAULTS))
+    return SFTConfig(**common.trainer_kwargs(config, SFT_DEFAULTS))
 
 
 def build_sft_trainer(config: TrainConfig, *, args: Any = None, model: Any = None, processor: Any = None,
@@ -53,11 +46,11 @@ def build_sft_trainer(config: TrainConfig, *, args: Any = None, model: Any = Non
     """The SFTTrainer for `config` (model loaded unless given); nothing is trained yet."""
     from o3video.train.trainers import GroundedSFTTrainer
 
-    set_threads(config.threads)
+    common.set_threads(config.threads)
     args = args if args is not None else sft_args(config)
-    out = prepare_output(config)
+    out = common.prepare_output(config)
     files = read_training_files(config.data)  # every record checked before the model loads
-    model, processor = load_for_training(config, model, processor)
+    model, processor = common.load_for_training(config, model, processor)
     convention = set_box_convention(model, config.box_convention)  # targets and rewards write boxes in it
     records = load_training_records(config.data, frame_settings(processor), files, convention)
     log.info("SFT on %d records: %s", len(records), task_mix(records))
@@ -71,14 +64,15 @@ def build_sft_trainer(config: TrainConfig, *, args: Any = None, model: Any = Non
         peft_config=lora_config(config.lora),
         callbacks=[MetricsLogger(out / METRICS_FILE), *callbacks],
     )
-    replace_progress_bar(trainer, "SFT")
+    common.replace_progress_bar(trainer, "SFT")
     return trainer, processor, out
 
 
 def train_sft(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()) -> Path:
     """Run SFT (resuming from the last checkpoint in `output_dir` if any; a finished run is left as it is);
     returns the saved model's directory."""
-    return run_trainer(config, sft_args, build_sft_trainer, model=model, processor=processor, callbacks=callbacks)
+    return common.run_trainer(config, sft_args, build_sft_trainer, model=model, processor=processor,
+                              callbacks=callbacks)
 
 
 __all__ = ["SFT_DEFAULTS", "build_sft_trainer", "sft_args", "train_sft"]
