@@ -18,7 +18,7 @@ lists the kinds of question it asks (`QUESTION_KINDS`); `script` the interaction
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from o3video.data.synth.vocab import COLOURS, SHAPES
 
@@ -101,43 +101,7 @@ class WorldPreset:
 LADDER_FIELDS = ("asks", "script", "view_share", "pop_prob")
 
 
-_EASY_COLOURS = ("red", "green", "blue", "yellow", "purple", "white")
-
 PRESETS: dict[str, WorldPreset] = {
-    "one": WorldPreset(
-        name="one",
-        width=112,
-        height=84,
-        fps=4,
-        duration_s=(6.0, 8.0),
-        num_objects=(1, 1),
-        size_fraction=(0.22, 0.3),
-        speed_fraction=(0.25, 0.45),
-        hold_s=(1.0, 2.0),
-        colours=_EASY_COLOURS,
-        colour_change_prob=0.0,
-        questions_per_video=4,
-        asks=("visible",),
-        script=(),
-        view_share=(0.15, 0.6),
-    ),
-    "two": WorldPreset(
-        name="two",
-        width=112,
-        height=84,
-        fps=4,
-        duration_s=(6.0, 8.0),
-        num_objects=(2, 3),
-        size_fraction=(0.22, 0.3),
-        speed_fraction=(0.25, 0.45),
-        hold_s=(1.0, 2.0),
-        colours=_EASY_COLOURS,
-        colour_change_prob=0.0,
-        questions_per_video=6,
-        asks=("visible",),
-        script=(),
-        view_share=(0.15, 0.6),
-    ),
     "easy": WorldPreset(
         name="easy",
         width=112,
@@ -148,7 +112,7 @@ PRESETS: dict[str, WorldPreset] = {
         size_fraction=(0.22, 0.3),
         speed_fraction=(0.25, 0.45),
         hold_s=(1.0, 2.0),
-        colours=_EASY_COLOURS,
+        colours=("red", "green", "blue", "yellow", "purple", "white"),
         questions_per_video=6,
     ),
     "medium": WorldPreset(
@@ -187,6 +151,12 @@ PRESETS: dict[str, WorldPreset] = {
     ),
 }
 
+
+# The ladder's lower rungs: easy's frames, speeds, sizes and colours; one object, then two or three, each in view for
+# part of the video.
+PRESETS["one"] = replace(PRESETS["easy"], name="one", num_objects=(1, 1), colour_change_prob=0.0, questions_per_video=4,
+                         asks=("visible",), script=(), view_share=(0.15, 0.6))
+PRESETS["two"] = replace(PRESETS["one"], name="two", num_objects=(2, 3), questions_per_video=6)
 
 # The rungs, lowest first. `one` and `two` ask `visible`; `easy` asks its relational kinds (among them `name`, the
 # same *when* of a named object) and, to keep its records as they were, not `visible` itself.
