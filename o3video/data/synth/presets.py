@@ -155,7 +155,7 @@ PRESETS: dict[str, WorldPreset] = {
 # The ladder's lower rungs: easy's frames, speeds, sizes and colours; one object, then two or three, each in view for
 # part of the video.
 PRESETS["one"] = replace(PRESETS["easy"], name="one", num_objects=(1, 1), colour_change_prob=0.0, questions_per_video=4,
-                         asks=("visible",), script=(), view_share=(0.15, 0.6))
+                         asks=("visible",), script=(), view_share=(0.15, 0.5))
 PRESETS["two"] = replace(PRESETS["one"], name="two", num_objects=(2, 3), questions_per_video=6)
 
 # The rungs, lowest first. `one` and `two` ask `visible`; `easy` asks its relational kinds (among them `name`, the
