@@ -122,7 +122,7 @@ def test_the_card_computes_the_when_from_the_question_figure_from_its_records(ru
     assert "best single span per event scores tIoU 1.00" in card_text(config, summary)
 
 
-def test_presets_check_what_their_questions_and_script_need():
+def test_presets_check_what_their_questions_and_script_need(tmp_path):
     assert get_preset("one").num_objects == (1, 1)
     with pytest.raises(ValueError, match="need 2 <= min objects"):  # easy stages a touch: two objects at least
         replace(get_preset("easy"), num_objects=(1, 3))
@@ -130,7 +130,8 @@ def test_presets_check_what_their_questions_and_script_need():
         replace(get_preset("one"), asks=("visible", "teleport"))
     with pytest.raises(ValueError, match="view_share"):
         replace(get_preset("two"), view_share=(0.5, 1.2))
-    assert cli_main(["synth", "--out", "unused", "--preset", "easy", "--objects", "1,2"]) == 2
+    assert cli_main(["synth", "--out", str(tmp_path / "d"), "--preset", "easy", "--objects", "1,2"]) == 2
+    assert not (tmp_path / "d").exists()
 
 
 def test_easy_records_are_those_made_before_the_ladder(tmp_path):
