@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="little data and few steps: every stage in about a minute")
     parser.add_argument("--fresh", action="store_true", help="delete the run directory first instead of resuming it")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--world", choices=("one", "two", "easy"), default="easy",
+                        help="the synthetic world, a rung of the ladder (default easy): one (a single object in view "
+                             "for part of the video), two (2-3 such objects, each named by its colour or shape), easy "
+                             "(2-3 objects that touch, stop, change colour); the world, its practice world and the "
+                             "perception replay are rendered from it, and data/world/synth_config.json records it")
     parser.add_argument("--base", default="auto",
                         help="the model the run starts from: perception (the perception-pretrained tiny Qwen3-VL of "
                              "`o3video perception-base`, built once and cached when missing), random (a tiny model "
@@ -74,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = quick_settings(args.out) if args.quick else DemoSettings(out=args.out)
     settings.threads = args.threads
+    settings.world = args.world
     settings.twin_cache = not args.no_twin_cache
     settings.base, settings.arch = chosen_base(args.base, quick=args.quick, size=settings.model_size), args.arch
     if args.perception_replay is not None:

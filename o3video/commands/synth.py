@@ -10,7 +10,11 @@ HELP = "Generate synthetic videos with exact ground truth: STGR training sets an
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output directory (created; an interrupted run resumes)")
-    parser.add_argument("--preset", default="easy", choices=["easy", "medium", "hard"], help="difficulty (default easy)")
+    parser.add_argument("--preset", default="easy", choices=["one", "two", "easy", "medium", "hard"],
+                        help="the world (default easy): one (a single object, in view for part of the video: its "
+                             "colour or shape, when it is seen, where it is), two (2-3 such objects, each named by its "
+                             "colour or shape), easy (2-3 objects that touch, stop, change colour), medium and hard "
+                             "(more objects, occlusion, larger and longer videos); one, two and easy are the ladder")
     parser.add_argument("--sft", type=int, default=200, help="SFT records (default 200)")
     parser.add_argument("--rl", type=int, default=200, help="RL records (default 200)")
     parser.add_argument("--bench", type=int, default=50, help="records in each benchmark split (default 50)")

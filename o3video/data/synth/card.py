@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from o3video.data.synth.presets import QUESTION_KINDS, WorldPreset
 from o3video.data.synth.synth_config import SynthConfig, SynthSummary
 from o3video.data.vstar import question_span_prior
 from o3video.mixes import CATEGORIES, Mix, category_of
@@ -104,6 +105,24 @@ def _overrides(config: "SynthConfig") -> str:
     return "".join(f" {o}" for o in out)
 
 
+def _world_lines(p: WorldPreset) -> list[str]:
+    """The card's opening description of what the videos show."""
+    if p.view_share is None:
+        return ["Procedurally generated videos of coloured shapes that enter, leave, move, stop, change colour, touch",
+                "and pass in front of each other, with exact per-frame ground truth. Made by o3video's synthetic"]
+    return ["Procedurally generated videos of coloured shapes, each in view for one span of its own (sliding in or",
+            "out through an edge, or appearing and disappearing in place), that move and stand still, with exact",
+            "per-frame ground truth. Made by o3video's synthetic"]
+
+
+def _sighting_lines(p: WorldPreset) -> list[str]:
+    if p.view_share is None:
+        return []
+    return [f"- each object in view for one span of {p.view_share[0]:.2f}-{p.view_share[1]:.2f} of the video, "
+            f"centred anywhere in it and cut at its ends; each end a pop in place with chance {p.pop_prob}, else a "
+            "slide through an edge"]
+
+
 def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
     p = config.preset
     rec = summary.records
@@ -112,8 +131,7 @@ def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
     lines = [
         f"# Synthetic spatio-temporal world: preset `{p.name}`, seed {config.seed}",
         "",
-        "Procedurally generated videos of coloured shapes that enter, leave, move, stop, change colour, touch",
-        "and pass in front of each other, with exact per-frame ground truth. Made by o3video's synthetic",
+        *_world_lines(p),
         "world (`o3video.data.synth`); the same command and seed give the same records and the same pixels.",
         "",
         f"    {command}",
@@ -163,6 +181,9 @@ def card_text(config: "SynthConfig", summary: "SynthSummary") -> str:
         f"{p.allow_overlap}; background: {p.background}",
         f"- chance per object of a colour change {p.colour_change_prob} (then of taking its first colour back "
         f"{p.colour_return_prob}), of entering late {p.enter_prob}, of leaving early {p.leave_prob}",
+        *_sighting_lines(p),
+        "- questions ask about: " + "; ".join(f"{kind} ({QUESTION_KINDS[kind]})" for kind in p.asks)
+        + "; and, on every preset, visual QA (box one object in a frame)",
         "",
         "## Conventions",
         "",

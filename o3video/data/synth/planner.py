@@ -6,7 +6,8 @@ copied from this script): object 0 stands still while object 1 comes up alongsid
 contact for 1.5-2.5 s ("touch"); in presets that allow overlap, object 2 later stops over part of
 object 0 ("passes in front of" / "partly hidden"). Other motion is random. In presets without
 overlap, random moves and holds that would overlap an already-planned object are rejected, so
-objects rarely cover each other.
+objects rarely cover each other. A preset stages only the interactions its `script` names; in a preset with
+`view_share` (the ladder's lower rungs) every object is in view for one span of its own instead.
 """
 
 from __future__ import annotations
@@ -310,12 +311,14 @@ def plan_scene(rng: np.random.Generator, preset: WorldPreset, scene_id: str) -> 
     pl = _Planner(rng, preset, num_frames)
 
     anchors: dict[int, list[Anchor]] = {i: [] for i in range(count)}
-    touch_a, touch_b = _touch_anchors(pl, sizes[0], sizes[1])
-    anchors[0] += touch_a
-    anchors[1] += touch_b
-    contact = next(a for a in touch_b if a.end > a.start)
-    script = [{"kind": "touch", "objects": [0, 1], "frames": [contact.start, contact.end]}]
-    if preset.allow_overlap and count >= 3:
+    script = []
+    if "touch" in preset.script:
+        touch_a, touch_b = _touch_anchors(pl, sizes[0], sizes[1])
+        anchors[0] += touch_a
+        anchors[1] += touch_b
+        contact = next(a for a in touch_b if a.end > a.start)
+        script.append({"kind": "touch", "objects": [0, 1], "frames": [contact.start, contact.end]})
+    if "cover" in preset.script and preset.allow_overlap and count >= 3:
         cover = _cover_anchors(pl, sizes[0], sizes[2], after=anchors[0][-1])
         if cover is not None:
             anchors[0].append(cover[0])
@@ -326,7 +329,10 @@ def plan_scene(rng: np.random.Generator, preset: WorldPreset, scene_id: str) -> 
 
     objects: list[ObjectPlan] = []
     for i, (shape, colour) in enumerate(attrs):
-        appear, vanish, entering, leaving = _lifetime(rng, preset, num_frames, anchors[i], i == 0)
+        if preset.view_share is None:
+            appear, vanish, entering, leaving = _lifetime(rng, preset, num_frames, anchors[i], i == 0)
+        else:
+            appear, vanish, entering, leaving = _sighting(rng, preset, num_frames)
         waypoints = pl.walk(sizes[i], appear, vanish, anchors[i], entering, leaving)
         obj = ObjectPlan(i, shape, sizes[i], layers[i], appear, vanish, waypoints, [(appear, colour)])
         objects.append(obj)
@@ -368,4 +374,21 @@ def _lifetime(rng: np.random.Generator, preset: WorldPreset, n: int, anchors: li
             vanish = int(rng.integers(earliest, n - fps + 1))
         else:
             leaving = False
+    return appear, vanish, entering, leaving
+
+
+def _sighting(rng: np.random.Generator, preset: WorldPreset, n: int) -> tuple[int, int, bool, bool]:
+    """(appear, vanish, entering, leaving) of an object in view for one span: `view_share` of the video long,
+    centred anywhere in it and cut where the video starts or ends (at least a second and a frame kept), so that
+    the question does not tell when. It comes in late, goes early, or both; each end is a slide through an edge,
+    or (`pop_prob`) an appearance or disappearance in place."""
+    length = round(float(rng.uniform(*preset.view_share)) * n)
+    centre = int(rng.integers(0, n))
+    shortest = min(n - 1, preset.fps + 1)
+    appear = max(0, min(centre - length // 2, n - shortest))
+    vanish = min(n, max(centre - length // 2 + length, appear + shortest))
+    if appear == 0 and vanish == n:
+        vanish = n - 1
+    entering = appear > 0 and rng.random() >= preset.pop_prob
+    leaving = vanish < n and rng.random() >= preset.pop_prob
     return appear, vanish, entering, leaving

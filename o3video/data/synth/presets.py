@@ -7,13 +7,36 @@ Frame sides are multiples of 28 (Qwen2.5-VL's patch merge), 4:3, and within the 
 `medium` and `hard` add objects, shared shapes/colours (distractors), overlap (occlusion), textured
 backgrounds, longer videos and larger frames, for real models. Every knob is a field, so a caller
 can start from a preset and `dataclasses.replace` what it needs.
+
+Below `easy`, the ladder (`LADDER`) has rungs a tiny model can climb one at a time, each with `easy`'s
+frame size, rate and length and a subset of what `easy` asks: `one`, a single object in view for one
+span of the video (it slides in or out through an edge, or appears and disappears in place), asked
+its colour or shape, when it can be seen and where it is; `two`, two or three such objects, each with
+a span of its own, the question naming one by its colour or its shape (binding). A preset's `asks`
+lists the kinds of question it asks (`QUESTION_KINDS`); `script` the interactions the planner stages.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 
 from o3video.data.synth.vocab import COLOURS, SHAPES
+
+# The kinds of question a preset may ask; visual QA (box an object in a frame) is asked on every preset.
+QUESTION_KINDS: dict[str, str] = {
+    "touch": "which object touches which, and when",
+    "stop": "where and when an object stands still for the first time, and how many objects are in view then",
+    "occlusion": "which object passes in front of which, and when",
+    "colour": "which object changes colour, into what, and when the new colour is seen",
+    "enter": "which object comes into view last or leaves, and what another does when one comes into view",
+    "count": "how many objects the video shows",
+    "name": "when an object of one name (colour and shape) is in view, and the shape of a colour",
+    "size": "which object is the largest",
+    "visible": "an object named by its colour or its shape (or the only object): its other attribute, when it "
+               "can be seen and where it is",
+}
+EVENT_KINDS = ("touch", "stop", "occlusion", "colour", "enter", "count", "name", "size")  # what `easy` asks
+SCRIPTS = ("touch", "cover")  # the interactions the planner can stage
 
 
 @dataclass(frozen=True)
@@ -38,21 +61,44 @@ class WorldPreset:
     background: str = "plain"  # plain | gradient | texture
     questions_per_video: int = 6
     crf: int = 10  # H.264 quality; small so that colours survive compression
+    asks: tuple[str, ...] = EVENT_KINDS  # the kinds of question asked (QUESTION_KINDS)
+    script: tuple[str, ...] = SCRIPTS  # the interactions staged: touch (needs two objects), cover (with overlap)
+    # Each object in view for one span of this share of the video, centred anywhere in it and cut at its ends (None:
+    # in view from the start to the end, unless it enters or leaves as `enter_prob` / `leave_prob` say).
+    view_share: tuple[float, float] | None = None
+    pop_prob: float = 0.5  # with `view_share`: chance that an end of the span is a pop in place, not an edge crossing
 
     def __post_init__(self) -> None:
         if self.width % 2 or self.height % 2:
             raise ValueError(f"preset {self.name}: frame size {self.width}x{self.height} must be even")
         if self.fps < 1 or self.duration_s[0] < 2 or self.duration_s[0] > self.duration_s[1]:
             raise ValueError(f"preset {self.name}: need fps >= 1 and 2 <= min duration <= max duration")
-        if self.num_objects[0] < 2 or self.num_objects[0] > self.num_objects[1]:
-            raise ValueError(f"preset {self.name}: need 2 <= min objects <= max objects")
+        fewest = 2 if "touch" in self.script else 1  # a staged touch needs two objects
+        if self.num_objects[0] < fewest or self.num_objects[0] > self.num_objects[1]:
+            raise ValueError(f"preset {self.name}: need {fewest} <= min objects <= max objects")
         if self.unique_attributes and self.num_objects[1] > min(len(self.shapes), len(self.colours)):
             raise ValueError(f"preset {self.name}: unique shapes/colours need more shapes and colours")
         if self.background not in ("plain", "gradient", "texture"):
             raise ValueError(f"preset {self.name}: unknown background {self.background!r}")
+        for field_name, values, known in (("asks", self.asks, QUESTION_KINDS), ("script", self.script, SCRIPTS)):
+            unknown = [v for v in values if v not in known]
+            if unknown:
+                raise ValueError(f"preset {self.name}: unknown {field_name} {unknown}; "
+                                 f"expected some of {', '.join(known)}")
+        if self.view_share is not None and not 0 < self.view_share[0] <= self.view_share[1] < 1:
+            raise ValueError(f"preset {self.name}: view_share must satisfy 0 < min <= max < 1")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as JSON-ready values. The ladder's fields are left out while they hold their defaults, so a
+        dataset made before they existed (its `synth_config.json`) still resumes."""
+        data = asdict(self)
+        for f in fields(self):
+            if f.name in LADDER_FIELDS and data[f.name] == f.default:
+                del data[f.name]
+        return data
+
+
+LADDER_FIELDS = ("asks", "script", "view_share", "pop_prob")
 
 
 PRESETS: dict[str, WorldPreset] = {
@@ -106,6 +152,17 @@ PRESETS: dict[str, WorldPreset] = {
 }
 
 
+# The ladder's lower rungs: easy's frames, speeds, sizes and colours; one object, then two or three, each in view for
+# part of the video.
+PRESETS["one"] = replace(PRESETS["easy"], name="one", num_objects=(1, 1), colour_change_prob=0.0, questions_per_video=4,
+                         asks=("visible",), script=(), view_share=(0.15, 0.5))
+PRESETS["two"] = replace(PRESETS["one"], name="two", num_objects=(2, 3), questions_per_video=6)
+
+# The rungs, lowest first. `one` and `two` ask `visible`; `easy` asks its relational kinds (among them `name`, the
+# same *when* of a named object) and, to keep its records as they were, not `visible` itself.
+LADDER = ("one", "two", "easy")
+
+
 def get_preset(name: str) -> WorldPreset:
     try:
         return PRESETS[name]
@@ -119,4 +176,4 @@ def preset_from_dict(data: dict) -> WorldPreset:
     return WorldPreset(**fields)
 
 
-__all__ = ["PRESETS", "WorldPreset", "get_preset", "preset_from_dict"]
+__all__ = ["EVENT_KINDS", "LADDER", "PRESETS", "QUESTION_KINDS", "WorldPreset", "get_preset", "preset_from_dict"]

@@ -63,6 +63,10 @@ def colour_answer(colour: str) -> str:
     return f"it turns {colour}"
 
 
+def is_colour_answer(colour: str) -> str:
+    return f"it is {colour}"
+
+
 def count_answer(count: int) -> str:
     return f"{number_word(count)} object{'s' if count != 1 else ''}"
 

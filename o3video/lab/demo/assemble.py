@@ -17,7 +17,7 @@ FORMAT_BAR = 0.95
 FULL_BUDGET_S, QUICK_BUDGET_S = 15 * 60, 3 * 60
 
 
-# The targets a model that sees must reach after SFT+GSPO (held-out synthetic V-STaR, easy preset), and the
+# The targets a model that sees must reach after SFT+GSPO (held-out synthetic V-STaR of the run's world), and the
 # lead it must have over its blind twin on each.
 SEEING_TARGETS = (("what", 0.60), ("when_1", 0.50), ("where_1", 0.30))
 BLIND_LEAD = 0.20
@@ -145,6 +145,18 @@ def twin_line(demo: Demo) -> str:
     return recipe
 
 
+def world_line(name: str) -> str:
+    """The report's settings line naming the world's preset: "easy synthetic preset (112x84 frames, 4 fps, 6-8 s,
+    2-3 objects)"."""
+    from o3video.data.synth import get_preset
+
+    p = get_preset(name)
+    low, high = p.num_objects
+    objects = f"{low} object" if low == high == 1 else f"{low}-{high} objects" if low < high else f"{low} objects"
+    seconds = f"{p.duration_s[0]:g}-{p.duration_s[1]:g} s"
+    return f"{name} synthetic preset ({p.width}x{p.height} frames, {p.fps} fps, {seconds}, {objects})"
+
+
 def assemble_report(demo: Demo, evals: list[EvalSummary], extra: dict[str, dict[str, Any]] | None = None,
                     blind: list[EvalSummary] = (), ignoring: list[EvalSummary] = ()) -> tuple[Path, list[Check]]:
     """`extra`: the SFT+GSPO model's `mcq` (test-time scaling, faithfulness) and `grounding` summaries;
@@ -162,7 +174,7 @@ def assemble_report(demo: Demo, evals: list[EvalSummary], extra: dict[str, dict[
     total = sum(demo.timings.values())
     settings: dict[str, Any] = {
         "mode": "quick (little data, few steps: a smoke run, not expected to meet the bars)" if demo.s.quick else "full",
-        "world": "easy synthetic preset (112x84 frames, 4 fps, 6-8 s, 2-3 objects)",
+        "world": world_line(demo.s.world),
         "data": f"{demo.s.sft_records} SFT + {demo.s.rl_records} RL STGR records, {demo.s.practice_videos} practice "
                 f"videos x 5 V-STaR-format prompts, {evals[0].n} held-out V-STaR test records",
         "model": model_line(demo),

@@ -1,7 +1,7 @@
 """`o3video demo`: the whole method at toy scale on CPU, measured end to end.
 
-1. render the easy synthetic world (training videos, held-out test videos) and a second world of
-   practice videos for V-STaR-format questions (`o3video.lab.vstar_practice`);
+1. render the synthetic world (`--world`, easy by default: training videos, held-out test videos) and a second
+   world of the same preset, of practice videos for V-STaR-format questions (`o3video.lab.vstar_practice`);
 2. build the tiny Qwen2.5-VL, its tokenizer trained on the run's own texts (prompts included);
 3. evaluate it untrained on the held-out V-STaR split;
 4. SFT (o3video/configs/tiny_sft.yaml), evaluate;
@@ -72,19 +72,21 @@ class Demo:
 
         practice = make_world(self.world, self.practice, sft=self.s.sft_records, rl=self.s.rl_records,
                               test=self.s.test_records, practice_videos=self.s.practice_videos, seed=self.s.seed,
-                              grounded_general_mcq=self.s.grounded_general_mcq)
-        console.print(f"world: {self.s.sft_records} SFT + {self.s.rl_records} RL STGR records, "
+                              grounded_general_mcq=self.s.grounded_general_mcq, preset=self.s.world)
+        console.print(f"world {self.s.world}: {self.s.sft_records} SFT + {self.s.rl_records} RL STGR records, "
                       f"{self.s.test_records} held-out V-STaR records; {practice} V-STaR practice records")
 
     def make_replay(self) -> Path:
-        """The perception questions mixed into SFT (`--perception-replay`), written once: the named object among
-        1-3, as the perception base's binding stage asks (the world's videos show 2-3), a share (`--replay-video`)
-        asked of still videos, as its video stage asks, and a share of those (`--replay-where`) as V-STaR's chain-1
-        *where* prompt."""
+        """The perception questions mixed into SFT (`--perception-replay`), written once, in frames of the world's
+        preset: the named object among one to as many as the world's videos show (1-3 in easy), as the perception
+        base's binding stage asks, a share (`--replay-video`) asked of still videos, as its video stage asks, and a
+        share of those (`--replay-where`) as V-STaR's chain-1 *where* prompt."""
+        from o3video.data.synth import get_preset
         from o3video.lab.perception.replay import perception_records
 
-        path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed, objects=(1, 3),
-                                  video=self.s.replay_video, where=self.s.replay_where)
+        most = get_preset(self.s.world).num_objects[1]
+        path = perception_records(self.replay_dir, self.s.perception_replay, seed=self.s.seed, objects=(1, most),
+                                  preset=self.s.world, video=self.s.replay_video, where=self.s.replay_where)
         console.print(f"perception replay: {self.s.perception_replay} records mixed into SFT, "
                       f"{self.s.replay_video:.0%} of them asked of still videos, {self.s.replay_where:.0%} of those "
                       "as V-STaR's chain-1 where prompt")

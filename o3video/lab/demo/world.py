@@ -1,6 +1,7 @@
-"""The demo's synthetic data: the easy world (training records and held-out test splits) and a second world of
-practice videos for V-STaR-format questions; and the tokenizer corpus of their texts. Used by the demo run and
-by the perception base (whose tokenizer must read every demo prompt)."""
+"""The demo's synthetic data: a world of one preset (easy by default; any rung of the ladder), its training records
+and held-out test splits, and a second world of the same preset, of practice videos for V-STaR-format questions; and
+the tokenizer corpus of their texts. Used by the demo run and by the perception base (whose tokenizer must read every
+demo prompt)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from o3video.io import atomic_write_text
 
 
 def make_world(world: Path, practice: Path, *, sft: int, rl: int, test: int, practice_videos: int, seed: int,
-               grounded_general_mcq: bool = False) -> int:
-    """Render both worlds; returns the number of V-STaR practice records (five per practice video)."""
+               grounded_general_mcq: bool = False, preset: str = "easy") -> int:
+    """Render both worlds of the synthetic `preset` (each records it in its `synth_config.json`); returns the number
+    of V-STaR practice records (five per practice video)."""
     from o3video.data.synth import SynthConfig, build_dataset, get_preset
     from o3video.eval.benchmark_runner import load_annotations
     from o3video.lab.vstar_practice import practice_records
 
-    preset = get_preset("easy")
+    preset = get_preset(preset)
     build_dataset(SynthConfig(out=world, preset=preset, sft=sft, rl=rl, bench=test, seed=seed,
                               grounded_general_mcq=grounded_general_mcq))
     # The practice world: another seed, so none of its videos is a test video.

@@ -78,6 +78,10 @@ class SceneFacts:
         self.events: list[Event] = derive_events(truth)
         self.ids = [o.id for o in self.plan.objects]
 
+    def asks(self, kind: str) -> bool:
+        """Whether the preset asks questions of this kind (`o3video.data.synth.presets.QUESTION_KINDS`)."""
+        return kind in self.preset.asks
+
     # --- names and boxes ------------------------------------------------------------------------
 
     def name(self, obj: int, frame: int) -> str:

@@ -9,12 +9,14 @@ probe evidence to read. The free-form version stays plain either way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from o3video.data.synth.questions.base import Mention, Part, Question, SceneFacts, with_options
-from o3video.data.synth.vocab import SHAPES, colour_answer, count_answer, number_word, shape_answer
+from o3video.data.synth.questions.sighting import answer_word, it_is, phrases, sightings, who
+from o3video.data.synth.vocab import SHAPES, colour_answer, count_answer, is_colour_answer, number_word, shape_answer
 from o3video.tasks import Task
 
 
@@ -173,9 +175,32 @@ def _shape_of_colour(facts: SceneFacts) -> list[Fact]:
     return out
 
 
+def _attribute(facts: SceneFacts) -> list[Fact]:
+    """The *what* of the kind `visible`: the colour or the shape of an object named by the other (or the only
+    one)."""
+    out = []
+    for sighting in sightings(facts):
+        for phrase in phrases(facts, sighting):
+            answer = answer_word(sighting, phrase.asked)
+            colour = phrase.asked == "colour"
+            wrong = tuple(v for v in (facts.preset.colours if colour else facts.preset.shapes) if v != answer)
+            out.append(Fact(f"what_{phrase.asked}", phrase.what_question(), answer, wrong,
+                            f"{who(phrase, sighting)} {it_is(sighting, phrase.asked)}",
+                            is_colour_answer(answer) if colour else shape_answer(answer),
+                            ("The ", sighting.first, f" is the {phrase.text}. ")))
+    return out
+
+
+# Each family with the question kind it belongs to (`WorldPreset.asks`), in the order their questions are listed.
+FAMILIES: tuple[tuple[str, Callable[[SceneFacts], list[Fact]]], ...] = (
+    ("count", _count), ("colour", _changes_colour), ("colour", _turns_into), ("touch", _touch_partner),
+    ("enter", _enters_last), ("enter", _leaves), ("size", _largest), ("name", _shape_of_colour),
+    ("visible", _attribute),
+)
+
+
 def facts_about_video(facts: SceneFacts) -> list[Fact]:
-    return (_count(facts) + _changes_colour(facts) + _turns_into(facts) + _touch_partner(facts)
-            + _enters_last(facts) + _leaves(facts) + _largest(facts) + _shape_of_colour(facts))
+    return [fact for kind, family in FAMILIES if facts.asks(kind) for fact in family(facts)]
 
 
 def free_form_questions(facts: SceneFacts) -> list[Question]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from o3video.data.synth.questions.base import Question, SceneFacts, Unmentionable
+from o3video.data.synth.questions.base import Moment, Question, SceneFacts, Unmentionable
+from o3video.data.synth.questions.sighting import phrases, sightings, who
 from o3video.data.synth.vocab import colour_answer, count_answer, region_answer, state_answer
 from o3video.tasks import Task
 
@@ -131,14 +132,36 @@ def _state_when_enters(facts: SceneFacts, b: int) -> list[Question]:
     return out
 
 
-PER_OBJECT: tuple[Callable[[SceneFacts, int], Question | list[Question] | None], ...] = (
-    _touch_partner, _colour_turn, _first_stop_place, _cover_partner, _count_at_stop, _state_when_enters,
+def _sighting_places(facts: SceneFacts, obj: int) -> list[Question]:
+    """The *where* of the kind `visible`: the region in which an object named by its colour or shape is first, or
+    last, clearly seen."""
+    sighting = next((s for s in sightings(facts) if s.obj == obj), None)
+    if sighting is None:
+        return []
+    out = []
+    for phrase in {p.text: p for p in phrases(facts, sighting)}.values():  # "object" names the only one twice
+        ends = (("first", sighting.first, sighting.start), ("last", sighting.last, sighting.end))
+        for which, mention, moment in ends:
+            region = facts.region(obj, mention.frame)
+            parts = [f"{who(phrase, sighting)} It is {which} seen at ", Moment(moment), "; the ", mention,
+                     f" is in the {region} of the frame."]
+            out.append(Question(ST, f"{which}_seen_place", f"Where is the {phrase.text} {which} seen?",
+                                region_answer(region), parts))
+    return out
+
+
+# Each question template with the question kind it belongs to (`WorldPreset.asks`), in the order they are listed.
+PER_OBJECT: tuple[tuple[str, Callable[[SceneFacts, int], Question | list[Question] | None]], ...] = (
+    ("touch", _touch_partner), ("colour", _colour_turn), ("stop", _first_stop_place), ("occlusion", _cover_partner),
+    ("stop", _count_at_stop), ("enter", _state_when_enters), ("visible", _sighting_places),
 )
 
 
 def generate(facts: SceneFacts) -> list[Question]:
     out: list[Question] = []
-    for make in PER_OBJECT:
+    for kind, make in PER_OBJECT:
+        if not facts.asks(kind):
+            continue
         for obj in facts.ids:
             try:
                 made = make(facts, obj)

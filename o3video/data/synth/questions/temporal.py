@@ -3,11 +3,13 @@ inside the span (interval supervision)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from o3video.data.synth.questions.base import Moment, Question, SceneFacts, with_options
+from o3video.data.synth.questions.sighting import phrases, sightings
 from o3video.tasks import Task
 
 
@@ -89,8 +91,27 @@ def _cover_facts(facts: SceneFacts) -> list[SpanFact]:
     return out
 
 
+def _sighting_facts(facts: SceneFacts) -> list[SpanFact]:
+    """The *when* of the kind `visible`: the one span in which an object named by its colour or shape is in view."""
+    out = []
+    for sighting in sightings(facts):
+        for phrase in {p.text: p for p in phrases(facts, sighting)}.values():  # "object" names the only one twice
+            parts = (f"The {phrase.text} is the {sighting.name}. It is first seen at ", Moment(sighting.start),
+                     " and last seen at ", Moment(sighting.end), ".")
+            out.append(SpanFact("sighting_span", phrase.when_question(), f"the {sighting.name} is in view",
+                                sighting.start, sighting.end, parts))
+    return out
+
+
+# Each family with the question kind it belongs to (`WorldPreset.asks`), in the order their questions are listed.
+FAMILIES: tuple[tuple[str, Callable[[SceneFacts], list[SpanFact]]], ...] = (
+    ("touch", _touch_facts), ("stop", _stop_facts), ("name", _name_facts), ("occlusion", _cover_facts),
+    ("visible", _sighting_facts),
+)
+
+
 def span_facts(facts: SceneFacts) -> list[SpanFact]:
-    return _touch_facts(facts) + _stop_facts(facts) + _name_facts(facts) + _cover_facts(facts)
+    return [fact for kind, family in FAMILIES if facts.asks(kind) for fact in family(facts)]
 
 
 def temporal_questions(facts: SceneFacts) -> list[Question]:
@@ -105,28 +126,30 @@ def _false_statements(facts: SceneFacts) -> list[str]:
     that never appear."""
     seen = facts.seen()
     names = {o: facts.initial_name(o) for o in seen}
+    touch, cover = facts.asks("touch"), facts.asks("occlusion") and facts.preset.allow_overlap
     out = []
     for i, a in enumerate(seen):
         for b in seen[i + 1 :]:
-            if not facts.of("touch", a, b):
+            if touch and not facts.of("touch", a, b):
                 out.append(f"the {names[a]} touches the {names[b]}")
         for c in seen:
-            if c != a and not facts.of("covered", a, c) and facts.preset.allow_overlap:
+            if c != a and not facts.of("covered", a, c) and cover:
                 out.append(f"the {names[c]} passes in front of the {names[a]}")
     absent = facts.absent_names()
     out += [f"the {name} is in view" for name in absent]
-    if seen and absent:
+    if touch and seen and absent:
         out += [f"the {names[seen[k % len(seen)]]} touches the {name}" for k, name in enumerate(absent)]
     return out
 
 
 def temporal_mcq_questions(facts: SceneFacts, rng: np.random.Generator) -> list[Question]:
     wrong = _false_statements(facts)
-    out = []
+    out, asked = [], set()
     for s in span_facts(facts):
         candidates = [w for w in wrong if w != s.statement]
-        if len(candidates) < 3:
+        if len(candidates) < 3 or s.statement in asked:  # one question per statement (two phrases may name one object)
             continue
+        asked.add(s.statement)
         text, letter = with_options(rng, "Which of these happens in the video, and when?", s.statement, candidates)
         parts = [f"Option {letter} happens: {s.statement}. "] + list(s.reasoning) + [" The other options never happen."]
         out.append(Question(Task.TEMPORAL_MCQ, s.template, text, reasoning=parts, span=(s.start, s.end), option=letter))

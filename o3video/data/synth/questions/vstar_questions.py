@@ -5,9 +5,11 @@ chain 1, spatial_question_2 for chain 2), the object named by the boxes, and a g
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from o3video.data.synth.questions.base import Moment, SceneFacts, Unmentionable
+from o3video.data.synth.questions.sighting import answer_word, it_is, phrases, sightings
 from o3video.data.synth.vocab import colour_answer, region_answer
 
 
@@ -122,5 +124,26 @@ def _colour(facts: SceneFacts) -> list[VStarItem]:
     return out
 
 
+def _visible(facts: SceneFacts) -> list[VStarItem]:
+    """The kind `visible`: an object named by its colour or shape (or the only one); *what* asks its other
+    attribute, *when* the one span it is in view, *where* its boxes over that span."""
+    out = []
+    for s in sightings(facts):
+        for phrase in phrases(facts, s):
+            answer = answer_word(s, phrase.asked)
+            chain = (f"I look for the {phrase.text}. It is in view from ", Moment(s.start), " to ", Moment(s.end),
+                     ": the ", s.first, " and the ", s.last, f". {it_is(s, phrase.asked)}")
+            out.append(VStarItem("visible", s.obj, s.name, phrase.what_question(), answer, phrase.when_question(),
+                                 f"Where is the {phrase.text} while it can be seen?", f"Where is the {phrase.text}?",
+                                 (s.start, s.end), chain))
+    return out
+
+
+# Each item family with the question kind it belongs to (`WorldPreset.asks`), in the order they are listed.
+FAMILIES: tuple[tuple[str, Callable[[SceneFacts], list[VStarItem]]], ...] = (
+    ("touch", _touch), ("stop", _stop), ("occlusion", _cover), ("colour", _colour), ("visible", _visible),
+)
+
+
 def vstar_items(facts: SceneFacts) -> list[VStarItem]:
-    return _touch(facts) + _stop(facts) + _cover(facts) + _colour(facts)
+    return [item for kind, family in FAMILIES if facts.asks(kind) for item in family(facts)]
