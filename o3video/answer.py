@@ -102,9 +102,9 @@ def load_video_model(spec: str, *, max_pixels: int = MAX_PIXELS, family: str | N
         return ServedModel.from_spec(spec, max_pixels=max_pixels, family=family, retries=retries, timeout=timeout,
                                      box_convention=box_convention)
     from o3video.models import load_model
-    from o3video.models.load import quiet_loading
+    from o3video.models.load import transformers_bars_off
 
-    with quiet_loading():  # no weight-loading bar above a one-line error
+    with transformers_bars_off():  # no weight-loading bar above a one-line error
         model, processor = load_model(spec, dtype=dtype, device_map=device_map, max_pixels=max_pixels,
                                       box_convention=box_convention)
     return LocalModel(model, processor, name=spec)

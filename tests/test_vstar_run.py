@@ -134,18 +134,18 @@ def test_the_token_counter_counts_what_generate_adds(loaded):
     assert all(n == 1 for n in told)
 
 
-def test_quiet_loading_silences_transformers_bars_and_restores_them():
+def test_transformers_bars_off_silences_transformers_bars_and_restores_them():
     from transformers.utils import logging as hf_logging
 
-    from o3video.models.load import quiet_loading
+    from o3video.models.load import transformers_bars_off
 
     assert hf_logging.is_progress_bar_enabled()
-    with quiet_loading():
+    with transformers_bars_off():
         assert not hf_logging.is_progress_bar_enabled()
     assert hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        with quiet_loading():
+        with transformers_bars_off():
             pass
         assert not hf_logging.is_progress_bar_enabled()  # a caller's choice is kept
     finally:

@@ -87,9 +87,10 @@ def load_model(
 
 
 @contextlib.contextmanager
-def quiet_loading() -> Iterator[None]:
-    """transformers' own progress bars (its weight-loading bar on stderr) off inside, as they were after: a
-    command whose input fails right after the load then says so in its one line only."""
+def transformers_bars_off() -> Iterator[None]:
+    """transformers' own progress bars (loading weights, writing shards, on stderr) off inside, as they were
+    after: a command whose input fails right after the load, or that is interrupted, then says so in its one
+    line only; the commands show their own progress."""
     from transformers.utils import logging as hf_logging
 
     shown = hf_logging.is_progress_bar_enabled()
