@@ -256,8 +256,8 @@ def test_a_real_ctrl_c_of_train_sft_is_one_line_exit_130_and_the_rerun_resumes_f
         synth_easy, tiny_model, tmp_path, capsys):
     out = tmp_path / "sft"
     argv = ["train", "sft", f"model={tiny_model}", f"output_dir={out}", f"data.train={synth_easy / 'stgr_sft.json'}",
-            "data.num_frames=2", f"data.cache_dir={synth_easy / 'frame_cache'}", "trainer.per_device_train_batch_size=1",
-            "trainer.max_steps=4", "trainer.save_steps=2", "trainer.activation_checkpointing=false", "threads=1"]
+            "data.num_frames=2", f"data.cache_dir={synth_easy / 'frame_cache'}",
+            "trainer.per_device_train_batch_size=1", "trainer.max_steps=4", "trainer.save_steps=2", "trainer.activation_checkpointing=false", "threads=1"]
     ended = _ctrl_c_when_stalled(argv, tmp_path / "stalled")
     assert (tmp_path / "stalled").exists(), ended.stderr[-2000:]
     assert ended.returncode == 130, ended.stderr[-2000:]
