@@ -15,7 +15,7 @@ inside the functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,8 +35,10 @@ class VideoModel(Protocol):
     frame_settings: dict[str, int]
     box_convention: BoxConvention  # how its boxes are written: input-frame pixels or 0-1000
 
-    def ask(self, batch: Sequence[Messages], *, max_new_tokens: int, temperature: float = 0.0) -> list[str]:
-        """One completion per conversation; greedy unless `temperature` > 0."""
+    def ask(self, batch: Sequence[Messages], *, max_new_tokens: int, temperature: float = 0.0,
+            on_tokens: Callable[[int], None] | None = None) -> list[str]:
+        """One completion per conversation; greedy unless `temperature` > 0. `on_tokens(n)`, where the model can
+        tell, is called as generation adds `n` tokens (a served model's reply arrives whole: it is not called)."""
         ...
 
     def sample(self, messages: Messages, *, n: int, temperature: float, max_new_tokens: int,
@@ -63,11 +65,13 @@ class LocalModel:
 
         return box_convention_of(self.model)
 
-    def ask(self, batch: Sequence[Messages], *, max_new_tokens: int, temperature: float = 0.0) -> list[str]:
+    def ask(self, batch: Sequence[Messages], *, max_new_tokens: int, temperature: float = 0.0,
+            on_tokens: Callable[[int], None] | None = None) -> list[str]:
         from o3video.models import generate
+        from o3video.models.token_counter import TokenCounter
 
         completions = generate(self.model, self.processor, list(batch), max_new_tokens=max_new_tokens,
-                               temperature=temperature)
+                               temperature=temperature, streamer=TokenCounter(on_tokens) if on_tokens else None)
         return [c[0] for c in completions]
 
     def sample(self, messages: Messages, *, n: int, temperature: float, max_new_tokens: int,
@@ -98,9 +102,11 @@ def load_video_model(spec: str, *, max_pixels: int = MAX_PIXELS, family: str | N
         return ServedModel.from_spec(spec, max_pixels=max_pixels, family=family, retries=retries, timeout=timeout,
                                      box_convention=box_convention)
     from o3video.models import load_model
+    from o3video.models.load import transformers_bars_off
 
-    model, processor = load_model(spec, dtype=dtype, device_map=device_map, max_pixels=max_pixels,
-                                  box_convention=box_convention)
+    with transformers_bars_off():  # no weight-loading bar above a one-line error
+        model, processor = load_model(spec, dtype=dtype, device_map=device_map, max_pixels=max_pixels,
+                                      box_convention=box_convention)
     return LocalModel(model, processor, name=spec)
 
 
@@ -150,11 +156,13 @@ def _messages(frames: Any, question: Asked, duration: float | None, convention: 
 
 
 def ask_frames(model: VideoModel, frames: Any, questions: Sequence[Asked], *, duration: float | None = None,
-               max_new_tokens: int = 512, temperature: float = 0.0) -> list[str]:
+               max_new_tokens: int = 512, temperature: float = 0.0,
+               on_tokens: Callable[[int], None] | None = None) -> list[str]:
     """One completion per question about the same `frames` (a `SampledFrames` or a list of frames, then
-    with `duration`); greedy unless `temperature` > 0."""
+    with `duration`); greedy unless `temperature` > 0; `on_tokens` as in `VideoModel.ask`."""
     batch = [_messages(frames, q, duration, model.box_convention) for q in questions]
-    return model.ask(batch, max_new_tokens=max_new_tokens, temperature=temperature)
+    told = {"on_tokens": on_tokens} if on_tokens is not None else {}
+    return model.ask(batch, max_new_tokens=max_new_tokens, temperature=temperature, **told)
 
 
 def sample_answers(model: VideoModel, frames: Any, question: Asked, *, n: int, duration: float | None = None,

@@ -70,18 +70,25 @@ def answer_video(
     temperature: float = 0.0,
     cache_dir: str | Path | None = None,
     instruction: str | None = None,
+    progress: bool = False,
 ) -> tuple[InferenceResult, Any]:
     """Answer `question` about `video` with `model` (a `o3video.answer.VideoModel`, in-process or served);
     returns the result and the sampled frames (for pictures). The per-frame pixel budget is the model's
     (`load_video_model(..., max_pixels=...)` sets it), and so is the box convention (`box_convention=` there
-    overrides it); `instruction` replaces the task's answer-format line as in `build_messages`."""
+    overrides it); `instruction` replaces the task's answer-format line as in `build_messages`. With `progress`,
+    bars on stderr show the frames being sampled and the tokens being generated (out of `max_new_tokens`)."""
     from o3video.answer import Question, ask_frames, video_frames
+    from o3video.progress import ProgressBar
 
     task = Task(task)
-    # frames at the size the model's processor keeps as it is: the size the cited boxes refer to
-    frames = video_frames(video, model, num_frames=num_frames, mode=mode, cache_dir=cache_dir)
-    (completion,) = ask_frames(model, frames.frames, [Question(question, task, instruction)], duration=frames.duration,
-                               max_new_tokens=max_new_tokens, temperature=temperature)
+    with ProgressBar(1, desc=f"sampling {num_frames} frames", unit="video", disable=not progress) as bar:
+        # frames at the size the model's processor keeps as it is: the size the cited boxes refer to
+        frames = video_frames(video, model, num_frames=num_frames, mode=mode, cache_dir=cache_dir)
+        bar.update()
+    with ProgressBar(max_new_tokens, desc="generating", unit="tokens", disable=not progress) as bar:
+        (completion,) = ask_frames(model, frames.frames, [Question(question, task, instruction)],
+                                   duration=frames.duration, max_new_tokens=max_new_tokens, temperature=temperature,
+                                   on_tokens=bar.update if progress else None)
     parsed = parse(completion)
     convention = model.box_convention
     result = InferenceResult(

@@ -15,12 +15,18 @@ torch here: a served run needs only the video layer and the `openai` package.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from o3video.errors import InputError
-from o3video.geometry import AUTO_CONVENTION, FAMILY_BOX_CONVENTIONS, MAX_PIXELS, MIN_PIXELS, BoxConvention
+from o3video.geometry import (
+    AUTO_CONVENTION,
+    FAMILY_BOX_CONVENTIONS,
+    MAX_PIXELS,
+    MIN_PIXELS,
+    BoxConvention,
+)
 from o3video.remote import data_uri, openai_client, parse_remote_spec
 from o3video.video.resize import QWEN3_FACTOR, QWEN25_FACTOR
 
@@ -128,7 +134,9 @@ class ServedModel:
     def name(self) -> str:
         return f"openai:{self.base_url}:{self.model}"
 
-    def ask(self, batch: Sequence[list[dict[str, Any]]], *, max_new_tokens: int, temperature: float = 0.0) -> list[str]:
+    def ask(self, batch: Sequence[list[dict[str, Any]]], *, max_new_tokens: int, temperature: float = 0.0,
+            on_tokens: Callable[[int], None] | None = None) -> list[str]:
+        """One completion per conversation; a reply arrives whole, so `on_tokens` is not called."""
         return [self._complete(m, n=1, temperature=temperature, max_new_tokens=max_new_tokens)[0] for m in batch]
 
     def sample(self, messages: list[dict[str, Any]], *, n: int, temperature: float, max_new_tokens: int,

@@ -27,6 +27,10 @@ VSTAR = ("eval", "vstar", "--anno", "{tmp}/a.json", "--videos", "{tmp}", "--mode
 MCQ = ("eval", "mcq", *VSTAR[2:])
 TG = ("eval", "tg", *VSTAR[2:])
 JUDGES = "exact, hf:PATH, openai:BASE_URL:MODEL or gemini-openai:MODEL"
+FRAMES = ("frames", "{tmp}/clip.mp4", "--out", "{tmp}/frames")
+SYNTH = ("synth", "--out", "{tmp}/world")
+BUILD = ("build", "--out", "{tmp}/build")
+TINY_SFT = Path(__file__).resolve().parents[1] / "o3video" / "configs" / "tiny_sft.yaml"
 
 CASES = [
     BadValue((*INFER, "--frames", "0"), "o3video infer: --frames must be >= 1, got 0"),
@@ -65,6 +69,46 @@ CASES = [
     BadValue(("demo", "--out", "{tmp}/run", "--threads", "0"), "o3video demo: --threads must be >= 1, got 0"),
     BadValue(("demo", "--out", "{tmp}/run", "--replay-where", "2"),
              "o3video demo: --replay-where must be between 0 and 1, got 2.0"),
+    BadValue((*FRAMES, "--num", "0"), "o3video frames: --num must be >= 1, got 0"),
+    BadValue((*FRAMES, "--max-pixels", "0"), "o3video frames: --max-pixels must be >= 1, got 0"),
+    BadValue((*FRAMES, "--max-pixels", "100", "--min-pixels", "200"),
+             "o3video frames: --max-pixels must be >= --min-pixels (200), got 100"),
+    BadValue((*FRAMES, "--factor", "0"), "o3video frames: --factor must be >= 1, got 0"),
+    BadValue((*FRAMES, "--key-time", "1", "--key-time", "-2"), "o3video frames: --key-time must be >= 0, got -2.0"),
+    BadValue((*SYNTH, "--sft", "-1"), "o3video synth: --sft must be >= 0, got -1"),
+    BadValue((*SYNTH, "--bench", "-5"), "o3video synth: --bench must be >= 0, got -5"),
+    BadValue((*SYNTH, "--general-mcq-share", "1.5"),
+             "o3video synth: --general-mcq-share must be between 0 and 1, got 1.5"),
+    BadValue((*SYNTH, "--fps", "0"), "o3video synth: --fps must be >= 1, got 0"),
+    BadValue((*SYNTH, "--workers", "0"), "o3video synth: --workers must be >= 1, got 0"),
+    BadValue((*SYNTH, "--size", "224"), "o3video synth: --size '224': expected two numbers separated by 'x'"),
+    BadValue((*SYNTH, "--duration", "5"), "o3video synth: --duration '5': expected two numbers separated by ','"),
+    BadValue((*SYNTH, "--sft-mix", "1,2"), "o3video synth: --sft-mix: mix '1,2': need 4 comma-separated numbers "
+                                           "(temporal, spatial, spatio-temporal, general)"),
+    BadValue(("tiny-model", "--out", "{tmp}/m", "--max-pixels", "10"),
+             "o3video tiny-model: --max-pixels must be >= 3136, got 10"),
+    BadValue(("train", "rl", "--config", "{tmp}/c.yaml", "--fixed-sigma", "0"),
+             "o3video train rl: --fixed-sigma must be > 0, got 0.0"),
+    BadValue(("train", "sft", "--config", str(TINY_SFT), "trainer.max_steps=many"),
+             f"o3video train sft: {TINY_SFT}: trainer.max_steps: expected an integer, got 'many'"),
+    BadValue((*BUILD, "--concurrency", "0"), "o3video build: --concurrency must be >= 1, got 0"),
+    BadValue((*BUILD, "--timeout", "0"), "o3video build: --timeout must be > 0, got 0.0"),
+    BadValue((*BUILD, "--max-tokens", "0"), "o3video build: --max-tokens must be >= 1, got 0"),
+    BadValue((*BUILD, "--temperature", "-0.5"), "o3video build: --temperature must be >= 0, got -0.5"),
+    BadValue((*BUILD, "--max-box-area", "0"), "o3video build: --max-box-area must be > 0 and <= 1, got 0.0"),
+    BadValue((*BUILD, "--min-video-s", "20", "--max-video-s", "10"),
+             "o3video build: --min-video-s must be <= --max-video-s (10.0), got 20.0"),
+    BadValue((*BUILD, "--verifier-error-rate", "2"),
+             "o3video build: --verifier-error-rate must be between 0 and 1, got 2.0"),
+    BadValue((*BUILD, "--synthetic-demo", "--errors", "shifted_box=2"),
+             "o3video build: --errors shifted_box=2: error rates must be >= 0 and sum to at most 1, got shifted_box=2"),
+    BadValue(("perception-base", "--threads", "0"), "o3video perception-base: --threads must be >= 1, got 0"),
+    BadValue(("perception-base", "--steps", "0"), "o3video perception-base: --steps must be >= 1, got 0"),
+    BadValue(("perception-base", "--where-steps", "-1"), "o3video perception-base: --where-steps must be >= 0, got -1"),
+    BadValue(("app", "--frames", "0"), "o3video app: --frames must be >= 1, got 0"),
+    BadValue(("app", "--port", "70000"), "o3video app: --port must be between 1 and 65535, got 70000"),
+    BadValue(("app", "--host", " "), "o3video app: --host: must not be empty"),
+    BadValue(("app", "--judge", "exat"), f"o3video app: --judge: unknown judge 'exat': expected {JUDGES}"),
 ]
 
 

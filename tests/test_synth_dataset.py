@@ -272,7 +272,7 @@ def test_cli_synth_writes_a_dataset(tmp_path, capsys):
     sft = records(out, "stgr_sft.json")
     assert Counter(r["task"] for r in sft) == Counter({t.value: k for t, k in task_counts(8, parse_mix("1,1,1,1", SFT_MIX)).items() if k})
     assert cli_main(["synth", "--out", str(tmp_path / "bad"), "--sft-mix", "1,2"]) == 2
-    assert capsys.readouterr().err.startswith("o3video synth: mix")
+    assert capsys.readouterr().err.startswith("o3video synth: --sft-mix: mix '1,2'")
     assert cli_main(["synth", "--out", str(tmp_path / "bad"), "--size", "101x80"]) == 2
     assert "even" in capsys.readouterr().err
 

@@ -309,3 +309,71 @@ def test_any_text_renders(text):
     result = draw_evidence(make_frames(2), text, question="q", duration=2.0)
     assert result.image.width == 1056
     assert all(p.frame_rect.x1 <= result.image.width and p.frame_rect.y1 <= result.image.height for p in result.layout.panels)
+
+
+SOURCE = (2 * W, 2 * H)  # the original video: twice the frames' size
+TRUTH_BOX = (40, 40, 200, 150)  # original pixels at 2.0 s; (20, 20, 100, 75) on frame 2
+
+
+@pytest.fixture(scope="module")
+def with_truth(frames):
+    from o3video.viz import GroundTruth, TimedBox
+
+    truth = GroundTruth(span=(1.0, 3.0), boxes=(TimedBox(2.0, TRUTH_BOX),), size=SOURCE)
+    return draw_evidence(frames, TWO_CLAIMS, question="What does the ball hit?", duration=DURATION, truth=truth)
+
+
+def test_the_ground_truth_box_is_drawn_in_green_beside_the_box_cited_on_that_frame(with_truth, rendered):
+    from o3video.viz.compare import PREDICTED, TRUTH
+
+    assert rendered.layout.truth_panels == [] and rendered.layout.truth_spans is None  # no truth, no block
+    [panel] = with_truth.layout.truth_panels
+    assert panel.frame_index == 2 and panel.item is None  # the frame nearest 2.0 s, which the cup's claim cites
+    image = with_truth.image
+    (left, top), (right, bottom) = panel.to_canvas(20, 20), panel.to_canvas(100, 75)
+    for f in np.linspace(0.2, 0.8, 5):
+        assert on_vertical_edge(image, left, top + f * (bottom - top), TRUTH, +1)
+        assert on_vertical_edge(image, right, top + f * (bottom - top), TRUTH, -1)
+    (cup_left, cup_top), (_, cup_bottom) = panel.to_canvas(*CUP_BOX[:2]), panel.to_canvas(*CUP_BOX[2:])
+    assert on_vertical_edge(image, cup_left, cup_top + 0.6 * (cup_bottom - cup_top), PREDICTED[0], +1)
+    assert with_truth.image.height > rendered.image.height
+
+
+def test_the_ground_truth_span_is_drawn_on_one_axis_with_the_cited_times(with_truth):
+    from o3video.viz.compare import PREDICTED, TRUTH, span_row_y, span_x
+
+    rect = with_truth.layout.truth_spans
+    image = with_truth.image
+
+    def at(seconds: float, row: int):
+        return image.getpixel((round(rect.x0 + span_x(seconds, DURATION, rect.width)), rect.y0 + span_row_y(row)))
+
+    assert [at(t, 0) == TRUTH for t in (0.5, 1.5, 2.9, 3.5)] == [False, True, True, False]  # truth 1 … 3 s
+    # the answer states no span, so the row shows the cited times, 1.0 (ball) … 2.2 s (cup)
+    assert [at(t, 1) == PREDICTED[0] for t in (0.5, 1.5, 2.1, 3.0)] == [False, True, True, False]
+
+
+def test_a_vstar_records_ground_truth_is_read_from_its_fields():
+    from o3video.viz import GroundTruth, TimedBox, vstar_truth
+
+    record = {"timestamps": [2, 5], "width": 640, "height": 360,
+              "bboxes": [{"timestamp": 3, "xmin": 1, "ymin": 2, "xmax": 30, "ymax": 40},
+                         {"4": {"xmin": 5, "ymin": 6, "xmax": 50, "ymax": 60}}]}
+    boxes = (TimedBox(3.0, (1, 2, 30, 40)), TimedBox(4.0, (5, 6, 50, 60)))
+    assert vstar_truth(record) == GroundTruth((2.0, 5.0), boxes, (640, 360))
+    assert vstar_truth({"question": "q"}).empty
+
+
+def test_the_ground_truth_travels_into_every_format(frames, tmp_path):
+    from o3video.viz import GroundTruth
+
+    truth = GroundTruth(span=(1.0, 3.0))
+    plain = save_evidence(tmp_path / "plain.png", frames, TWO_CLAIMS, question="q", duration=DURATION)
+    marked = save_evidence(tmp_path / "truth.png", frames, TWO_CLAIMS, question="q", duration=DURATION, truth=truth)
+    with Image.open(plain) as a, Image.open(marked) as b:
+        assert b.height > a.height
+    page = save_evidence(tmp_path / "truth.html", frames, TWO_CLAIMS, question="q", duration=DURATION, truth=truth)
+    parser = _PageParser()
+    parser.feed(page.read_text(encoding="utf-8"))
+    summary = Image.open(io.BytesIO(base64.b64decode(parser.images[0].split(",", 1)[1])))
+    assert summary.size == Image.open(marked).size

@@ -1,6 +1,7 @@
 """End-to-end V-STaR runs with the tiny model on synthetic records: resume, errors, baselines, infer."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -110,7 +111,45 @@ def test_infer_command_prints_evidence_and_draws_it(synth_easy, tiny_model, tmp_
     result = json.loads(out_json.read_text())
     assert result["input_size"] == [112, 84] and len(result["frame_times"]) == 4
     assert out_png.stat().st_size > 0
-    assert "Q: What moves?" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "Q: What moves?" in printed.out
+    err = " ".join(printed.err.split())  # the progress bars, drawn once when stderr is not a terminal
+    assert "sampling 4 frames" in err and "1/1 video" in err
+    generated = re.search(r"generating \S* (\d+)/8 tokens", err)
+    assert generated and 1 <= int(generated.group(1)) <= 8
+    assert "Loading weights" not in printed.err  # transformers' own bar is kept quiet
+
+
+def test_the_token_counter_counts_what_generate_adds(loaded):
+    import torch
+
+    from o3video.models.token_counter import TokenCounter
+
+    told = []
+    counter = TokenCounter(told.append)
+    ids = loaded.processor.tokenizer("where is the red circle", return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        out = loaded.model.generate(input_ids=ids, max_new_tokens=5, do_sample=False, streamer=counter)
+    assert counter.count == out.shape[1] - ids.shape[1] == sum(told)
+    assert all(n == 1 for n in told)
+
+
+def test_transformers_bars_off_silences_transformers_bars_and_restores_them():
+    from transformers.utils import logging as hf_logging
+
+    from o3video.models.load import transformers_bars_off
+
+    assert hf_logging.is_progress_bar_enabled()
+    with transformers_bars_off():
+        assert not hf_logging.is_progress_bar_enabled()
+    assert hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        with transformers_bars_off():
+            pass
+        assert not hf_logging.is_progress_bar_enabled()  # a caller's choice is kept
+    finally:
+        hf_logging.enable_progress_bar()
 
 
 def test_evidence_is_reported_in_both_coordinate_spaces():

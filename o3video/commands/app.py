@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from o3video.commands.option_checks import Bound
+
 HELP = "A local web app (Gradio): ask a video question, browse eval results, inspect STGR data, with their evidence."
+
+
+APP_BOUNDS = (Bound("--frames", 1), Bound("--port", 1, 65535))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from o3video.app.app_config import AppConfig
+    from o3video.commands.option_checks import check_bounds, check_text
+    from o3video.eval.judges import parse_judge_spec
+
+    check_bounds(args, APP_BOUNDS)
+    check_text(args.host, "--host")
+    parse_judge_spec(args.judge)  # a typo is found now, not on the first results shown
     from o3video.app.data_view import open_data
     from o3video.app.web import AppState, build_page
 

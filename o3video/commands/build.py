@@ -5,7 +5,20 @@ from __future__ import annotations
 
 import argparse
 
+from o3video.commands.option_checks import Bound
+
 HELP = "Build STGR data: annotate sources with a VLM, filter boxes, check self-consistency, mix; --synthetic-demo runs it offline."
+
+
+BUILD_BOUNDS = (
+    Bound("--max-items", 1), Bound("--concurrency", 1), Bound("--rpm", 0, strict=True),
+    Bound("--timeout", 0, strict=True), Bound("--max-retries", 0), Bound("--reply-retries", 0),
+    Bound("--max-tokens", 1), Bound("--verify-max-tokens", 1), Bound("--temperature", 0), Bound("--frames", 1),
+    Bound("--max-box-area", 0, 1, strict=True), Bound("--min-video-s", 0), Bound("--max-video-s", 0, strict=True),
+    Bound("--max-action-share", 0, 1, strict=True), Bound("--max-span-share", 0, 1, strict=True),
+    Bound("--max-cot-chars", 1), Bound("--mix-total", 1), Bound("--demo-videos", 1), Bound("--demo-existing", 0),
+    Bound("--verifier-error-rate", 0, 1),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,10 +127,21 @@ def _config(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from o3video.commands.option_checks import check_bounds
     from o3video.construction.build_report import render_validation
     from o3video.construction.vlm import VLMError
     from o3video.errors import InputError
 
+    check_bounds(args, BUILD_BOUNDS)
+    if args.min_video_s > args.max_video_s:
+        raise InputError(f"--min-video-s must be <= --max-video-s ({args.max_video_s}), got {args.min_video_s}")
+    if args.synthetic_demo and args.errors:
+        from o3video.lab.offline.annotator import parse_error_rates
+
+        try:
+            parse_error_rates(args.errors)
+        except ValueError as error:
+            raise InputError(f"--errors {args.errors}: {error}") from None
     out = Path(args.out)
     if args.restart:
         _restart(out)

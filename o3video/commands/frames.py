@@ -6,10 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
+from o3video.commands.option_checks import Bound
 from o3video.geometry import MAX_PIXELS
 from o3video.io import atomic_write_text
 
 HELP = "Sample N frames from a video (true timestamps, model-input size); write images + frames.json."
+
+
+FRAMES_BOUNDS = (Bound("--num", 1), Bound("--min-pixels", 1), Bound("--max-pixels", 1), Bound("--factor", 1),
+                 Bound("--key-time", 0))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,10 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from o3video.commands.option_checks import check_bounds
     from o3video.errors import InputError
     from o3video.io import check_output_folder
     from o3video.video import sample_frames
 
+    check_bounds(args, FRAMES_BOUNDS)
+    if args.max_pixels < args.min_pixels:
+        raise InputError(f"--max-pixels must be >= --min-pixels ({args.min_pixels}), got {args.max_pixels}")
     out = check_output_folder(args.out or Path(f"{Path(args.video).name}.frames"), "--out")
     try:
         sampled = sample_frames(

@@ -10,6 +10,10 @@ from o3video.commands.option_checks import Bound
 from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, CONVENTION_HELP, MAX_PIXELS, MIN_PIXELS
 from o3video.io import atomic_write_text
 
+# The answer's token cap: the official GSPO recipe samples 768 new tokens (its `max_completion_length`), so a
+# trained model's grounded answers fit in it.
+ANSWER_TOKENS = 768
+
 HELP = "Answer a question about a video; print the answer and its evidence (object, time, box); draw it."
 MODEL_HELP = ("checkpoint path or hub id (e.g. Qwen/Qwen2.5-VL-7B-Instruct), or a served model: "
               "openai:BASE_URL:MODEL (vLLM or any OpenAI-compatible server)")
@@ -43,8 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help=f"pixel budget per frame (>= {MIN_PIXELS})")
     parser.add_argument("--box-convention", choices=CONVENTION_CHOICES, default=AUTO_CONVENTION, help=CONVENTION_HELP)
     parser.add_argument("--task", default=Task.SPATIO_TEMPORAL.value, choices=[t.value for t in Task if not t.uses_image])
-    parser.add_argument("--max-new-tokens", type=int, default=512,
-                        help="tokens the answer may take (default 512; 64 keeps a tiny model's answer short)")
+    parser.add_argument("--max-new-tokens", type=int, default=ANSWER_TOKENS,
+                        help=f"tokens the answer may take (default {ANSWER_TOKENS}: what the official GSPO recipe lets "
+                             "the model write, so a trained model's answer is not cut; a model that ends its answer "
+                             "stops sooner, as bases/perception does within 96; a random tiny-model never ends, so "
+                             "give it a small cap such as 64)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 (default): greedy; > 0: sampled")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--device-map", default=None, help="e.g. auto, cuda:0")
@@ -94,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
                              box_convention=args.box_convention)
     result, frames = answer_video(model, args.video, args.question, task=args.task, num_frames=args.frames,
                                   mode=args.mode, max_new_tokens=args.max_new_tokens,
-                                  temperature=args.temperature)
+                                  temperature=args.temperature, progress=True)
     _print(result)
     if args.json:
         atomic_write_text(args.json, json.dumps(result.to_dict(), indent=2))

@@ -31,17 +31,20 @@ class Bound:
         return above and (self.high is None or value <= self.high)
 
     def problem(self, value: float) -> str:
+        if self.high is not None and self.strict:
+            return f"{self.option} must be > {self.low} and <= {self.high}, got {value}"
         if self.high is not None:
             return f"{self.option} must be between {self.low} and {self.high}, got {value}"
         return f"{self.option} must be {'>' if self.strict else '>='} {self.low}, got {value}"
 
 
 def check_bounds(args: argparse.Namespace, bounds: Iterable[Bound]) -> None:
-    """Every option of `bounds` that `args` has a value for lies in its range."""
+    """Every option of `bounds` that `args` has a value for lies in its range (each value of a repeatable one)."""
     for bound in bounds:
         value = getattr(args, bound.attribute, None)
-        if value is not None and not bound.accepts(value):
-            raise InputError(bound.problem(value))
+        for one in value if isinstance(value, list) else [value]:
+            if one is not None and not bound.accepts(one):
+                raise InputError(bound.problem(one))
 
 
 def check_suffix(path: Path | None, option: str, suffixes: tuple[str, ...]) -> None:

@@ -43,18 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from o3video.commands.option_checks import Bound, check_bounds
     from o3video.errors import InputError
     from o3video.lab.perception.build_base import STAGES, BaseRecipe, build_perception_base
     from o3video.train.common import set_threads
 
-    if args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
-    if args.steps < (0 if args.source else 1):
-        raise InputError(f"--steps must be >= {0 if args.source else 1}, got {args.steps}")
     stages = STAGES[1:]  # after the single-object stage (--steps)
-    for option in stages:
-        if getattr(args, option) < 0:
-            raise InputError(f"--{option.replace('_', '-')} must be >= 0, got {getattr(args, option)}")
+    check_bounds(args, [Bound("--threads", 1), Bound("--steps", 0 if args.source else 1),
+                        *(Bound(f"--{option.replace('_', '-')}", 0) for option in stages)])
     if args.source:
         if not (Path(args.source) / "config.json").is_file():
             raise InputError(f"--from {args.source}: not a model directory (no config.json)")

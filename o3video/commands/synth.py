@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
+from o3video.commands.option_checks import Bound
+
 HELP = "Generate synthetic videos with exact ground truth: STGR training sets and V-STaR-format benchmarks."
+
+
+SYNTH_BOUNDS = (Bound("--sft", 0), Bound("--rl", 0), Bound("--bench", 0), Bound("--temporal-mcq-share", 0, 1),
+                Bound("--general-mcq-share", 0, 1), Bound("--fps", 1), Bound("--workers", 1))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,19 +47,15 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from o3video.data.synth import RL_MIX, SFT_MIX, SynthConfig, build_dataset, parse_mix
+    from o3video.commands.option_checks import check_bounds
+    from o3video.data.synth import RL_MIX, SFT_MIX, SynthConfig, build_dataset
     from o3video.errors import InputError
 
-    for name in ("sft", "rl", "bench"):
-        if getattr(args, name) < 0:
-            raise InputError(f"--{name} must be >= 0")
-    for name in ("temporal_mcq_share", "general_mcq_share"):
-        if not 0.0 <= getattr(args, name) <= 1.0:
-            raise InputError(f"--{name.replace('_', '-')} must be within [0, 1]")
+    check_bounds(args, SYNTH_BOUNDS)
     shares = {"temporal_mcq_share": args.temporal_mcq_share, "general_mcq_share": args.general_mcq_share}
     try:
-        sft_mix = replace(parse_mix(args.sft_mix, SFT_MIX) if args.sft_mix else SFT_MIX, **shares)
-        rl_mix = replace(parse_mix(args.rl_mix, RL_MIX) if args.rl_mix else RL_MIX, **shares)
+        sft_mix = replace(_mix(args.sft_mix, SFT_MIX, "--sft-mix"), **shares)
+        rl_mix = replace(_mix(args.rl_mix, RL_MIX, "--rl-mix"), **shares)
         config = SynthConfig(out=Path(args.out), preset=_preset(args), sft=args.sft, rl=args.rl,
                              bench=args.bench, seed=args.seed, sft_mix=sft_mix, rl_mix=rl_mix,
                              workers=max(1, args.workers), grounded_general_mcq=args.grounded_general_mcq)
@@ -64,6 +66,16 @@ def run(args: argparse.Namespace) -> int:
     videos = sum(len(v) for v in summary.scenes.values())
     print(f"wrote {summary.out}: {counts}; {videos} videos in {summary.seconds:.1f} s (card: {summary.out / 'README.md'})")
     return 0
+
+
+def _mix(text: str | None, default, option: str):
+    """The mix `text` gives (`o3video.mixes.parse_mix`), `default` without one; a bad one names `option`."""
+    from o3video.mixes import parse_mix
+
+    try:
+        return parse_mix(text, default) if text else default
+    except ValueError as error:
+        raise ValueError(f"{option}: {error}") from None
 
 
 def _pair(text: str, kind: type, option: str, sep: str = ","):

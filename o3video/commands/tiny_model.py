@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from o3video.geometry import MAX_PIXELS
+from o3video.commands.option_checks import Bound
+from o3video.geometry import MAX_PIXELS, MIN_PIXELS
 
 HELP = "Build a tiny random Qwen2.5-VL or Qwen3-VL (locally trained tokenizer) and save it like a checkpoint"
+
+
+TINY_BOUNDS = (Bound("--max-pixels", MIN_PIXELS),)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from o3video.commands.option_checks import check_bounds
     from o3video.models import build_tiny_model, load_model
     from o3video.models.corpus import read_corpus
 
+    check_bounds(args, TINY_BOUNDS)
     corpus = list(read_corpus(args.corpus)) if args.corpus else None
     out = build_tiny_model(args.out, corpus, size=args.size, seed=args.seed, max_pixels=args.max_pixels,
                            arch=args.arch)

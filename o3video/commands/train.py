@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from o3video.commands.option_checks import Bound
+
 HELP = "Train: SFT cold start or GSPO reinforcement learning (TRL) from a YAML config plus key=value overrides."
+
+
+TRAIN_BOUNDS = (Bound("--fixed-sigma", 0, strict=True),)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,9 +51,11 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
+    from o3video.commands.option_checks import check_bounds
     from o3video.errors import InputError
     from o3video.train.train_config import load_config
 
+    check_bounds(args, TRAIN_BOUNDS)
     values = _flag_values(args)
     for assignment in args.overrides:
         key = assignment.partition("=")[0].strip()

@@ -29,9 +29,11 @@ def generate(
     num_return_sequences: int = 1,
     repetition_penalty: float = 1.0,
     engine: str = "transformers",
+    streamer: Any = None,
 ) -> list[list[str]]:
     """Complete every conversation in `messages_batch`; returns, per conversation, its
-    `num_return_sequences` completions decoded without special tokens (grounding tags kept).
+    `num_return_sequences` completions decoded without special tokens (grounding tags kept). `streamer` (a
+    transformers streamer, e.g. `o3video.models.token_counter.TokenCounter`) is handed each new token.
 
     Greedy when `temperature == 0` (then only one sequence per prompt makes sense). With
     `engine="vllm"`, `model` is a `vllm.LLM` (see `o3video.models.vllm_engine.load_vllm`) and
@@ -67,6 +69,7 @@ def generate(
             num_return_sequences=num_return_sequences,
             repetition_penalty=repetition_penalty,
         ),
+        streamer,
     )
 
 
@@ -96,7 +99,8 @@ def sampling_config(
 
 
 def _generate_transformers(
-    model: PreTrainedModel, processor: ProcessorMixin, messages_batch: list[Messages], config: GenerationConfig
+    model: PreTrainedModel, processor: ProcessorMixin, messages_batch: list[Messages], config: GenerationConfig,
+    streamer: Any = None,
 ) -> list[list[str]]:
     inputs = processor.apply_chat_template(
         messages_batch,
@@ -112,7 +116,7 @@ def _generate_transformers(
     if config.pad_token_id is None:
         config.pad_token_id = processor.tokenizer.pad_token_id
     with torch.inference_mode():
-        output = model.generate(**inputs, generation_config=config)
+        output = model.generate(**inputs, generation_config=config, streamer=streamer)
     completions = output[:, inputs["input_ids"].shape[1] :]
     texts = processor.batch_decode(completions, skip_special_tokens=True)
     n = config.num_return_sequences

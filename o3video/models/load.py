@@ -7,18 +7,31 @@ most 128·28·28 pixels, docs/design.md §1) and boxes are expressed in the resi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
+from transformers import (
+    AutoModelForImageTextToText,
+    AutoProcessor,
+    PreTrainedModel,
+    ProcessorMixin,
+)
 from transformers.image_utils import SizeDict
 
 from o3video.errors import InputError
-from o3video.geometry import AUTO_CONVENTION, CONVENTION_CHOICES, FAMILY_BOX_CONVENTIONS, MAX_PIXELS, BoxConvention
+from o3video.geometry import (
+    AUTO_CONVENTION,
+    CONVENTION_CHOICES,
+    FAMILY_BOX_CONVENTIONS,
+    MAX_PIXELS,
+    BoxConvention,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +84,22 @@ def load_model(
             f"the local hub cache loads offline). Underlying error: {error}"
         ) from error
     return finish_loading(model, processor, min_pixels, max_pixels, box_convention)
+
+
+@contextlib.contextmanager
+def transformers_bars_off() -> Iterator[None]:
+    """transformers' own progress bars (loading weights, writing shards, on stderr) off inside, as they were
+    after: a command whose input fails right after the load, or that is interrupted, then says so in its one
+    line only; the commands show their own progress."""
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
 
 
 def finish_loading(model: PreTrainedModel, processor: ProcessorMixin, min_pixels: int | None, max_pixels: int | None,

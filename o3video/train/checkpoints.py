@@ -64,6 +64,14 @@ def last_checkpoint(config: TrainConfig) -> str | None:
     return str(newest) if newest is not None else None
 
 
+def interrupted_note(out: Path) -> str:
+    """What an interrupted run keeps in `out` and how to go on: its newest complete checkpoint, or none yet."""
+    kept = [checkpoint for checkpoint in checkpoints(out) if complete(checkpoint)]
+    if not kept:
+        return f"no checkpoint in {out} yet; the same command starts the run again"
+    return f"{kept[-1]} kept; the same command resumes from there"
+
+
 def finished_step(out: str | Path) -> int | None:
     """The final step of a finished run in `out` (written by `finish`), else None."""
     import json
@@ -90,7 +98,11 @@ def clear_run(out: Path, metrics_file: str) -> None:
 def checkpoint_state_dict(model: Any, state_dict: dict[str, Any]) -> dict[str, Any]:
     """`state_dict` (as saved) with its keys renamed to the live model's, by the model's conversion mapping."""
     from transformers.conversion_mapping import get_model_conversion_mapping
-    from transformers.core_model_loading import WeightConverter, WeightRenaming, rename_source_key
+    from transformers.core_model_loading import (
+        WeightConverter,
+        WeightRenaming,
+        rename_source_key,
+    )
 
     transforms = get_model_conversion_mapping(model)
     renamings = [t for t in transforms if isinstance(t, WeightRenaming)]
@@ -141,6 +153,7 @@ __all__ = [
     "checkpoints",
     "clear_run",
     "finished_step",
+    "interrupted_note",
     "last_checkpoint",
     "load_checkpoint_weights",
 ]

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from o3video.train.callbacks import METRICS_FILE
-from o3video.train.checkpoints import STATE_FILE, clear_run, finished_step, last_checkpoint
+from o3video.train.checkpoints import (
+    STATE_FILE,
+    checkpoint_step,
+    clear_run,
+    finished_step,
+    interrupted_note,
+    last_checkpoint,
+)
 from o3video.train.train_config import TrainConfig, save_config, shipped_config
 
 log = logging.getLogger(__name__)
@@ -108,10 +115,20 @@ def run_trainer(config: TrainConfig, make_args: Callable[[TrainConfig], Any],
     if step is not None and not config.overwrite:
         log.warning("%s: finished at step %d; left as it is (overwrite=true / --overwrite trains again)", out, step)
         return out
+    from o3video.errors import Interrupted
+    from o3video.models.load import transformers_bars_off
+    from o3video.train.processes import is_main_process
+
     resume_from = decided_by_main(lambda: start_or_resume(config, out))
-    trainer, processor, out = build(config, args=args, **build_kwargs)
-    trainer.train(resume_from_checkpoint=resume_from)
-    return finish(trainer, processor, out)
+    if resume_from is not None and is_main_process():
+        print(f"resuming {out} from {Path(resume_from).name} (step {checkpoint_step(Path(resume_from))})", flush=True)
+    with transformers_bars_off():  # the run's own bar shows progress; an interrupt is then one line
+        trainer, processor, out = build(config, args=args, **build_kwargs)
+        try:
+            trainer.train(resume_from_checkpoint=resume_from)
+        except KeyboardInterrupt:
+            raise Interrupted(interrupted_note(out)) from None
+        return finish(trainer, processor, out)
 
 
 def start_or_resume(config: TrainConfig, out: Path) -> str | None:

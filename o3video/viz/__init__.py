@@ -17,6 +17,7 @@ from o3video.viz.evidence import (
 )
 from o3video.viz.save import FORMATS, save_evidence
 from o3video.viz.shown_claims import Evidence, EvidenceItem, FrameLike, collect_evidence
+from o3video.viz.truth import GroundTruth, TimedBox, vstar_truth
 
 __all__ = [
     "FORMATS",
@@ -24,11 +25,14 @@ __all__ = [
     "EvidenceItem",
     "EvidenceLayout",
     "FrameLike",
+    "GroundTruth",
     "PanelPlacement",
     "RenderedEvidence",
+    "TimedBox",
     "TimelinePlacement",
     "collect_evidence",
     "draw_evidence",
     "render_evidence",
     "save_evidence",
+    "vstar_truth",
 ]

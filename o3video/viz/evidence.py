@@ -13,7 +13,7 @@ of each highlighted mention), so callers and tests can find things without guess
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from o3video.viz.layout import MARGIN, Rect, Stack
 from o3video.viz.richtext import Mention
 from o3video.viz.shown_claims import Evidence, EvidenceItem, FrameLike, collect_evidence
 from o3video.viz.timeline import TimelineGeometry
+from o3video.viz.truth import GroundTruth, truth_panels, truth_spans
 
 WIDTH = 1056
 CONTENT = WIDTH - 2 * MARGIN
@@ -70,6 +71,8 @@ class EvidenceLayout:
     panels: list[PanelPlacement]
     timeline: TimelinePlacement | None  # None when there is no time axis (one image, no duration)
     mentions: list[Mention]  # highlighted object mentions in the reasoning, canvas coordinates
+    truth_spans: Rect | None = None  # the ground-truth span beside the answered one, when a truth was given
+    truth_panels: list[PanelPlacement] = field(default_factory=list)  # frames with a ground-truth box (item None)
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,28 @@ def _thumbnails(stack: Stack, evidence: Evidence) -> list[PanelPlacement]:
     return _grid(stack, cells, THUMB_COLUMNS, width, THUMB_GAP)
 
 
-def compose(evidence: Evidence, *, question: str, answer: str | None = None, reference: str | None = None) -> RenderedEvidence:
-    """Lay out and draw the summary picture of already collected `evidence`."""
+TRUTH_TITLE = "Ground truth (green) beside the answer (red)"
+
+
+def _truth(stack: Stack, evidence: Evidence, truth: GroundTruth,
+           answer: str | None) -> tuple[Rect | None, list[PanelPlacement]]:
+    """The ground-truth block: the spans on one axis, then the frames of the ground-truth boxes."""
+    stack.add(blocks.heading(TRUTH_TITLE, CONTENT), gap=2)
+    spans = None
+    if truth.span is not None:
+        answered = blocks.answer_span(evidence, answer)
+        strip = truth_spans(truth, evidence, answered, blocks.timeline_span(evidence), CONTENT)
+        x, y = stack.add(strip)
+        spans = Rect(x, y, x + strip.width, y + strip.height)
+    panels = truth_panels(evidence, truth, PANEL_WIDTH, PANEL_MAX_HEIGHT)
+    cells = [(panel, index, None) for panel, index in panels]
+    return spans, _grid(stack, cells, COLUMNS, PANEL_WIDTH, GAP)  # type: ignore[arg-type]
+
+
+def compose(evidence: Evidence, *, question: str, answer: str | None = None, reference: str | None = None,
+            truth: GroundTruth | None = None) -> RenderedEvidence:
+    """Lay out and draw the summary picture of already collected `evidence`; with `truth` (a record's), the
+    ground-truth span and boxes beside the answered ones."""
     stack = Stack(WIDTH)
     stack.add(blocks.header(evidence, CONTENT, question=question, answer=answer, reference=reference))
     stack.rule()
@@ -136,6 +159,9 @@ def compose(evidence: Evidence, *, question: str, answer: str | None = None, ref
         strip, geometry = blocks.timeline(evidence, CONTENT, answer=answer)
         x, y = stack.add(strip)
         timeline = TimelinePlacement(Rect(x, y, x + strip.width, y + strip.height), geometry)
+    spans, truth_placed = None, []
+    if truth is not None and not truth.empty:
+        spans, truth_placed = _truth(stack, evidence, truth, answer)
     stack.rule()
     text, mentions = blocks.reasoning(evidence, CONTENT)
     x, y = stack.add(text)
@@ -144,7 +170,8 @@ def compose(evidence: Evidence, *, question: str, answer: str | None = None, ref
     if notes is not None:
         stack.add(notes)
     image = stack.render()
-    return RenderedEvidence(image, EvidenceLayout(image.size, panels, timeline, mentions), evidence)
+    layout = EvidenceLayout(image.size, panels, timeline, mentions, spans, truth_placed)
+    return RenderedEvidence(image, layout, evidence)
 
 
 def draw_evidence(
@@ -157,13 +184,15 @@ def draw_evidence(
     reference: str | None = None,
     source_size: tuple[float, float] | None = None,
     box_convention: BoxConvention | str = BoxConvention.PIXELS,
+    truth: GroundTruth | None = None,
 ) -> RenderedEvidence:
     """The evidence picture with its layout. `answer` overrides the completion's <answer> text (e.g. a
     voted answer); `reference` is a ground-truth answer to show beside it; `source_size` (W, H) of the
     original video adds each box in original pixels to the captions; `box_convention` is what the completion's
-    boxes are in (the model's: pixels of the frames, or 0–1000 of them)."""
+    boxes are in (the model's: pixels of the frames, or 0–1000 of them); `truth` is the record's ground truth,
+    drawn beside the answer (`o3video.viz.truth`)."""
     evidence = collect_evidence(frames, completion, duration=duration, source_size=source_size, box_convention=box_convention)
-    return compose(evidence, question=question, answer=answer, reference=reference)
+    return compose(evidence, question=question, answer=answer, reference=reference, truth=truth)
 
 
 def render_evidence(frames: Sequence[FrameLike], completion: str | Completion, **options: Any) -> Image.Image:

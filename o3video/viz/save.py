@@ -13,6 +13,7 @@ from o3video.viz.animation import save_gif
 from o3video.viz.evidence import draw_evidence
 from o3video.viz.page import render_page
 from o3video.viz.shown_claims import FrameLike
+from o3video.viz.truth import GroundTruth
 
 FORMATS = (".png", ".gif", ".html", ".htm")
 
@@ -39,13 +40,15 @@ def save_evidence(
     reference: str | None = None,
     source_size: tuple[float, float] | None = None,
     box_convention: BoxConvention | str = BoxConvention.PIXELS,
+    truth: GroundTruth | None = None,
 ) -> Path:
-    """Write the evidence for `completion` to `path`; the suffix picks the format (.png, .gif, .html)."""
+    """Write the evidence for `completion` to `path`; the suffix picks the format (.png, .gif, .html). With
+    `truth` (a record's ground truth) the picture draws it beside the answer."""
     path = check_evidence_path(path)
     suffix = path.suffix.lower()
     rendered = draw_evidence(
         frames, completion, question=question, duration=duration, answer=answer, reference=reference, source_size=source_size,
-        box_convention=box_convention,
+        box_convention=box_convention, truth=truth,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".png":

@@ -57,7 +57,8 @@ def checks(evals: list[EvalSummary], total_seconds: float, quick: bool, blind: l
 
 
 def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
-    """The SFT+GSPO model's chain-1 *where* answers on the first test records, drawn on the frames it saw."""
+    """The SFT+GSPO model's chain-1 *where* answers on the first test records, drawn on the frames it saw, with
+    the record's ground-truth span and boxes beside them."""
     from transformers import AutoProcessor
 
     from o3video.data.vstar import answer_text
@@ -65,7 +66,7 @@ def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
     from o3video.grammar import parse
     from o3video.models import frame_settings
     from o3video.video import sample_frames
-    from o3video.viz import save_evidence
+    from o3video.viz import save_evidence, vstar_truth
 
     pictures: list[tuple[str, Path]] = []
     results = demo.evals / "gspo.jsonl"
@@ -86,7 +87,7 @@ def evidence_pictures(demo: Demo, count: int) -> list[tuple[str, Path]]:
         path = save_evidence(demo.out / "evidence" / f"{row['vid']}_where.png", frames.frames, completion,
                              question=row["spatial_question"], duration=frames.duration,
                              answer=answer_text(completion)[:200], reference=reference, source_size=frames.source_size,
-                             box_convention=row.get("box_convention") or "pixels")
+                             box_convention=row.get("box_convention") or "pixels", truth=vstar_truth(row))
         pictures.append((f"{row['vid']}: \"{row['spatial_question']}\" — {reference}", path))
     return pictures
 

@@ -66,7 +66,8 @@ def parse_error_rates(text: str | None) -> dict[str, float]:
         else:
             raise ValueError(f"unknown error kind {kind!r}; expected one of {', '.join(ERROR_KINDS)} or all")
     if any(r < 0 for r in rates.values()) or sum(rates.values()) > 1 + 1e-9:
-        raise ValueError(f"error rates must be >= 0 and sum to at most 1, got {rates}")
+        given = ",".join(f"{kind}={rate:g}" for kind, rate in rates.items() if rate)
+        raise ValueError(f"error rates must be >= 0 and sum to at most 1, got {given}")
     return rates
 
 
