@@ -50,8 +50,9 @@ def rows(out):
 
 
 def hold_then_kill(stage, step, overrides, markers, timeout=300):
-    """Launch 2 ranks with torchrun that hold still once `checkpoint-<step>` is written, then SIGKILL the whole
-    process group (torchrun and both ranks) at that point, as when the machine is lost."""
+    """Launch 2 ranks with torchrun that hold still once `checkpoint-<step>` is written, then SIGKILL the launch at
+    that point, as when the machine is lost: torchrun's process group and each rank's (torchrun starts every rank
+    in a session of its own), waiting until every one of them is gone."""
     markers.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
@@ -59,13 +60,29 @@ def hold_then_kill(stage, step, overrides, markers, timeout=300):
     with open(markers / "log", "w") as log:
         launched = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.monotonic() + timeout
-        while len(list(markers.glob("held-*"))) < 2:
+        while len(held := sorted(markers.glob("held-*"))) < 2:
             assert launched.poll() is None, f"the run ended before holding:\n{(markers / 'log').read_text()[-3000:]}"
             assert time.monotonic() < deadline, "the run never reached its checkpoint"
             time.sleep(0.5)
-        os.killpg(launched.pid, signal.SIGKILL)
+        ranks = [int(marker.read_text()) for marker in held]
+        for pid in (launched.pid, *ranks):
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            except ProcessLookupError:  # gone with a group killed before it
+                pass
         launched.wait()
+    while any(alive(pid) for pid in ranks):
+        assert time.monotonic() < deadline, f"ranks {ranks} outlived SIGKILL"
+        time.sleep(0.1)
     return launched
+
+
+def alive(pid):
+    """Whether process `pid` still exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def step_rows(out):

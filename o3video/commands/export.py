@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+
+from o3video.commands.frames_cache import add_training_data_arguments, training_data_values
 
 HELP = "Export a training config's STGR records for another engine (verl's RL parquet)."
 
@@ -13,24 +14,11 @@ HELP = "Export a training config's STGR records for another engine (verl's RL pa
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", choices=["verl"], required=True, help="the engine: verl (parquet rows for its RL)")
     parser.add_argument("--out", type=Path, required=True, help="the parquet file to write")
-    parser.add_argument("--config", help="the training YAML config whose records and frames are exported")
-    parser.add_argument("--data", action="append", metavar="STGR.json", help="training file (data.train), repeatable")
-    parser.add_argument("--videos", metavar="DIR", help="folder the records' media paths are relative to (data.root)")
+    add_training_data_arguments(parser)
     parser.add_argument("--data-source", default="o3video/stgr", help="the rows' data_source (default o3video/stgr)")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="dotted overrides, as for `o3video train`: model=... (whose resize rule and box "
                         "convention the prompts follow), data.num_frames=16 ...")
-
-
-def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings the flags set (dotted key -> value); without a config file, the stage and output folder a
-    training config needs, which the rows do not depend on."""
-    values: dict[str, Any] = {} if args.config else {"stage": "rl", "output_dir": "."}
-    if args.data:
-        values["data.train"] = list(args.data)
-    if args.videos:
-        values["data.root"] = args.videos
-    return values
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from o3video.train.train_config import load_config
 
     out = check_output_file(args.out, "--out")
-    config = load_config(args.config, args.overrides, values=_flag_values(args))
+    config = load_config(args.config, args.overrides, values=training_data_values(args, "rl"))
     records = training_records(config)
     with ProgressBar(len(records), desc="verl rows", unit="record") as bar:
         count = write_verl_parquet(verl_rows(records, args.data_source), out, on_row=bar.update)
