@@ -15,7 +15,8 @@ import sys
 from typing import NoReturn
 
 # Order is the order `o3video --help` lists them in.
-COMMANDS = ["score", "frames", "synth", "tiny-model", "perception-base", "infer", "eval", "build", "train", "demo", "app"]
+COMMANDS = ["score", "frames", "frames-cache", "synth", "tiny-model", "perception-base", "infer", "eval", "build",
+            "train", "export", "demo", "app"]
 
 
 class OneLineParser(argparse.ArgumentParser):

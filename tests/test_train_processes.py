@@ -1,19 +1,24 @@
 """Two training processes on CPU (gloo): torchrun and `accelerate launch --multi_gpu` really train with 2 ranks,
-the main process alone writes the shared files, a cut run resumes to the uninterrupted run's weights, and
-`accelerate launch --cpu --num_processes 2` (one process in accelerate) is refused with one line."""
+the main process alone writes the shared files, a launch SIGKILLed after its first checkpoint resumes to the
+uninterrupted run's weights and metrics, and `accelerate launch --cpu --num_processes 2` (one process in
+accelerate) is refused with one line."""
 
 import json
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
 from resume import logged_steps, weights
 
-from o3video.train.checkpoints import STATE_FILE
+from o3video.train.checkpoints import STATE_FILE, complete
+
+HERE = Path(__file__).parent
 
 
 def free_port():
@@ -44,9 +49,49 @@ def rows(out):
     return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
 
 
+def hold_then_kill(stage, step, overrides, markers, timeout=300):
+    """Launch 2 ranks with torchrun that hold still once `checkpoint-<step>` is written, then SIGKILL the launch at
+    that point, as when the machine is lost: torchrun's process group and each rank's (torchrun starts every rank
+    in a session of its own), waiting until every one of them is gone."""
+    markers.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+           str(HERE / "hold_after_checkpoint.py"), stage, str(step), str(markers), *overrides]
+    with open(markers / "log", "w") as log:
+        launched = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while len(held := sorted(markers.glob("held-*"))) < 2:
+            assert launched.poll() is None, f"the run ended before holding:\n{(markers / 'log').read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "the run never reached its checkpoint"
+            time.sleep(0.5)
+        ranks = [int(marker.read_text()) for marker in held]
+        for pid in (launched.pid, *ranks):
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            except ProcessLookupError:  # gone with a group killed before it
+                pass
+        launched.wait()
+    while any(alive(pid) for pid in ranks):
+        assert time.monotonic() < deadline, f"ranks {ranks} outlived SIGKILL"
+        time.sleep(0.1)
+    return launched
+
+
+def alive(pid):
+    """Whether process `pid` still exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def step_rows(out):
+    """The per-step rows of metrics.jsonl without their wall-clock times."""
+    return [{k: v for k, v in r.items() if k != "time"} for r in rows(out) if "train_runtime" not in r]
+
+
 @pytest.mark.slow
-def test_two_process_sft_steps_on_both_ranks_writes_once_and_resumes_to_the_uninterrupted_run(
-        synth_easy, tiny_model, tmp_path):
+def test_two_process_sft_killed_after_a_checkpoint_resumes_to_the_uninterrupted_run(synth_easy, tiny_model, tmp_path):
     run = ["trainer.max_steps=4", "trainer.save_steps=2", "trainer.lr_scheduler_type=constant"]
     full = tmp_path / "full"
     done = launch("torchrun", "sft", sft_overrides(synth_easy, tiny_model, full, *run))
@@ -58,18 +103,16 @@ def test_two_process_sft_steps_on_both_ranks_writes_once_and_resumes_to_the_unin
     assert sorted(p.name for p in full.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     assert done.stdout.count("saved sft model") == 2  # each rank finishes; the files are written once (above)
 
-    cut = tmp_path / "cut"  # the state a kill after checkpoint-2 leaves, with checkpoint-3 cut while saving
-    shutil.copytree(full, cut)
-    shutil.rmtree(cut / "checkpoint-4")
-    (cut / "checkpoint-3").mkdir()
-    for name in (STATE_FILE, "model.safetensors"):
-        (cut / name).unlink()
-    metrics = (cut / "metrics.jsonl").read_text().splitlines()
-    (cut / "metrics.jsonl").write_text("\n".join(metrics[:2]) + "\n")
+    cut = tmp_path / "cut"
+    killed = hold_then_kill("sft", 2, sft_overrides(synth_easy, tiny_model, cut, *run), tmp_path / "markers")
+    assert killed.returncode == -signal.SIGKILL
+    assert complete(cut / "checkpoint-2") and not (cut / STATE_FILE).exists()  # killed after its first checkpoint
+    assert logged_steps(cut) == [1, 2]
     resumed = launch(["--multi_gpu", "--num_processes", "2"], "sft", sft_overrides(synth_easy, tiny_model, cut, *run))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert not (cut / "checkpoint-3").exists() and logged_steps(cut) == [1, 2, 3, 4]
+    assert step_rows(cut) == step_rows(full)
     final, uninterrupted = weights(cut), weights(full)
+    assert final.keys() == uninterrupted.keys()
     assert all(torch.equal(final[k], uninterrupted[k]) for k in final)
 
 

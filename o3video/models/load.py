@@ -102,6 +102,15 @@ def transformers_bars_off() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+def load_processor(name_or_path: str | Path, *, min_pixels: int | None = None,
+                   max_pixels: int | None = MAX_PIXELS) -> ProcessorMixin:
+    """The processor `load_model(name_or_path, ...)` returns with the same pixel bounds, without the weights."""
+    source = str(name_or_path) if lora_adapter(name_or_path) else resolve_checkpoint(name_or_path)
+    processor = AutoProcessor.from_pretrained(source)
+    set_pixel_bounds(processor, min_pixels=min_pixels, max_pixels=max_pixels)
+    return processor
+
+
 def finish_loading(model: PreTrainedModel, processor: ProcessorMixin, min_pixels: int | None, max_pixels: int | None,
                    box_convention: str) -> tuple[PreTrainedModel, ProcessorMixin]:
     set_pixel_bounds(processor, min_pixels=min_pixels, max_pixels=max_pixels)

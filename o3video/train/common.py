@@ -40,12 +40,17 @@ def load_for_training(config: TrainConfig, model: Any = None, processor: Any = N
     else:
         from o3video.models import load_model
 
-        pixels = max(config.data.max_pixels, config.data.image_max_pixels or 0)  # the builder resizes each kind
-        model, processor = load_model(config.model, max_pixels=pixels, dtype=config.dtype,
+        model, processor = load_model(config.model, max_pixels=processor_pixels(config), dtype=config.dtype,
                                       attn_implementation=config.attn_implementation)
     if config.freeze_vision:
         freeze_vision(model)
     return model, processor
+
+
+def processor_pixels(config: TrainConfig) -> int:
+    """The processor's area bound: the larger of the frames' and the visual-QA images' (the prompt builder
+    resizes each kind to its own)."""
+    return max(config.data.max_pixels, config.data.image_max_pixels or 0)
 
 
 def freeze_vision(model: Any) -> int:
@@ -167,6 +172,7 @@ __all__ = [
     "freeze_vision",
     "load_for_training",
     "prepare_output",
+    "processor_pixels",
     "replace_progress_bar",
     "run_trainer",
     "start_or_resume",

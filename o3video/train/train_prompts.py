@@ -134,13 +134,15 @@ def bounded(frame_kwargs: dict[str, int] | None, max_pixels: int) -> dict[str, i
     return kwargs
 
 
-def media_problem(record: dict[str, Any], root: Path, checked: dict[str, str | None] | None = None) -> str | None:
+def media_problem(record: dict[str, Any], root: Path, checked: dict[str, str | None] | None = None,
+                  cache_dir: str | Path | None = None) -> str | None:
     """Why the record's media cannot be read (not a readable video, or image), else None; `checked`
-    remembers each file's answer across records.
+    remembers each file's answer across records, and a video's probe is read from (or kept in) the frame
+    cache `cache_dir` (`o3video frames-cache` fills it before training).
 
     Checked before training, so a bad file is reported (or skipped) up front rather than stopping the
     run at the step that first draws its record."""
-    from o3video.video import VideoError, probe
+    from o3video.video import VideoError, cached_probe
 
     checked = {} if checked is None else checked
     task = parse_task(record.get("task"))
@@ -150,7 +152,7 @@ def media_problem(record: dict[str, Any], root: Path, checked: dict[str, str | N
         if str(path) not in checked:
             try:
                 if index == 0 and not task.uses_image:
-                    probe(path)
+                    cached_probe(path, cache_dir)
                 else:
                     with Image.open(path) as image:
                         image.verify()

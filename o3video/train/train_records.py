@@ -43,7 +43,8 @@ TrainingFiles = list[tuple[Path, list[dict[str, Any]]]]
 
 def read_training_files(data: DataConfig) -> TrainingFiles:
     """Every file of `data.train` read and every record checked before anything is trained: its fields, and
-    its media found (`load_stgr`) and readable (`media_problem`: the video probed, the images opened).
+    its media found (`load_stgr`) and readable (`media_problem`: the video probed, or its probe read from the
+    frame cache, the images opened).
 
     The first bad record is a `RecordError` naming the file, the record and the field or media file; with
     `data.on_error=skip` bad records are left out, counted and reported, and the run goes on. A file with
@@ -57,7 +58,7 @@ def read_training_files(data: DataConfig) -> TrainingFiles:
         skipped = [f"record {s.index}: {'; '.join(s.problems)}" for s in loaded.skipped]
         kept = []
         for record in records:
-            problem = media_problem(record, root, checked)
+            problem = media_problem(record, root, checked, data.cache_dir)
             if problem is None:
                 kept.append(record)
             elif data.on_error == "raise":

@@ -4,16 +4,32 @@ reproduces."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from trl import GRPOTrainer, SFTTrainer
 from trl.trainer.utils import RepeatSampler
 
-from o3video.train.checkpoints import RestoresCheckpointWeights
+from o3video.train.checkpoints import STATE_FILE, RestoresCheckpointWeights
+
+TOKEN_COUNT = "o3video_sft_num_tokens"  # our entry in a checkpoint's trainer_state.json (`stateful_callbacks`)
 
 
 class GroundedSFTTrainer(RestoresCheckpointWeights, SFTTrainer):
-    """TRL's SFTTrainer; resuming restores the checkpoint's weights under the model's own tensor names."""
+    """TRL's SFTTrainer; resuming restores the checkpoint's weights under the model's own tensor names, and the
+    count of tokens trained so far that TRL logs as `num_tokens` (TRL keeps it on the trainer only, so a resumed
+    run would count from 0 again): it is saved in the checkpoint's `trainer_state.json` and read back."""
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        self.state.stateful_callbacks[TOKEN_COUNT] = {"attributes": {"num_tokens": self._total_train_tokens}}
+        super()._save_checkpoint(model, trial)
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
+        super()._load_from_checkpoint(resume_from_checkpoint, model)
+        saved = json.loads((Path(resume_from_checkpoint) / STATE_FILE).read_text(encoding="utf-8"))
+        entry = saved.get("stateful_callbacks", {}).get(TOKEN_COUNT, {})
+        self._total_train_tokens = entry.get("attributes", {}).get("num_tokens", 0)
 
 
 class EpochSeededRepeatSampler(RepeatSampler):

@@ -1,7 +1,7 @@
 """Video input: probing, honest frame sampling with timestamps, key-frame insertion, the frame cache,
 and the one prompt builder (`o3video.video.prompt`) every training, evaluation and inference path calls."""
 
-from o3video.video.cache import FrameCache, file_identity
+from o3video.video.cache import FrameCache, cached_probe, file_identity
 from o3video.video.keyframes import insert_key_frames, load_key_frame
 from o3video.video.probe import VideoInfo, probe
 from o3video.video.prompt import FRAME_LABEL, build_messages, frame_label, messages_images, system_prompt
@@ -24,6 +24,7 @@ __all__ = [
     "blank_frames",
     "blank_image",
     "build_messages",
+    "cached_probe",
     "file_identity",
     "frame_label",
     "input_size",

@@ -8,6 +8,8 @@
 * Writers write a temporary file in the same directory and rename it into place (`o3video.io.atomic_path`), which is
   atomic on POSIX: concurrent readers see either no entry or a whole one. Unreadable entries
   (e.g. left by a full disk) are treated as misses and overwritten.
+* A video's probe (`o3video.video.probe`, ~0.1 s of demuxing) is kept as an entry too, with no frames
+  (`cached_probe`), so a run that starts again, or every rank of a distributed one, reads it instead.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from o3video.io import atomic_path
 
+if TYPE_CHECKING:
+    from o3video.video.probe import VideoInfo
+
 CACHE_VERSION = 1  # bump when the decoding or resizing of frames changes
+PROBE_VERSION = 1  # bump when what `probe` measures changes
 _CHUNK = 64 * 1024
 
 
@@ -75,3 +81,22 @@ class FrameCache:
         with atomic_path(path) as tmp, open(tmp, "wb") as file:
             np.savez(file, frames=frames, meta=meta_bytes)
         return path
+
+
+def cached_probe(path: str | Path, cache_dir: str | Path | None) -> "VideoInfo":
+    """`probe(path)`, read from the cache in `cache_dir` when the same file content was probed there before
+    (and stored there when not); without a cache directory, the plain probe. Failures are never cached."""
+    from dataclasses import replace
+
+    from o3video.video.probe import VideoInfo, probe
+
+    if cache_dir is None:
+        return probe(path)
+    cache = FrameCache(cache_dir)
+    key = cache_key(file_identity(path), {"probe": PROBE_VERSION})
+    hit = cache.load(key)
+    if hit is not None:
+        return replace(VideoInfo.from_dict(hit[1]), path=str(path))
+    info = probe(path)
+    cache.store(key, np.zeros((0,), dtype=np.uint8), info.to_dict())
+    return info

@@ -65,7 +65,7 @@ def insert_key_frames(
     frames.sort(key=lambda f: f.timestamp)  # stable: an existing frame stays before an equal-time insert
     for index, frame in enumerate(frames):
         frame.index = index
-    return replace(sampled, frames=frames, from_cache=False)
+    return replace(sampled, frames=frames)  # from_cache: whether the video's frames were decoded stays as it was
 
 
 def _fields(entry: Mapping[str, Any]) -> tuple[float, int, str]:
