@@ -1,6 +1,7 @@
 """The demo's TTS / faithfulness / grounding sections: their arithmetic on hand-made results."""
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,14 @@ def test_the_demo_starts_from_the_perception_base_by_default_only_when_one_is_at
     assert chosen_base("auto", quick=True, size="small") == "random"  # the suite's quick preset: random weights
     assert chosen_base("random", quick=False, size="small") == "random"  # asked for: kept
     assert chosen_base(str(tmp_path), quick=False, size="small") == str(tmp_path)
+
+
+def test_a_source_checkout_embeds_the_default_recipes_base_where_the_demo_looks_for_it():
+    """`bases/perception` at the repository's root holds the default recipe's base, and `--base auto` finds it there."""
+    from o3video.commands.demo import chosen_base
+    from o3video.lab.perception.build_base import EMBEDDED, BaseRecipe, embedded_base
+
+    root = Path(__file__).resolve().parents[1]
+    assert EMBEDDED == root / "bases" / "perception"
+    assert embedded_base(BaseRecipe()) == root / "bases" / "perception"
+    assert chosen_base("auto", quick=False, size="small") == "perception"

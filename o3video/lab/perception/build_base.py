@@ -68,7 +68,7 @@ class BaseRecipe:
 
 STAGES = ("steps", "binding_steps", "video_steps", "where_steps", "world_steps", "what_steps", "when_steps")
 TOTAL = ("arch", "size", "seed", *STAGES)  # what a base's parts trained together (`base.json`'s `total`)
-EMBEDDED = Path(__file__).resolve().parents[2] / "bases" / "perception"
+EMBEDDED = Path(__file__).resolve().parents[3] / "bases" / "perception"
 
 
 def total_of(info: dict[str, Any]) -> dict[str, Any]:
