@@ -29,6 +29,7 @@ from o3video.train.common import (
     set_threads,
     trainer_kwargs,
 )
+from o3video.train.completion_log import COMPLETIONS_FILE, CompletionLog
 from o3video.train.lora import lora_config
 from o3video.train.rl_data import rl_dataset
 from o3video.train.train_config import TrainConfig
@@ -102,6 +103,8 @@ def build_rl_trainer(config: TrainConfig, *, args: Any = None, model: Any = None
         peft_config=lora_config(config.lora),
         callbacks=[logger, *callbacks],
     )
+    if config.completions_every:
+        trainer.completion_log = CompletionLog(out / COMPLETIONS_FILE, config.completions_every)
     replace_progress_bar(trainer, config.algo.upper())
     return trainer, processor, out
 
