@@ -13,9 +13,9 @@ from o3video.train.vllm_prompt import (
     check_vllm_prompt,
     image_limit,
     image_runs,
-    prompt_images,
     vllm_prompt_ids,
 )
+from o3video.video.prompt import messages_images
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_vllm_prompt_equals_the_processors_with_one_run_of_image_tokens_per_imag
     served = vllm_prompt_ids(load_processor(tiny_model, max_pixels=None), messages)  # the checkpoint's own bounds
     assert served == trained
     runs = image_runs(served, processor.image_token_id)
-    assert len(runs) == len(prompt_images(messages)) >= 4 and all(run > 1 for run in runs)
+    assert len(runs) == len(messages_images(messages)) >= 4 and all(run > 1 for run in runs)
     check_vllm_prompt(processor, load_processor(tiny_model, max_pixels=None), messages, "record 0")
 
 
@@ -50,6 +50,6 @@ def test_check_for_vllm_returns_the_image_limit_from_frames_and_key_frames(recor
     records, processor = records_and_processor
     limit = check_for_vllm(records, processor, load_processor(tiny_model, max_pixels=None), num_frames=4)
     most = max(4 + len(item.record.get("key_frames") or []) for item in records)
-    assert limit == max(most, *(len(prompt_images(item.prompt().messages)) for item in records))
+    assert limit == max(most, *(len(messages_images(item.prompt().messages)) for item in records))
     with pytest.raises(InputError, match="above vLLM's default limit"):
         image_limit([3, VLLM_DEFAULT_IMAGE_LIMIT + 1])

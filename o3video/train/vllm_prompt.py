@@ -21,16 +21,11 @@ from typing import Any
 
 from o3video.errors import InputError
 from o3video.train.train_prompts import record_name
+from o3video.video.prompt import messages_images
 
 log = logging.getLogger(__name__)
 
 VLLM_DEFAULT_IMAGE_LIMIT = 999  # vLLM V1's limit_mm_per_prompt per modality when none is given
-
-
-def prompt_images(messages: Sequence[dict[str, Any]]) -> list[Any]:
-    """The images of a chat prompt, in order (TRL collects them from the content items the same way)."""
-    return [item["image"] for message in messages if isinstance(message["content"], list)
-            for item in message["content"] if item.get("type") == "image"]
 
 
 def image_token_count(processor: Any, image: Any) -> int:
@@ -44,7 +39,7 @@ def vllm_prompt_ids(vllm_processor: Any, messages: Sequence[dict[str, Any]]) -> 
     repeated as many times as `vllm_processor` gives that image."""
     text = vllm_processor.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
     ids = vllm_processor.tokenizer(text, add_special_tokens=False)["input_ids"]
-    counts = iter([image_token_count(vllm_processor, image) for image in prompt_images(messages)])
+    counts = iter([image_token_count(vllm_processor, image) for image in messages_images(messages)])
     expanded: list[int] = []
     for token in ids:
         expanded.extend([token] * next(counts, 1) if token == vllm_processor.image_token_id else [token])
@@ -105,10 +100,10 @@ def check_for_vllm(records: Sequence[Any], processor: Any, vllm_processor: Any, 
     for task, item in firsts.items():
         messages = item.prompt().messages
         check_vllm_prompt(processor, vllm_processor, messages, f"record {record_name(item.record)} ({task})")
-        counts.append(len(prompt_images(messages)))
+        counts.append(len(messages_images(messages)))
     counts += [num_frames + len(item.record.get("key_frames") or []) for item in records]
     return image_limit(counts)
 
 
 __all__ = ["VLLM_DEFAULT_IMAGE_LIMIT", "check_for_vllm", "check_vllm_prompt", "image_limit", "image_runs",
-           "image_token_count", "prompt_images", "vllm_prompt_ids"]
+           "image_token_count", "vllm_prompt_ids"]
