@@ -231,3 +231,52 @@ def test_vllm_generation_settings_reach_trls_grpo_config():
     server = rl_args(load_config(CONFIGS / "tiny_rl.yaml", ["trainer.use_vllm=true", "trainer.vllm_mode=server",
                                                             "trainer.vllm_server_port=8001"]))
     assert server.vllm_mode == "server" and server.vllm_server_port == 8001
+
+
+def flat(mapping, prefix=""):
+    """A nested mapping as {dotted key: value}."""
+    out = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def documented_differences():
+    """The rows of docs/scaling.md's table of what the `_official.yaml` files change: (stage, key) -> the
+    official file's value and o3video's, read as YAML (`absent`: neither set)."""
+    text = (CONFIGS.parents[1] / "docs" / "scaling.md").read_text()
+    section = text.split("### The official values as their own files", 1)[1].split("\n\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in ("sft", "rl"):
+            official, ours = (None if c == "absent" else yaml.safe_load(c.strip("`")) for c in cells[2:4])
+            rows[(cells[0], cells[1].strip("`"))] = (official, ours)
+    return rows
+
+
+@pytest.mark.parametrize("stage", ["sft", "rl"])
+def test_official_files_differ_from_ours_exactly_where_the_docs_table_says(stage):
+    ours = flat(load_config(CONFIGS / f"qwen2_5_vl_7b_{stage}.yaml").to_dict())
+    official = flat(load_config(CONFIGS / f"qwen2_5_vl_7b_{stage}_official.yaml").to_dict())
+    differences = {key: (official.get(key), ours.get(key)) for key in set(ours) | set(official)
+                   if official.get(key) != ours.get(key)}
+    table = {key: values for (row_stage, key), values in documented_differences().items() if row_stage == stage}
+    assert differences == table
+
+
+def test_official_files_carry_the_official_scripts_values():
+    """Open-o3-Video@1eb6eca run_{sft,grpo}_video.sh and grpo_trainer.py's fixed clip range and sampling."""
+    sft = trainer_kwargs(load_config(CONFIGS / "qwen2_5_vl_7b_sft_official.yaml"), SFT_DEFAULTS)
+    rl = grpo_kwargs(load_config(CONFIGS / "qwen2_5_vl_7b_rl_official.yaml"))
+    assert (rl["epsilon"], rl["epsilon_high"], rl["importance_sampling_level"]) == (0.2, 0.2, "sequence")
+    assert (rl["top_p"], rl["temperature"], rl["num_generations"], rl["beta"]) == (0.95, 1.0, 4, 0.04)
+    assert rl["per_device_train_batch_size"] == 4 and rl["steps_per_generation"] == rl["gradient_accumulation_steps"]
+    for kwargs, stage in ((sft, 2), (rl, 3)):
+        assert kwargs["learning_rate"] == 1e-6 and kwargs["max_grad_norm"] == 5 and kwargs["save_only_model"]
+        assert kwargs["save_steps"] == 500 and zero_stage(kwargs) == stage and "save_total_limit" not in kwargs
+    assert rl["lr_scheduler_type"] == "cosine" and rl["weight_decay"] == 0.01
+    assert sft["lr_scheduler_type"] == "linear" and sft["warmup_steps"] == 0

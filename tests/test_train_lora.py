@@ -3,6 +3,7 @@ resume from an adapter checkpoint to the uninterrupted run's adapter, and `load_
 folder merged into its base model, answering as the unmerged model does."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -13,9 +14,10 @@ from transformers import TrainerCallback
 import o3video.train.rl as rl_module
 from o3video.models import load_model
 from o3video.train.checkpoints import STATE_FILE
+from o3video.train.lora import quantization_config
 from o3video.train.rl import train_rl
 from o3video.train.sft import train_sft
-from o3video.train.train_config import ConfigError, load_config
+from o3video.train.train_config import CONFIG_DIR, SHIPPED_CONFIGS, ConfigError, load_config
 
 LORA = ["lora.r=8", "lora.lora_alpha=16", "lora.lora_dropout=0.0", "lora.target_modules=all-linear"]
 
@@ -117,3 +119,48 @@ def test_lora_gspo_on_an_sft_adapter_trains_only_its_own_adapter(synth_easy, tin
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(sft)
     assert base_weights_unchanged(kept.model, sft)
     check_saved_adapter(out, kept.model, sft)
+
+
+LORA_CONFIGS = sorted(p.name for p in CONFIG_DIR.glob("qwen2_5_vl_*_lora*.yaml"))
+
+
+def test_the_lora_configs_cover_3b_and_7b_for_sft_and_gspo_at_24_and_80_gb():
+    shipped = {(name.split("_")[3], name.split("_")[4], "24gb" if "24gb" in name else "80gb") for name in LORA_CONFIGS}
+    assert shipped == {(size, stage, card) for size in ("3b", "7b") for stage in ("sft", "rl")
+                       for card in ("24gb", "80gb")}
+
+
+@pytest.mark.parametrize("name", LORA_CONFIGS)
+def test_each_lora_config_keeps_the_official_batch_and_states_its_peak_memory(name):
+    config = load_config(CONFIG_DIR / name)
+    trainer = config.trainer
+    assert config.lora["r"] in (16, 64) and config.trainer["activation_checkpointing"]
+    assert config.model.startswith(("Qwen/Qwen2.5-VL-", "runs/")) and ("3b" in name) == ("3B" in config.model or
+                                                                                        "3b" in config.model)
+    per_step = trainer["per_device_train_batch_size"] * trainer["gradient_accumulation_steps"]
+    if config.stage == "sft":
+        assert per_step == 8
+    else:  # 8 prompts x 4 generations per optimizer step, one on-policy rollout per step
+        assert per_step == 32 and trainer["num_generations"] == 4
+        assert trainer["steps_per_generation"] == trainer["gradient_accumulation_steps"]
+    header = (CONFIG_DIR / name).read_text().split("\nstage:")[0]
+    peak = re.search(r"Estimated peak, about (\d+) GB", header)
+    assert peak and int(peak.group(1)) < (24 if "24gb" in name else 80)
+    assert config.load_in_4bit == ("7b" in name and "24gb" in name)  # only the 7B needs 4-bit to fit 24 GB
+
+
+def test_load_in_4bit_is_trls_nf4_bitsandbytes_config_and_needs_lora(tmp_path):
+    bnb = quantization_config(True, "bfloat16")
+    assert bnb.load_in_4bit and bnb.bnb_4bit_quant_type == "nf4" and bnb.bnb_4bit_use_double_quant
+    assert bnb.bnb_4bit_compute_dtype == torch.bfloat16 and quantization_config(False, "bfloat16") is None
+    assert quantization_config(True, "auto").bnb_4bit_compute_dtype == torch.bfloat16
+    path = tmp_path / "c.yaml"
+    path.write_text("stage: sft\nmodel: m\noutput_dir: o\ndata: {train: a}\nload_in_4bit: true\n")
+    with pytest.raises(ConfigError, match="load_in_4bit needs lora"):
+        load_config(path)
+    assert load_config(path, ["lora.r=8"]).load_in_4bit
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED_CONFIGS if not n.startswith("accelerate_")])
+def test_every_shipped_training_config_loads(name):
+    assert load_config(CONFIG_DIR / name).stage in ("sft", "rl")

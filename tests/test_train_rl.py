@@ -10,6 +10,8 @@ import pytest
 import torch
 from resume import WeightsAtStart, kill_after_checkpoint, logged_steps, weights
 
+from o3video.io import JsonlLog
+from o3video.train.completion_log import COMPLETIONS_FILE
 from o3video.train.rl import train_rl
 from o3video.train.rl_data import REWARD_COLUMNS, rl_row
 from o3video.train.sft import train_sft
@@ -74,10 +76,16 @@ def test_one_rl_step_changes_the_weights_and_logs_every_term(synth_easy, two_rec
     config = load_config(None, [
         f"model={warm_model}", *common(synth_easy, two_records, out), f"algo={algo}", "trainer.max_steps=1",
         "trainer.num_generations=4", "trainer.per_device_train_batch_size=8", "trainer.max_completion_length=40",
-        "trainer.learning_rate=1e-3", "trainer.beta=0.01",
+        "trainer.learning_rate=1e-3", "trainer.beta=0.01", "completions_every=1",
     ], stage="rl")
     train_rl(config)
     row = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    samples = JsonlLog(out / COMPLETIONS_FILE).entries.values()  # the step's rollout: 2 prompts x 4 completions
+    assert len(samples) == 8 and {s["step"] for s in samples} == {1}
+    for term in ("accuracy_reward", "temporal_reward", "spatial_reward", "format_reward"):
+        mean = sum(s["rewards"][term] for s in samples) / len(samples)
+        assert mean == pytest.approx(row[f"rewards/{term}/mean"]), term
+    assert all(s["reward"] == pytest.approx(sum(s["rewards"].values())) and s["completion"] for s in samples)
     for key in ("rewards/accuracy_reward/mean", "rewards/temporal_reward/mean", "rewards/spatial_reward/mean",
                 "rewards/format_reward/mean", "kl", "clip_ratio/region_mean", "completions/mean_length", "loss"):
         assert math.isfinite(row[key]), key

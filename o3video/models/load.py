@@ -49,6 +49,7 @@ def load_model(
     min_pixels: int | None = None,
     max_pixels: int | None = MAX_PIXELS,
     box_convention: str = AUTO_CONVENTION,
+    quantization_config: Any = None,
 ) -> tuple[PreTrainedModel, ProcessorMixin]:
     """Load model and processor from a local directory or a hub id, in eval mode. A LoRA adapter folder (its
     `adapter_config.json`, from a `lora:` training run) loads its base model with the adapter merged in.
@@ -57,12 +58,14 @@ def load_model(
     `device_map` and `attn_implementation` ("sdpa", "flash_attention_2", "eager") go to
     `from_pretrained` as they are. `min_pixels`/`max_pixels` bound each image's resized area
     (None keeps the processor's own bound). `box_convention` overrides how the model's boxes are read
-    (`auto`: `box_convention_of` decides; see `set_box_convention`).
+    (`auto`: `box_convention_of` decides; see `set_box_convention`). `quantization_config` (a transformers
+    `BitsAndBytesConfig`: QLoRA training) goes to `from_pretrained` as it is.
     """
     adapter = lora_adapter(name_or_path)
     if adapter:  # the base (itself possibly an adapter folder: GSPO's adapter on SFT's), then the adapter merged
         base, _ = load_model(adapter["base_model_name_or_path"], dtype=dtype, device_map=device_map,
-                             attn_implementation=attn_implementation, max_pixels=None)
+                             attn_implementation=attn_implementation, max_pixels=None,
+                             quantization_config=quantization_config)
         model = merged_adapter(base, name_or_path)
         processor = AutoProcessor.from_pretrained(str(name_or_path))
         return finish_loading(model, processor, min_pixels, max_pixels, box_convention)
@@ -72,6 +75,8 @@ def load_model(
         model_kwargs["device_map"] = device_map
     if attn_implementation is not None:
         model_kwargs["attn_implementation"] = available_attention(attn_implementation)
+    if quantization_config is not None:
+        model_kwargs["quantization_config"] = quantization_config
     try:
         model = AutoModelForImageTextToText.from_pretrained(source, **model_kwargs)
         processor = AutoProcessor.from_pretrained(source)

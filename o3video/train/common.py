@@ -39,9 +39,11 @@ def load_for_training(config: TrainConfig, model: Any = None, processor: Any = N
             raise ValueError("a model passed in needs its processor too")
     else:
         from o3video.models import load_model
+        from o3video.train.lora import quantization_config
 
         model, processor = load_model(config.model, max_pixels=processor_pixels(config), dtype=config.dtype,
-                                      attn_implementation=config.attn_implementation)
+                                      attn_implementation=config.attn_implementation,
+                                      quantization_config=quantization_config(config.load_in_4bit, config.dtype))
     if config.freeze_vision:
         freeze_vision(model)
     return model, processor

@@ -29,6 +29,7 @@ from o3video.train.common import (
     set_threads,
     trainer_kwargs,
 )
+from o3video.train.completion_log import COMPLETIONS_FILE, CompletionLog
 from o3video.train.lora import lora_config
 from o3video.train.rl_data import rl_dataset
 from o3video.train.train_config import TrainConfig
@@ -90,6 +91,8 @@ def build_rl_trainer(config: TrainConfig, *, args: Any = None, model: Any = None
     convention = set_box_convention(model, config.box_convention)  # targets and rewards write boxes in it
     records = load_training_records(config.data, frame_settings(processor), files, convention)
     log.info("%s on %d records: %s", config.algo.upper(), len(records), task_mix(records))
+    if args.use_vllm:
+        check_vllm(config, records, processor)
     logger = MetricsLogger(out / METRICS_FILE, extra=sigma_of_state(config.rewards.sigma))
     trainer = GroundedGRPOTrainer(
         model=model,
@@ -100,8 +103,21 @@ def build_rl_trainer(config: TrainConfig, *, args: Any = None, model: Any = None
         peft_config=lora_config(config.lora),
         callbacks=[logger, *callbacks],
     )
+    if config.completions_every:
+        trainer.completion_log = CompletionLog(out / COMPLETIONS_FILE, config.completions_every)
     replace_progress_bar(trainer, config.algo.upper())
     return trainer, processor, out
+
+
+def check_vllm(config: TrainConfig, records: list[Any], processor: Any) -> None:
+    """Before a vLLM run: vLLM's prompt (its processor: the checkpoint's own) equals the trainer's for a record of
+    each task; logs the image limit per prompt, for `trl vllm-serve --limit-mm-per-prompt` in server mode."""
+    from o3video.models.load import load_processor
+    from o3video.train.vllm_prompt import check_for_vllm
+
+    limit = check_for_vllm(records, processor, load_processor(config.model, max_pixels=None), config.data.num_frames)
+    log.info("vLLM rollouts: at most %d images per prompt; server mode: trl vllm-serve --model %s "
+             "--limit-mm-per-prompt '{\"image\": %d}'", limit, config.model, limit)
 
 
 def train_rl(config: TrainConfig, *, model: Any = None, processor: Any = None, callbacks: Sequence[Any] = ()) -> Path:

@@ -17,6 +17,8 @@ A config file names the stage, the model, the data and the trainer settings::
     box_convention: auto           # auto (from the model) | pixels | relative_1000: how targets and rewards write boxes
     freeze_vision: false           # true: the vision tower keeps its loaded weights (as Qwen-VL's own fine-tuning can)
     lora: {r: 64, lora_alpha: 128} # peft LoraConfig fields: train a LoRA adapter only (default: no LoRA)
+    load_in_4bit: false            # true (with lora): QLoRA, the base model in 4-bit through bitsandbytes
+    completions_every: 50          # rl: every 50 steps, the latest rollout's completions and reward terms (0: off)
 
 Overrides address any field with a dotted path: `trainer.learning_rate=1e-5`, `data.num_frames=8`,
 `algo=grpo`, `rewards.gating=false`. Values are read as YAML (`null`, `true`, lists), and a
@@ -117,6 +119,8 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads (None: leave torch's default)
     freeze_vision: bool = False  # keep the vision tower (its merger included) as loaded; train the rest
     lora: dict[str, Any] | None = None  # peft LoraConfig fields: train a LoRA adapter only (o3video.train.lora)
+    load_in_4bit: bool = False  # QLoRA: the base model's linear layers in 4-bit NF4 (bitsandbytes, CUDA); needs lora
+    completions_every: int = 0  # rl: every N steps, the latest rollout with its reward terms to completions.jsonl
     resume: bool = True  # continue from the last complete checkpoint-N in output_dir when there is one
     overwrite: bool = False  # train again even if output_dir holds a finished run (deletes it first)
     seed: int = 0
@@ -315,6 +319,8 @@ def validate(config: TrainConfig, where: str = "config") -> None:
         raise ConfigError(f"{where}: algo must be one of {ALGOS}, got {config.algo!r}")
     if not config.data.train:
         raise ConfigError(f"{where}: data.train must name at least one STGR file")
+    if config.completions_every < 0:
+        raise ConfigError(f"{where}: completions_every must be >= 0 (0: no completions.jsonl)")
     if config.data.num_frames < 1:
         raise ConfigError(f"{where}: data.num_frames must be >= 1")
     if config.data.on_error not in ("raise", "skip"):
@@ -334,6 +340,8 @@ def validate(config: TrainConfig, where: str = "config") -> None:
         if not isinstance(config.lora, dict):
             raise ConfigError(f"{where}: lora must be a mapping of peft LoraConfig fields")
         config.lora = check_fields(config.lora, lora_fields(), "peft's LoraConfig", f"{where}: lora")
+    if config.load_in_4bit and config.lora is None:
+        raise ConfigError(f"{where}: load_in_4bit needs lora: a 4-bit base model trains through a LoRA adapter only")
     if config.stage == "rl":
         for algo, settings in config.algo_settings.items():
             if not isinstance(settings, dict):

@@ -12,6 +12,7 @@ from trl import GRPOTrainer, SFTTrainer
 from trl.trainer.utils import RepeatSampler
 
 from o3video.train.checkpoints import STATE_FILE, RestoresCheckpointWeights
+from o3video.train.completion_log import CompletionLog
 
 TOKEN_COUNT = "o3video_sft_num_tokens"  # our entry in a checkpoint's trainer_state.json (`stateful_callbacks`)
 
@@ -46,7 +47,14 @@ class EpochSeededRepeatSampler(RepeatSampler):
 
 class GroundedGRPOTrainer(RestoresCheckpointWeights, GRPOTrainer):
     """TRL's GRPOTrainer (GSPO with `importance_sampling_level="sequence"`); resuming restores the weights
-    and the prompt order."""
+    and the prompt order; with a `completion_log`, the main process writes the latest rollout to it as it logs."""
+
+    completion_log: CompletionLog | None = None
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        super().log(logs, start_time)
+        if self.completion_log is not None and self.accelerator.is_main_process:
+            self.completion_log.write(self.state.global_step, self._logs)
 
     def _get_train_sampler(self, dataset: Any = None) -> Any:
         sampler = super()._get_train_sampler(dataset)
