@@ -99,22 +99,36 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                   f"{r.box_convention}, shown in original-video pixels ({r.source_size[0]}x{r.source_size[1]}).")
         return status, answer, answered.rendered.image, _cells(answered.evidence_rows), answered.reasoning_html
 
-    def results_open(path: str, anno: str, scoring: str, judge: str) -> tuple:
-        scored = state.results(path, anno, scoring, judge)
-        status = f"{len(scored.records)} records of {scored.benchmark}, scored with --scoring {scoring}."
-        return (status, scored.summary, _cells(results_view.table(scored)),
-                *(gr.Dropdown(choices=[ANY, *results_view.choices(scored, c)], value=ANY)
-                  for c in ("task", "domain", "length")))
+    def beside_of(compare: str, anno: str, scoring: str, judge: str) -> ScoredResults | None:
+        """The second results file, scored, or None when none is named."""
+        return None if _optional(compare) is None else state.results(compare, anno, scoring, judge)
 
-    def results_filter(path: str, anno: str, scoring: str, judge: str, task: str, domain: str, length: str,
-                       chain: str, tiou_min: float, tiou_max: float, viou_min: float, viou_max: float, judge_score: str,
-                       sort_by: str, descending: bool) -> tuple:
+    def record_table(rows: list[list[Any]], beside: ScoredResults | None) -> Any:
+        return gr.Dataframe(value=_cells(rows), headers=results_view.columns(beside))
+
+    def results_open(path: str, compare: str, anno: str, scoring: str, judge: str) -> tuple:
         scored = state.results(path, anno, scoring, judge)
+        beside = beside_of(compare, anno, scoring, judge)
+        status = f"{len(scored.records)} records of {scored.benchmark}, scored with --scoring {scoring}."
+        summary = scored.summary
+        if beside is not None:
+            status += f" Beside it: {beside.path} ({len(beside.records)} records), its columns marked (beside)."
+            summary += f"\n\n## Beside it: {beside.path}\n\n{beside.summary}"
+        return (status, summary, record_table(results_view.table(scored, beside=beside), beside),
+                *(gr.Dropdown(choices=[ANY, *results_view.choices(scored, c)], value=ANY)
+                  for c in ("task", "domain", "length")),
+                gr.Dropdown(choices=results_view.sortable(beside), value="key"))
+
+    def results_filter(path: str, compare: str, anno: str, scoring: str, judge: str, task: str, domain: str,
+                       length: str, chain: str, tiou_min: float, tiou_max: float, viou_min: float, viou_max: float,
+                       judge_score: str, sort_by: str, descending: bool) -> tuple:
+        scored = state.results(path, anno, scoring, judge)
+        beside = beside_of(compare, anno, scoring, judge)
         where = results_view.RecordFilter(_any(task), _any(domain), _any(length), int(chain),
                                           (float(tiou_min), float(tiou_max)), (float(viou_min), float(viou_max)),
                                           None if _any(judge_score) is None else int(judge_score))
-        rows = results_view.table(scored, where, sort_by=sort_by, descending=bool(descending))
-        return f"{len(rows)} of {len(scored.records)} records shown.", _cells(rows)
+        rows = results_view.table(scored, where, sort_by=sort_by, descending=bool(descending), beside=beside)
+        return f"{len(rows)} of {len(scored.records)} records shown.", record_table(rows, beside)
 
     def one_record(path: str, anno: str, scoring: str, judge: str, videos: str, key: str) -> tuple:
         scored = state.results(path, anno, scoring, judge)
@@ -233,14 +247,14 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                     gr.HTML(),
                 ]
 
-        results_inputs = [results_path, anno_path, scoring, judge]
+        results_inputs = [results_path, compare_path, anno_path, scoring, judge]
         filter_inputs = [*results_inputs, task, domain, length, chain, tiou_min, tiou_max, viou_min, viou_max,
                          judge_score, sort_by, descending]
         record_inputs = [results_path, compare_path, anno_path, scoring, judge, videos_path, record_key]
         ask_button.click(guarded(ask_answer, 4), [video, question, model, frames],
                          [ask_status, answer, picture, evidence, reasoning], api_name="ask")
-        open_button.click(guarded(results_open, 5), results_inputs,
-                          [results_status, summary, records, task, domain, length], api_name="results_open")
+        open_outputs = [results_status, summary, records, task, domain, length, sort_by]
+        open_button.click(guarded(results_open, 6), results_inputs, open_outputs, api_name="results_open")
         filter_button.click(guarded(results_filter, 1), filter_inputs, [results_status, records],
                             api_name="results_filter")
         record_key.submit(guarded(results_record, 10), record_inputs, [results_status, *record_outputs],
@@ -271,8 +285,7 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
 
         load = page.load(opened, None, [tabs, record_key, sample_id, ask_status], api_name="deep_link")
         if config.results is not None:  # files named on the command line are open from the start
-            load.then(guarded(results_open, 5), results_inputs,
-                      [results_status, summary, records, task, domain, length], api_name=False)
+            load.then(guarded(results_open, 6), results_inputs, open_outputs, api_name=False)
         if config.data is not None:
             load.then(guarded(data_open, 4), [data_path], [data_status, samples, stage, status_filter, reason],
                       api_name=False)
