@@ -19,6 +19,7 @@ from o3video.app.ask_view import EVIDENCE_COLUMNS, ModelShelf, ask
 from o3video.app.scored_results import ScoredResults, score_results
 
 ANY = "any"
+GALLERY = {"fit_columns": False, "object_fit": "contain", "height": 320}  # whole frames, a few to a row
 log = logging.getLogger("o3video.app")
 
 
@@ -196,7 +197,8 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                     judge = gr.Textbox(label="judge", value=config.judge)
                     open_button = gr.Button("Open", variant="primary")
                 results_status = gr.Markdown()
-                summary = gr.Markdown()
+                with gr.Accordion("the scorer's report", open=False):
+                    summary = gr.Markdown()
                 with gr.Row():
                     task = gr.Dropdown([ANY], value=ANY, label="task")
                     domain = gr.Dropdown([ANY], value=ANY, label="domain")
@@ -219,8 +221,10 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                     for side in ("", " (beside)"):
                         with gr.Column():
                             record_outputs += [
-                                gr.Image(label=f"spans: truth against answers{side}", type="pil", interactive=False),
-                                gr.Gallery(label=f"annotated seconds: truth (green) and answers{side}", columns=2),
+                                gr.Image(label=f"spans: truth against answers{side}", type="pil", interactive=False,
+                                         show_label=False, buttons=[]),  # nothing over the truth's row
+                                gr.Gallery(label=f"annotated seconds: truth (green) and answers{side}", columns=2,
+                                           **GALLERY),
                                 gr.Dataframe(headers=["prompt", "question", "completion"], label=f"prompts{side}",
                                              interactive=False, wrap=True),
                                 gr.JSON(label=f"metrics (the scorer's){side}"),
@@ -240,7 +244,7 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                 samples = gr.Dataframe(headers=list(data_view.COLUMNS), label="samples (select one)", interactive=False)
                 sample_id = gr.Textbox(label="sample id")
                 sample_outputs = [
-                    gr.Gallery(label="key frames with their key items", columns=3),
+                    gr.Gallery(label="key frames with their key items", columns=3, **GALLERY),
                     gr.Dataframe(headers=["object", "time (s)", "boxes (0-1)"], label="reasoning claims",
                                  interactive=False),
                     gr.Markdown(),
@@ -284,15 +288,18 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
             return gr.Tabs(selected=link.view), link.record or "", link.sample or "", ""
 
         load = page.load(opened, None, [tabs, record_key, sample_id, ask_status], api_name="deep_link")
-        if config.results is not None:  # files named on the command line are open from the start
-            load.then(guarded(results_open, 6), results_inputs, open_outputs, api_name=False)
+        # files named on the command line are open from the start; the linked record or sample opens after its
+        # file, so the view's status line ends on it
+        results_opened, data_opened = load, load
+        if config.results is not None:
+            results_opened = load.then(guarded(results_open, 6), results_inputs, open_outputs, api_name=False)
         if config.data is not None:
-            load.then(guarded(data_open, 4), [data_path], [data_status, samples, stage, status_filter, reason],
-                      api_name=False)
-        load.then(lambda key, *rest: guarded(results_record, 10)(*rest, key) if key else (gr.skip(),) * 11,
-                  [record_key, *record_inputs[:-1]], [results_status, *record_outputs], api_name=False)
-        load.then(lambda sid, path: guarded(data_sample, 4)(path, sid) if sid else (gr.skip(),) * 5,
-                  [sample_id, data_path], [data_status, *sample_outputs], api_name=False)
+            data_opened = load.then(guarded(data_open, 4), [data_path],
+                                    [data_status, samples, stage, status_filter, reason], api_name=False)
+        results_opened.then(lambda key, *rest: guarded(results_record, 10)(*rest, key) if key else (gr.skip(),) * 11,
+                            [record_key, *record_inputs[:-1]], [results_status, *record_outputs], api_name=False)
+        data_opened.then(lambda sid, path: guarded(data_sample, 4)(path, sid) if sid else (gr.skip(),) * 5,
+                         [sample_id, data_path], [data_status, *sample_outputs], api_name=False)
     return page
 
 
