@@ -20,7 +20,7 @@ from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-WIDTH, HEIGHT = 1400, 1000
+WIDTH, HEIGHT = 1600, 1000
 TIMEOUT_MS = 600_000  # the Ask view generates on a CPU
 # every <img> of the page has loaded, and no Gradio component shows its progress overlay
 RENDERED = """() => [...document.images].every(i => i.complete && i.naturalWidth > 0)

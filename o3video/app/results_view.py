@@ -114,6 +114,13 @@ def table(scored: ScoredResults, where: RecordFilter = RecordFilter(), *, sort_b
     return [[value(m, column) for column in columns(beside)] for m in present + absent]
 
 
+def without_empty_columns(names: list[str], rows: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The columns that hold a value in some row (MCQ's `correct` goes from a V-STaR table), and the rows cut
+    to them; all of them when there is no row."""
+    keep = [i for i in range(len(names)) if not rows or any(row[i] is not None for row in rows)]
+    return [names[i] for i in keep], [[row[i] for i in keep] for row in rows]
+
+
 def choices(scored: ScoredResults, column: str) -> list[str]:
     """The distinct values of a text column (task, domain, length), for the filters."""
     return sorted({str(getattr(m, column)) for m in scored.metrics})
@@ -245,4 +252,5 @@ def record_detail(scored: ScoredResults, key: str, videos: Path | None) -> Recor
 
 
 __all__ = ["BESIDE", "BESIDE_SUFFIX", "COLUMNS", "SORTABLE", "RecordDetail", "RecordFilter", "box_frames", "cell",
-           "choices", "columns", "record_detail", "record_metrics", "sortable", "table", "twin_metrics"]
+           "choices", "columns", "record_detail", "record_metrics", "sortable", "table", "twin_metrics",
+           "without_empty_columns"]

@@ -105,7 +105,9 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
         return None if _optional(compare) is None else state.results(compare, anno, scoring, judge)
 
     def record_table(rows: list[list[Any]], beside: ScoredResults | None) -> Any:
-        return gr.Dataframe(value=_cells(rows), headers=results_view.columns(beside))
+        """The records table, without the columns no record fills (so the second file's columns fit)."""
+        names, rows = results_view.without_empty_columns(results_view.columns(beside), rows)
+        return gr.Dataframe(value=_cells(rows), headers=names)
 
     def results_open(path: str, compare: str, anno: str, scoring: str, judge: str) -> tuple:
         scored = state.results(path, anno, scoring, judge)
