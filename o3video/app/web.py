@@ -246,7 +246,7 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                 samples = gr.Dataframe(headers=list(data_view.COLUMNS), label="samples (select one)", interactive=False)
                 sample_id = gr.Textbox(label="sample id")
                 sample_outputs = [
-                    gr.Gallery(label="key frames with their key items", columns=3, **GALLERY),
+                    gr.Gallery(label="key frames with their key items", columns=3, **(GALLERY | {"height": "auto"})),
                     gr.Dataframe(headers=["object", "time (s)", "boxes (0-1)"], label="reasoning claims",
                                  interactive=False),
                     gr.Markdown(),
