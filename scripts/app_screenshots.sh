@@ -8,9 +8,8 @@
 #   o3video eval vstar --anno data/easy/vstar_test.json --videos data/easy/videos --model bases/perception \
 #     --out runs/base.jsonl --max-new-tokens 96 --judge exact
 #   o3video eval vstar --anno data/easy/vstar_test.json --baseline whole --out runs/whole.jsonl --judge exact
-#   o3video build --out runs/build --synthetic-demo
-#   bash scripts/app_screenshots.sh docs/pictures data/easy/videos/test_00000.mp4 "Where is the red circle?" \
-#     runs/base.jsonl 4:test_00002 runs/build ITEM --model bases/perception --compare runs/whole.jsonl
+#   bash scripts/app_screenshots.sh docs/pictures data/easy/videos/test_00003.mp4 "Where is the green triangle?" \
+#     runs/base.jsonl 4:test_00002 data/easy/stgr_sft.json sft-000034 --model bases/perception --compare runs/whole.jsonl
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$1" video="$2" question="$3" results="$4" record="$5" data="$6" sample="$7"
