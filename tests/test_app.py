@@ -94,6 +94,92 @@ def test_filters_keep_only_matching_records_and_sorting_puts_missing_values_last
     assert results_view.choices(scored, "domain") == ["cooking", "sports"]
 
 
+BLIND_ANSWERS = [  # a blind twin: record 0 boxed elsewhere (vIoU 1/7 on chain 1), record 1 right, record 2 absent
+    {**ANSWERS[0], "answer_spatial": {"1": CHAIN2_BOX}, "answer_spatial_2": {"1": CHAIN1_BOX}},
+    {**ANSWERS[0], "answer_vqa": "a red ball"},
+]
+
+
+def twin_file(tmp_path: Path, name: str, answers: list[dict], question: str | None = None) -> Path:
+    """A second results file of the same annotations, one record per answer (a question other than the
+    annotations' when `question` is given)."""
+    path = tmp_path / name
+    lines = [{"key": f"{i}:v{i}", "index": i, **annotation(i), **answer} for i, answer in enumerate(answers)]
+    if question is not None:
+        lines[0]["question"] = question
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def test_a_second_results_file_adds_its_metrics_as_columns_matched_by_record(vstar_files, tmp_path):
+    _, results = vstar_files
+    scored, twin = score_results(results), score_results(twin_file(tmp_path, "blind.jsonl", BLIND_ANSWERS))
+    names = results_view.columns(twin)
+    assert names[:len(results_view.COLUMNS)] == list(results_view.COLUMNS)
+    assert names[len(results_view.COLUMNS):] == ["judge (beside)", "tIoU c1 (beside)", "tIoU c2 (beside)",
+                                                 "vIoU c1 (beside)", "vIoU c2 (beside)"]
+    rows = {row[0]: dict(zip(names, row)) for row in results_view.table(scored, beside=twin)}
+    assert rows["0:v0"]["vIoU c1"] == pytest.approx(0.9025) and rows["0:v0"]["vIoU c1 (beside)"] == round(1 / 7, 4)
+    assert rows["0:v0"]["vIoU c2 (beside)"] == pytest.approx(0.9025) and rows["0:v0"]["judge (beside)"] == 3
+    assert rows["1:v1"]["judge"] == 0 and rows["1:v1"]["judge (beside)"] == 3
+    assert rows["1:v1"]["tIoU c1 (beside)"] == 1.0 and rows["1:v1"]["tIoU c1"] == 0.0
+    twin_by_key = {m.key: m for m in twin.metrics}
+    for key in ("0:v0", "1:v1"):
+        assert rows[key]["vIoU c1 (beside)"] == round(twin_by_key[key].viou[0], 4)
+    assert all(rows["2:v2"][c + " (beside)"] is None for c in results_view.BESIDE)  # not in the twin
+    names_shown, rows_shown = results_view.without_empty_columns(names, results_view.table(scored, beside=twin))
+    assert names_shown == [c for c in names if c != "correct"] and len(rows_shown[0]) == len(names_shown)
+    assert rows_shown[0][names_shown.index("vIoU c1 (beside)")] == round(1 / 7, 4)
+    by_twin = results_view.table(scored, sort_by="vIoU c1 (beside)", descending=True, beside=twin)
+    assert [row[0] for row in by_twin] == ["1:v1", "0:v0", "2:v2"]
+    assert "vIoU c1 (beside)" in results_view.sortable(twin) and "vIoU c1 (beside)" not in results_view.sortable()
+    with pytest.raises(ValueError, match="sort_by"):
+        results_view.table(scored, sort_by="vIoU c1 (beside)")
+
+
+def test_a_second_results_file_of_other_records_is_refused_naming_it(vstar_files, tmp_path):
+    _, results = vstar_files
+    scored = score_results(results)
+    other = score_results(twin_file(tmp_path, "other.jsonl", BLIND_ANSWERS, question="Something else?"))
+    with pytest.raises(InputError, match=r"other.jsonl: record 0 \(key '0:v0'\) asks another question"):
+        results_view.table(scored, beside=other)
+    tg = tmp_path / "tg.jsonl"
+    tg.write_text(json.dumps({"key": "0:v0", "video_path": "clip.mp4", "query": "q", "span": [0, 1],
+                              "predicted_span": [0, 1], "duration": 2.0}) + "\n")
+    grounding = score_results(tg)
+    with pytest.raises(InputError, match="tg.jsonl: results of tg, not vstar"):
+        results_view.table(scored, beside=grounding)
+
+
+def test_the_demos_final_vstar_results_open_with_their_videos_and_the_blind_twin_beside(synth_easy, tiny_model,
+                                                                                       tmp_path):
+    """Results written as `o3video demo` writes them (`o3video.lab.demo.evaluate`: eval/gspo.jsonl and the blind
+    twin's eval/blind_gspo.jsonl, each with its settings record naming the annotations)."""
+    from o3video.lab.demo.evaluate import evaluate
+    from o3video.models import load_model
+
+    model, processor = load_model(tiny_model)
+    runs = {key: evaluate(key, model, processor, anno=synth_easy / "vstar_test.json", videos=synth_easy / "videos",
+                          out=tmp_path / "eval" / f"{key}.jsonl", num_frames=2, max_new_tokens=8, cache_dir=None,
+                          limit=1, blank_frames=key == "blind_gspo")
+            for key in ("gspo", "blind_gspo")}
+    final, twin = (tmp_path / "eval" / f"{key}.jsonl" for key in runs)
+    config = AppConfig(results=final)
+    assert config.videos_dir() == synth_easy  # found through the run's settings record
+    scored, beside = score_results(final, anno=synth_easy / "vstar_test.json"), score_results(twin)
+    names = results_view.columns(beside)
+    rows = {row[0]: dict(zip(names, row)) for row in results_view.table(scored, beside=beside)}
+    assert len(rows) == 1
+    for key, run in (("", runs["gspo"]), (" (beside)", runs["blind_gspo"])):
+        for record, demo in run.per_record.items():  # the app's numbers are the demo's own
+            assert rows[record]["tIoU c1" + key] == round(demo["when_1"], 4)
+            assert rows[record]["vIoU c2" + key] == round(demo["where_2"], 4)
+    first = scored.metrics[0].key
+    detail = results_view.record_detail(scored, first, config.videos_dir())
+    assert detail.notes == [] and len(detail.frames) == len(scored.records[0]["bboxes"]) > 0
+    assert detail.spans is not None and len(detail.prompts) == 5
+
+
 def _has_color_near(image: Image.Image, x: float, y: float, color, reach: int = 3) -> bool:
     return any(image.getpixel((round(x) + dx, round(y) + dy)) == color
                for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1))
@@ -321,10 +407,17 @@ def test_the_page_serves_each_view_over_http_and_survives_bad_input(vstar_files,
         with urllib.request.urlopen(url + "?view=results&record=0%3Av0", timeout=30) as reply:
             assert reply.status == 200 and b"o3video" in reply.read()
         client = Client(url, verbose=False)
-        missing = client.predict(str(results.parent / "nope.jsonl"), "", "o3video", "exact", api_name="/results_open")
+        missing = client.predict(str(results.parent / "nope.jsonl"), "", "", "o3video", "exact",
+                                 api_name="/results_open")
         assert missing[0].startswith("**Error:**") and "nope.jsonl" in missing[0]
-        opened = client.predict(str(results), str(anno), "o3video", "exact", api_name="/results_open")
-        assert opened[0].startswith("3 records of vstar")
+        opened = client.predict(str(results), "", str(anno), "o3video", "exact", api_name="/results_open")
+        filled = [c for c in results_view.COLUMNS if c != "correct"]  # MCQ's column, empty in V-STaR, is left out
+        assert opened[0].startswith("3 records of vstar") and opened[2]["headers"] == filled
+        twin = twin_file(results.parent, "blind.jsonl", BLIND_ANSWERS)
+        both = client.predict(str(results), str(twin), str(anno), "o3video", "exact", api_name="/results_open")
+        table = both[2]["value"]  # the table, sent as an update with the twin's columns
+        assert table["headers"] == [*filled, *(c + " (beside)" for c in results_view.BESIDE)]
+        assert table["data"][0][-2] == round(1 / 7, 4) and table["data"][0][8] == round(1 / 7, 4)  # twin c1, first c2
         record = client.predict(str(results), "", str(anno), "o3video", "exact", str(clip.parent), "0:v0",
                                 api_name="/results_record")
         assert record[4]["vIoU chain 1"] == pytest.approx(0.9025) and len(record[2]) == 1

@@ -1,7 +1,8 @@
 """The Results view: a scored results file as a table to sort and filter, and one record in detail: its
 predicted spans against the ground-truth span, for every annotated second its predicted boxes against the
 ground-truth box on the decoded frame, its five prompts and answers, and its metrics. A second results
-file of the same annotations (a blind twin, SFT against SFT+GSPO) is shown beside it.
+file of the same annotations (a blind twin, SFT against SFT+GSPO) is shown beside it: its judge score, tIoU
+and vIoU as more columns of the table, matched by record key, and its record beside the first's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from o3video.app.scored_results import RecordMetrics, ScoredResults
 
 COLUMNS = ("key", "task", "domain", "length", "judge", "tIoU c1", "tIoU c2", "vIoU c1", "vIoU c2", "correct", "error")
 SORTABLE = ("key", "task", "domain", "length", "judge", "tIoU c1", "tIoU c2", "vIoU c1", "vIoU c2")
+BESIDE = ("judge", "tIoU c1", "tIoU c2", "vIoU c1", "vIoU c2")  # the second file's columns, after the first's
+BESIDE_SUFFIX = " (beside)"
 
 
 @dataclass(frozen=True)
@@ -57,16 +60,65 @@ def cell(m: RecordMetrics, column: str) -> Any:
     return getattr(m, column)
 
 
+def twin_metrics(scored: ScoredResults, beside: ScoredResults) -> dict[str, RecordMetrics]:
+    """The second file's metrics by record key, for the records both files hold. Refused (`InputError`) when
+    the files are of different benchmarks, share no record, or a shared key asks another question (another
+    annotation set)."""
+    from o3video.errors import InputError
+
+    if beside.benchmark != scored.benchmark:
+        raise InputError(f"{beside.path}: results of {beside.benchmark}, not {scored.benchmark} as {scored.path}")
+    ours = {m.key: scored.records[m.position] for m in scored.metrics}
+    twins = {}
+    for m in beside.metrics:
+        record = ours.get(m.key)
+        if record is None:
+            continue
+        if record.get("question") != beside.records[m.position].get("question"):
+            raise InputError(f"{beside.path}: record {m.position} (key {m.key!r}) asks another question than "
+                             f"{scored.path}: the files come from different annotation sets")
+        twins[m.key] = m
+    if not twins:
+        raise InputError(f"{beside.path}: no record key in common with {scored.path}")
+    return twins
+
+
+def columns(beside: ScoredResults | None = None) -> list[str]:
+    """The table's columns: `COLUMNS`, then the second file's `BESIDE` columns when one is open."""
+    return [*COLUMNS, *(c + BESIDE_SUFFIX for c in BESIDE)] if beside is not None else list(COLUMNS)
+
+
+def sortable(beside: ScoredResults | None = None) -> list[str]:
+    """The columns the table sorts by: `SORTABLE`, then the second file's `BESIDE` columns when one is open."""
+    return [*SORTABLE, *(c + BESIDE_SUFFIX for c in BESIDE)] if beside is not None else list(SORTABLE)
+
+
 def table(scored: ScoredResults, where: RecordFilter = RecordFilter(), *, sort_by: str = "key",
-          descending: bool = False) -> list[list[Any]]:
-    """Rows (`COLUMNS`) of the records `where` keeps, sorted by `sort_by` (records without a value last)."""
-    if sort_by not in SORTABLE:
-        raise ValueError(f"sort_by: one of {', '.join(SORTABLE)}, got {sort_by!r}")
+          descending: bool = False, beside: ScoredResults | None = None) -> list[list[Any]]:
+    """Rows (`columns(beside)`) of the records `where` keeps, sorted by `sort_by` (records without a value
+    last); with `beside`, each row ends with that file's metrics of the same record (None where it has none)."""
+    if sort_by not in sortable(beside):
+        raise ValueError(f"sort_by: one of {', '.join(sortable(beside))}, got {sort_by!r}")
+    twins = twin_metrics(scored, beside) if beside is not None else {}
+
+    def value(m: RecordMetrics, column: str) -> Any:
+        if not column.endswith(BESIDE_SUFFIX):
+            return cell(m, column)
+        twin = twins.get(m.key)
+        return None if twin is None else cell(twin, column.removesuffix(BESIDE_SUFFIX))
+
     kept = [m for m in scored.metrics if where.keeps(m)]
-    present = [m for m in kept if cell(m, sort_by) is not None]
-    absent = [m for m in kept if cell(m, sort_by) is None]
-    present.sort(key=lambda m: cell(m, sort_by), reverse=descending)
-    return [[cell(m, column) for column in COLUMNS] for m in present + absent]
+    present = [m for m in kept if value(m, sort_by) is not None]
+    absent = [m for m in kept if value(m, sort_by) is None]
+    present.sort(key=lambda m: value(m, sort_by), reverse=descending)
+    return [[value(m, column) for column in columns(beside)] for m in present + absent]
+
+
+def without_empty_columns(names: list[str], rows: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The columns that hold a value in some row (MCQ's `correct` goes from a V-STaR table), and the rows cut
+    to them; all of them when there is no row."""
+    keep = [i for i in range(len(names)) if not rows or any(row[i] is not None for row in rows)]
+    return [names[i] for i in keep], [[row[i] for i in keep] for row in rows]
 
 
 def choices(scored: ScoredResults, column: str) -> list[str]:
@@ -199,5 +251,6 @@ def record_detail(scored: ScoredResults, key: str, videos: Path | None) -> Recor
     return detail
 
 
-__all__ = ["COLUMNS", "SORTABLE", "RecordDetail", "RecordFilter", "box_frames", "cell", "choices", "record_detail",
-           "record_metrics", "table"]
+__all__ = ["BESIDE", "BESIDE_SUFFIX", "COLUMNS", "SORTABLE", "RecordDetail", "RecordFilter", "box_frames", "cell",
+           "choices", "columns", "record_detail", "record_metrics", "sortable", "table", "twin_metrics",
+           "without_empty_columns"]

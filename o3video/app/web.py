@@ -19,6 +19,7 @@ from o3video.app.ask_view import EVIDENCE_COLUMNS, ModelShelf, ask
 from o3video.app.scored_results import ScoredResults, score_results
 
 ANY = "any"
+GALLERY = {"fit_columns": False, "object_fit": "contain", "height": 320}  # whole frames, a few to a row
 log = logging.getLogger("o3video.app")
 
 
@@ -99,22 +100,38 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                   f"{r.box_convention}, shown in original-video pixels ({r.source_size[0]}x{r.source_size[1]}).")
         return status, answer, answered.rendered.image, _cells(answered.evidence_rows), answered.reasoning_html
 
-    def results_open(path: str, anno: str, scoring: str, judge: str) -> tuple:
-        scored = state.results(path, anno, scoring, judge)
-        status = f"{len(scored.records)} records of {scored.benchmark}, scored with --scoring {scoring}."
-        return (status, scored.summary, _cells(results_view.table(scored)),
-                *(gr.Dropdown(choices=[ANY, *results_view.choices(scored, c)], value=ANY)
-                  for c in ("task", "domain", "length")))
+    def beside_of(compare: str, anno: str, scoring: str, judge: str) -> ScoredResults | None:
+        """The second results file, scored, or None when none is named."""
+        return None if _optional(compare) is None else state.results(compare, anno, scoring, judge)
 
-    def results_filter(path: str, anno: str, scoring: str, judge: str, task: str, domain: str, length: str,
-                       chain: str, tiou_min: float, tiou_max: float, viou_min: float, viou_max: float, judge_score: str,
-                       sort_by: str, descending: bool) -> tuple:
+    def record_table(rows: list[list[Any]], beside: ScoredResults | None) -> Any:
+        """The records table, without the columns no record fills (so the second file's columns fit)."""
+        names, rows = results_view.without_empty_columns(results_view.columns(beside), rows)
+        return gr.Dataframe(value=_cells(rows), headers=names)
+
+    def results_open(path: str, compare: str, anno: str, scoring: str, judge: str) -> tuple:
         scored = state.results(path, anno, scoring, judge)
+        beside = beside_of(compare, anno, scoring, judge)
+        status = f"{len(scored.records)} records of {scored.benchmark}, scored with --scoring {scoring}."
+        summary = scored.summary
+        if beside is not None:
+            status += f" Beside it: {beside.path} ({len(beside.records)} records), its columns marked (beside)."
+            summary += f"\n\n## Beside it: {beside.path}\n\n{beside.summary}"
+        return (status, summary, record_table(results_view.table(scored, beside=beside), beside),
+                *(gr.Dropdown(choices=[ANY, *results_view.choices(scored, c)], value=ANY)
+                  for c in ("task", "domain", "length")),
+                gr.Dropdown(choices=results_view.sortable(beside), value="key"))
+
+    def results_filter(path: str, compare: str, anno: str, scoring: str, judge: str, task: str, domain: str,
+                       length: str, chain: str, tiou_min: float, tiou_max: float, viou_min: float, viou_max: float,
+                       judge_score: str, sort_by: str, descending: bool) -> tuple:
+        scored = state.results(path, anno, scoring, judge)
+        beside = beside_of(compare, anno, scoring, judge)
         where = results_view.RecordFilter(_any(task), _any(domain), _any(length), int(chain),
                                           (float(tiou_min), float(tiou_max)), (float(viou_min), float(viou_max)),
                                           None if _any(judge_score) is None else int(judge_score))
-        rows = results_view.table(scored, where, sort_by=sort_by, descending=bool(descending))
-        return f"{len(rows)} of {len(scored.records)} records shown.", _cells(rows)
+        rows = results_view.table(scored, where, sort_by=sort_by, descending=bool(descending), beside=beside)
+        return f"{len(rows)} of {len(scored.records)} records shown.", record_table(rows, beside)
 
     def one_record(path: str, anno: str, scoring: str, judge: str, videos: str, key: str) -> tuple:
         scored = state.results(path, anno, scoring, judge)
@@ -182,7 +199,8 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                     judge = gr.Textbox(label="judge", value=config.judge)
                     open_button = gr.Button("Open", variant="primary")
                 results_status = gr.Markdown()
-                summary = gr.Markdown()
+                with gr.Accordion("the scorer's report", open=False):
+                    summary = gr.Markdown()
                 with gr.Row():
                     task = gr.Dropdown([ANY], value=ANY, label="task")
                     domain = gr.Dropdown([ANY], value=ANY, label="domain")
@@ -205,8 +223,10 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                     for side in ("", " (beside)"):
                         with gr.Column():
                             record_outputs += [
-                                gr.Image(label=f"spans: truth against answers{side}", type="pil", interactive=False),
-                                gr.Gallery(label=f"annotated seconds: truth (green) and answers{side}", columns=2),
+                                gr.Image(label=f"spans: truth against answers{side}", type="pil", interactive=False,
+                                         show_label=False, buttons=[]),  # nothing over the truth's row
+                                gr.Gallery(label=f"annotated seconds: truth (green) and answers{side}", columns=2,
+                                           **GALLERY),
                                 gr.Dataframe(headers=["prompt", "question", "completion"], label=f"prompts{side}",
                                              interactive=False, wrap=True),
                                 gr.JSON(label=f"metrics (the scorer's){side}"),
@@ -226,21 +246,21 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
                 samples = gr.Dataframe(headers=list(data_view.COLUMNS), label="samples (select one)", interactive=False)
                 sample_id = gr.Textbox(label="sample id")
                 sample_outputs = [
-                    gr.Gallery(label="key frames with their key items", columns=3),
+                    gr.Gallery(label="key frames with their key items", columns=3, **(GALLERY | {"height": "auto"})),
                     gr.Dataframe(headers=["object", "time (s)", "boxes (0-1)"], label="reasoning claims",
                                  interactive=False),
                     gr.Markdown(),
                     gr.HTML(),
                 ]
 
-        results_inputs = [results_path, anno_path, scoring, judge]
+        results_inputs = [results_path, compare_path, anno_path, scoring, judge]
         filter_inputs = [*results_inputs, task, domain, length, chain, tiou_min, tiou_max, viou_min, viou_max,
                          judge_score, sort_by, descending]
         record_inputs = [results_path, compare_path, anno_path, scoring, judge, videos_path, record_key]
         ask_button.click(guarded(ask_answer, 4), [video, question, model, frames],
                          [ask_status, answer, picture, evidence, reasoning], api_name="ask")
-        open_button.click(guarded(results_open, 5), results_inputs,
-                          [results_status, summary, records, task, domain, length], api_name="results_open")
+        open_outputs = [results_status, summary, records, task, domain, length, sort_by]
+        open_button.click(guarded(results_open, 6), results_inputs, open_outputs, api_name="results_open")
         filter_button.click(guarded(results_filter, 1), filter_inputs, [results_status, records],
                             api_name="results_filter")
         record_key.submit(guarded(results_record, 10), record_inputs, [results_status, *record_outputs],
@@ -270,16 +290,18 @@ def build_page(config: AppConfig, state: AppState | None = None) -> Any:
             return gr.Tabs(selected=link.view), link.record or "", link.sample or "", ""
 
         load = page.load(opened, None, [tabs, record_key, sample_id, ask_status], api_name="deep_link")
-        if config.results is not None:  # files named on the command line are open from the start
-            load.then(guarded(results_open, 5), results_inputs,
-                      [results_status, summary, records, task, domain, length], api_name=False)
+        # files named on the command line are open from the start; the linked record or sample opens after its
+        # file, so the view's status line ends on it
+        results_opened, data_opened = load, load
+        if config.results is not None:
+            results_opened = load.then(guarded(results_open, 6), results_inputs, open_outputs, api_name=False)
         if config.data is not None:
-            load.then(guarded(data_open, 4), [data_path], [data_status, samples, stage, status_filter, reason],
-                      api_name=False)
-        load.then(lambda key, *rest: guarded(results_record, 10)(*rest, key) if key else (gr.skip(),) * 11,
-                  [record_key, *record_inputs[:-1]], [results_status, *record_outputs], api_name=False)
-        load.then(lambda sid, path: guarded(data_sample, 4)(path, sid) if sid else (gr.skip(),) * 5,
-                  [sample_id, data_path], [data_status, *sample_outputs], api_name=False)
+            data_opened = load.then(guarded(data_open, 4), [data_path],
+                                    [data_status, samples, stage, status_filter, reason], api_name=False)
+        results_opened.then(lambda key, *rest: guarded(results_record, 10)(*rest, key) if key else (gr.skip(),) * 11,
+                            [record_key, *record_inputs[:-1]], [results_status, *record_outputs], api_name=False)
+        data_opened.then(lambda sid, path: guarded(data_sample, 4)(path, sid) if sid else (gr.skip(),) * 5,
+                         [sample_id, data_path], [data_status, *sample_outputs], api_name=False)
     return page
 
 
