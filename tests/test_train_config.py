@@ -280,3 +280,21 @@ def test_official_files_carry_the_official_scripts_values():
         assert kwargs["save_steps"] == 500 and zero_stage(kwargs) == stage and "save_total_limit" not in kwargs
     assert rl["lr_scheduler_type"] == "cosine" and rl["weight_decay"] == 0.01
     assert sft["lr_scheduler_type"] == "linear" and sft["warmup_steps"] == 0
+
+
+def test_the_runs_one_progress_bar_replaces_transformers_bar_and_its_printer(tmp_path):
+    """With `disable_tqdm` transformers prints every log dict on a line of its own (PrinterCallback); the run's own
+    bar replaces that as it replaces the tqdm bar."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from o3video.train.callbacks import CompactProgress
+    from o3video.train.common import replace_progress_bar
+
+    for disable in (True, False):
+        args = TrainingArguments(output_dir=str(tmp_path), disable_tqdm=disable, report_to=[], use_cpu=True)
+        trainer = Trainer(model=torch.nn.Linear(2, 2), args=args)
+        replace_progress_bar(trainer, "SFT")
+        kinds = [type(c) for c in trainer.callback_handler.callbacks]
+        assert PrinterCallback not in kinds and ProgressCallback not in kinds and kinds.count(CompactProgress) == 1

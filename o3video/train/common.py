@@ -160,11 +160,14 @@ def finish(trainer: Any, processor: Any, out: Path) -> Path:
 
 
 def replace_progress_bar(trainer: Any, description: str) -> None:
-    from transformers.trainer_callback import ProgressCallback
+    """The run's one progress bar (`CompactProgress`) in place of transformers' own: its tqdm bar, or the printer that
+    takes its place (one log dict per line) when `disable_tqdm` is set."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from o3video.train.callbacks import CompactProgress
 
     trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
     trainer.add_callback(CompactProgress(description))
 
 
