@@ -108,11 +108,10 @@ def score_vstar(results: Path, judge_spec: str, scoring: str = "o3video", *, pro
         rep = official_report(records, make_judge(judge_spec, rating=official_rating), scoring, where=f"{results}: ")
         return OfficialScore(title, rep, meta)
     from o3video.eval.vstar_metrics import report, score_record
+    from o3video.progress import ProgressBar
 
     judge = make_judge(judge_spec)
     answered = [(i, r) for i, r in enumerate(records) if not r.get("error")]
-    from o3video.progress import ProgressBar
-
     scores = []
     with ProgressBar(len(answered), desc="judging", unit="record", disable=not progress, transient=True) as bar:
         for i, r in answered:
