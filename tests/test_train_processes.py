@@ -1,9 +1,11 @@
 """Two training processes on CPU (gloo): torchrun and `accelerate launch --multi_gpu` really train with 2 ranks,
 the main process alone writes the shared files, a launch SIGKILLed after its first checkpoint resumes to the
-uninterrupted run's weights and metrics, and `accelerate launch --cpu --num_processes 2` (one process in
-accelerate) is refused with one line."""
+uninterrupted run's weights and metrics, each record is trained on by one rank per epoch, a GSPO group is scored and
+normalised whole when its completions are spread over both ranks, and `accelerate launch --cpu --num_processes 2`
+(one process in accelerate) is refused with one line."""
 
 import json
+import math
 import os
 import signal
 import socket
@@ -17,6 +19,7 @@ import torch
 from resume import logged_steps, weights
 
 from o3video.train.checkpoints import STATE_FILE, complete
+from o3video.train.train_prompts import record_name
 
 HERE = Path(__file__).parent
 
@@ -43,6 +46,19 @@ def sft_overrides(synth_easy, tiny_model, out, *extra):
             "data.num_frames=2", f"data.cache_dir={synth_easy / 'frame_cache'}",
             "trainer.per_device_train_batch_size=2",
             "trainer.learning_rate=1e-3", "trainer.activation_checkpointing=false", "threads=1", *extra]
+
+
+def launch_logging(stage, overrides, logs, timeout=600):
+    """Train with 2 ranks under torchrun through tests/log_rank_data.py; returns the run and each rank's log rows."""
+    logs.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+           str(HERE / "log_rank_data.py"), stage, str(logs), *overrides]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in logs.iterdir()) == ["rank-0.jsonl", "rank-1.jsonl"]
+    return {rank: [json.loads(line) for line in (logs / f"rank-{rank}.jsonl").read_text().splitlines()]
+            for rank in (0, 1)}
 
 
 def rows(out):
@@ -132,6 +148,57 @@ def test_two_process_gspo_trains_as_one_run(synth_easy, tiny_model, tmp_path):
     rollout = next(r for r in rows(out) if "reward" in r)
     assert rollout["step"] == 1
     assert (out / STATE_FILE).is_file() and (out / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_two_process_sft_trains_each_record_on_one_rank_once_per_epoch(synth_easy, tiny_model, tmp_path):
+    out = tmp_path / "sft"
+    logs = launch_logging("sft", sft_overrides(synth_easy, tiny_model, out, "trainer.num_train_epochs=2"),
+                          tmp_path / "logs")
+    assert logged_steps(out) == [1, 2, 3, 4]  # 8 records, 2 per rank per step: 2 steps an epoch
+    records = [record_name(r) for r in json.loads((synth_easy / "stgr_sft.json").read_text())[:8]]
+    assert len(set(records)) == 8
+    batches = {rank: [row["records"] for row in rows] for rank, rows in logs.items()}
+    assert [len(b) for b in batches.values()] == [4, 4]
+    assert all(len(batch) == 2 for b in batches.values() for batch in b)
+    orders = []
+    for epoch in (0, 1):  # each rank's first 2 batches are epoch 0, the next 2 epoch 1
+        seen = {rank: [name for batch in b[2 * epoch: 2 * epoch + 2] for name in batch] for rank, b in batches.items()}
+        assert sorted(seen[0] + seen[1]) == sorted(records)  # every record, each once
+        assert not set(seen[0]) & set(seen[1]) and len(seen[0]) == len(seen[1]) == 4  # none on both ranks
+        orders.append(seen)
+    assert orders[0] != orders[1]  # each epoch draws its own order
+
+
+@pytest.mark.slow
+def test_two_process_gspo_scores_and_normalises_each_group_whole(synth_easy, tiny_model, tmp_path):
+    out, generations = tmp_path / "gspo", 4
+    overrides = [f"model={tiny_model}", f"output_dir={out}", f"data.train={synth_easy / 'stgr_rl.json'}",
+                 "data.limit=8", "data.num_frames=2", f"data.cache_dir={synth_easy / 'frame_cache'}",
+                 "trainer.max_steps=3", f"trainer.num_generations={generations}",
+                 "trainer.per_device_train_batch_size=2", "trainer.steps_per_generation=1",
+                 "trainer.max_completion_length=8", "trainer.activation_checkpointing=false", "threads=1"]
+    logs = launch_logging("rl", overrides, tmp_path / "logs")
+    settings = [row.pop(0)["settings"] for row in logs.values()]
+    assert settings[0] == settings[1]
+    assert settings[0]["scale_rewards"] == "group" and settings[0]["aggregation"] == "sum_then_normalize"
+    weights = settings[0]["reward_weights"]
+    groups = {}
+    for row in logs[0] + logs[1]:
+        groups.setdefault((row["rollout"], row["record_id"]), []).append(row)
+    assert {rollout for rollout, _ in groups} == {0, 1, 2}  # one rollout per step
+    spread = 0
+    for group in groups.values():
+        assert len(group) == generations  # every completion of the prompt, over both ranks
+        spread += {row["rank"] for row in group} == {0, 1}
+        rewards = [math.fsum(w * v for w, v in zip(weights, row["rewards"].values()) if v is not None)
+                   for row in group]
+        mean = sum(rewards) / generations
+        std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / (generations - 1))  # TRL's nanstd: unbiased
+        for row, reward in zip(group, rewards):
+            assert row["advantage"] == pytest.approx((reward - mean) / (std + 1e-4), abs=1e-5)
+    assert spread == len(groups)  # each group was split over the ranks, its rewards differing by rank (rank_reward)
+    assert any(abs(row["advantage"]) > 0.5 for row in logs[0] + logs[1])
 
 
 @pytest.mark.slow
