@@ -7,7 +7,9 @@
 # The settings follow o3video/configs/qwen2_5_vl_7b_rl.yaml (docs/scaling.md): 4 completions per prompt, 8 prompts
 # per step, one update per rollout, GSPO's sequence-level loss (policy_loss.loss_mode=gspo, seq-mean-token-mean),
 # KL 0.04, top_p 0.95, 768 new tokens, lr 1e-6 cosine, weight decay 0.01, grad clip 5. verl passes no training step
-# to a reward function, so σ is fixed (reward_kwargs.sigma, default 1: the end of the paper's 4 -> 1 schedule).
+# to a reward function, so σ is fixed (reward.custom_reward_function.reward_kwargs.sigma, default 1: the end of the
+# paper's 4 -> 1 schedule). verl 0.9.1's main_ppo reads the reward function from `reward.custom_reward_function`
+# only (the top-level `custom_reward_function` of older verl is no longer read there).
 # limit_images bounds the frames per prompt vLLM accepts: 16 uniform frames plus inserted key frames.
 # verl is not in o3video's tested set (verl 0.9.1 needs transformers <5.11): install it in its own environment,
 # with o3video (`pip install -e .`, no extras) beside it for the reward function.
@@ -47,9 +49,9 @@ python3 -m verl.trainer.main_ppo \
     actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=1 \
     actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=1 \
     +actor_rollout_ref.rollout.limit_images=32 \
-    custom_reward_function.path="$reward" \
-    custom_reward_function.name=compute_score \
-    +custom_reward_function.reward_kwargs.sigma=1.0 \
+    reward.custom_reward_function.path="$reward" \
+    reward.custom_reward_function.name=compute_score \
+    +reward.custom_reward_function.reward_kwargs.sigma=1.0 \
     trainer.default_local_dir="$out" \
     trainer.n_gpus_per_node="${GPUS_PER_NODE:-8}" \
     trainer.nnodes="${NNODES:-1}" \

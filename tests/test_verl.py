@@ -10,6 +10,7 @@ environment scripts/verl_venv.sh makes (verl 0.9.1 and transformers 5.10 over .v
 import importlib.util
 import io
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from o3video.train.targets import target_completion
 from o3video.train.train_config import load_config
 
 HERE = Path(__file__).parent
+ROOT = HERE.parent
 
 
 @pytest.fixture(scope="module")
@@ -111,25 +113,33 @@ def test_a_fixed_sigma_from_verls_reward_kwargs_reaches_the_temporal_term(export
 
 
 @pytest.mark.slow
-def test_verls_own_loader_gives_compute_score_the_papers_numbers(exported_file, tmp_path):
-    made = subprocess.run(["bash", str(HERE.parent / "scripts" / "verl_venv.sh")], capture_output=True, text=True,
+def test_verls_own_loader_on_the_launch_scripts_configuration_gives_the_papers_numbers(exported_file, tmp_path):
+    """verl 0.9.1's main_ppo composes its configuration with scripts/verl_gspo.sh's settings and a σ given after them
+    (Hydra's `--cfg job` prints it and trains nothing); verl's `get_custom_reward_fn` loads `compute_score` from it."""
+    made = subprocess.run(["bash", str(ROOT / "scripts" / "verl_venv.sh")], capture_output=True, text=True,
                           timeout=900)
     assert made.returncode == 0, made.stderr[-3000:]
+    python = Path(made.stdout.split()[-1])
     rows_file, _ = exported_file
+    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}"}
+    composed = subprocess.run(["bash", str(ROOT / "scripts" / "verl_gspo.sh"), str(rows_file), "model",
+                               str(tmp_path / "run"), "reward.custom_reward_function.reward_kwargs.sigma=2.0",
+                               "--cfg", "job"], capture_output=True, text=True, env=env, timeout=300)
+    assert composed.returncode == 0, composed.stderr[-3000:]
+    (tmp_path / "config.yaml").write_text(composed.stdout)
     rows = load_dataset("parquet", data_files=str(rows_file), split="train")
     truths = [json.loads(row["reward_model"]["ground_truth"]) for row in rows]
     cases = [{"row": i, "name": name, "text": text} for i, truth in enumerate(truths)
              for name, text in completions(truth).items()]
     (tmp_path / "cases.json").write_text(json.dumps(cases))
-    ran = subprocess.run([made.stdout.split()[-1], str(HERE / "verl_loader.py"), str(rows_file),
-                          str(tmp_path / "cases.json"), verl.__file__, "2.0"], capture_output=True, text=True,
-                         timeout=300)
+    ran = subprocess.run([str(python), str(HERE / "verl_loader.py"), str(tmp_path / "config.yaml"), str(rows_file),
+                          str(tmp_path / "cases.json")], capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr[-3000:]
     got = json.loads(ran.stdout.splitlines()[-1])
     assert got["verl"] == "0.9.1" and Version(got["transformers"]) < Version("5.11")  # verl's own set, not .venv's
     assert len(got["scores"]) == len(cases) > len(rows)
     for case, result in zip(cases, got["scores"]):
-        expected = score(case["text"], truths[case["row"]], 1.0, sigma=2.0)  # σ from verl's reward_kwargs
+        expected = score(case["text"], truths[case["row"]], 1.0, sigma=2.0)  # σ from the command line
         assert result == {"score": expected["total"], **{k: expected[k] for k in verl.TERMS}}
     late = [(case, result) for case, result in zip(cases, got["scores"]) if case["name"] == "late"]
     assert any(result["temporal"] != score(case["text"], truths[case["row"]], 1.0)["temporal"]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from o3video.commands.frames_cache import add_training_data_arguments, training_data_values
+from o3video.commands.frames_cache import (
+    add_training_data_arguments,
+    training_data_values,
+)
 
 HELP = "Export a training config's STGR records for another engine (verl's RL parquet)."
 
@@ -23,7 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from o3video.integrations import verl
-    from o3video.integrations.verl_export import training_records, verl_rows, write_verl_parquet
+    from o3video.integrations.verl_export import (
+        training_records,
+        verl_rows,
+        write_verl_parquet,
+    )
     from o3video.io import check_output_file
     from o3video.progress import ProgressBar
     from o3video.train.train_config import load_config
@@ -34,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
     with ProgressBar(len(records), desc="verl rows", unit="record") as bar:
         count = write_verl_parquet(verl_rows(records, args.data_source), out, on_row=bar.update)
     print(f"wrote {count} rows to {out} (verl: data.train_files={out} "
-          f"custom_reward_function.path={Path(verl.__file__).resolve()})")
+          f"reward.custom_reward_function.path={Path(verl.__file__).resolve()})")
     return 0

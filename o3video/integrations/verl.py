@@ -1,5 +1,5 @@
 """The paper's reward as verl's custom reward function: `compute_score(data_source, solution_str, ground_truth,
-extra_info)`, the signature verl's reward managers call (`custom_reward_function.path` = this file, `name` =
+extra_info)`, the signature verl's reward managers call (`reward.custom_reward_function.path` = this file, `name` =
 `compute_score`).
 
 `ground_truth` is what `o3video export --to verl` wrote in `reward_model.ground_truth`: the record's reward sample
@@ -8,7 +8,7 @@ as one JSON document, since its variable-keyed parts have no fixed parquet schem
 `o3video.rewards.score`'s, every term returned beside the total (verl logs a dict's other keys per sample).
 
 σ: verl hands a reward function no training step, so the adaptive σ(p) = max(1, 4(1 - p)) cannot follow the run.
-The σ is fixed: `sigma` (verl's `custom_reward_function.reward_kwargs.sigma`), else σ(1) = 1, the schedule's
+The σ is fixed: `sigma` (verl's `reward.custom_reward_function.reward_kwargs.sigma`), else σ(1) = 1, the schedule's
 final value.
 """
 
