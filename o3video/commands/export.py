@@ -6,10 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from o3video.commands.frames_cache import (
-    add_training_data_arguments,
-    training_data_values,
-)
+from o3video.commands.frames_cache import add_training_data_arguments, training_data_values
 
 HELP = "Export a training config's STGR records for another engine (verl's RL parquet)."
 
@@ -26,11 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from o3video.integrations import verl
-    from o3video.integrations.verl_export import (
-        training_records,
-        verl_rows,
-        write_verl_parquet,
-    )
+    from o3video.integrations.verl_export import training_records, verl_rows, write_verl_parquet
     from o3video.io import check_output_file
     from o3video.progress import ProgressBar
     from o3video.train.train_config import load_config
