@@ -99,7 +99,8 @@ def curve(out: Path) -> dict:
                            key=lambda p: int(p.name.split("-")[1].split(".")[0])):
             step = int(path.name.split("-")[1].split(".")[0])
             scores = json.loads(path.read_text())  # fractions, as the demo's summaries keep them
-            rows.append({"step": step, "cpu_min": round(cpu.get(str(step), float("nan")) / 60, 1),
+            seconds = cpu.get(str(step))  # None when the chain's CPU clock was not recorded
+            rows.append({"step": step, "cpu_min": None if seconds is None else round(seconds / 60, 1),
                          **{k: round(100 * v, 1) for k, v in scores.items()}})
         table[name] = rows
     atomic_write_json(out / "curve.json", table)
