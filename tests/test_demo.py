@@ -107,7 +107,7 @@ def test_perception_replay_goes_into_the_sft_of_both_chains_and_into_the_twins_k
     from o3video.lab.demo import blind_cache
     from o3video.lab.demo.run import Demo, quick_settings
 
-    settings = replace(quick_settings(tmp_path / "run"), perception_replay=8)
+    settings = replace(quick_settings(tmp_path / "run"), perception_replay=8, world="easy")  # 1-3 objects
     demo = Demo(settings)
     demo.make_data()
     demo.make_replay()

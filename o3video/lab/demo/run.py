@@ -1,6 +1,6 @@
 """`o3video demo`: the whole method at toy scale on CPU, measured end to end.
 
-1. render the synthetic world (`--world`, easy by default: training videos, held-out test videos) and a second
+1. render the synthetic world (`--world`, rung one by default: training videos, held-out test videos) and a second
    world of the same preset, of practice videos for V-STaR-format questions (`o3video.lab.vstar_practice`);
 2. build the tiny Qwen2.5-VL, its tokenizer trained on the run's own texts (prompts included);
 3. evaluate it untrained on the held-out V-STaR split;

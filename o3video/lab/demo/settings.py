@@ -19,7 +19,7 @@ class DemoSettings:
     rl_records: int = 80  # synthetic STGR RL records
     practice_videos: int = 80  # V-STaR annotations on practice videos (five training records each)
     test_records: int = 30  # held-out V-STaR records the three models are evaluated on
-    world: str = "easy"  # the synthetic preset (a rung of o3video.data.synth.presets.LADDER) of all the run's data
+    world: str = "one"  # the synthetic preset (a rung of o3video.data.synth.presets.LADDER) of all the run's data
     model_size: str = "small"
     arch: str = "qwen2_5_vl"  # of a random base (the perception base has its own)
     base: str = "random"  # random | perception (o3video perception-base, cached) | a model directory

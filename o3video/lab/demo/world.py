@@ -1,4 +1,4 @@
-"""The demo's synthetic data: a world of one preset (easy by default; any rung of the ladder), its training records
+"""The demo's synthetic data: a world of one preset (any rung of the ladder), its training records
 and held-out test splits, and a second world of the same preset, of practice videos for V-STaR-format questions; and
 the tokenizer corpus of their texts. Used by the demo run and by the perception base (whose tokenizer must read every
 demo prompt)."""
@@ -12,7 +12,7 @@ from o3video.io import atomic_write_text
 
 
 def make_world(world: Path, practice: Path, *, sft: int, rl: int, test: int, practice_videos: int, seed: int,
-               grounded_general_mcq: bool = False, preset: str = "easy") -> int:
+               preset: str, grounded_general_mcq: bool = False) -> int:
     """Render both worlds of the synthetic `preset` (each records it in its `synth_config.json`); returns the number
     of V-STaR practice records (five per practice video)."""
     from o3video.data.synth import SynthConfig, build_dataset, get_preset

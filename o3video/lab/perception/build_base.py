@@ -131,7 +131,7 @@ def perception_base(recipe: BaseRecipe) -> Path:
 
 
 def _corpus(work: Path) -> list[str]:
-    """The demo world's texts at seed 0 (the demo's default sizes), and the perception questions."""
+    """The easy world's texts at seed 0 (the demo's default sizes), and the perception questions."""
     from o3video.data.synth.vocab import COLOURS, SHAPES, object_name
     from o3video.lab.demo.settings import DemoSettings
     from o3video.lab.demo.world import make_world, world_corpus
@@ -140,7 +140,7 @@ def _corpus(work: Path) -> list[str]:
     s = DemoSettings(seed=0)
     if not (practice / "vstar_practice.json").is_file():
         make_world(world, practice, sft=s.sft_records, rl=s.rl_records, test=s.test_records,
-                   practice_videos=s.practice_videos, seed=0)
+                   practice_videos=s.practice_videos, seed=0, preset="easy")  # the world the base was built on
     questions = [f"Where is the {object_name(c, s)}?" for c in COLOURS for s in SHAPES]
     return [*world_corpus(world, practice), *questions]
 
