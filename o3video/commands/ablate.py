@@ -18,11 +18,13 @@ HELP = ("Ablate: the paper's ablation tables on the demo's world, each arm over 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", choices=TABLE_CHOICES, default="all",
                         help="the paper table to reproduce (default all): 3 training strategy, 5 thinking reward, "
-                             "6 evidence faithfulness, 8 proximity schedule, 9 text-only reasoning, 13 test-time voting")
+                             "6 evidence faithfulness, 8 proximity schedule, 9 text-only reasoning, "
+                             "13 test-time voting")
     parser.add_argument("--seeds", type=int, default=None, metavar="N",
                         help="seeds per arm (default 3, or 2 with --quick)")
     parser.add_argument("--world", choices=("one", "two", "easy"), default="easy",
-                        help="the synthetic world every arm trains and is evaluated on (default easy), as `o3video demo`")
+                        help="the synthetic world every arm trains and is evaluated on (default easy), "
+                             "as `o3video demo --world`")
     parser.add_argument("--out", type=Path, default=Path("runs/ablate"), help="output folder (default runs/ablate)")
     parser.add_argument("--quick", action="store_true",
                         help="two arms (SFT+GSPO, fixed σ = 4) at the demo's --quick sizes: a smoke test of the grid")

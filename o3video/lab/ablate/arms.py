@@ -69,4 +69,4 @@ def arms_of(tables: tuple[int, ...], names: tuple[str, ...] | None = None) -> tu
     return tuple(sorted(chosen, key=lambda a: a.name != REFERENCE))
 
 
-__all__ = ["ARMS", "ARM_BY_NAME", "Arm", "QUICK_ARMS", "REFERENCE", "arms_of"]
+__all__ = ["ARMS", "ARM_BY_NAME", "QUICK_ARMS", "REFERENCE", "Arm", "arms_of"]

@@ -110,4 +110,4 @@ def mcq_values(summary: dict) -> dict[str, float]:
     return out
 
 
-__all__ = ["Claim", "PaperTable", "Row", "TABLES", "TABLE_BY_NUMBER", "mcq_values"]
+__all__ = ["TABLES", "TABLE_BY_NUMBER", "Claim", "PaperTable", "Row", "mcq_values"]

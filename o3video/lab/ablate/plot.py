@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from o3video.io import atomic_path
 from o3video.lab.ablate.paper import PaperTable
 from o3video.lab.ablate.results import Measured
 from o3video.lab.ablate.tables import NAMES, column
+from o3video.lab.demo.report import save_figure
 from o3video.stats import mean_sd
 
 
@@ -42,12 +42,7 @@ def plot_table(table: PaperTable, rows: dict[str, list[Measured | None]], path: 
     ax.set_ylabel("percent (mean ± sd across seeds)", fontsize=8)
     ax.set_title(f"Table {table.number}: {table.title}", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 __all__ = ["plot_table"]

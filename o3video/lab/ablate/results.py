@@ -61,4 +61,4 @@ def collect(out: Path, keys: list[str], seeds: int) -> dict[str, list[Measured |
     return {key: [measured(out, key, k) for k in range(seeds)] for key in keys}
 
 
-__all__ = ["ARM_DONE", "MCQ_SUMMARY", "Measured", "SCALARS", "collect", "measured", "run_folder"]
+__all__ = ["ARM_DONE", "MCQ_SUMMARY", "SCALARS", "Measured", "collect", "measured", "run_folder"]

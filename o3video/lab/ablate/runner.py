@@ -119,8 +119,9 @@ def run_arm(settings: AblateSettings, arm: Arm, k: int) -> None:
     else:
         train_arm(one, arm, run_folder(settings.out, REFERENCE, k))
     timings = json.loads((folder / "timings.json").read_text()) if (folder / "timings.json").is_file() else {}
-    atomic_write_json(folder / ARM_DONE, {"arm": arm.name, "seed": one.seed, "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-                                          "seconds": round(sum(timings.values()), 1), "timings": timings})
+    atomic_write_json(folder / ARM_DONE, {"arm": arm.name, "seed": one.seed, "timings": timings,
+                                          "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                          "seconds": round(sum(timings.values()), 1)})
 
 
 def todo(settings: AblateSettings) -> list[tuple[Arm, int]]:
@@ -144,7 +145,8 @@ def run_ablation(settings: AblateSettings) -> Path:
     console.print(f"ablate: {len(runs)} arm runs ({len(settings.arms())} arms × {settings.seeds} seeds), "
                   f"{len(left)} to do; estimated CPU time {seconds / 60:.1f} min (from {source})", soft_wrap=True)
     for arm, k in left:
-        with ProgressBar(total=len(runs), desc="ablate", unit="arm runs", initial=len(runs) - len(todo(settings))) as bar:
+        done = len(runs) - len(todo(settings))
+        with ProgressBar(total=len(runs), desc="ablate", unit="arm runs", initial=done) as bar:
             bar.write(f"next: {arm.label}, seed {k} ({run_folder(settings.out, arm.name, k)})")
         run_arm(settings, arm, k)
     return write_report(settings)
@@ -164,11 +166,13 @@ def write_report(settings: AblateSettings) -> Path:
     out = Path(settings.out)
     tables = [t for t in TABLES if t.number in settings.tables]
     rows = collect(out, sorted({row.key for t in tables for row in t.rows}), settings.seeds)
-    parts = [f"# o3video ablate: the paper's ablations on the demo's world ({settings.demo.world}), "
-             f"{settings.seeds} seed{'' if settings.seeds == 1 else 's'}", "",
-             "Each cell is mean ± sd across seeds (percent); each claim's effect is the per-seed difference better − "
-             "worse, and counts only when larger than twice its sd. The paper's numbers are Qwen2.5-VL-7B on the real "
-             f"benchmarks; ours are the tiny model on the synthetic world. Votes use N = {settings.demo.tts_samples}.", ""]
+    seeds = f"{settings.seeds} seed{'' if settings.seeds == 1 else 's'}"
+    parts = [f"# o3video ablate: the paper's ablations on the demo's world ({settings.demo.world}), {seeds}", "",
+             ("Each cell is mean ± sd across seeds (percent); each claim's effect is the per-seed difference better − "
+              "worse, and counts only when larger than twice its sd. The paper's numbers are Qwen2.5-VL-7B on the real "
+              "benchmarks; ours are the tiny model on the synthetic world. "
+              f"Votes use N = {settings.demo.tts_samples}."),
+             ""]
     for table in tables:
         picture = plot_table(table, rows, out / f"table-{table.number}.png")
         parts += [table_markdown(table, rows), "", f"![Table {table.number}]({picture.name})", ""]

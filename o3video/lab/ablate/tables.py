@@ -31,7 +31,8 @@ def column(runs: list[Measured | None], metric: str, blind: bool = False) -> lis
 def claim_effect(rows: dict[str, list[Measured | None]], claim: Claim) -> Effect:
     """The claim's per-seed differences better − worse, over the seeds where both rows are finished."""
     pairs = zip(rows.get(claim.better, []), rows.get(claim.worse, []))
-    return effect([b.values[claim.metric] - w.values[claim.metric] for b, w in pairs if b is not None and w is not None])
+    both = [(b, w) for b, w in pairs if b is not None and w is not None]
+    return effect([b.values[claim.metric] - w.values[claim.metric] for b, w in both])
 
 
 def paper_difference(table: PaperTable, claim: Claim) -> str:
@@ -59,7 +60,7 @@ def table_markdown(table: PaperTable, rows: dict[str, list[Measured | None]]) ->
         if table.seeing:
             cells += [cell(column(runs, m, blind=True)) if any(m and m.blind for m in runs) else "—"
                       for m in table.metrics]
-        cells += ["—" if v is None else f"{v:.1f}" for v in row.paper] + ["—"] * (len(table.paper_columns) - len(row.paper))
+        cells += ["—" if v is None else f"{v:.1f}" for v in row.paper]
         body.append(cells)
     claims = []
     for claim in table.claims:
