@@ -172,3 +172,25 @@ def test_quick_ablation_reports_its_runs_resumes_a_killed_arm_and_rerun_only_rer
     printed = capsys.readouterr()
     assert "0 to do" in printed.err and "resuming" not in printed.out
     assert _files(arms) == before and (out / "ablate.md").read_text() == md
+
+
+def test_the_estimate_reads_a_finished_run_of_the_same_size_else_the_stated_rates(tmp_path):
+    from dataclasses import asdict, replace
+
+    from o3video.lab.ablate.estimate import RL_SECONDS_PER_STEP, estimate
+
+    settings = quick_settings(tmp_path / "x")
+    arms = [ARM_BY_NAME["sigma_4"], ARM_BY_NAME["sft_grpo"], ARM_BY_NAME["base"]]
+    seconds, source = estimate(settings, arms, [tmp_path / "none"])
+    rl, evaluation = 2 * RL_SECONDS_PER_STEP, 4 * 0.8  # the quick preset: 2 RL steps, 4 test records
+    assert seconds == pytest.approx((rl + evaluation) + 2 * (rl + evaluation)) and "per-step rates" in source
+
+    run = tmp_path / "run"  # a finished demo run of the same size (another seed and folder)
+    run.mkdir()
+    (run / "report.md").write_text("")
+    (run / "settings.json").write_text(json.dumps(asdict(replace(settings, out=run, seed=5)), default=str))
+    (run / "timings.json").write_text(json.dumps({"SFT": 10.0, "GSPO": 3.0, "evaluate SFT+GSPO": 1.0, "MCQ": 6.0}))
+    seconds, source = estimate(settings, [ARM_BY_NAME[REFERENCE], *arms], [run])
+    assert seconds == pytest.approx(20.0 + 4.0 + 2 * 4.0) and str(run) in source
+    bigger = replace(settings, test_records=8)  # another size: its timings are not this run's
+    assert "per-step rates" in estimate(bigger, arms, [run])[1]
