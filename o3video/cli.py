@@ -16,7 +16,7 @@ from typing import NoReturn
 
 # Order is the order `o3video --help` lists them in.
 COMMANDS = ["score", "frames", "frames-cache", "synth", "tiny-model", "perception-base", "infer", "eval", "build",
-            "train", "export", "demo", "app"]
+            "train", "export", "demo", "ablate", "app"]
 
 
 class OneLineParser(argparse.ArgumentParser):

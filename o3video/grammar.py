@@ -319,6 +319,18 @@ def map_boxes(text: str, fn: Callable[[Box], Sequence[float]], *, decimals: int 
     return _BOX_RE.sub(replace, text)
 
 
+_CITED_TIME_RE = re.compile(rf"[ \t]*(?:\bat\s*)?{_tag('t')}[^<>]*?{_tag('t', True)}(?:[ \t]*s\b)?", re.IGNORECASE)
+_OBJ_TAG_RE = re.compile(rf"{_tag('obj')}|{_tag('obj', True)}", re.IGNORECASE)
+
+
+def ungrounded(text: str) -> str:
+    """`text` as text-only reasoning writes it (the non-o3 variant of the paper's Table 9): every box and every
+    cited time (`at<t>T</t>s`, its `at` and unit with it) removed, object names kept without their tags."""
+    text = _OBJ_TAG_RE.sub("", _CITED_TIME_RE.sub("", _BOX_RE.sub("", text)))
+    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
 # --- ground-truth answer forms (docs/design.md §2) ------------------------------------------------------------
 
 

@@ -156,3 +156,15 @@ def test_every_writer_of_a_span_writes_the_same_text():
     temporal = {"task": "temporal QA", "answer": render_span_truth(2.25, 4.0)}
     assert temporal["answer"] == "[2.25, 4.0]"
     assert target_answer(temporal, (112, 84)) == render_span(2.25, 4.0) == "From <t>2.25</t>s to <t>4.0</t>s"
+
+
+def test_ungrounded_text_drops_boxes_and_cited_times_and_keeps_the_words():
+    from o3video.grammar import parse, ungrounded
+
+    text = ("The <obj>red car</obj><box>[120,44,210,130]</box>at<t>12.5</t>s stops, then "
+            "<obj>the ball</obj><box>[1,2,3,4]</box><box>[1,2,3,5]</box> at <t>3</t> s . It starts at <t>3.0</t>s and "
+            "<obj>stays</obj><box>[1,2,3,4]</box> at <t>4</t> still.")
+    plain = ungrounded(text)
+    assert plain == "The red car stops, then the ball. It starts and stays still."
+    completion = parse(f"<think>{plain}</think><answer>A</answer>")
+    assert not completion.claims and not completion.times and not completion.boxes

@@ -71,6 +71,16 @@ def chosen_base(base: str, quick: bool, size: str) -> str:
     return "perception" if ready_base(BaseRecipe(size=size)) is not None else "random"
 
 
+def choose_base(settings, base: str, *, quick: bool, replay: int | None = None) -> None:
+    """Set the run's base (`chosen_base`) and its perception replay: `replay` when given, else as many as the
+    world's own SFT records for a pre-trained base and none for a random one."""
+    settings.base = chosen_base(base, quick=quick, size=settings.model_size)
+    if replay is not None:
+        settings.perception_replay = replay
+    elif settings.base != "random":
+        settings.perception_replay = settings.sft_records
+
+
 def run(args: argparse.Namespace) -> int:
     from o3video.commands.option_checks import check_bounds
     from o3video.lab.demo import DemoSettings, quick_settings, run_demo
@@ -81,11 +91,8 @@ def run(args: argparse.Namespace) -> int:
     settings.threads = args.threads
     settings.world = args.world
     settings.twin_cache = not args.no_twin_cache
-    settings.base, settings.arch = chosen_base(args.base, quick=args.quick, size=settings.model_size), args.arch
-    if args.perception_replay is not None:
-        settings.perception_replay = args.perception_replay
-    elif settings.base != "random":
-        settings.perception_replay = settings.sft_records  # as many as the world's own SFT records
+    settings.arch = args.arch
+    choose_base(settings, args.base, quick=args.quick, replay=args.perception_replay)
     for option in ("replay_video", "replay_where"):
         if getattr(args, option) is not None:
             setattr(settings, option, getattr(args, option))

@@ -93,6 +93,13 @@ def plot_curves(rows: list[dict[str, Any]], panels: Sequence[tuple[str, Sequence
     for ax in list(axes.flat)[len(present):]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Lay out a matplotlib figure, write it to `path` (PNG, atomically) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -218,4 +225,4 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> tuple[Path, Path]:
 
 
 __all__ = ["Check", "RL_PANELS", "ReportInputs", "SFT_PANELS", "html_page", "markdown", "markdown_html", "plot_curves",
-           "vstar_table", "write_report"]
+           "save_figure", "vstar_table", "write_report"]

@@ -56,7 +56,8 @@ class Demo:
         path = self.out / "timings.json"
         return json.loads(path.read_text()) if path.is_file() else {}
 
-    def _stage(self, name: str, fn, *args, **kwargs):
+    def timed(self, name: str, fn, *args, **kwargs):
+        """`fn(*args, **kwargs)` as the run's stage `name`: its seconds added to timings.json (summed over resumes)."""
         console.rule(f"[bold]{name}")
         started = time.perf_counter()
         result = fn(*args, **kwargs)
@@ -279,32 +280,32 @@ class Demo:
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out / "settings.json", json.dumps(asdict(self.s), indent=2, default=str))
         if not (self.practice / "vstar_practice.json").is_file():
-            self._stage("data", self.make_data)
+            self.timed("data", self.make_data)
         if self.s.perception_replay:
             self.make_replay()
         base = self.models / "base"
         if not (base / "config.json").is_file():
             start = self.pretrained_base()  # outside the run's timings: a one-time build, reported on its own
-            self._stage("tiny model", self.make_model, start)
+            self.timed("tiny model", self.make_model, start)
         if not self.twin_ready():
             self.restore_twin()
         set_threads(self.chain_threads())
-        ignoring = self._stage("answers that ignore the video", self.video_ignoring_baselines)
-        evals = [self._stage("evaluate base", self.evaluate, "base (untrained)", base, "base")]
+        ignoring = self.timed("answers that ignore the video", self.video_ignoring_baselines)
+        evals = [self.timed("evaluate base", self.evaluate, "base (untrained)", base, "base")]
         blind = self._start_blind_chain()
         sft, gspo = self.model_dir("sft"), self.model_dir("rl")
         if finished_step(sft) is None:
-            self._stage("SFT", self.train, "sft", base)
-        evals.append(self._stage("evaluate SFT", self.evaluate, "SFT", sft, "sft"))
+            self.timed("SFT", self.train, "sft", base)
+        evals.append(self.timed("evaluate SFT", self.evaluate, "SFT", sft, "sft"))
         if finished_step(gspo) is None:
-            self._stage("GSPO", self.train, "rl", sft)
-        evals.append(self._stage("evaluate SFT+GSPO", self.evaluate, "SFT+GSPO", gspo, "gspo"))
-        blind_evals = self._stage("blind chain (waiting for it)", self._join_blind_chain, blind)
-        extra = {"mcq": self._stage("MCQ: test-time scaling and faithfulness", self.evaluate_mcq, gspo),
-                 "grounding": self._stage("temporal grounding", self.evaluate_grounding, gspo)}
+            self.timed("GSPO", self.train, "rl", sft)
+        evals.append(self.timed("evaluate SFT+GSPO", self.evaluate, "SFT+GSPO", gspo, "gspo"))
+        blind_evals = self.timed("blind chain (waiting for it)", self._join_blind_chain, blind)
+        extra = {"mcq": self.timed("MCQ: test-time scaling and faithfulness", self.evaluate_mcq, gspo),
+                 "grounding": self.timed("temporal grounding", self.evaluate_grounding, gspo)}
         from o3video.lab.demo.assemble import assemble_report
 
-        md, checks = self._stage("report", assemble_report, self, evals, extra, blind_evals, ignoring)
+        md, checks = self.timed("report", assemble_report, self, evals, extra, blind_evals, ignoring)
         for check in checks:
             console.print(f"{'[green]PASS' if check.passed else '[red]FAIL'}[/] {check.what}: {check.measured}")
         console.print(f"report: {md} and {md.with_suffix('.html')}")
