@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "13 test-time voting")
     parser.add_argument("--seeds", type=int, default=None, metavar="N",
                         help="seeds per arm (default 3, or 2 with --quick)")
-    parser.add_argument("--world", choices=("one", "two", "easy"), default="easy",
-                        help="the synthetic world every arm trains and is evaluated on (default easy), "
+    parser.add_argument("--world", choices=("one", "two", "easy"), default="one",
+                        help="the synthetic world every arm trains and is evaluated on (default one, the demo's), "
                              "as `o3video demo --world`")
     parser.add_argument("--out", type=Path, default=Path("runs/ablate"), help="output folder (default runs/ablate)")
     parser.add_argument("--quick", action="store_true",
