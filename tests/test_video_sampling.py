@@ -201,3 +201,33 @@ def test_bad_arguments_are_rejected(videos):
         sample_frames(path, 4, min_pixels=10_000, max_pixels=5_000)
     with pytest.raises(ValueError, match="finite"):
         sample_frames(path, 4, key_times=[float("nan")])
+
+
+def test_the_frame_reader_is_freed_when_sampling_returns_not_left_to_the_garbage_collector(videos, monkeypatch):
+    """A reader left in a reference cycle is freed by the collector later, in whatever thread runs it; freeing its
+    decoder there deadlocked against another thread's FFmpeg log capture (the construction pipeline's threads)."""
+    import gc
+    import weakref
+
+    from o3video.video import sampling
+    from o3video.video.reader import FrameReader
+
+    readers = []
+
+    class Recorded(FrameReader):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            readers.append(weakref.ref(self))
+
+    monkeypatch.setattr(sampling, "FrameReader", Recorded)
+    path, _ = videos[".mp4"]
+    sample_frames(path, 2)  # first-time imports (transformers' lazy modules) leave cycles of their own
+    readers.clear()
+    gc.collect()
+    gc.disable()
+    try:
+        sampled = sample_frames(path, 8, key_times=[0.3])
+        assert len(sampled) == 9 and len(readers) == 1  # 8 uniform frames and the key frame
+        assert readers[0]() is None  # freed by its last reference, in this thread, before sampling returned
+    finally:
+        gc.enable()

@@ -72,9 +72,9 @@ def decode_offered(video: str | Path, info: VideoInfo, indices: list[int], *, ma
     fps = info.fps if info.fps > 0 else 1.0
     out: list[OfferedFrame] = []
     seen: set[int] = set()
-    with open_video(video) as (container, stream):
-        reader = FrameReader(str(video), container, stream, probe_open(video, container, stream),
-                             frame_size(info.size, max_pixels))
+    with open_video(video) as (container, stream), \
+            FrameReader(str(video), container, stream, probe_open(video, container, stream),
+                        frame_size(info.size, max_pixels)) as reader:
         for index in sorted(indices):
             decoded = reader.nearest(index / fps)
             number = int(round(decoded.time * fps))

@@ -106,8 +106,20 @@ def _open_video(path: str | Path) -> Iterator[tuple["av.container.InputContainer
         stream = _video_stream(path, container)
         stream.thread_type = "AUTO"  # frame + slice threads; must be set before the decoder opens
         yield container, stream
+        _drain_decoder(stream)
     finally:
         container.close()
+
+
+def _drain_decoder(stream) -> None:
+    """Wait for the decoder's frame threads (`flush_buffers`) while this thread holds `_ffmpeg_lock`: freed later
+    with a frame still being decoded ahead, the decoder would wait on a thread that needs the GIL to log."""
+    import av
+
+    try:
+        stream.codec_context.flush_buffers()
+    except av.error.FFmpegError:
+        pass  # a decoder that never opened (or broke) has no frame in flight
 
 
 def probe_open(path: str | Path, container: "av.container.InputContainer", stream: "av.video.stream.VideoStream") -> VideoInfo:

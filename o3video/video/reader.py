@@ -76,6 +76,22 @@ class FrameReader:
         self._before_last: float | None = None  # time of the frame before it (None: unknown)
         self._skip_below_pts: float = -math.inf
 
+    def close(self) -> None:
+        """Stop decoding and drop the running decode (a generator of this reader's, which refers back to it).
+
+        Without it the reader and its generator form a cycle that only the garbage collector frees, at any time
+        and in any thread; freeing the decoder there can deadlock with another thread's FFmpeg log capture
+        (`o3video.video.probe.open_video`)."""
+        if self._frames is not None:
+            self._frames.close()
+        self._reset()
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------------ public lookups
 
     def at_or_after(self, t: float) -> Decoded:

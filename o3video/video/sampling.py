@@ -166,9 +166,9 @@ def _decode(path, num: int, mode: str, params: dict, key_times: list[float], all
     with open_video(path) as (container, stream):
         info = probe_open(path, container, stream)
         size = input_size(info.size, factor=params["factor"], min_pixels=params["min_pixels"], max_pixels=params["max_pixels"])
-        reader = FrameReader(str(path), container, stream, info, size)
         targets = uniform_times(info.last_frame_time, num)
-        decoded = _decode_uniform_and_keys(reader, targets, key_times, mode)
+        with FrameReader(str(path), container, stream, info, size) as reader:
+            decoded = _decode_uniform_and_keys(reader, targets, key_times, mode)
     frames = _merge(decoded, info, allow_duplicates)
     return SampledFrames(
         frames=frames,
