@@ -4,11 +4,10 @@ seed's world and base model), as mean ± sd across seeds."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from o3video.stats import mean_sd
+from o3video.stats import effect_sign
 
 AGREES = "agrees"
 DISAGREES = "disagrees"
@@ -26,11 +25,8 @@ class Effect:
 def effect(differences: Sequence[float]) -> Effect:
     """The verdict on per-seed differences better − worse: agrees when the mean is positive and larger than twice
     the sd, disagrees when negative and larger than twice the sd, else cannot tell (always so for one seed)."""
-    mean, sd = mean_sd(differences)
-    verdict = CANNOT_TELL
-    if len(differences) > 1 and math.isfinite(sd) and abs(mean) > 2 * sd:
-        verdict = AGREES if mean > 0 else DISAGREES
-    return Effect(mean, sd, len(differences), verdict)
+    mean, sd, sign = effect_sign(differences)
+    return Effect(mean, sd, len(differences), {1: AGREES, -1: DISAGREES, 0: CANNOT_TELL}[sign])
 
 
 __all__ = ["AGREES", "CANNOT_TELL", "DISAGREES", "Effect", "effect"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from o3video.lab.demo.evaluate import EvalSummary, summarise
 from o3video.lab.demo.run import DemoSettings, run_demo
 from o3video.lab.demo.seeing import METRICS
-from o3video.stats import mean_sd
+from o3video.stats import effect_sign, mean_sd
 from o3video.tables import markdown_table
 
 # Results file of each row, as every demo run writes them (eval/KEY.jsonl).
@@ -60,21 +60,15 @@ def aggregate_markdown(runs: list[dict[str, EvalSummary]], seeds: list[int], mcq
     margins = []
     for model, blind in (("sft", "blind_sft"), ("gspo", "blind_gspo")):
         for metric, label in COLUMNS:
-            values = [getattr(run[model], metric) - getattr(run[blind], metric) for run in runs]
-            mean, sd = mean_sd(values)
-            verdict = "cannot tell"
-            if len(values) > 1 and abs(mean) > 2 * sd:
-                verdict = "sees" if mean > 0 else "the blind twin scores higher"
+            mean, sd, sign = effect_sign([getattr(run[model], metric) - getattr(run[blind], metric) for run in runs])
+            verdict = {1: "sees", -1: "the blind twin scores higher", 0: "cannot tell"}[sign]
             margins.append([dict(ROWS)[model], label, f"{100 * mean:+.1f} ± {100 * sd:.1f}", verdict])
     parts.append(markdown_table(["model", "metric", "margin", "verdict"], margins, align="llrl"))
     if mcq:
         parts += ["", "## Synthetic multiple choice (SFT+GSPO, 4 options)", "", mcq_markdown(mcq)]
-    gains = [run["gspo"].mLGM - run["sft"].mLGM for run in runs]
-    mean, sd = mean_sd(gains)
-    held = len(gains) > 1 and abs(mean) > 2 * sd
-    verdict = "not larger than twice its sd — cannot tell."
-    if held:
-        verdict = "larger than twice its sd." if mean > 0 else "a loss larger than twice its sd: GSPO lowered mLGM."
+    mean, sd, sign = effect_sign([run["gspo"].mLGM - run["sft"].mLGM for run in runs])
+    verdict = {1: "larger than twice its sd.", -1: "a loss larger than twice its sd: GSPO lowered mLGM.",
+               0: "not larger than twice its sd — cannot tell."}[sign]
     parts += ["", "## GSPO over SFT", "", f"mLGM gain {100 * mean:+.2f} ± {100 * sd:.2f} (sd across seeds): {verdict}", ""]
     return "\n".join(parts) + "\n"
 
