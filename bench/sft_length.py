@@ -26,6 +26,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from o3video.io import atomic_write_json
+from o3video.lab.demo.report import save_figure
 from o3video.lab.demo.run import Demo
 from o3video.lab.demo.settings import DemoSettings
 from o3video.train.checkpoints import checkpoint_step, checkpoints, complete
@@ -67,13 +68,13 @@ def chain(run: Path, out: Path, steps: int, every: int, threads: int, blind: boo
     demo = Demo(settings_of(run))
     name = "blind" if blind else "seeing"
     folder = out / name
-    values = {"model": str(run / "models" / "base"), "output_dir": str(folder),
-              "data.train": [str(f) for f in demo.sft_files()], "data.root": None,
-              "data.num_frames": demo.s.num_frames, "data.cache_dir": str(demo.cache), "data.blank_frames": blind,
-              "threads": threads, "seed": demo.s.seed, **demo.s.sft_settings,
-              "trainer.max_steps": steps, "trainer.save_steps": every, "trainer.save_total_limit": None}
-    config = load_config(demo.s.sft_config, list(demo.s.sft_overrides), stage="sft", values=values)
-    if train:
+    if train:  # the recipe is read only to train: scoring needs the checkpoints alone
+        values = {"model": str(run / "models" / "base"), "output_dir": str(folder),
+                  "data.train": [str(f) for f in demo.sft_files()], "data.root": None,
+                  "data.num_frames": demo.s.num_frames, "data.cache_dir": str(demo.cache), "data.blank_frames": blind,
+                  "threads": threads, "seed": demo.s.seed, **demo.s.sft_settings,
+                  "trainer.max_steps": steps, "trainer.save_steps": every, "trainer.save_total_limit": None}
+        config = load_config(demo.s.sft_config, list(demo.s.sft_overrides), stage="sft", values=values)
         train_sft(config, callbacks=[CpuAtSave(out / f"cpu_{name}.json")])
     for checkpoint in filter(complete, checkpoints(folder)):
         step = checkpoint_step(checkpoint)
@@ -124,8 +125,7 @@ def plot(table: dict, out: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("percent, held-out V-STaR")
     axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(out / "curve.png", dpi=110)
+    save_figure(fig, out / "curve.png")
 
 
 def main() -> None:
