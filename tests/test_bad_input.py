@@ -380,3 +380,12 @@ def test_demo_refuses_a_replay_share_outside_0_1_in_one_line(tmp_path, capsys, o
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"o3video demo: {option} must be between 0 and 1, got {float(value)}"]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", ["demo", "ablate"])
+def test_a_base_that_is_not_a_model_is_refused_in_one_line_before_the_run_renders_anything(command, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([command, "--quick", "--base", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"o3video {command}: --base {tmp_path / 'nowhere'}: not a model directory (no config.json)"]
+    assert not out.exists()

@@ -61,8 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def chosen_base(base: str, quick: bool, size: str) -> str:
     """`--base auto`: the perception base when one is at hand without a build (cached, or embedded in this source
-    checkout), else a random tiny model; the quick preset (the suite's) always starts from random weights."""
+    checkout), else a random tiny model; the quick preset (the suite's) always starts from random weights. A model
+    directory is checked here, before the run renders anything."""
+    if base in ("random", "perception"):
+        return base
     if base != "auto":
+        from o3video.lab.demo.run import base_directory
+
+        base_directory(base)
         return base
     if quick:
         return "random"

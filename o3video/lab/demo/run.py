@@ -136,12 +136,7 @@ class Demo:
             from o3video.lab.perception.build_base import BaseRecipe, perception_base
 
             return perception_base(BaseRecipe(size=self.s.model_size))
-        path = Path(self.s.base)
-        if not (path / "config.json").is_file():
-            from o3video.errors import InputError
-
-            raise InputError(f"--base {path}: not a model directory (no config.json)")
-        return path
+        return base_directory(self.s.base)
 
     def model_dir(self, stage: str, blind: bool = False) -> Path:
         """models/sft, models/gspo, and the blind twins models/blind_sft, models/blind_gspo."""
@@ -335,6 +330,16 @@ class Demo:
                 (("blind SFT", "blind_sft"), ("blind SFT+GSPO", "blind_gspo"))]
 
 
+def base_directory(base: str | Path) -> Path:
+    """`--base` naming a model directory: its path, or an InputError when it holds no model (no config.json)."""
+    path = Path(base)
+    if not (path / "config.json").is_file():
+        from o3video.errors import InputError
+
+        raise InputError(f"--base {path}: not a model directory (no config.json)")
+    return path
+
+
 def _blind_chain(settings: DemoSettings, log: Path) -> None:
     """Child-process entry: the blind chain, its output to `log`."""
     import sys
@@ -362,4 +367,4 @@ def run_demo(settings: DemoSettings, *, fresh: bool = False) -> Path:
     return Demo(settings).run()
 
 
-__all__ = ["Demo", "DemoSettings", "quick_settings", "run_demo"]
+__all__ = ["Demo", "DemoSettings", "base_directory", "quick_settings", "run_demo"]
