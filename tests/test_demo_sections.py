@@ -181,7 +181,10 @@ def test_the_demo_starts_from_the_perception_base_by_default_only_when_one_is_at
     assert chosen_base("auto", quick=False, size="base") == "random"  # not the recipe of this size
     assert chosen_base("auto", quick=True, size="small") == "random"  # the suite's quick preset: random weights
     assert chosen_base("random", quick=False, size="small") == "random"  # asked for: kept
-    assert chosen_base(str(tmp_path), quick=False, size="small") == str(tmp_path)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    assert chosen_base(str(model), quick=False, size="small") == str(model)  # a model directory: kept as given
 
 
 def test_a_source_checkout_embeds_the_default_recipes_base_where_the_demo_looks_for_it():
